@@ -1,0 +1,64 @@
+// The seam between the HTTP transport (http_server.*, Boost.Beast over TLS) and
+// the REST logic (handlers): a parsed Request in, a ResponseWriter out.
+//
+// A handler may answer at once or later from another thread (e.g. once a write
+// is durable), and may stream (watch, logs): ResponseWriter is thread-safe; every
+// call is marshalled onto the connection's strand.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace skiff::apiserver {
+
+struct Request {
+  std::string method;  // "GET", "POST", "PUT", "PATCH", "DELETE"
+  std::string target;  // raw request target, "/api/v1/pods?watch=1"
+  std::string path;    // decoded path without the query, "/api/v1/pods"
+  // Decoded query parameters; a repeated key keeps every value in order.
+  std::multimap<std::string, std::string> query;
+  // Header names lower-cased.
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string user;        // authenticated user name ("admin"); empty for anonymous
+  std::string remoteAddr;  // "127.0.0.1:53412"
+
+  // First value of a query parameter, or `fallback`.
+  std::string param(std::string_view key, std::string_view fallback = "") const;
+  bool hasParam(std::string_view key) const;
+  // Header value (name lower-case), or "".
+  std::string header(std::string_view lowerName) const;
+};
+
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+
+  // A whole response. Call once, and not after startStream().
+  virtual void respond(int status, std::string_view contentType, std::string body,
+                       std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
+
+  // A streamed response (chunked transfer encoding); then write() any number of
+  // times and end() once.
+  virtual void startStream(int status, std::string_view contentType) = 0;
+  // Queues a chunk. Returns false when the client has gone, or when more than the
+  // connection's output limit is queued and unsent (a slow client): the caller
+  // should stop producing; the connection is then closed.
+  virtual bool write(std::string chunk) = 0;
+  virtual void end() = 0;
+
+  // True once the client disconnected or the response ended.
+  virtual bool closed() const = 0;
+  // Runs once when the connection closes (client gone, server stopping, or after
+  // end()). Runs at once if already closed. Used to cancel watches.
+  virtual void onClose(std::function<void()> callback) = 0;
+};
+
+using Handler = std::function<void(Request request, std::shared_ptr<ResponseWriter> writer)>;
+
+}  // namespace skiff::apiserver

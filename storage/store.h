@@ -1,0 +1,143 @@
+// A revisioned key/value store in one SQLite file — the only code in skiff that
+// knows SQL.
+//
+// Model (after kine and etcd): every committed write transaction gets the next
+// global revision (1, 2, 3, ...). Each key remembers the revision that created it
+// and the revision that last modified it; the apiserver uses the latter as the
+// object's metadata.resourceVersion. Writes are compare-and-swap on that
+// revision. A log of changes lets watchers follow from any revision that has not
+// been compacted away, in order and without gaps.
+//
+// Durability: WAL with synchronous=FULL. Concurrent writers are batched by a
+// single writer thread into one SQLite transaction per fsync (group commit); a
+// write's callback runs only after its batch is durable.
+//
+// Ownership and threads: a Store is created by open() and owned by its caller
+// (the apiserver). All methods are thread-safe. Reads run on the calling thread
+// (each thread has its own read connection); writes run on the writer thread;
+// watch callbacks run on the store's notifier thread and must not block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace skiff::storage {
+
+using Revision = int64_t;
+
+struct Record {
+  std::string key;
+  std::string value;
+  Revision createRevision = 0;
+  Revision modRevision = 0;
+};
+
+struct ListResult {
+  std::vector<Record> items;  // in key order
+  Revision revision = 0;      // the store's revision the list was read at
+  bool more = false;          // true when limit cut the list; continue after items.back().key
+};
+
+// Computes the value to store, given the revision the write will commit at, so
+// the value can embed its own resourceVersion. Called on the writer thread, once
+// per attempt; must be fast and must not call back into the store.
+using Encoder = std::function<std::string(Revision)>;
+
+struct Op {
+  enum class Kind { kCreate, kUpdate, kDelete };
+  Kind kind = Kind::kCreate;
+  std::string key;
+  Encoder encode;  // kCreate, kUpdate
+  // kUpdate, kDelete: the write happens only when the key's current modRevision
+  // equals this; 0 means "whatever it is now" (the key must still exist).
+  Revision expectedRevision = 0;
+};
+
+// A transaction's outcome: one Record per Op, in order. For kCreate/kUpdate the
+// record written; for kDelete the last value, with modRevision = the deletion's
+// revision.
+struct TxnResult {
+  Revision revision = 0;
+  std::vector<Record> records;
+};
+
+// Failures of commit(), all-or-nothing (nothing is written when one op fails):
+//   kAlreadyExists  kCreate of a key that exists        (Error.name = key)
+//   kNotFound       kUpdate/kDelete of a missing key    (Error.name = key)
+//   kConflict       expectedRevision does not match     (Error.name = key)
+//   kInternal       SQLite I/O error; the store then refuses further writes
+//                   (kUnavailable) rather than guess what is on disk.
+
+struct Event {
+  enum class Type { kCreated, kUpdated, kDeleted };
+  Type type = Type::kCreated;
+  // The key's state after the event; for kDeleted the last value before the
+  // delete, with modRevision = the deletion's revision.
+  Record record;
+};
+
+// A live subscription; destroying it (or returning false from the callback)
+// stops delivery. No callback runs after the destructor returns.
+class Watch {
+ public:
+  virtual ~Watch() = default;
+};
+
+class Store {
+ public:
+  struct Options {
+    bool fsync = true;  // synchronous=FULL; false only for unit tests that need speed
+    // Events kept in memory for watchers starting from a recent revision.
+    size_t eventRingSize = 100000;
+    // Keep at least this many revisions in the log when compacting automatically
+    // (every compactInterval seconds; 0 disables the automatic compactor).
+    Revision keepRevisions = 100000;
+    int compactIntervalSeconds = 300;
+  };
+
+  // Opens (creating if needed) the database at `path`.
+  static Result<std::unique_ptr<Store>> open(const std::string& path, Options options);
+  static Result<std::unique_ptr<Store>> open(const std::string& path) {
+    return open(path, Options{});
+  }
+  virtual ~Store() = default;
+
+  // kNotFound when the key does not exist.
+  virtual Result<Record> get(const std::string& key) = 0;
+
+  // Keys with `prefix`, in key order, starting after `startAfter` (exclusive) when
+  // it is not empty; at most `limit` items when limit > 0.
+  virtual Result<ListResult> list(const std::string& prefix, int64_t limit = 0,
+                                  const std::string& startAfter = "") = 0;
+
+  // Commits `ops` atomically at one new revision. `done` runs on the writer
+  // thread after the batch holding this transaction is durable (or failed); it
+  // must not block and must not call commit() synchronously and wait.
+  virtual void commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) = 0;
+  // The same, waiting for the result.
+  Result<TxnResult> commitSync(std::vector<Op> ops);
+
+  // Delivers every event on keys with `prefix` whose revision is > `after`, in
+  // revision order, with no gaps, then live events as they commit.
+  //   kGone when `after` is older than the compacted revision.
+  // `onEvent` returning false ends the watch (e.g. a slow client whose buffer is
+  // full: a slow watcher is dropped, never allowed to block writers). `onEnd`
+  // runs once if the store ends the watch itself (shutdown, or the watcher fell
+  // too far behind), with the reason.
+  virtual Result<std::unique_ptr<Watch>> watch(const std::string& prefix, Revision after,
+                                               std::function<bool(const Event&)> onEvent,
+                                               std::function<void(const Error&)> onEnd) = 0;
+
+  // Drops log entries at or below `revision` (never the current state of a key).
+  virtual Status compact(Revision revision) = 0;
+
+  virtual Revision currentRevision() = 0;
+  virtual Revision compactedRevision() = 0;
+};
+
+}  // namespace skiff::storage
