@@ -1,0 +1,24 @@
+// OpenAPI documents generated from the type model (schema.h), so what kubectl
+// validates against is exactly what the server decodes.
+//
+// kubectl 1.32 fetches /openapi/v3 (an index of group-versions), then
+// /openapi/v3/api/v1 (and /openapi/v3/apis/apps/v1); component schemas carry
+// x-kubernetes-group-version-kind, and operations declare the fieldValidation
+// query parameter so kubectl leaves unknown-field checks to the server.
+#pragma once
+
+#include <string>
+
+#include "api/json.h"
+
+namespace skiff::api {
+
+// /openapi/v3: {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=..."}, ...}}
+Json openApiV3Index();
+// /openapi/v3/api/v1 or /openapi/v3/apis/apps/v1; null when the group-version is unknown.
+// `groupVersion` is "v1" or "apps/v1".
+Json openApiV3Document(const std::string& groupVersion);
+// /openapi/v2 (Swagger 2.0, JSON), every group in one document.
+Json openApiV2Document();
+
+}  // namespace skiff::api

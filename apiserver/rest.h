@@ -1,0 +1,39 @@
+// The Kubernetes REST API over the store: discovery (/api, /apis, /version),
+// OpenAPI, and for each resource get/list/watch/create/update/patch/delete/
+// deletecollection and subresources, with admission (defaulting, validation,
+// ClusterIP and NodePort allocation) inside the same store transaction as the
+// write it belongs to.
+//
+// Thread-safe: handle() may be called from any number of I/O threads at once.
+// Health endpoints and authentication are the transport's (server.h), not here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "apiserver/http.h"
+#include "base/result.h"
+#include "storage/store.h"
+
+namespace skiff::apiserver {
+
+struct RestOptions {
+  std::string serviceCidr = "10.96.0.0/12";
+  int nodePortMin = 30000;
+  int nodePortMax = 32767;
+  std::string gitVersion = "v1.32.0-skiff.0.1.0";
+};
+
+class RestApi {
+ public:
+  // Bootstraps what must exist from first start (namespaces default,
+  // kube-system, kube-public, kube-node-lease) and rebuilds the allocators from
+  // stored Services. `store` must outlive the RestApi.
+  static Result<std::unique_ptr<RestApi>> create(storage::Store& store, RestOptions options);
+  virtual ~RestApi() = default;
+
+  // Serves one request (already authenticated; request.user is set).
+  virtual void handle(Request request, std::shared_ptr<ResponseWriter> writer) = 0;
+};
+
+}  // namespace skiff::apiserver

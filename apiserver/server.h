@@ -1,0 +1,51 @@
+// `skiff apiserver`: the HTTPS server in front of RestApi.
+//
+// On first start in a data directory it generates a CA and a server certificate
+// (ECDSA P-256; SANs 127.0.0.1, ::1, localhost, the host name and the listen
+// address) under DIR/pki/, an admin bearer token, and DIR/kubeconfig (0600)
+// naming all three, so `kubectl --kubeconfig DIR/kubeconfig` works as is. Later
+// starts reuse them. Every request without the token gets 401, except
+// /healthz, /livez, /readyz (and their /… sub-paths) and /version.
+//
+// Threads: a small pool of I/O threads runs every connection; stop() may be
+// called from any thread, and is called by the destructor.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "apiserver/rest.h"
+#include "base/result.h"
+
+namespace skiff::apiserver {
+
+struct ServerOptions {
+  std::string dataDir = "/var/lib/skiff";
+  std::string listen = "127.0.0.1:6443";  // port 0 picks a free port (tests)
+  int ioThreads = 2;
+  bool fsync = true;  // storage synchronous=FULL
+  RestOptions rest;
+};
+
+class ApiServer {
+ public:
+  // Opens DIR/state.db, bootstraps, binds, and starts serving; returns once the
+  // server accepts connections. Errors name what failed
+  // ("listen 127.0.0.1:6443: address already in use").
+  static Result<std::unique_ptr<ApiServer>> start(const ServerOptions& options);
+  virtual ~ApiServer() = default;
+
+  virtual uint16_t port() const = 0;
+  virtual std::string kubeconfigPath() const = 0;
+  // "https://127.0.0.1:6443"
+  virtual std::string url() const = 0;
+  virtual storage::Store& store() = 0;
+
+  // Stops accepting, closes connections, ends watches, closes the store.
+  virtual void stop() = 0;
+  // Blocks until stop() (or a fatal error).
+  virtual void wait() = 0;
+};
+
+}  // namespace skiff::apiserver
