@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Drives a real `skiff apiserver` with the real kubectl 1.32 (issue 2's "done
+# when"): create, apply twice (unchanged), apply a change (configured), get with
+# -o wide/yaml/json, describe, get -w, delete, 401 without a token, the typo error,
+# NodePort collisions.
+source "$(dirname "$0")/kube_lib.sh"
+start_apiserver
+M=$E2E_TMP/manifests
+mkdir -p "$M"
+
+# --- first start: namespaces and the kubernetes Service exist --------------------
+run_capture out k get namespaces
+expect_contains "default namespace exists" "default" "$out"
+expect_contains "kube-system namespace exists" "kube-system" "$out"
+expect_contains "namespaces table has STATUS" "STATUS" "$out"
+
+# --- authentication ---------------------------------------------------------------
+code=$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/api/v1/pods")
+expect_eq "no token is 401" 401 "$code"
+body=$(curl -sk "https://127.0.0.1:$PORT/api/v1/pods")
+expect_contains "401 carries a Status body" '"reason":"Unauthorized"' "$body"
+run_capture out "$KUBECTL" --kubeconfig "$KUBECONFIG" --token wrong get pods
+expect_eq "kubectl with a wrong token fails" 1 "$RC"
+expect_contains "kubectl says Unauthorized" "Unauthorized" "$out"
+code=$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/healthz")
+expect_eq "healthz needs no token" 200 "$code"
+
+# --- create, apply, configured, unchanged -------------------------------------------
+cat >"$M/web.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  selector: {app: web}
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+YAML
+run_capture out k create -f "$M/web.yaml"
+expect_eq "create exits 0" 0 "$RC"
+expect_contains "create says created" "service/web created" "$out"
+run_capture out k create -f "$M/web.yaml"
+expect_contains "second create is AlreadyExists" 'services "web" already exists' "$out"
+
+cat >"$M/np.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: http-go-np
+spec:
+  type: NodePort
+  selector: {app: http-go}
+  ports:
+  - port: 80
+    targetPort: 8080
+    nodePort: 30001
+YAML
+run_capture out k apply -f "$M/np.yaml"
+expect_contains "apply creates" "service/http-go-np created" "$out"
+run_capture out k apply -f "$M/np.yaml"
+expect_contains "apply again is unchanged" "service/http-go-np unchanged" "$out"
+sed -i 's/targetPort: 8080/targetPort: 8081/' "$M/np.yaml"
+run_capture out k apply -f "$M/np.yaml"
+expect_contains "apply a change is configured" "service/http-go-np configured" "$out"
+tp=$(k get svc http-go-np -o jsonpath='{.spec.ports[0].targetPort}')
+expect_eq "the change is stored" 8081 "$tp"
+np=$(k get svc http-go-np -o jsonpath='{.spec.ports[0].nodePort}')
+expect_eq "the chosen nodePort is kept" 30001 "$np"
+
+# --- get -o wide / yaml / json ------------------------------------------------------
+run_capture out k get svc -o wide
+header=$(head -n1 <<<"$out" | tr -s ' ')
+expect_eq "svc wide header" "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR" "$header"
+expect_contains "NodePort row shows port mapping" "80:30001/TCP" "$out"
+expect_contains "kubernetes service exists" "kubernetes" "$out"
+run_capture out k get svc web -o yaml
+expect_contains "yaml has the clusterIP" "clusterIP: 10." "$out"
+expect_contains "yaml has defaults" "sessionAffinity: None" "$out"
+ip=$(k get svc web -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
+case "$ip" in 10.9[6-9].*|10.10[0-9].*|10.11[01].*) pass "clusterIP is in 10.96.0.0/12 ($ip)";; *) fail "clusterIP $ip outside 10.96.0.0/12";; esac
+
+# --- describe ---------------------------------------------------------------------
+run_capture out k describe svc web
+expect_contains "describe names the service" "Name:" "$out"
+expect_contains "describe shows the selector" "app=web" "$out"
+expect_contains "describe shows the target port" "8080/TCP" "$out"
+
+# --- the typo: port instead of ports ------------------------------------------------
+cat >"$M/typo.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: typo
+spec:
+  selector: {app: web}
+  port:
+  - port: 80
+YAML
+run_capture out k apply -f "$M/typo.yaml"
+expect_eq "typo apply fails" 1 "$RC"
+expect_contains "typo names spec.port" 'unknown field "spec.port"' "$out"
+expect_contains "typo suggests spec.ports" "spec.ports" "$out"
+run_capture out k get svc typo
+expect_contains "nothing stored for the typo" 'services "typo" not found' "$out"
+
+# --- NodePort collision and range ---------------------------------------------------
+sed 's/name: http-go-np/name: np-clash/' "$M/np.yaml" >"$M/clash.yaml"
+run_capture out k apply -f "$M/clash.yaml"
+expect_eq "nodePort clash fails" 1 "$RC"
+expect_contains "clash says already allocated" "provided port is already allocated" "$out"
+sed 's/nodePort: 30001/nodePort: 80/' "$M/clash.yaml" >"$M/range.yaml"
+run_capture out k apply -f "$M/range.yaml"
+expect_contains "out of range nodePort" "provided port is not in the valid range. The range of valid ports is 30000-32767" "$out"
+
+# --- get -w sees changes -------------------------------------------------------------
+cat >"$M/pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: watched
+spec:
+  containers:
+  - name: main
+    image: busybox:latest
+    command: ["sleep", "3600"]
+YAML
+k get pods -w >"$E2E_TMP/watch.out" 2>&1 &
+watch_pid=$!
+sleep 1
+k create -f "$M/pod.yaml" >/dev/null
+k label pod watched color=blue >/dev/null
+k delete pod watched --wait=false >/dev/null
+for _ in $(seq 1 50); do
+  [ "$(grep -c watched "$E2E_TMP/watch.out")" -ge 2 ] && break
+  sleep 0.1
+done
+kill "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+out=$(cat "$E2E_TMP/watch.out")
+expect_contains "get -w prints a header" "NAME" "$out"
+expect_contains "get -w sees the pod" "watched" "$out"
+run_capture out k get pod watched
+expect_contains "unbound pod deleted at once" 'pods "watched" not found' "$out"
+
+# --- delete --------------------------------------------------------------------------
+run_capture out k delete svc web
+expect_contains "delete says deleted" 'service "web" deleted' "$out"
+run_capture out k get svc web
+expect_eq "get after delete fails" 1 "$RC"
+# The nodePort is released and reusable.
+k delete svc http-go-np >/dev/null
+run_capture out k apply -f "$M/clash.yaml"
+expect_contains "released nodePort is reusable" "service/np-clash created" "$out"
+
+finish
