@@ -1,0 +1,465 @@
+// Control-plane benchmark (issue 2). Starts a real `skiff apiserver` (and, as
+// the peer, Debian's etcd 3.4 through its JSON gateway) on loopback, in fresh
+// temporary directories, and prints one JSON object per line:
+//
+//   {"bench":"startup", ...}     ready (healthz 200) after start, first and existing DB; idle RSS
+//   {"bench":"create", ...}      acknowledged creates/s with 1 and 16 keep-alive clients, p50/p99
+//   {"bench":"etcd_put", ...}    the same load against etcd (fsync'd, as skiff), and the ratio
+//   {"bench":"list", ...}        listing 10,000 pods
+//   {"bench":"watch", ...}       1,000 concurrent watchers: event latency after the write, p50/p99
+//
+// Usage: bench_control_plane [--skiff build/skiff] [--seconds 3] [--watchers 1000]
+// Only 127.0.0.1 is ever contacted.
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, size_t(p * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+int freePort() {
+  // Bind port 0 through a throwaway socket via /bin/python3-free approach: ask the kernel.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& logPath) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* log = std::fopen(logPath.c_str(), "a");
+    if (log) {
+      ::dup2(fileno(log), 1);
+      ::dup2(fileno(log), 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void stop(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  int st;
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(pid, &st, WNOHANG) == pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &st, 0);
+}
+
+long rssKb(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+size_t sink(char* p, size_t s, size_t n, void* ud) {
+  if (ud) static_cast<std::string*>(ud)->append(p, s * n);
+  return s * n;
+}
+
+// One keep-alive HTTP(S) client.
+struct Http {
+  CURL* c = curl_easy_init();
+  curl_slist* headers = nullptr;
+  std::string body;
+  Http(const std::string& token, const std::string& ca) {
+    if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    if (!ca.empty()) {
+      curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+  }
+  ~Http() {
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+  }
+  long request(const char* method, const std::string& url, const std::string& data = "") {
+    body.clear();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (std::string(method) == "GET") {
+      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, data.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, long(data.size()));
+    }
+    if (curl_easy_perform(c) != CURLE_OK) return -1;
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    return code;
+  }
+};
+
+std::string podJson(const std::string& name) {
+  return R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
+         R"(","labels":{"app":"bench"}},"spec":{"containers":[{"name":"main","image":"busybox:latest","command":["sleep","3600"]}]}})";
+}
+
+std::string base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -6;
+  for (unsigned char ch : in) {
+    val = (val << 8) + ch;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(t[(val >> bits) & 0x3F]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out.push_back(t[((val << 8) >> (bits + 8)) & 0x3F]);
+  while (out.size() % 4) out.push_back('=');
+  return out;
+}
+
+struct LoadResult {
+  double opsPerSec = 0, p50 = 0, p99 = 0;
+  size_t ok = 0, failed = 0;
+};
+
+// `clients` threads, each with its own keep-alive connection, for `seconds`.
+LoadResult runLoad(int clients, double seconds,
+                   const std::function<long(Http&, int client, int n)>& op,
+                   const std::function<std::unique_ptr<Http>()>& make) {
+  std::vector<std::vector<double>> lat(clients);
+  std::atomic<size_t> failed{0};
+  auto t0 = Clock::now();
+  auto end = t0 + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] {
+      auto http = make();
+      for (int n = 0; Clock::now() < end; ++n) {
+        auto s = Clock::now();
+        long code = op(*http, i, n);
+        if (code >= 200 && code < 300)
+          lat[i].push_back(msSince(s));
+        else
+          ++failed;
+      }
+    });
+  for (auto& t : threads) t.join();
+  double wall = msSince(t0) / 1000;
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  LoadResult r;
+  r.ok = all.size();
+  r.failed = failed;
+  r.opsPerSec = all.size() / wall;
+  r.p50 = percentile(all, 0.5);
+  r.p99 = percentile(all, 0.99);
+  return r;
+}
+
+struct Skiff {
+  std::string bin, dir, url, token, ca;
+  int port = 0;
+  pid_t pid = -1;
+
+  // Starts the server; returns ms until /healthz answered 200.
+  double start() {
+    port = port ? port : freePort();
+    url = "https://127.0.0.1:" + std::to_string(port);
+    auto t0 = Clock::now();
+    pid = spawn({bin, "apiserver", "--data-dir", dir, "--listen", "127.0.0.1:" + std::to_string(port)},
+                dir + ".log");
+    Http h("", "");
+    curl_easy_setopt(h.c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h.c, CURLOPT_SSL_VERIFYHOST, 0L);
+    while (msSince(t0) < 20000) {
+      if (h.request("GET", url + "/healthz") == 200) {
+        double ms = msSince(t0);
+        loadCredentials();
+        return ms;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    std::fprintf(stderr, "skiff apiserver did not start; see %s.log\n", dir.c_str());
+    std::exit(1);
+  }
+  void loadCredentials() {
+    std::ifstream f(dir + "/kubeconfig");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::smatch m;
+    std::string s = ss.str();
+    if (std::regex_search(s, m, std::regex("token:\\s*\"?([A-Za-z0-9._-]+)"))) token = m[1];
+    for (const char* c : {"/pki/ca.crt", "/pki/ca.pem"})
+      if (fs::exists(dir + c)) ca = dir + c;
+  }
+  std::unique_ptr<Http> client() const {
+    auto h = std::make_unique<Http>(token, ca);
+    if (ca.empty()) curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYPEER, 0L);
+    return h;
+  }
+};
+
+void benchWatch(Skiff& s, int watchers) {
+  auto admin = s.client();
+  admin->request("POST", s.url + "/api/v1/namespaces",
+                 R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"watchbench"}})");
+  admin->request("GET", s.url + "/api/v1/namespaces/watchbench/pods");
+  std::smatch m;
+  std::string rv;
+  if (std::regex_search(admin->body, m, std::regex("\"resourceVersion\":\"(\\d+)\""))) rv = m[1];
+
+  // Every watcher is one easy handle in one multi handle (one thread).
+  struct W {
+    CURL* c;
+    std::string buf;
+    std::map<std::string, Clock::time_point> seen;  // pod name -> first receipt
+  };
+  std::vector<W> ws(watchers);
+  CURLM* multi = curl_multi_init();
+  curl_slist* hdr = curl_slist_append(nullptr, ("Authorization: Bearer " + s.token).c_str());
+  auto onData = [](char* p, size_t sz, size_t n, void* ud) -> size_t {
+    auto* w = static_cast<W*>(ud);
+    w->buf.append(p, sz * n);
+    size_t pos;
+    while ((pos = w->buf.find('\n')) != std::string::npos) {
+      std::string line = w->buf.substr(0, pos);
+      w->buf.erase(0, pos + 1);
+      static const std::regex re("\"name\":\"(wb-\\d+)\"");
+      std::smatch mm;
+      if (line.find("\"ADDED\"") != std::string::npos && std::regex_search(line, mm, re))
+        w->seen.emplace(mm[1], Clock::now());
+    }
+    return sz * n;
+  };
+  std::string wurl = s.url + "/api/v1/namespaces/watchbench/pods?watch=1&resourceVersion=" + rv;
+  for (auto& w : ws) {
+    w.c = curl_easy_init();
+    curl_easy_setopt(w.c, CURLOPT_URL, wurl.c_str());
+    curl_easy_setopt(w.c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(w.c, CURLOPT_WRITEFUNCTION, +onData);
+    curl_easy_setopt(w.c, CURLOPT_WRITEDATA, &w);
+    curl_easy_setopt(w.c, CURLOPT_NOSIGNAL, 1L);
+    if (s.ca.empty()) curl_easy_setopt(w.c, CURLOPT_SSL_VERIFYPEER, 0L);
+    else curl_easy_setopt(w.c, CURLOPT_CAINFO, s.ca.c_str());
+    curl_easy_setopt(w.c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_multi_add_handle(multi, w.c);
+  }
+  std::atomic<bool> done{false};
+  std::thread pump([&] {
+    int running = 1;
+    while (!done && running) {
+      curl_multi_perform(multi, &running);
+      curl_multi_poll(multi, nullptr, 0, 5, nullptr);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // let every watch connect
+  const int events = 20;
+  std::map<std::string, Clock::time_point> sent;
+  for (int i = 0; i < events; ++i) {
+    std::string name = "wb-" + std::to_string(i);
+    sent[name] = Clock::now();
+    admin->request("POST", s.url + "/api/v1/namespaces/watchbench/pods", podJson(name));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  done = true;
+  pump.join();
+  std::vector<double> lat;
+  size_t missed = 0;
+  for (auto& w : ws) {
+    for (auto& [name, t] : sent) {
+      auto it = w.seen.find(name);
+      if (it == w.seen.end()) ++missed;
+      else lat.push_back(std::chrono::duration<double, std::milli>(it->second - t).count());
+    }
+    curl_multi_remove_handle(multi, w.c);
+    curl_easy_cleanup(w.c);
+  }
+  curl_multi_cleanup(multi);
+  curl_slist_free_all(hdr);
+  std::printf(
+      "{\"bench\":\"watch\",\"watchers\":%d,\"events\":%d,\"deliveries\":%zu,\"missed\":%zu,"
+      "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,\"goal_p99_ms\":50}\n",
+      watchers, events, lat.size(), missed, percentile(lat, 0.5), percentile(lat, 0.99),
+      percentile(lat, 1.0));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string bin = "build/skiff";
+  double seconds = 3;
+  int watchers = 1000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--skiff") bin = argv[i + 1];
+    if (a == "--seconds") seconds = std::atof(argv[i + 1]);
+    if (a == "--watchers") watchers = std::atoi(argv[i + 1]);
+  }
+  bin = fs::absolute(bin);
+  curl_global_init(CURL_GLOBAL_ALL);
+  std::string tmp = fs::temp_directory_path() / ("skiff-bench-" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+
+  // --- startup and idle memory --------------------------------------------------------
+  Skiff s;
+  s.bin = bin;
+  s.dir = tmp + "/skiff";
+  double first = s.start();
+  stop(s.pid);
+  double existing = s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  long rss = rssKb(s.pid);
+  std::printf(
+      "{\"bench\":\"startup\",\"first_start_ready_ms\":%.1f,\"existing_db_ready_ms\":%.1f,"
+      "\"idle_rss_mb\":%.1f,\"goal_ready_ms\":100,\"goal_rss_mb\":20}\n",
+      first, existing, rss / 1024.0);
+  std::fflush(stdout);
+
+  // --- creates ------------------------------------------------------------------------
+  std::map<int, LoadResult> skiffCreates;
+  for (int clients : {1, 16}) {
+    auto r = runLoad(
+        clients, seconds,
+        [&](Http& h, int c, int n) {
+          return h.request("POST", s.url + "/api/v1/namespaces/default/pods",
+                           podJson("c" + std::to_string(clients) + "-" + std::to_string(c) + "-" +
+                                   std::to_string(n)));
+        },
+        [&] { return s.client(); });
+    skiffCreates[clients] = r;
+    std::printf(
+        "{\"bench\":\"create\",\"system\":\"skiff\",\"clients\":%d,\"ops_per_s\":%.0f,"
+        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu}\n",
+        clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed);
+    std::fflush(stdout);
+  }
+
+  // --- the peer: etcd 3.4 through its JSON gateway, same durability (fsync per commit) --
+  if (fs::exists("/usr/bin/etcd")) {
+    int cport = freePort(), pport = freePort();
+    std::string curl = "http://127.0.0.1:" + std::to_string(cport);
+    pid_t etcd = spawn({"/usr/bin/etcd", "--data-dir", tmp + "/etcd", "--listen-client-urls", curl,
+                        "--advertise-client-urls", curl, "--listen-peer-urls",
+                        "http://127.0.0.1:" + std::to_string(pport), "--initial-advertise-peer-urls",
+                        "http://127.0.0.1:" + std::to_string(pport), "--initial-cluster",
+                        "default=http://127.0.0.1:" + std::to_string(pport)},
+                       tmp + "/etcd.log");
+    Http probe("", "");
+    auto t0 = Clock::now();
+    while (probe.request("GET", curl + "/health") != 200 && msSince(t0) < 20000)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int clients : {1, 16}) {
+      auto r = runLoad(
+          clients, seconds,
+          [&](Http& h, int c, int n) {
+            std::string key = "/registry/pods/default/c" + std::to_string(clients) + "-" +
+                              std::to_string(c) + "-" + std::to_string(n);
+            std::string body = "{\"key\":\"" + base64(key) + "\",\"value\":\"" +
+                               base64(podJson(key)) + "\"}";
+            return h.request("POST", curl + "/v3/kv/put", body);
+          },
+          [] { return std::make_unique<Http>("", ""); });
+      double ratio = r.opsPerSec > 0 ? skiffCreates[clients].opsPerSec / r.opsPerSec : 0;
+      std::printf(
+          "{\"bench\":\"etcd_put\",\"system\":\"etcd-3.4-gateway\",\"clients\":%d,\"ops_per_s\":%.0f,"
+          "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,\"skiff_over_etcd\":%.2f}\n",
+          clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed, ratio);
+      std::fflush(stdout);
+    }
+    stop(etcd);
+  } else {
+    std::printf("{\"bench\":\"etcd_put\",\"skipped\":\"/usr/bin/etcd not installed\"}\n");
+  }
+
+  // --- list 10,000 pods -----------------------------------------------------------------
+  {
+    auto admin = s.client();
+    admin->request("POST", s.url + "/api/v1/namespaces",
+                   R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"listbench"}})");
+    std::atomic<int> next{0};
+    std::vector<std::thread> ts;
+    for (int c = 0; c < 16; ++c)
+      ts.emplace_back([&] {
+        auto h = s.client();
+        for (int i; (i = next++) < 10000;)
+          h->request("POST", s.url + "/api/v1/namespaces/listbench/pods",
+                     podJson("l-" + std::to_string(i)));
+      });
+    for (auto& t : ts) t.join();
+    std::vector<double> times;
+    size_t bytes = 0;
+    for (int i = 0; i < 5; ++i) {
+      auto t0 = Clock::now();
+      admin->request("GET", s.url + "/api/v1/namespaces/listbench/pods");
+      times.push_back(msSince(t0));
+      bytes = admin->body.size();
+    }
+    size_t items = 0;
+    for (size_t p = 0; (p = admin->body.find("\"uid\"", p)) != std::string::npos; ++p) ++items;
+    std::printf(
+        "{\"bench\":\"list\",\"pods\":%zu,\"bytes\":%zu,\"median_ms\":%.1f,\"min_ms\":%.1f,"
+        "\"goal_ms\":150}\n",
+        items, bytes, percentile(times, 0.5), percentile(times, 0.0));
+    std::fflush(stdout);
+  }
+
+  // --- 1,000 watchers -------------------------------------------------------------------
+  benchWatch(s, watchers);
+
+  stop(s.pid);
+  fs::remove_all(tmp);
+  return 0;
+}
