@@ -72,6 +72,11 @@ struct TxnResult {
 //   kConflict       expectedRevision does not match     (Error.name = key)
 //   kInternal       SQLite I/O error; the store then refuses further writes
 //                   (kUnavailable) rather than guess what is on disk.
+//   kBadRequest     two ops on the same key in one transaction (as etcd)
+//   kUnavailable    the store is closing or refused writes after an I/O error
+// A failed transaction takes no revision. An empty transaction succeeds with the
+// current revision and writes nothing. Within a batch, a transaction sees the
+// writes of the transactions committed before it.
 
 struct Event {
   enum class Type { kCreated, kUpdated, kDeleted };
@@ -124,7 +129,14 @@ class Store {
 
   // Delivers every event on keys with `prefix` whose revision is > `after`, in
   // revision order, with no gaps, then live events as they commit.
-  //   kGone when `after` is older than the compacted revision.
+  //   kGone when `after` is older than the compacted revision, with Kubernetes'
+  //   message "too old resource version: AFTER (COMPACTED)".
+  // Note that after = 0 means "from the beginning", not "from now": to follow
+  // only new changes pass the revision a list() returned (or currentRevision()).
+  // Events of one revision arrive in key order. The callback runs on the
+  // notifier thread with a per-watch lock held: destroying the Watch from another
+  // thread waits for a running callback; destroying it from inside a callback
+  // is allowed. Do not call watch() or commitSync() from a callback.
   // `onEvent` returning false ends the watch (e.g. a slow client whose buffer is
   // full: a slow watcher is dropped, never allowed to block writers). `onEnd`
   // runs once if the store ends the watch itself (shutdown, or the watcher fell
@@ -134,10 +146,25 @@ class Store {
                                                std::function<void(const Error&)> onEnd) = 0;
 
   // Drops log entries at or below `revision` (never the current state of a key).
+  // Waits for the writer thread: do not call from a commit callback. A revision
+  // at or below compactedRevision() is a no-op; one above currentRevision() is
+  // kBadRequest.
   virtual Status compact(Revision revision) = 0;
 
   virtual Revision currentRevision() = 0;
   virtual Revision compactedRevision() = 0;
+
+  // Counters for tests and benchmarks: how well group commit batches, and what a
+  // batch costs. Fakes may leave the default.
+  struct Stats {
+    int64_t txnsCommitted = 0;  // transactions that took a revision
+    int64_t txnsFailed = 0;     // transactions refused (checks, I/O error, shutdown)
+    int64_t batches = 0;        // SQLite write transactions (one fsync each) for commits
+    int64_t batchNanos = 0;     // total time in those, BEGIN to COMMIT returning
+    int64_t maxBatchNanos = 0;
+    int64_t watchers = 0;       // live watchers
+  };
+  virtual Stats stats() { return {}; }
 };
 
 }  // namespace skiff::storage

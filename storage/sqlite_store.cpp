@@ -1,0 +1,331 @@
+#include "storage/sqlite_store.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/log.h"
+
+namespace skiff::storage {
+
+namespace {
+
+constexpr int kCreated = 0;
+constexpr int kUpdated = 1;
+
+// Rowid tables rather than WITHOUT ROWID: values are whole objects (kilobytes),
+// which SQLite advises against storing inside a WITHOUT ROWID b-tree.
+constexpr const char* kSchema = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS kv(
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL,
+  create_rev INTEGER NOT NULL,
+  mod_rev INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS log(
+  rev INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  type INTEGER NOT NULL,
+  value BLOB NOT NULL,
+  create_rev INTEGER NOT NULL,
+  PRIMARY KEY(rev, key));
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(name, value) VALUES('revision', 0), ('compacted', 0);
+COMMIT;
+)sql";
+
+// The smallest string greater than every string starting with `prefix`, or
+// nullopt when there is none (empty prefix, or all bytes 0xFF). SQLite's BINARY
+// collation and std::string both compare bytes as unsigned, so ranges agree.
+std::optional<std::string> prefixEnd(std::string p) {
+  while (!p.empty() && static_cast<unsigned char>(p.back()) == 0xFF) p.pop_back();
+  if (p.empty()) return std::nullopt;
+  p.back() = static_cast<char>(static_cast<unsigned char>(p.back()) + 1);
+  return p;
+}
+
+Error keyError(Code code, const std::string& key, std::string message) {
+  Error e = makeError(code, std::move(message));
+  e.name = key;
+  return e;
+}
+
+// Ends a read transaction on scope exit.
+class ReadTxn {
+ public:
+  explicit ReadTxn(sql::Db& db) : db_(db) {}
+  ~ReadTxn() {
+    if (open_) (void)db_.exec("COMMIT");
+  }
+  Status begin() {
+    Status s = db_.exec("BEGIN");
+    open_ = s.ok();
+    return s;
+  }
+
+ private:
+  sql::Db& db_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options options) {
+  auto store = SqliteStore::create(path, options);
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::create(const std::string& path,
+                                                         Options options) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, options));
+  if (Status s = store->init(); !s) return s.error();
+  return store;
+}
+
+Status SqliteStore::init() {
+  auto db = sql::Db::open(path_, options_.fsync);
+  if (!db) return db.error();
+  writeDb_ = std::move(*db);
+  if (Status s = writeDb_->exec(kSchema); !s) {
+    (void)writeDb_->exec("ROLLBACK");
+    return s.error().wrap("create schema in " + path_);
+  }
+  {
+    auto q = writeDb_->query(
+        "SELECT (SELECT value FROM meta WHERE name = 'revision'),"
+        " (SELECT value FROM meta WHERE name = 'compacted')");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    revision_ = q->int64(0);
+    compacted_ = q->int64(1);
+  }
+  hub_ = std::make_unique<WatchHub>(
+      options_.eventRingSize, revision_.load(),
+      [this](const std::string& prefix, Revision after, Revision* through,
+             std::vector<Event>* events) { return readLog(prefix, after, through, events); });
+  writer_ = std::thread([this] { writerLoop(); });
+  if (options_.compactIntervalSeconds > 0) compactor_ = std::thread([this] { compactorLoop(); });
+  logInfo("store opened", {{"path", path_},
+                           {"revision", std::to_string(revision_.load())},
+                           {"compacted", std::to_string(compacted_.load())},
+                           {"fsync", options_.fsync ? "true" : "false"}});
+  return {};
+}
+
+SqliteStore::~SqliteStore() {
+  if (compactor_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(compactorMu_);
+      compactorStop_ = true;
+    }
+    compactorCv_.notify_all();
+    compactor_.join();
+  }
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(queueMu_);
+      stopping_ = true;
+    }
+    queueCv_.notify_all();
+    writer_.join();
+  }
+  // After the writer: every committed batch is in the hub's inbox and gets
+  // delivered before the watches are ended.
+  if (hub_) hub_->stop();
+  hub_.reset();
+  writeDb_.reset();
+  std::lock_guard<std::mutex> lock(poolMu_);
+  pool_.clear();
+}
+
+// ---- reads ---------------------------------------------------------------
+
+SqliteStore::Reader::~Reader() {
+  if (!db_) return;
+  std::lock_guard<std::mutex> lock(store_->poolMu_);
+  if (store_->pool_.size() < 32) store_->pool_.push_back(std::move(db_));
+}
+
+Result<SqliteStore::Reader> SqliteStore::reader() {
+  {
+    std::lock_guard<std::mutex> lock(poolMu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<sql::Db> db = std::move(pool_.back());
+      pool_.pop_back();
+      return Reader(this, std::move(db));
+    }
+  }
+  auto db = sql::Db::open(path_, options_.fsync);
+  if (!db) return db.error();
+  return Reader(this, std::move(*db));
+}
+
+Result<Record> SqliteStore::get(const std::string& key) {
+  auto r = reader();
+  if (!r) return r.error();
+  auto q = r->db().query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
+  if (!q) return q.error();
+  q->bindText(1, key);
+  auto row = q->step();
+  if (!row) return row.error().wrap("get " + key);
+  if (!*row) return keyError(Code::kNotFound, key, "key not found: " + key);
+  return Record{key, q->blob(0), q->int64(1), q->int64(2)};
+}
+
+Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
+                                     const std::string& startAfter) {
+  auto r = reader();
+  if (!r) return r.error();
+  sql::Db& db = r->db();
+  ReadTxn txn(db);
+  if (Status s = txn.begin(); !s) return s.error();
+
+  ListResult out;
+  {
+    auto q = db.query("SELECT value FROM meta WHERE name = 'revision'");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error().wrap("list " + prefix);
+    out.revision = *row ? q->int64(0) : 0;
+  }
+
+  const bool afterCursor = !startAfter.empty() && startAfter >= prefix;
+  const std::optional<std::string> end = prefixEnd(prefix);
+  std::string sql = "SELECT key, value, create_rev, mod_rev FROM kv WHERE key ";
+  sql += afterCursor ? "> ?1" : ">= ?1";
+  if (end) sql += " AND key < ?2";
+  sql += " ORDER BY key LIMIT ?3";
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  q->bindText(1, afterCursor ? startAfter : prefix);
+  if (end) q->bindText(2, *end);
+  q->bind(3, limit > 0 ? limit + 1 : -1);  // one extra row tells whether there is more
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error().wrap("list " + prefix);
+    if (!*row) break;
+    out.items.push_back(Record{q->text(0), q->blob(1), q->int64(2), q->int64(3)});
+  }
+  if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
+    out.items.pop_back();
+    out.more = true;
+  }
+  return out;
+}
+
+Status SqliteStore::readLog(const std::string& prefix, Revision after, Revision* through,
+                            std::vector<Event>* events) {
+  auto r = reader();
+  if (!r) return r.error();
+  sql::Db& db = r->db();
+  ReadTxn txn(db);
+  if (Status s = txn.begin(); !s) return s.error();
+  Revision current = 0;
+  {
+    auto q = db.query(
+        "SELECT (SELECT value FROM meta WHERE name = 'revision'),"
+        " (SELECT value FROM meta WHERE name = 'compacted')");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error().wrap("read log");
+    current = q->int64(0);
+    Revision compacted = q->int64(1);
+    if (after < compacted) return tooOldError(after, compacted);
+  }
+  const std::optional<std::string> end = prefixEnd(prefix);
+  std::string sql =
+      "SELECT rev, key, type, value, create_rev FROM log"
+      " WHERE rev > ?1 AND rev <= ?2 AND key >= ?3";
+  if (end) sql += " AND key < ?4";
+  sql += " ORDER BY rev, key";
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  q->bind(1, after).bind(2, current).bindText(3, prefix);
+  if (end) q->bindText(4, *end);
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error().wrap("read log");
+    if (!*row) break;
+    Event e;
+    int type = static_cast<int>(q->int64(2));
+    e.type = type == kCreated   ? Event::Type::kCreated
+             : type == kUpdated ? Event::Type::kUpdated
+                                : Event::Type::kDeleted;
+    e.record = Record{q->text(1), q->blob(3), q->int64(4), q->int64(0)};
+    events->push_back(std::move(e));
+  }
+  *through = std::max(after, current);
+  return {};
+}
+
+// ---- watch, compact, stats -----------------------------------------------
+
+Result<std::unique_ptr<Watch>> SqliteStore::watch(const std::string& prefix, Revision after,
+                                                  std::function<bool(const Event&)> onEvent,
+                                                  std::function<void(const Error&)> onEnd) {
+  if (after < 0) return makeError(Code::kBadRequest, "watch: negative revision");
+  if (!onEvent) return makeError(Code::kBadRequest, "watch: no event callback");
+  const Revision compacted = compacted_.load();
+  if (after < compacted) return tooOldError(after, compacted);
+  Revision through = after;
+  std::vector<Event> replay;
+  // Older than the ring: read the log here, on the caller's thread, so a long
+  // replay does not hold up other watchers. See watch_hub.h for the hand-off.
+  if (after < hub_->ringFloor()) {
+    if (Status s = readLog(prefix, after, &through, &replay); !s) return s.error();
+  }
+  return hub_->add(prefix, through, std::move(replay), std::move(onEvent), std::move(onEnd));
+}
+
+Status SqliteStore::compact(Revision revision) {
+  if (revision <= compacted_.load()) return {};
+  const Revision current = revision_.load();
+  if (revision > current) {
+    return makeError(Code::kBadRequest, "compact: revision " + std::to_string(revision) +
+                                            " is newer than the current revision " +
+                                            std::to_string(current));
+  }
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = promise->get_future();
+  {
+    std::lock_guard<std::mutex> lock(queueMu_);
+    if (writerGone_ || stopping_) return makeError(Code::kUnavailable, "storage is closed");
+    queue_.push_back(Pending{std::nullopt, Compaction{revision, promise}});
+  }
+  queueCv_.notify_one();
+  return result.get();
+}
+
+Store::Stats SqliteStore::stats() {
+  Stats s;
+  s.txnsCommitted = txnsCommitted_.load();
+  s.txnsFailed = txnsFailed_.load();
+  s.batches = batches_.load();
+  s.batchNanos = batchNanos_.load();
+  s.maxBatchNanos = maxBatchNanos_.load();
+  s.watchers = hub_ ? static_cast<int64_t>(hub_->watcherCount()) : 0;
+  return s;
+}
+
+void SqliteStore::compactorLoop() {
+  std::unique_lock<std::mutex> lock(compactorMu_);
+  for (;;) {
+    compactorCv_.wait_for(lock, std::chrono::seconds(options_.compactIntervalSeconds),
+                          [this] { return compactorStop_; });
+    if (compactorStop_) return;
+    lock.unlock();
+    const Revision target = revision_.load() - options_.keepRevisions;
+    if (target > compacted_.load()) {
+      Status s = compact(target);
+      if (s) {
+        logInfo("store compacted", {{"revision", std::to_string(target)}});
+      } else {
+        logWarn("store compaction failed", {{"error", s.error().message}});
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace skiff::storage

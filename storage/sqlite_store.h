@@ -1,0 +1,142 @@
+// SqliteStore: the Store behind Store::open(). Private to storage/; others code
+// against store.h.
+//
+// On disk (one SQLite file, WAL):
+//   kv(key, value, create_rev, mod_rev)   the current state; get/list read it
+//   log(rev, key, type, value, create_rev) one row per change, primary key
+//                                          (rev, key); watch replay reads it,
+//                                          compaction deletes its old rows
+//   meta(name, value)                      'revision' (last committed) and
+//                                          'compacted' (log rows <= it are gone)
+//
+// Writes: commit() queues the transaction; the writer thread takes everything
+// queued (up to kMaxBatch), runs it inside one BEGIN IMMEDIATE ... COMMIT (one
+// fsync for the batch: group commit), then publishes the batch's events to the
+// WatchHub and runs each `done`. Inside the batch each transaction is checked
+// against the state as the previous transactions left it before any of its ops
+// is written; a transaction that fails a check writes nothing and takes no
+// revision. Any SQLite error rolls the whole batch back, fails every transaction
+// in it with kInternal and marks the store broken: later commits get
+// kUnavailable, since what is on disk is then unknown.
+//
+// Compaction runs on the writer thread too, in chunks of revisions, each its
+// own short transaction, so commits interleave with a long compaction.
+//
+// Reads: get/list borrow a read connection from a pool (one per concurrently
+// reading thread) and read from one WAL snapshot.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "storage/sqlite_db.h"
+#include "storage/store.h"
+#include "storage/watch_hub.h"
+
+namespace skiff::storage {
+
+class SqliteStore : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> create(const std::string& path, Options options);
+  ~SqliteStore() override;
+
+  Result<Record> get(const std::string& key) override;
+  Result<ListResult> list(const std::string& prefix, int64_t limit,
+                          const std::string& startAfter) override;
+  void commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) override;
+  Result<std::unique_ptr<Watch>> watch(const std::string& prefix, Revision after,
+                                       std::function<bool(const Event&)> onEvent,
+                                       std::function<void(const Error&)> onEnd) override;
+  Status compact(Revision revision) override;
+  Revision currentRevision() override { return revision_.load(); }
+  Revision compactedRevision() override { return compacted_.load(); }
+  Stats stats() override;
+
+ private:
+  static constexpr size_t kMaxBatch = 1000;
+  static constexpr Revision kCompactChunk = 10000;
+
+  struct Txn {
+    std::vector<Op> ops;
+    std::function<void(Result<TxnResult>)> done;
+  };
+  struct Compaction {
+    Revision target = 0;
+    std::shared_ptr<std::promise<Status>> result;
+  };
+  struct Pending {
+    std::optional<Txn> txn;
+    std::optional<Compaction> compaction;
+  };
+
+  // A read connection borrowed from the pool, returned on destruction.
+  class Reader {
+   public:
+    Reader(SqliteStore* store, std::unique_ptr<sql::Db> db) : store_(store), db_(std::move(db)) {}
+    Reader(Reader&&) = default;
+    ~Reader();
+    sql::Db& db() { return *db_; }
+
+   private:
+    SqliteStore* store_;
+    std::unique_ptr<sql::Db> db_;
+  };
+
+  SqliteStore(std::string path, Options options) : path_(std::move(path)), options_(options) {}
+  Status init();
+  Result<Reader> reader();
+  Status readLog(const std::string& prefix, Revision after, Revision* through,
+                 std::vector<Event>* events);
+
+  void writerLoop();
+  void runBatch(std::vector<Txn>& batch);
+  // Applies one transaction at revision `rev` inside the open SQLite transaction.
+  // *outcome gets its result (possibly a check failure, which wrote nothing); the
+  // returned Status is an SQLite error that dooms the whole batch.
+  Status applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnResult>>* outcome,
+                  std::vector<Event>* events);
+  void runCompactionChunk(Compaction& c);
+  void compactorLoop();
+
+  const std::string path_;
+  const Options options_;
+
+  std::unique_ptr<sql::Db> writeDb_;  // writer thread only (and init())
+
+  std::mutex poolMu_;
+  std::vector<std::unique_ptr<sql::Db>> pool_;  // guarded by poolMu_: idle read connections
+
+  std::atomic<Revision> revision_{0};   // last committed (durable) revision
+  std::atomic<Revision> compacted_{0};  // log rows <= this are gone
+  std::atomic<bool> broken_{false};     // an SQLite write failed; refuse writes
+
+  std::mutex queueMu_;
+  std::condition_variable queueCv_;
+  std::deque<Pending> queue_;  // guarded by queueMu_
+  bool stopping_ = false;      // guarded by queueMu_
+  bool writerGone_ = false;    // guarded by queueMu_: commit() fails inline once set
+  std::thread writer_;
+
+  std::mutex compactorMu_;
+  std::condition_variable compactorCv_;
+  bool compactorStop_ = false;  // guarded by compactorMu_
+  std::thread compactor_;
+
+  std::unique_ptr<WatchHub> hub_;
+
+  // Counters for stats(); written by the writer thread.
+  std::atomic<int64_t> txnsCommitted_{0};
+  std::atomic<int64_t> txnsFailed_{0};
+  std::atomic<int64_t> batches_{0};
+  std::atomic<int64_t> batchNanos_{0};
+  std::atomic<int64_t> maxBatchNanos_{0};
+};
+
+}  // namespace skiff::storage

@@ -1,0 +1,317 @@
+// The writer thread of SqliteStore: group commit and compaction chunks. See
+// sqlite_store.h for the design.
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "base/log.h"
+#include "storage/sqlite_store.h"
+
+namespace skiff::storage {
+
+namespace {
+
+constexpr int kCreated = 0;
+constexpr int kUpdated = 1;
+constexpr int kDeleted = 2;
+
+Error keyError(Code code, const std::string& key, std::string message) {
+  Error e = makeError(code, std::move(message));
+  e.name = key;
+  return e;
+}
+
+void runDone(const std::function<void(Result<TxnResult>)>& done, Result<TxnResult> result) {
+  if (!done) return;
+  try {
+    done(std::move(result));
+  } catch (const std::exception& e) {
+    logError("commit callback threw", {{"error", e.what()}});
+  } catch (...) {
+    logError("commit callback threw");
+  }
+}
+
+}  // namespace
+
+void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) {
+  {
+    std::lock_guard<std::mutex> lock(queueMu_);
+    if (!writerGone_ && !stopping_) {
+      queue_.push_back(Pending{Txn{std::move(ops), std::move(done)}, std::nullopt});
+      queueCv_.notify_one();
+      return;
+    }
+  }
+  // No writer thread any more: fail here, on the caller's thread.
+  runDone(done, makeError(Code::kUnavailable, "storage is closed"));
+}
+
+void SqliteStore::writerLoop() {
+  for (;;) {
+    std::vector<Txn> batch;
+    std::optional<Compaction> compaction;
+    {
+      std::unique_lock<std::mutex> lock(queueMu_);
+      queueCv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) {
+        std::deque<Pending> rest;
+        rest.swap(queue_);
+        writerGone_ = true;
+        lock.unlock();
+        Error closing = makeError(Code::kUnavailable, "storage is shutting down");
+        for (Pending& p : rest) {
+          if (p.txn) {
+            ++txnsFailed_;
+            runDone(p.txn->done, closing);
+          }
+          if (p.compaction) p.compaction->result->set_value(closing);
+        }
+        return;
+      }
+      if (queue_.front().compaction) {
+        compaction = std::move(queue_.front().compaction);
+        queue_.pop_front();
+      } else {
+        while (!queue_.empty() && queue_.front().txn && batch.size() < kMaxBatch) {
+          batch.push_back(std::move(*queue_.front().txn));
+          queue_.pop_front();
+        }
+      }
+    }
+    if (compaction) {
+      runCompactionChunk(*compaction);
+    } else {
+      runBatch(batch);
+    }
+  }
+}
+
+void SqliteStore::runBatch(std::vector<Txn>& batch) {
+  if (broken_.load()) {
+    Error refused =
+        makeError(Code::kUnavailable, "storage refuses writes after an earlier I/O error");
+    for (Txn& t : batch) {
+      ++txnsFailed_;
+      runDone(t.done, refused);
+    }
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::optional<Result<TxnResult>>> outcomes(batch.size());
+  std::vector<Event> events;
+  const Revision base = revision_.load();
+  Revision rev = base;
+
+  Status s = writeDb_->exec("BEGIN IMMEDIATE");
+  for (size_t i = 0; s && i < batch.size(); ++i) {
+    s = applyTxn(batch[i], rev + 1, &outcomes[i], &events);
+    if (s && outcomes[i]->ok() && !batch[i].ops.empty()) ++rev;
+  }
+  if (s && rev != base) {
+    auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'revision'");
+    s = q ? q->bind(1, rev).run() : Status(q.error());
+  }
+  if (s) s = writeDb_->exec("COMMIT");
+  if (!s) {
+    (void)writeDb_->exec("ROLLBACK");
+    broken_ = true;
+    logError("store commit failed; refusing further writes", {{"error", s.error().message}});
+    Error failed = s.error().wrap("commit");
+    failed.code = Code::kInternal;
+    for (Txn& t : batch) {
+      ++txnsFailed_;
+      runDone(t.done, failed);
+    }
+    return;
+  }
+  const int64_t nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  revision_ = rev;
+  ++batches_;
+  batchNanos_ += nanos;
+  if (nanos > maxBatchNanos_.load()) maxBatchNanos_ = nanos;
+
+  // Watchers first, so a client that sees its write acknowledged and then
+  // watches from the returned revision cannot miss what follows.
+  hub_->publish(std::move(events));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (outcomes[i]->ok()) {
+      ++txnsCommitted_;
+    } else {
+      ++txnsFailed_;
+    }
+    runDone(batch[i].done, std::move(*outcomes[i]));
+  }
+}
+
+Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnResult>>* outcome,
+                             std::vector<Event>* events) {
+  const std::vector<Op>& ops = txn.ops;
+  const size_t n = ops.size();
+  if (n == 0) {
+    *outcome = TxnResult{rev - 1, {}};
+    return {};
+  }
+  // etcd refuses a transaction that touches one key twice; so do we (the log's
+  // primary key is (rev, key)).
+  std::vector<size_t> byKey(n);
+  std::iota(byKey.begin(), byKey.end(), 0);
+  std::sort(byKey.begin(), byKey.end(),
+            [&](size_t a, size_t b) { return ops[a].key < ops[b].key; });
+  for (size_t i = 1; i < n; ++i) {
+    if (ops[byKey[i]].key == ops[byKey[i - 1]].key) {
+      *outcome = keyError(Code::kBadRequest, ops[byKey[i]].key,
+                          "duplicate key in transaction: " + ops[byKey[i]].key);
+      return {};
+    }
+  }
+
+  // 1. Check every op against the current state; nothing is written yet.
+  std::vector<std::optional<Record>> current(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Op& op = ops[i];
+    auto q = writeDb_->query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
+    if (!q) return q.error();
+    q->bindText(1, op.key);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (*row) current[i] = Record{op.key, q->blob(0), q->int64(1), q->int64(2)};
+    if (op.kind == Op::Kind::kCreate) {
+      if (current[i]) {
+        *outcome = keyError(Code::kAlreadyExists, op.key, "key already exists: " + op.key);
+        return {};
+      }
+      continue;
+    }
+    if (!current[i]) {
+      *outcome = keyError(Code::kNotFound, op.key, "key not found: " + op.key);
+      return {};
+    }
+    if (op.expectedRevision != 0 && op.expectedRevision != current[i]->modRevision) {
+      *outcome = keyError(Code::kConflict, op.key,
+                          "revision mismatch for " + op.key + ": expected " +
+                              std::to_string(op.expectedRevision) + ", current " +
+                              std::to_string(current[i]->modRevision));
+      return {};
+    }
+  }
+
+  // 2. Encode the new values, now that their revision is known.
+  std::vector<std::string> values(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Op& op = ops[i];
+    if (op.kind == Op::Kind::kDelete) continue;
+    if (!op.encode) {
+      *outcome = keyError(Code::kInternal, op.key, "no encoder for write of " + op.key);
+      return {};
+    }
+    try {
+      values[i] = op.encode(rev);
+    } catch (const std::exception& e) {
+      *outcome = keyError(Code::kInternal, op.key, "encode " + op.key + ": " + e.what());
+      return {};
+    }
+  }
+
+  // 3. Write the state and the log.
+  TxnResult result;
+  result.revision = rev;
+  result.records.reserve(n);
+  std::vector<int> types(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Op& op = ops[i];
+    Record rec;
+    Status s;
+    switch (op.kind) {
+      case Op::Kind::kCreate: {
+        auto q = writeDb_->query(
+            "INSERT INTO kv(key, value, create_rev, mod_rev) VALUES(?1, ?2, ?3, ?3)");
+        s = q ? q->bindText(1, op.key).bindBlob(2, values[i]).bind(3, rev).run()
+              : Status(q.error());
+        rec = Record{op.key, std::move(values[i]), rev, rev};
+        types[i] = kCreated;
+        break;
+      }
+      case Op::Kind::kUpdate: {
+        auto q = writeDb_->query("UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1");
+        s = q ? q->bindText(1, op.key).bindBlob(2, values[i]).bind(3, rev).run()
+              : Status(q.error());
+        rec = Record{op.key, std::move(values[i]), current[i]->createRevision, rev};
+        types[i] = kUpdated;
+        break;
+      }
+      case Op::Kind::kDelete: {
+        auto q = writeDb_->query("DELETE FROM kv WHERE key = ?1");
+        s = q ? q->bindText(1, op.key).run() : Status(q.error());
+        rec = Record{op.key, std::move(current[i]->value), current[i]->createRevision, rev};
+        types[i] = kDeleted;
+        break;
+      }
+    }
+    if (!s) return s;
+    auto q = writeDb_->query(
+        "INSERT INTO log(rev, key, type, value, create_rev) VALUES(?1, ?2, ?3, ?4, ?5)");
+    if (!q) return q.error();
+    s = q->bind(1, rev)
+            .bindText(2, rec.key)
+            .bind(3, types[i])
+            .bindBlob(4, rec.value)
+            .bind(5, rec.createRevision)
+            .run();
+    if (!s) return s;
+    result.records.push_back(std::move(rec));
+  }
+  for (size_t i : byKey) {
+    Event e;
+    e.type = types[i] == kCreated   ? Event::Type::kCreated
+             : types[i] == kUpdated ? Event::Type::kUpdated
+                                    : Event::Type::kDeleted;
+    e.record = result.records[i];
+    events->push_back(std::move(e));
+  }
+  *outcome = std::move(result);
+  return {};
+}
+
+void SqliteStore::runCompactionChunk(Compaction& c) {
+  if (broken_.load()) {
+    c.result->set_value(
+        makeError(Code::kUnavailable, "storage refuses writes after an earlier I/O error"));
+    return;
+  }
+  const Revision from = compacted_.load();
+  if (from >= c.target) {
+    c.result->set_value(Status{});
+    return;
+  }
+  const Revision to = std::min(c.target, from + kCompactChunk);
+  Status s = writeDb_->exec("BEGIN IMMEDIATE");
+  if (s) {
+    auto q = writeDb_->query("DELETE FROM log WHERE rev > ?1 AND rev <= ?2");
+    s = q ? q->bind(1, from).bind(2, to).run() : Status(q.error());
+  }
+  if (s) {
+    auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'compacted'");
+    s = q ? q->bind(1, to).run() : Status(q.error());
+  }
+  if (s) s = writeDb_->exec("COMMIT");
+  if (!s) {
+    (void)writeDb_->exec("ROLLBACK");
+    broken_ = true;
+    logError("store compaction failed; refusing further writes", {{"error", s.error().message}});
+    c.result->set_value(s.error().wrap("compact"));
+    return;
+  }
+  compacted_ = to;
+  if (to >= c.target) {
+    c.result->set_value(Status{});
+    return;
+  }
+  // More to do: go to the back of the queue so waiting commits run first.
+  std::lock_guard<std::mutex> lock(queueMu_);
+  queue_.push_back(Pending{std::nullopt, std::move(c)});
+}
+
+}  // namespace skiff::storage
