@@ -1,0 +1,68 @@
+// Discovery: which resource types the server has, and what the CLI's names
+// for them mean ("po", "pods", "pod", "Pod", "svc", "deploy", "deployments.apps",
+// "deployments.v1.apps").
+//
+// load() reads GET /api, /api/{v}, /apis and /apis/{g}/{v} (preferred versions
+// first) into a table; resolve() is a pure lookup over that table, so tests
+// build a Discovery from fixed JSON with fromDocuments().
+//
+// Not thread-safe for load(); resolve() and resources() are const.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/json.h"
+#include "base/result.h"
+
+namespace skiff::client {
+
+class RestClient;
+
+struct ResourceType {
+  std::string group;    // "" for core
+  std::string version;  // "v1"
+  std::string name;     // plural, "pods"
+  std::string singular; // "pod"
+  std::string kind;     // "Pod"
+  bool namespaced = true;
+  std::vector<std::string> shortNames;
+  std::vector<std::string> verbs;
+  bool preferred = true;  // from the group's preferred version
+
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+  // "pods" or "deployments.apps": kubectl's name for the type in messages.
+  std::string qualifiedName() const { return group.empty() ? name : name + "." + group; }
+  // "/api/v1" or "/apis/apps/v1"
+  std::string basePath() const;
+  // Collection path: ns empty = all namespaces (or cluster-scoped).
+  std::string collectionPath(const std::string& ns) const;
+  std::string objectPath(const std::string& ns, const std::string& objName) const;
+  bool hasVerb(const std::string& verb) const;
+};
+
+class Discovery {
+ public:
+  // Reads the server's discovery documents. Errors are the client's.
+  static Result<Discovery> load(RestClient& client);
+  // `groupVersions` are APIResourceList documents (each with groupVersion);
+  // the first version of a group seen is the preferred one.
+  static Discovery fromDocuments(const std::vector<api::Json>& resourceLists);
+
+  // kubectl's resolution: exact plural, singular, short name, kind
+  // (case-insensitive), optionally qualified by .version.group or .group.
+  // kNotFound: `the server doesn't have a resource type "pdos"`, followed by
+  // ` (did you mean "pods"?)` when a name is close.
+  Result<ResourceType> resolve(const std::string& name) const;
+  // The type serving apiVersion+kind (for manifests); kNotFound with kubectl's
+  // `no matches for kind "Foo" in version "v1"`.
+  Result<ResourceType> forKind(const std::string& apiVersion, const std::string& kind) const;
+
+  const std::vector<ResourceType>& resources() const { return resources_; }
+
+ private:
+  void add(const api::Json& resourceList, bool preferred);
+  std::vector<ResourceType> resources_;
+};
+
+}  // namespace skiff::client

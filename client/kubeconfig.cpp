@@ -1,0 +1,192 @@
+#include "client/kubeconfig.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace skiff::client {
+namespace {
+
+bool fileExists(const std::string& p) {
+  struct stat st;
+  return !p.empty() && ::stat(p.c_str(), &st) == 0;
+}
+
+Result<std::string> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(Code::kNotFound, "open " + path + ": no such file or directory");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string resolve(const std::string& dir, const std::string& p) {
+  if (p.empty() || p[0] == '/' || dir.empty()) return p;
+  return dir + "/" + p;
+}
+
+// Finds the entry named `name` in a kubeconfig list (clusters, users, contexts).
+YAML::Node findNamed(const YAML::Node& list, const std::string& name) {
+  if (!list || !list.IsSequence()) return YAML::Node();
+  for (const auto& item : list)
+    if (item["name"] && item["name"].as<std::string>() == name) return item;
+  return YAML::Node();
+}
+
+std::string str(const YAML::Node& n, const char* key) {
+  if (!n || !n.IsMap() || !n[key] || !n[key].IsScalar()) return "";
+  return n[key].as<std::string>();
+}
+
+// Inline base64 data wins over a file reference, as in client-go.
+Result<std::string> dataOrFile(const YAML::Node& n, const char* dataKey, const char* fileKey,
+                               const std::string& dir) {
+  std::string data = str(n, dataKey);
+  if (!data.empty()) {
+    auto d = base64Decode(data);
+    if (!d) return d.error().wrap(dataKey);
+    return d;
+  }
+  std::string file = str(n, fileKey);
+  if (file.empty()) return std::string();
+  return readFile(resolve(dir, file));
+}
+
+}  // namespace
+
+std::string kubeconfigPath(const std::string& explicitPath) {
+  if (!explicitPath.empty()) return explicitPath;
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
+    std::string list = env, first;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(':', start);
+      if (end == std::string::npos) end = list.size();
+      std::string p = list.substr(start, end - start);
+      if (first.empty()) first = p;
+      if (fileExists(p)) return p;
+      start = end + 1;
+    }
+    if (!first.empty()) return first;
+  }
+  return kDefaultKubeconfig;
+}
+
+Result<ClientConfig> parseKubeconfig(const std::string& text, const std::string& context,
+                                     const std::string& dir) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) return makeError(Code::kBadRequest, "kubeconfig is not a YAML mapping");
+    ClientConfig c;
+    c.context = context.empty() ? str(root, "current-context") : context;
+    if (c.context.empty())
+      return makeError(Code::kBadRequest, "no context chosen and no current-context set");
+    YAML::Node ctx = findNamed(root["contexts"], c.context);
+    if (!ctx || ctx.IsNull())
+      return makeError(Code::kBadRequest, "context was not found for specified context: " + c.context);
+    YAML::Node cctx = ctx["context"];
+    std::string clusterName = str(cctx, "cluster"), userName = str(cctx, "user");
+    if (std::string ns = str(cctx, "namespace"); !ns.empty()) c.ns = ns;
+    YAML::Node cluster = findNamed(root["clusters"], clusterName);
+    if (!cluster || cluster.IsNull())
+      return makeError(Code::kBadRequest, "cluster \"" + clusterName + "\" of context \"" +
+                                              c.context + "\" is not defined");
+    YAML::Node cl = cluster["cluster"];
+    c.server = str(cl, "server");
+    if (c.server.empty())
+      return makeError(Code::kBadRequest, "cluster \"" + clusterName + "\" has no server");
+    while (!c.server.empty() && c.server.back() == '/') c.server.pop_back();
+    c.insecure = str(cl, "insecure-skip-tls-verify") == "true";
+    auto ca = dataOrFile(cl, "certificate-authority-data", "certificate-authority", dir);
+    if (!ca) return ca.error();
+    c.caPem = *ca;
+    if (!userName.empty()) {
+      YAML::Node user = findNamed(root["users"], userName);
+      if (user && !user.IsNull()) {
+        YAML::Node u = user["user"];
+        c.token = str(u, "token");
+        if (c.token.empty()) {
+          if (std::string tf = str(u, "tokenFile"); !tf.empty()) {
+            auto t = readFile(resolve(dir, tf));
+            if (!t) return t.error();
+            c.token = *t;
+            while (!c.token.empty() && isspace(static_cast<unsigned char>(c.token.back())))
+              c.token.pop_back();
+          }
+        }
+        auto cert = dataOrFile(u, "client-certificate-data", "client-certificate", dir);
+        if (!cert) return cert.error();
+        c.clientCertPem = *cert;
+        auto key = dataOrFile(u, "client-key-data", "client-key", dir);
+        if (!key) return key.error();
+        c.clientKeyPem = *key;
+      }
+    }
+    return c;
+  } catch (const std::exception& e) {
+    return makeError(Code::kBadRequest, std::string("invalid kubeconfig: ") + e.what());
+  }
+}
+
+Result<ClientConfig> loadKubeconfig(const std::string& path, const std::string& context) {
+  auto text = readFile(path);
+  if (!text) return text.error();
+  std::string dir;
+  if (auto slash = path.rfind('/'); slash != std::string::npos) dir = path.substr(0, slash);
+  auto c = parseKubeconfig(*text, context, dir);
+  if (!c) return c.error().wrap("load kubeconfig " + path);
+  c->path = path;
+  return c;
+}
+
+Result<std::string> base64Decode(const std::string& text) {
+  auto val = [](char ch) -> int {
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+' || ch == '-') return 62;
+    if (ch == '/' || ch == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (char ch : text) {
+    if (ch == '=' || isspace(static_cast<unsigned char>(ch))) continue;
+    int v = val(ch);
+    if (v < 0) return makeError(Code::kBadRequest, "illegal base64 data");
+    buf = (buf << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string base64Encode(const std::string& bytes) {
+  static const char* kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                 static_cast<unsigned char>(bytes[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlpha[(v >> s) & 63]);
+  }
+  if (i < bytes.size()) {
+    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out.push_back(kAlpha[(v >> 18) & 63]);
+    out.push_back(kAlpha[(v >> 12) & 63]);
+    out.push_back(i + 1 < bytes.size() ? kAlpha[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+}  // namespace skiff::client
