@@ -65,13 +65,14 @@ class WatchHandle : public Watch {
 };
 
 WatchHandle::~WatchHandle() {
-  if (std::this_thread::get_id() == notifier_) {
-    // Inside some callback on the notifier thread: the notifier checks `done`
-    // before each callback, and taking w_->mu here could self-deadlock.
-    w_->done = true;
-  } else {
-    std::lock_guard<std::mutex> lock(w_->mu);  // waits for a running callback
-    w_->done = true;
+  // The notifier checks `done` (under w_->mu) before every callback, so none
+  // starts after this. Setting it before taking the lock also keeps the
+  // notifier from re-taking the lock batch after batch and starving us.
+  w_->done = true;
+  if (std::this_thread::get_id() != notifier_) {
+    // Wait for a callback that is running now. On the notifier thread we are
+    // inside a callback ourselves, and taking the lock could self-deadlock.
+    std::lock_guard<std::mutex> lock(w_->mu);
   }
   requestSweep_();
 }

@@ -1,0 +1,350 @@
+// Store: CRUD, compare-and-swap, transactions, revisions, list, reopen.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "storage/store.h"
+#include "tests/storage/store_test_util.h"
+
+using namespace skiff;
+using namespace skiff::storage;
+using namespace skiff::storage::testing;
+
+TEST_CASE("create, get, update and delete round trip with revisions", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  REQUIRE(store->currentRevision() == 0);
+
+  auto c = commit1(*store, createOp("/pods/a", "v1"));
+  REQUIRE(c.ok());
+  CHECK(c->revision == 1);
+  REQUIRE(c->records.size() == 1);
+  CHECK(c->records[0].key == "/pods/a");
+  CHECK(c->records[0].value == "v1");
+  CHECK(c->records[0].createRevision == 1);
+  CHECK(c->records[0].modRevision == 1);
+
+  auto g = store->get("/pods/a");
+  REQUIRE(g.ok());
+  CHECK(g->value == "v1");
+  CHECK(g->createRevision == 1);
+  CHECK(g->modRevision == 1);
+
+  auto u = commit1(*store, updateOp("/pods/a", "v2", 1));
+  REQUIRE(u.ok());
+  CHECK(u->revision == 2);
+  CHECK(u->records[0].value == "v2");
+  CHECK(u->records[0].createRevision == 1);
+  CHECK(u->records[0].modRevision == 2);
+  CHECK(store->get("/pods/a")->value == "v2");
+
+  auto d = commit1(*store, deleteOp("/pods/a", 2));
+  REQUIRE(d.ok());
+  CHECK(d->revision == 3);
+  CHECK(d->records[0].value == "v2");  // the last value
+  CHECK(d->records[0].createRevision == 1);
+  CHECK(d->records[0].modRevision == 3);  // the deletion's revision
+
+  auto gone = store->get("/pods/a");
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().code == Code::kNotFound);
+  CHECK(gone.error().name == "/pods/a");
+  CHECK(store->currentRevision() == 3);
+
+  // The key can be created again, with a new create revision.
+  auto again = commit1(*store, createOp("/pods/a", "v3"));
+  REQUIRE(again.ok());
+  CHECK(again->records[0].createRevision == 4);
+}
+
+TEST_CASE("compare-and-swap failures carry the documented codes", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  REQUIRE(commit1(*store, createOp("k", "1")).ok());  // rev 1
+
+  auto dup = commit1(*store, createOp("k", "x"));
+  REQUIRE_FALSE(dup.ok());
+  CHECK(dup.error().code == Code::kAlreadyExists);
+  CHECK(dup.error().name == "k");
+
+  auto missing = commit1(*store, updateOp("nope", "x"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == Code::kNotFound);
+  CHECK(missing.error().name == "nope");
+
+  auto missingDel = commit1(*store, deleteOp("nope"));
+  REQUIRE_FALSE(missingDel.ok());
+  CHECK(missingDel.error().code == Code::kNotFound);
+
+  auto stale = commit1(*store, updateOp("k", "x", 7));
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.error().code == Code::kConflict);
+  CHECK(stale.error().name == "k");
+
+  auto staleDel = commit1(*store, deleteOp("k", 7));
+  REQUIRE_FALSE(staleDel.ok());
+  CHECK(staleDel.error().code == Code::kConflict);
+
+  // Nothing above took a revision or changed the value.
+  CHECK(store->currentRevision() == 1);
+  CHECK(store->get("k")->value == "1");
+
+  // expectedRevision 0 means "whatever it is now".
+  auto any = commit1(*store, updateOp("k", "2", 0));
+  REQUIRE(any.ok());
+  CHECK(any->revision == 2);
+  CHECK(commit1(*store, deleteOp("k", 0)).ok());
+}
+
+TEST_CASE("the encoder receives the revision the write commits at", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  REQUIRE(commit1(*store, createOp("a", "x")).ok());
+  Op op;
+  op.kind = Op::Kind::kCreate;
+  op.key = "b";
+  op.encode = [](Revision r) { return "rv=" + std::to_string(r); };
+  auto r = commit1(*store, std::move(op));
+  REQUIRE(r.ok());
+  CHECK(r->revision == 2);
+  CHECK(store->get("b")->value == "rv=2");
+}
+
+TEST_CASE("a transaction is all or nothing and shares one revision", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  std::vector<Op> setup;
+  setup.push_back(createOp("exists", "1"));
+  setup.push_back(createOp("other", "1"));
+  REQUIRE(store->commitSync(std::move(setup)).ok());
+
+  std::vector<Op> bad;
+  bad.push_back(createOp("new1", "a"));
+  bad.push_back(updateOp("exists", "2", 1));
+  bad.push_back(createOp("other", "b"));  // fails
+  auto r = store->commitSync(std::move(bad));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == Code::kAlreadyExists);
+  CHECK(r.error().name == "other");
+  CHECK(store->get("new1").error().code == Code::kNotFound);
+  CHECK(store->get("exists")->value == "1");
+  CHECK(store->currentRevision() == 1);
+
+  std::vector<Op> good;
+  good.push_back(createOp("new1", "a"));
+  good.push_back(updateOp("exists", "2", 1));
+  good.push_back(createOp("new2", "b"));
+  auto ok = store->commitSync(std::move(good));
+  REQUIRE(ok.ok());
+  CHECK(ok->revision == 2);
+  REQUIRE(ok->records.size() == 3);
+  CHECK(ok->records[0].key == "new1");  // in op order
+  CHECK(ok->records[1].key == "exists");
+  CHECK(ok->records[2].key == "new2");
+  for (const Record& rec : ok->records) CHECK(rec.modRevision == 2);
+  CHECK(store->get("new2")->modRevision == 2);
+}
+
+TEST_CASE("duplicate keys in one transaction are refused; empty one is a no-op", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  std::vector<Op> ops;
+  ops.push_back(createOp("a", "1"));
+  ops.push_back(updateOp("a", "2"));
+  auto r = store->commitSync(std::move(ops));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == Code::kBadRequest);
+  CHECK(store->currentRevision() == 0);
+
+  auto empty = store->commitSync({});
+  REQUIRE(empty.ok());
+  CHECK(empty->revision == 0);
+  CHECK(empty->records.empty());
+  CHECK(store->currentRevision() == 0);
+}
+
+TEST_CASE("revisions are unique and gapless across concurrent committers", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  constexpr int kThreads = 4, kPer = 100;
+  std::vector<std::vector<Revision>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        auto r = commit1(*store, createOp("k/" + std::to_string(t) + "/" + std::to_string(i), "v"));
+        if (r.ok()) got[t].push_back(r->revision);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<Revision> all;
+  for (int t = 0; t < kThreads; ++t) {
+    REQUIRE(got[t].size() == kPer);
+    CHECK(std::is_sorted(got[t].begin(), got[t].end()));  // monotonic per caller
+    all.insert(got[t].begin(), got[t].end());
+  }
+  REQUIRE(all.size() == kThreads * kPer);
+  CHECK(*all.begin() == 1);
+  CHECK(*all.rbegin() == kThreads * kPer);
+  CHECK(store->currentRevision() == kThreads * kPer);
+}
+
+TEST_CASE("list honours prefix, limit and startAfter", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  std::vector<Op> ops;
+  for (const char* k : {"/a/3", "/a/1", "/a/5", "/a/2", "/a/4", "/a", "/a0", "/b/1", "/"})
+    ops.push_back(createOp(k, std::string("v") + k));
+  ops.push_back(createOp(std::string("\xff\xff", 2), "high"));
+  ops.push_back(createOp(std::string("\xff\xff\x01", 3), "higher"));
+  REQUIRE(store->commitSync(std::move(ops)).ok());
+  REQUIRE(commit1(*store, updateOp("/b/1", "changed")).ok());  // revision 2
+
+  auto keys = [](const ListResult& l) {
+    std::vector<std::string> out;
+    for (const auto& r : l.items) out.push_back(r.key);
+    return out;
+  };
+
+  auto all = store->list("/a/");
+  REQUIRE(all.ok());
+  CHECK(keys(*all) == std::vector<std::string>{"/a/1", "/a/2", "/a/3", "/a/4", "/a/5"});
+  CHECK_FALSE(all->more);
+  CHECK(all->revision == 2);
+  CHECK(all->items[0].value == "v/a/1");
+  CHECK(all->items[0].createRevision == 1);
+
+  auto p1 = store->list("/a/", 2);
+  REQUIRE(p1.ok());
+  CHECK(keys(*p1) == std::vector<std::string>{"/a/1", "/a/2"});
+  CHECK(p1->more);
+  auto p2 = store->list("/a/", 2, p1->items.back().key);
+  REQUIRE(p2.ok());
+  CHECK(keys(*p2) == std::vector<std::string>{"/a/3", "/a/4"});
+  CHECK(p2->more);
+  auto p3 = store->list("/a/", 2, p2->items.back().key);
+  REQUIRE(p3.ok());
+  CHECK(keys(*p3) == std::vector<std::string>{"/a/5"});
+  CHECK_FALSE(p3->more);
+
+  // An exact page is not "more".
+  auto exact = store->list("/a/", 5);
+  CHECK_FALSE(exact->more);
+
+  // A startAfter before the prefix range does not leak other keys in.
+  auto before = store->list("/a/", 0, "/");
+  CHECK(keys(*before).size() == 5);
+
+  auto b = store->list("/b/");
+  REQUIRE(b.ok());
+  REQUIRE(b->items.size() == 1);
+  CHECK(b->items[0].value == "changed");
+  CHECK(b->items[0].modRevision == 2);
+
+  auto high = store->list(std::string("\xff", 1));
+  CHECK(keys(*high) ==
+        std::vector<std::string>{std::string("\xff\xff", 2), std::string("\xff\xff\x01", 3)});
+
+  auto everything = store->list("");
+  CHECK(everything->items.size() == 11);
+  CHECK(std::is_sorted(everything->items.begin(), everything->items.end(),
+                       [](const Record& x, const Record& y) { return x.key < y.key; }));
+  CHECK(store->list("/zzz")->items.empty());
+}
+
+TEST_CASE("listing 10,000 keys is fast", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  const std::string value(400, 'x');
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<Op> ops;
+    for (int i = 0; i < 500; ++i) {
+      char key[64];
+      snprintf(key, sizeof key, "/registry/pods/default/pod-%05d", batch * 500 + i);
+      ops.push_back(createOp(key, value));
+    }
+    REQUIRE(store->commitSync(std::move(ops)).ok());
+  }
+  REQUIRE(commit1(*store, createOp("/registry/services/x", "s")).ok());
+  (void)store->list("/registry/pods/");  // warm the page cache once
+  auto start = std::chrono::steady_clock::now();
+  auto l = store->list("/registry/pods/");
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+  REQUIRE(l.ok());
+  CHECK(l->items.size() == 10000);
+  CHECK(l->revision == 21);
+  WARN("list of 10,000 keys: " << ms << " ms");
+  CHECK(ms < 100);
+}
+
+TEST_CASE("reopening keeps data and the revision counter", "[storage]") {
+  TempDir dir;
+  {
+    auto store = openStore(dir.db());
+    REQUIRE(commit1(*store, createOp("a", "1")).ok());
+    REQUIRE(commit1(*store, createOp("b", "2")).ok());
+    REQUIRE(commit1(*store, deleteOp("a")).ok());
+  }
+  auto store = openStore(dir.db());
+  CHECK(store->currentRevision() == 3);
+  CHECK(store->get("b")->value == "2");
+  CHECK(store->get("a").error().code == Code::kNotFound);
+  auto r = commit1(*store, createOp("c", "3"));
+  REQUIRE(r.ok());
+  CHECK(r->revision == 4);
+}
+
+TEST_CASE("group commit puts concurrent commits in fewer SQLite transactions", "[storage]") {
+  TempDir dir;
+  Store::Options o;
+  o.fsync = true;
+  o.compactIntervalSeconds = 0;
+  auto store = openStore(dir.db(), o);
+  constexpr int kThreads = 16, kPer = 20;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        if (commit1(*store, createOp("g/" + std::to_string(t) + "/" + std::to_string(i), "v")).ok())
+          ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  REQUIRE(ok == kThreads * kPer);
+  Store::Stats s = store->stats();
+  CHECK(s.txnsCommitted == kThreads * kPer);
+  WARN("320 concurrent commits in " << s.batches << " batches");
+  CHECK(s.batches < s.txnsCommitted / 2);
+}
+
+TEST_CASE("closing the store fails queued commits with kUnavailable", "[storage]") {
+  TempDir dir;
+  std::atomic<int> done{0}, unavailable{0}, committed{0};
+  {
+    auto store = openStore(dir.db());
+    for (int i = 0; i < 5000; ++i) {
+      std::vector<Op> ops;
+      ops.push_back(createOp("q/" + std::to_string(i), "v"));
+      store->commit(std::move(ops), [&](Result<TxnResult> r) {
+        ++done;
+        if (r.ok()) {
+          ++committed;
+        } else if (r.error().code == Code::kUnavailable) {
+          ++unavailable;
+        }
+      });
+    }
+  }  // destructor: every callback has run when it returns
+  CHECK(done == 5000);
+  CHECK(committed + unavailable == 5000);
+  auto store = openStore(dir.db());
+  CHECK(store->currentRevision() == committed.load());
+}
