@@ -1,0 +1,132 @@
+#include "apiserver/discovery.h"
+
+#include <cstring>
+
+#include "api/openapi.h"
+
+#include "apiserver/api_errors.h"
+#include "apiserver/resources.h"
+
+namespace skiff::apiserver {
+
+using api::Json;
+
+Json versionInfo(const RestOptions& options) {
+  return {{"major", "1"},
+          {"minor", "32"},
+          {"gitVersion", options.gitVersion},
+          {"gitCommit", "0000000000000000000000000000000000000000"},
+          {"gitTreeState", "clean"},
+          {"buildDate", "2026-01-01T00:00:00Z"},
+          {"goVersion", "go1.23.4"},
+          {"compiler", "gc"},
+          {"platform", "linux/amd64"}};
+}
+
+Json apiVersions() {
+  return {{"kind", "APIVersions"},
+          {"versions", {"v1"}},
+          {"serverAddressByClientCIDRs",
+           {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1:6443"}}}}};
+}
+
+namespace {
+
+Json appsGroup() {
+  Json gv = {{"groupVersion", "apps/v1"}, {"version", "v1"}};
+  return {{"name", "apps"}, {"versions", {gv}}, {"preferredVersion", gv}};
+}
+
+}  // namespace
+
+Json apiGroupList() {
+  Json groups = Json::array();
+  if (appsServed()) groups.push_back(appsGroup());
+  return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
+}
+
+Json apiResourceList(const std::string& group, const std::string& version) {
+  Json resources = Json::array();
+  for (const auto& r : allResources()) {
+    if (r.group != group || r.version != version) continue;
+    Json item = {{"name", r.plural},
+                 {"singularName", r.singular},
+                 {"namespaced", r.namespaced},
+                 {"kind", r.kind},
+                 {"verbs", r.verbs}};
+    if (!r.shortNames.empty()) item["shortNames"] = r.shortNames;
+    if (!r.categories.empty()) item["categories"] = r.categories;
+    resources.push_back(item);
+    for (const auto& s : r.subresources) {
+      Json sub = {{"name", r.plural + "/" + s.name},
+                  {"singularName", ""},
+                  {"namespaced", r.namespaced},
+                  {"kind", s.kind},
+                  {"verbs", s.verbs}};
+      if (s.group != r.group) {
+        sub["group"] = s.group;
+        sub["version"] = s.version;
+      }
+      resources.push_back(sub);
+    }
+  }
+  return {{"kind", "APIResourceList"},
+          {"apiVersion", "v1"},
+          {"groupVersion", group.empty() ? version : group + "/" + version},
+          {"resources", resources}};
+}
+
+std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
+                                                const RestOptions& options) {
+  std::string path = request.path;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  auto json = [](const Json& j) { return DiscoveryResponse{200, "application/json", j.dump()}; };
+  auto missing = []() {
+    return DiscoveryResponse{404, "application/json", statusJson(resourceNotFound()).dump()};
+  };
+  if (path == "/version") return json(versionInfo(options));
+  if (path == "/api") return json(apiVersions());
+  if (path == "/api/v1") return json(apiResourceList("", "v1"));
+  if (path == "/apis") return json(apiGroupList());
+  if (path == "/apis/apps") {
+    if (!appsServed()) return missing();
+    Json g = appsGroup();
+    g["kind"] = "APIGroup";
+    g["apiVersion"] = "v1";
+    return json(g);
+  }
+  if (path == "/apis/apps/v1") {
+    if (!appsServed()) return missing();
+    return json(apiResourceList("apps", "v1"));
+  }
+  if (path == "/openapi/v3") return json(api::openApiV3Index());
+  if (path.rfind("/openapi/v3/", 0) == 0) {
+    std::string gv = path.substr(strlen("/openapi/v3/"));
+    if (gv.rfind("api/", 0) == 0) {
+      gv = gv.substr(4);
+    } else if (gv.rfind("apis/", 0) == 0) {
+      gv = gv.substr(5);
+    } else {
+      return missing();
+    }
+    Json doc = api::openApiV3Document(gv);
+    if (doc.is_null()) return missing();
+    return json(doc);
+  }
+  if (path == "/openapi/v2" || path == "/swagger.json") {
+    // kubectl asks for the protobuf form first; it cannot read JSON under that
+    // name, so refuse it and let the client take its fallback path.
+    std::string accept = request.header("accept");
+    if (!accept.empty() && accept.find("protobuf") != std::string::npos &&
+        accept.find("application/json") == std::string::npos &&
+        accept.find("*/*") == std::string::npos) {
+      Error e = makeError(Code::kNotAcceptable,
+                          "only the following media types are accepted: application/json");
+      return DiscoveryResponse{406, "application/json", statusJson(e).dump()};
+    }
+    return json(api::openApiV2Document());
+  }
+  return std::nullopt;
+}
+
+}  // namespace skiff::apiserver

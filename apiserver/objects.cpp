@@ -1,0 +1,145 @@
+#include "apiserver/objects.h"
+
+#include <cstring>
+#include <ctime>
+#include <random>
+
+namespace skiff::apiserver {
+
+using api::Json;
+
+namespace {
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return gen;
+}
+
+const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64Url(const std::string& in) {
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kB64[(buf >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kB64[(buf << (6 - bits)) & 63];
+  return out;
+}
+
+std::optional<std::string> unBase64Url(const std::string& in) {
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* p = c ? strchr(kB64, c) : nullptr;
+    if (!p) return std::nullopt;
+    buf = (buf << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buf >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string newUid() {
+  std::uniform_int_distribution<int> d(0, 15);
+  const char* hex = "0123456789abcdef";
+  std::string s = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
+  for (char& c : s) {
+    if (c == 'x') c = hex[d(rng())];
+    if (c == 'y') c = hex[8 + (d(rng()) & 3)];
+  }
+  return s;
+}
+
+std::string randomSuffix(int n) {
+  static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::uniform_int_distribution<int> d(0, sizeof(alphabet) - 2);
+  std::string s;
+  for (int i = 0; i < n; ++i) s += alphabet[d(rng())];
+  return s;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string encodeWithRevision(const Json& object, storage::Revision rv) {
+  Json copy = object;
+  copy["metadata"]["resourceVersion"] = std::to_string(rv);
+  return copy.dump();
+}
+
+std::string encodeContinue(storage::Revision rv, const std::string& lastKey) {
+  Json j = {{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", lastKey}};
+  return base64Url(j.dump());
+}
+
+std::optional<ContinueToken> decodeContinue(const std::string& token) {
+  auto raw = unBase64Url(token);
+  if (!raw) return std::nullopt;
+  Json j = Json::parse(*raw, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("rv") || !j["rv"].is_number_integer() ||
+      !j.contains("start") || !j["start"].is_string())
+    return std::nullopt;
+  return ContinueToken{j["rv"].get<storage::Revision>(), j["start"].get<std::string>()};
+}
+
+std::string podQosClass(const Json& pod) {
+  const Json* spec = pod.contains("spec") ? &pod["spec"] : nullptr;
+  if (!spec || !spec->is_object()) return "BestEffort";
+  bool any = false, guaranteed = true;
+  for (const char* list : {"containers", "initContainers"}) {
+    if (!spec->contains(list) || !(*spec)[list].is_array()) continue;
+    for (const auto& c : (*spec)[list]) {
+      if (!c.is_object()) continue;
+      Json res = c.value("resources", Json::object());
+      Json limits = res.is_object() ? res.value("limits", Json::object()) : Json::object();
+      Json requests = res.is_object() ? res.value("requests", Json::object()) : Json::object();
+      if (!limits.is_object()) limits = Json::object();
+      if (!requests.is_object()) requests = Json::object();
+      for (const char* r : {"cpu", "memory"}) {
+        if (limits.contains(r) || requests.contains(r)) any = true;
+        if (!limits.contains(r)) {
+          guaranteed = false;
+        } else if (requests.contains(r) && requests[r] != limits[r]) {
+          guaranteed = false;
+        }
+      }
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+const Json* fieldAt(const Json& object, const char* section, const char* field) {
+  if (!object.is_object()) return nullptr;
+  auto s = object.find(section);
+  if (s == object.end() || !s->is_object()) return nullptr;
+  auto f = s->find(field);
+  if (f == s->end()) return nullptr;
+  return &*f;
+}
+
+std::string stringAt(const Json& object, const char* section, const char* field) {
+  const Json* f = fieldAt(object, section, field);
+  return f && f->is_string() ? f->get<std::string>() : "";
+}
+
+}  // namespace skiff::apiserver

@@ -1,0 +1,44 @@
+// Small helpers for object metadata as the REST API fills it: UIDs, RFC 3339
+// timestamps, generateName suffixes, resourceVersion embedding, opaque
+// continue tokens, and the pod QoS class.
+//
+// Pure (or RNG-only) functions; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "api/json.h"
+#include "storage/store.h"
+
+namespace skiff::apiserver {
+
+// A random UUID v4, "0f8fad5b-d9cb-469f-a165-70867728950e".
+std::string newUid();
+// n random characters from [a-z0-9] minus vowels-free Kubernetes alphabet
+// ("bcdfghjklmnpqrstvwxz2456789"), as Kubernetes' generateName does.
+std::string randomSuffix(int n = 5);
+// "2026-11-26T15:34:53Z"
+std::string rfc3339(std::chrono::system_clock::time_point t);
+inline std::string nowRfc3339() { return rfc3339(std::chrono::system_clock::now()); }
+
+// The object's JSON text with metadata.resourceVersion = rv.
+std::string encodeWithRevision(const api::Json& object, storage::Revision rv);
+
+// Opaque list continuation: the list's revision and the last key returned.
+std::string encodeContinue(storage::Revision rv, const std::string& lastKey);
+struct ContinueToken {
+  storage::Revision rv = 0;
+  std::string lastKey;
+};
+std::optional<ContinueToken> decodeContinue(const std::string& token);
+
+// Kubernetes' QoS class of a pod: "Guaranteed", "Burstable" or "BestEffort".
+std::string podQosClass(const api::Json& pod);
+
+// Convenience accessors that tolerate missing or mistyped fields.
+std::string stringAt(const api::Json& object, const char* section, const char* field);
+const api::Json* fieldAt(const api::Json& object, const char* section, const char* field);
+
+}  // namespace skiff::apiserver

@@ -1,0 +1,149 @@
+// The implementation behind RestApi (rest.h), split over several files:
+//   rest.cpp      routing, bootstrap, responses, the namespace finalizer loop
+//   reads.cpp     get and list (with the no-parse fast path), Tables
+//   writes.cpp    create, update, patch, binding, scale
+//   deletes.cpp   delete, deletecollection, graceful and finalizer semantics
+//   watch.cpp     watch streams (WatchHub)
+//
+// Writes never block an I/O thread: each is a WritePlan committed with
+// Store::commit(); its callback (on the store's writer thread) responds, or
+// re-plans after a lost race (a compare-and-swap conflict, or an allocation key
+// another Service took first) up to kWriteAttempts times.
+//
+// Thread-safe: handle() runs on any thread; shared state is the store, the
+// allocator (stateless) and the WatchHub (own mutex).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/json.h"
+#include "api/schema.h"
+#include "apiserver/allocator.h"
+#include "apiserver/resources.h"
+#include "apiserver/rest.h"
+#include "storage/store.h"
+
+namespace skiff::apiserver {
+
+class WatchHub;
+
+inline constexpr int kWriteAttempts = 10;
+
+// What a URL names.
+struct Scope {
+  const ResourceInfo* resource = nullptr;
+  std::string ns;    // the URL's namespace ("" for cluster-scoped or all namespaces)
+  std::string name;  // "" for the collection
+  std::string sub;   // subresource ("status", "binding", "scale", ...)
+  bool legacyWatch = false;  // /api/v1/watch/...
+  std::string key() const { return objectKey(*resource, ns, name); }
+};
+
+// One attempt at a write.
+struct WritePlan {
+  std::vector<storage::Op> ops;
+  std::set<std::string> autoKeys;           // allocation keys picked automatically
+  std::map<std::string, Cause> userKeys;    // allocation keys the user asked for
+  std::string mainKey;                      // the object's own key (ops on it)
+  bool mainCreate = false;                  // kCreate of mainKey (409 AlreadyExists if taken)
+  bool retryOnExists = false;               // generateName: a taken name means try another
+  std::string name;                         // for error texts
+  int status = 200;
+  // Respond without committing (dry run, no-op update).
+  std::optional<std::string> immediateBody;
+  // Body on success; default: records[0].value.
+  std::function<std::string(const storage::TxnResult&)> body;
+  std::vector<std::pair<std::string, std::string>> headers;  // Warning headers
+};
+// Builds an attempt; `avoid` lists allocation keys lost in earlier attempts.
+using Planner = std::function<Result<WritePlan>(const std::set<std::string>& avoid)>;
+using Done = std::function<void(Result<WritePlan>, Result<storage::TxnResult>)>;
+
+class RestApiImpl : public RestApi {
+ public:
+  RestApiImpl(storage::Store& store, RestOptions options,
+              std::unique_ptr<ServiceAllocator> allocator);
+  ~RestApiImpl() override;
+
+  Status bootstrap();
+  void handle(Request request, std::shared_ptr<ResponseWriter> writer) override;
+
+  // Used by deletes.cpp and the namespace loop.
+  using DeleteDone = std::function<void(Result<std::string> body, int status)>;
+  void deleteObject(const Scope& scope, const api::Json& options, bool dryRun, DeleteDone done);
+
+ private:
+  // rest.cpp
+  void dispatch(const Request& request, const std::shared_ptr<ResponseWriter>& writer);
+  void namespaceLoop();
+  void finalizeNamespaces();
+
+  // reads.cpp
+  void get(const Scope& scope, const Request& request, ResponseWriter& writer);
+  void list(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  void getScale(const Scope& scope, ResponseWriter& writer);
+
+  // writes.cpp
+  void create(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  void update(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  void patch(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  void bind(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  void writeScale(const Scope& scope, const Request& request,
+                  std::shared_ptr<ResponseWriter> writer);
+  // Shared tail of update and patch: `next` is the requested new state of the
+  // object `current` (raw stored record); status-only when scope.sub == "status".
+  Result<WritePlan> planUpdate(const Scope& scope, const storage::Record& current,
+                               api::Json next, bool dryRun,
+                               const std::set<std::string>& avoid);
+  Result<WritePlan> planCreate(const Scope& scope, api::Json object, bool dryRun,
+                               const std::set<std::string>& avoid);
+
+  // deletes.cpp
+  void remove(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  void removeCollection(const Scope& scope, const Request& request,
+                        std::shared_ptr<ResponseWriter> writer);
+
+  // The write engine.
+  void runWrite(Planner planner, const Scope& scope, Done done, int attemptsLeft = kWriteAttempts,
+                std::set<std::string> avoid = {});
+  void runWriteAndRespond(Planner planner, const Scope& scope,
+                          std::shared_ptr<ResponseWriter> writer);
+
+ public:
+  storage::Store& store_;
+  const RestOptions options_;
+  std::unique_ptr<ServiceAllocator> allocator_;
+  std::unique_ptr<WatchHub> watches_;
+
+ private:
+  std::mutex loopMu_;  // guards stopping_
+  std::condition_variable loopCv_;
+  bool stopping_ = false;
+  std::thread loop_;  // namespace finalizer
+};
+
+// Responses (rest.cpp).
+void respondJson(ResponseWriter& writer, int status, const std::string& body,
+                 std::vector<std::pair<std::string, std::string>> headers = {});
+void respondError(ResponseWriter& writer, const Error& error);
+// Whether the request's Accept header asks for a meta.k8s.io Table.
+bool wantsTable(const Request& request);
+// Stored JSON text -> object (kInternal on corruption).
+Result<api::Json> parseStored(const std::string& text);
+// The namespace object's state: kNotFound text, or kForbidden when terminating.
+Status checkNamespaceWritable(storage::Store& store, const Scope& scope, const std::string& name);
+bool isDryRun(const Request& request);
+// The autoscaling/v1 Scale of a deployment or replicaset (reads.cpp).
+api::Json scaleOf(const api::Json& object, storage::Revision rv);
+
+}  // namespace skiff::apiserver

@@ -1,0 +1,157 @@
+#include "apiserver/resources.h"
+
+namespace skiff::apiserver {
+
+namespace {
+
+const std::vector<std::string> kAllVerbs = {"create", "delete", "deletecollection", "get",
+                                            "list",   "patch",  "update",           "watch"};
+const std::vector<std::string> kStatusVerbs = {"get", "patch", "update"};
+
+SubresourceInfo statusOf(const std::string& group, const std::string& kind) {
+  return {"status", group, "v1", kind, kStatusVerbs};
+}
+
+std::vector<ResourceInfo> build() {
+  std::vector<ResourceInfo> out;
+  ResourceInfo pods;
+  pods.version = "v1";
+  pods.plural = "pods";
+  pods.singular = "pod";
+  pods.kind = "Pod";
+  pods.shortNames = {"po"};
+  pods.categories = {"all"};
+  pods.verbs = kAllVerbs;
+  pods.subresources = {statusOf("", "Pod"),
+                       {"binding", "", "v1", "Binding", {"create"}},
+                       {"log", "", "v1", "Pod", {"get"}},
+                       {"exec", "", "v1", "PodExecOptions", {"create", "get"}}};
+  pods.hasStatus = true;
+  out.push_back(pods);
+
+  ResourceInfo svc;
+  svc.version = "v1";
+  svc.plural = "services";
+  svc.singular = "service";
+  svc.kind = "Service";
+  svc.shortNames = {"svc"};
+  svc.categories = {"all"};
+  svc.verbs = kAllVerbs;
+  svc.subresources = {statusOf("", "Service")};
+  svc.hasStatus = true;
+  out.push_back(svc);
+
+  ResourceInfo ep;
+  ep.version = "v1";
+  ep.plural = "endpoints";
+  ep.singular = "endpoints";
+  ep.kind = "Endpoints";
+  ep.shortNames = {"ep"};
+  ep.verbs = kAllVerbs;
+  ep.allowCreateOnUpdate = true;
+  out.push_back(ep);
+
+  ResourceInfo nodes;
+  nodes.version = "v1";
+  nodes.plural = "nodes";
+  nodes.singular = "node";
+  nodes.kind = "Node";
+  nodes.namespaced = false;
+  nodes.shortNames = {"no"};
+  nodes.verbs = kAllVerbs;
+  nodes.subresources = {statusOf("", "Node")};
+  nodes.hasStatus = true;
+  out.push_back(nodes);
+
+  ResourceInfo ns;
+  ns.version = "v1";
+  ns.plural = "namespaces";
+  ns.singular = "namespace";
+  ns.kind = "Namespace";
+  ns.namespaced = false;
+  ns.shortNames = {"ns"};
+  ns.verbs = {"create", "delete", "get", "list", "patch", "update", "watch"};
+  ns.subresources = {statusOf("", "Namespace")};
+  ns.hasStatus = true;
+  out.push_back(ns);
+
+  ResourceInfo ev;
+  ev.version = "v1";
+  ev.plural = "events";
+  ev.singular = "event";
+  ev.kind = "Event";
+  ev.shortNames = {"ev"};
+  ev.verbs = kAllVerbs;
+  ev.allowCreateOnUpdate = true;
+  out.push_back(ev);
+
+  ResourceInfo bindings;
+  bindings.version = "v1";
+  bindings.plural = "bindings";
+  bindings.singular = "binding";
+  bindings.kind = "Binding";
+  bindings.verbs = {"create"};
+  bindings.storable = false;
+  out.push_back(bindings);
+
+  if (api::typeForKind({"apps", "v1", "Deployment"}) &&
+      api::typeForKind({"apps", "v1", "ReplicaSet"})) {
+    struct AppsKind {
+      const char *plural, *singular, *kind, *shortName;
+    };
+    for (const AppsKind& k : {AppsKind{"deployments", "deployment", "Deployment", "deploy"},
+                              AppsKind{"replicasets", "replicaset", "ReplicaSet", "rs"}}) {
+      std::string plural = k.plural, singular = k.singular, kind = k.kind,
+                  shortName = k.shortName;
+      ResourceInfo r;
+      r.group = "apps";
+      r.version = "v1";
+      r.plural = plural;
+      r.singular = singular;
+      r.kind = kind;
+      r.shortNames = {shortName};
+      r.categories = {"all"};
+      r.verbs = kAllVerbs;
+      r.subresources = {{"scale", "autoscaling", "v1", "Scale", kStatusVerbs},
+                        statusOf("apps", kind)};
+      r.hasStatus = true;
+      r.setsGeneration = true;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const SubresourceInfo* ResourceInfo::subresource(const std::string& name) const {
+  for (const auto& s : subresources)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+const std::vector<ResourceInfo>& allResources() {
+  static const std::vector<ResourceInfo> resources = build();
+  return resources;
+}
+
+const ResourceInfo* findResource(const std::string& group, const std::string& version,
+                                 const std::string& plural) {
+  for (const auto& r : allResources())
+    if (r.group == group && r.version == version && r.plural == plural) return &r;
+  return nullptr;
+}
+
+bool appsServed() { return findResource("apps", "v1", "deployments") != nullptr; }
+
+std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name) {
+  if (r.namespaced) return "/registry/" + r.plural + "/" + ns + "/" + name;
+  return "/registry/" + r.plural + "/" + name;
+}
+
+std::string collectionPrefix(const ResourceInfo& r, const std::string& ns) {
+  if (r.namespaced && !ns.empty()) return "/registry/" + r.plural + "/" + ns + "/";
+  return "/registry/" + r.plural + "/";
+}
+
+}  // namespace skiff::apiserver

@@ -1,0 +1,458 @@
+// Routing, bootstrap and the namespace finalizer loop of the REST API. The
+// handlers live in reads.cpp, writes.cpp, deletes.cpp and watch.cpp; see
+// registry.h for how they fit together.
+#include "apiserver/rest.h"
+
+#include "api/json.h"
+#include "api/validation.h"
+#include "apiserver/api_errors.h"
+#include "apiserver/discovery.h"
+#include "apiserver/objects.h"
+#include "apiserver/registry.h"
+#include "apiserver/watch.h"
+#include "base/log.h"
+
+namespace skiff::apiserver {
+
+using api::Json;
+
+// ---- shared helpers ----
+
+void respondJson(ResponseWriter& writer, int status, const std::string& body,
+                 std::vector<std::pair<std::string, std::string>> headers) {
+  writer.respond(status, "application/json", body, std::move(headers));
+}
+
+void respondError(ResponseWriter& writer, const Error& error) {
+  respondJson(writer, httpStatus(error.code), statusJson(error).dump());
+}
+
+bool wantsTable(const Request& request) {
+  std::string accept = request.header("accept");
+  return accept.find("as=Table") != std::string::npos &&
+         accept.find("g=meta.k8s.io") != std::string::npos;
+}
+
+Result<Json> parseStored(const std::string& text) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return makeError(Code::kInternal, "stored object is not valid JSON");
+  return j;
+}
+
+bool isDryRun(const Request& request) { return request.param("dryRun") == "All"; }
+
+Status checkNamespaceWritable(storage::Store& store, const Scope& scope, const std::string& name) {
+  if (!scope.resource->namespaced) return {};
+  auto rec = store.get("/registry/namespaces/" + scope.ns);
+  if (!rec) {
+    if (rec.error().code == Code::kNotFound) return notFound("namespaces", scope.ns);
+    return rec.error();
+  }
+  auto ns = parseStored(rec->value);
+  if (!ns) return ns.error();
+  if (!stringAt(*ns, "metadata", "deletionTimestamp").empty() ||
+      stringAt(*ns, "status", "phase") == "Terminating") {
+    return forbidden(scope.resource->groupResource(), name,
+                     "unable to create new content in namespace " + scope.ns +
+                         " because it is being terminated");
+  }
+  return {};
+}
+
+// ---- construction and bootstrap ----
+
+Result<std::unique_ptr<RestApi>> RestApi::create(storage::Store& store, RestOptions options) {
+  auto allocator = ServiceAllocator::create(store, options);
+  if (!allocator) return allocator.error();
+  auto api = std::make_unique<RestApiImpl>(store, std::move(options), std::move(*allocator));
+  auto st = api->bootstrap();
+  if (!st) return st.error().wrap("bootstrap");
+  return std::unique_ptr<RestApi>(std::move(api));
+}
+
+RestApiImpl::RestApiImpl(storage::Store& store, RestOptions options,
+                         std::unique_ptr<ServiceAllocator> allocator)
+    : store_(store),
+      options_(std::move(options)),
+      allocator_(std::move(allocator)),
+      watches_(std::make_unique<WatchHub>(store)) {}
+
+RestApiImpl::~RestApiImpl() {
+  {
+    std::lock_guard<std::mutex> lock(loopMu_);
+    stopping_ = true;
+  }
+  loopCv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  watches_.reset();
+}
+
+Status RestApiImpl::bootstrap() {
+  for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    std::string key = std::string("/registry/namespaces/") + name;
+    if (store_.get(key).ok()) continue;
+    Json ns = {{"apiVersion", "v1"},
+               {"kind", "Namespace"},
+               {"metadata",
+                {{"name", name},
+                 {"uid", newUid()},
+                 {"creationTimestamp", nowRfc3339()},
+                 {"labels", {{"kubernetes.io/metadata.name", name}}}}},
+               {"spec", {{"finalizers", {"kubernetes"}}}},
+               {"status", {{"phase", "Active"}}}};
+    storage::Op op;
+    op.key = key;
+    op.encode = [ns](storage::Revision rv) { return encodeWithRevision(ns, rv); };
+    auto r = store_.commitSync({op});
+    if (!r && r.error().code != Code::kAlreadyExists) return r.error();
+  }
+  auto repaired = allocator_->repair();
+  if (!repaired) return repaired.error();
+
+  const std::string svcKey = "/registry/services/default/kubernetes";
+  if (!store_.get(svcKey).ok()) {
+    Json svc = {{"apiVersion", "v1"},
+                {"kind", "Service"},
+                {"metadata",
+                 {{"name", "kubernetes"},
+                  {"namespace", "default"},
+                  {"uid", newUid()},
+                  {"creationTimestamp", nowRfc3339()},
+                  {"labels", {{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
+                {"spec",
+                 {{"type", "ClusterIP"},
+                  {"clusterIP", allocator_->firstIp()},
+                  {"sessionAffinity", "None"},
+                  {"internalTrafficPolicy", "Cluster"},
+                  {"ports",
+                   {{{"name", "https"},
+                     {"port", 443},
+                     {"protocol", "TCP"},
+                     {"targetPort", 6443}}}}}},
+                {"status", {{"loadBalancer", Json::object()}}}};
+    auto plan = allocator_->plan(svc, nullptr);
+    if (!plan) return plan.error();
+    storage::Op op;
+    op.key = svcKey;
+    op.encode = [svc](storage::Revision rv) { return encodeWithRevision(svc, rv); };
+    std::vector<storage::Op> ops = std::move(plan->ops);
+    ops.push_back(std::move(op));
+    auto r = store_.commitSync(std::move(ops));
+    if (!r && r.error().code != Code::kAlreadyExists) return r.error();
+  }
+  loop_ = std::thread([this] { namespaceLoop(); });
+  return {};
+}
+
+// ---- routing ----
+
+namespace {
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+Result<Scope> route(const std::string& group, const std::string& version,
+                    std::vector<std::string> segs) {
+  Scope scope;
+  if (!segs.empty() && segs[0] == "watch") {
+    scope.legacyWatch = true;
+    segs.erase(segs.begin());
+  }
+  if (segs.empty()) return resourceNotFound();
+  if (segs[0] == "namespaces" && segs.size() >= 3) {
+    const ResourceInfo* r = findResource(group, version, segs[2]);
+    if (r && r->namespaced) {
+      if (segs.size() > 5) return resourceNotFound();
+      scope.resource = r;
+      scope.ns = segs[1];
+      if (segs.size() > 3) scope.name = segs[3];
+      if (segs.size() > 4) scope.sub = segs[4];
+      return scope;
+    }
+  }
+  const ResourceInfo* r = findResource(group, version, segs[0]);
+  if (!r || segs.size() > 3) return resourceNotFound();
+  if (r->namespaced && segs.size() > 1) return resourceNotFound();
+  scope.resource = r;
+  if (segs.size() > 1) scope.name = segs[1];
+  if (segs.size() > 2) scope.sub = segs[2];
+  return scope;
+}
+
+bool hasVerb(const ResourceInfo& r, const std::string& verb) {
+  for (const auto& v : r.verbs)
+    if (v == verb) return true;
+  return false;
+}
+
+}  // namespace
+
+void RestApiImpl::handle(Request request, std::shared_ptr<ResponseWriter> writer) {
+  try {
+    dispatch(request, writer);
+  } catch (const std::exception& e) {
+    logError("rest handler failed", {{"path", request.path}, {"error", e.what()}});
+    if (!writer->closed()) respondError(*writer, makeError(Code::kInternal, e.what()));
+  }
+}
+
+void RestApiImpl::dispatch(const Request& request,
+                           const std::shared_ptr<ResponseWriter>& writer) {
+  if (auto d = serveDiscovery(request, options_)) {
+    writer->respond(d->status, d->contentType, std::move(d->body));
+    return;
+  }
+  std::vector<std::string> segs = splitPath(request.path);
+  std::string group, version;
+  if (segs.size() >= 2 && segs[0] == "api" && segs[1] == "v1") {
+    version = "v1";
+    segs.erase(segs.begin(), segs.begin() + 2);
+  } else if (segs.size() >= 3 && segs[0] == "apis") {
+    group = segs[1];
+    version = segs[2];
+    segs.erase(segs.begin(), segs.begin() + 3);
+  } else {
+    respondError(*writer, resourceNotFound());
+    return;
+  }
+  auto routed = route(group, version, segs);
+  if (!routed) {
+    respondError(*writer, routed.error());
+    return;
+  }
+  Scope scope = *routed;
+  const ResourceInfo& r = *scope.resource;
+  const std::string& m = request.method;
+  if (request.hasParam("dryRun")) {
+    std::string dr = request.param("dryRun");
+    if (dr != "All" && !dr.empty()) {
+      respondError(*writer, badRequest("dryRun: Unsupported value: \"" + dr +
+                                       "\": supported values: \"All\""));
+      return;
+    }
+  }
+  if (!scope.sub.empty() && !r.subresource(scope.sub)) {
+    respondError(*writer, resourceNotFound());
+    return;
+  }
+  bool watchRequested = scope.legacyWatch || request.param("watch") == "1" ||
+                        request.param("watch") == "true";
+  if (scope.name.empty()) {
+    if (m == "GET" && hasVerb(r, "list")) {
+      list(scope, request, writer);
+      (void)watchRequested;  // list() starts a watch when asked
+    } else if (m == "POST" && r.plural == "bindings") {
+      bind(scope, request, writer);
+    } else if (m == "POST" && hasVerb(r, "create")) {
+      create(scope, request, writer);
+    } else if (m == "DELETE" && hasVerb(r, "deletecollection")) {
+      removeCollection(scope, request, writer);
+    } else {
+      respondError(*writer, methodNotAllowed());
+    }
+    return;
+  }
+  if (!r.storable) {
+    respondError(*writer, methodNotAllowed());
+    return;
+  }
+  if (scope.sub.empty()) {
+    if (m == "GET") {
+      if (watchRequested) {
+        list(scope, request, writer);  // a watch narrowed to one name
+      } else {
+        get(scope, request, *writer);
+      }
+    } else if (m == "PUT") {
+      update(scope, request, writer);
+    } else if (m == "PATCH") {
+      patch(scope, request, writer);
+    } else if (m == "DELETE") {
+      remove(scope, request, writer);
+    } else {
+      respondError(*writer, methodNotAllowed());
+    }
+    return;
+  }
+  if (scope.sub == "status") {
+    if (m == "GET") {
+      get(scope, request, *writer);
+    } else if (m == "PUT") {
+      update(scope, request, writer);
+    } else if (m == "PATCH") {
+      patch(scope, request, writer);
+    } else {
+      respondError(*writer, methodNotAllowed());
+    }
+  } else if (scope.sub == "binding") {
+    if (m == "POST") {
+      bind(scope, request, writer);
+    } else {
+      respondError(*writer, methodNotAllowed());
+    }
+  } else if (scope.sub == "scale") {
+    if (m == "GET") {
+      getScale(scope, *writer);
+    } else if (m == "PUT" || m == "PATCH") {
+      writeScale(scope, request, writer);
+    } else {
+      respondError(*writer, methodNotAllowed());
+    }
+  } else {
+    // pods/log and pods/exec are served by the kubelet, which is not wired in yet.
+    respondError(*writer, makeError(Code::kUnavailable,
+                                    "pods/" + scope.sub + " is not available: no kubelet "
+                                    "connection is configured in this apiserver"));
+  }
+}
+
+// ---- the write engine ----
+
+void RestApiImpl::runWrite(Planner planner, const Scope& scope, Done done, int attemptsLeft,
+                           std::set<std::string> avoid) {
+  Result<WritePlan> plan = makeError(Code::kInternal, "no plan");
+  try {
+    plan = planner(avoid);
+  } catch (const std::exception& e) {
+    plan = makeError(Code::kInternal, std::string("planning a write: ") + e.what());
+  }
+  if (!plan || plan->immediateBody) {
+    done(std::move(plan), storage::TxnResult{});
+    return;
+  }
+  std::vector<storage::Op> ops = plan->ops;
+  auto shared = std::make_shared<WritePlan>(std::move(*plan));
+  store_.commit(std::move(ops), [this, planner = std::move(planner), scope, done = std::move(done),
+                                 attemptsLeft, avoid = std::move(avoid),
+                                 shared](Result<storage::TxnResult> result) mutable {
+    if (result) {
+      done(std::move(*shared), std::move(result));
+      return;
+    }
+    const Error& e = result.error();
+    const WritePlan& p = *shared;
+    bool retry = false;
+    if (e.code == Code::kAlreadyExists && p.autoKeys.count(e.name)) {
+      avoid.insert(e.name);
+      retry = true;
+    } else if (e.code == Code::kAlreadyExists && p.userKeys.count(e.name)) {
+      done(api::invalidError({"", "v1", "Service"}, p.name, {p.userKeys.at(e.name)}),
+           storage::TxnResult{});
+      return;
+    } else if (e.code == Code::kAlreadyExists && e.name == p.mainKey && p.mainCreate) {
+      if (p.retryOnExists) {
+        retry = true;
+      } else {
+        done(alreadyExists(scope.resource->groupResource(), p.name), storage::TxnResult{});
+        return;
+      }
+    } else if (e.code == Code::kConflict || e.code == Code::kNotFound) {
+      retry = true;  // the planner re-reads and decides (404, 409 or success)
+    }
+    if (retry && attemptsLeft > 1) {
+      runWrite(std::move(planner), scope, std::move(done), attemptsLeft - 1, std::move(avoid));
+      return;
+    }
+    if (retry) {
+      done(staleConflict(scope.resource->groupResource(), p.name), storage::TxnResult{});
+      return;
+    }
+    done(e, storage::TxnResult{});
+  });
+}
+
+void RestApiImpl::runWriteAndRespond(Planner planner, const Scope& scope,
+                                     std::shared_ptr<ResponseWriter> writer) {
+  runWrite(std::move(planner), scope,
+           [writer](Result<WritePlan> plan, Result<storage::TxnResult> txn) {
+             if (!plan) {
+               respondError(*writer, plan.error());
+               return;
+             }
+             if (plan->immediateBody) {
+               respondJson(*writer, plan->status, *plan->immediateBody, plan->headers);
+               return;
+             }
+             if (!txn) {
+               respondError(*writer, txn.error());
+               return;
+             }
+             std::string body;
+             if (plan->body) {
+               body = plan->body(*txn);
+             } else if (!txn->records.empty()) {
+               body = txn->records[0].value;
+             }
+             respondJson(*writer, plan->status, body, plan->headers);
+           });
+}
+
+// ---- namespace finalizer ----
+
+void RestApiImpl::namespaceLoop() {
+  std::unique_lock<std::mutex> lock(loopMu_);
+  while (!stopping_) {
+    loopCv_.wait_for(lock, std::chrono::milliseconds(500));
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      finalizeNamespaces();
+    } catch (const std::exception& e) {
+      logError("namespace finalizer failed", {{"error", e.what()}});
+    }
+    lock.lock();
+  }
+}
+
+void RestApiImpl::finalizeNamespaces() {
+  auto namespaces = store_.list("/registry/namespaces/");
+  if (!namespaces) return;
+  for (const auto& rec : namespaces->items) {
+    auto ns = parseStored(rec.value);
+    if (!ns || stringAt(*ns, "metadata", "deletionTimestamp").empty()) continue;
+    std::string name = stringAt(*ns, "metadata", "name");
+    bool empty = true;
+    for (const auto& r : allResources()) {
+      if (!r.namespaced || !r.storable) continue;
+      auto items = store_.list(collectionPrefix(r, name));
+      if (!items) {
+        empty = false;
+        continue;
+      }
+      for (const auto& item : items->items) {
+        empty = false;
+        auto obj = parseStored(item.value);
+        if (!obj) continue;
+        if (!stringAt(*obj, "metadata", "deletionTimestamp").empty()) continue;  // under way
+        Scope s;
+        s.resource = &r;
+        s.ns = name;
+        s.name = stringAt(*obj, "metadata", "name");
+        deleteObject(s, Json::object(), false, [](Result<std::string>, int) {});
+      }
+    }
+    const Json* finalizers = fieldAt(*ns, "metadata", "finalizers");
+    bool finalized = !finalizers || !finalizers->is_array() || finalizers->empty();
+    if (empty && finalized) {
+      storage::Op op;
+      op.kind = storage::Op::Kind::kDelete;
+      op.key = rec.key;
+      op.expectedRevision = rec.modRevision;
+      store_.commit({op}, [name](Result<storage::TxnResult> r) {
+        if (r) logInfo("namespace deleted", {{"namespace", name}});
+      });
+    }
+  }
+}
+
+}  // namespace skiff::apiserver

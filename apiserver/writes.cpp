@@ -1,0 +1,548 @@
+// create, update (PUT), patch, binding and scale: each builds a WritePlan
+// (registry.h) from a fresh read, so a lost compare-and-swap simply re-plans.
+#include <chrono>
+
+#include "api/decode.h"
+#include "api/defaults.h"
+#include "api/patch.h"
+#include "api/validation.h"
+#include "apiserver/api_errors.h"
+#include "apiserver/objects.h"
+#include "apiserver/registry.h"
+
+namespace skiff::apiserver {
+
+using api::Json;
+
+namespace {
+
+Result<api::UnknownFields> unknownFieldsMode(const Request& request) {
+  std::string v = request.param("fieldValidation");
+  if (v.empty() || v == "Strict") return api::UnknownFields::kStrict;
+  if (v == "Warn") return api::UnknownFields::kWarn;
+  if (v == "Ignore") return api::UnknownFields::kIgnore;
+  return badRequest("fieldValidation: Unsupported value: \"" + v +
+                    "\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+}
+
+std::vector<std::pair<std::string, std::string>> warningHeaders(
+    const std::vector<std::string>& warnings) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& w : warnings) {
+    std::string escaped;
+    for (char c : w) {
+      if (c == '"' || c == '\\') escaped += '\\';
+      escaped += c;
+    }
+    out.emplace_back("Warning", "299 - \"" + escaped + "\"");
+  }
+  return out;
+}
+
+Result<api::Decoded> decodeBody(const std::string& body, const ResourceInfo& r,
+                                api::UnknownFields mode) {
+  auto parsed = api::parseJson(body);
+  if (!parsed) return parsed.error();
+  if (!parsed->is_object()) return badRequest("the request body must be a JSON object");
+  return api::decodeObject(*parsed, r.gvk(), mode);
+}
+
+Json& metadataOf(Json& object) {
+  if (!object.contains("metadata") || !object["metadata"].is_object())
+    object["metadata"] = Json::object();
+  return object["metadata"];
+}
+
+void copyField(Json& to, const Json& from, const char* name) {
+  if (from.is_object() && from.contains(name)) {
+    to[name] = from[name];
+  } else {
+    to.erase(name);
+  }
+}
+
+Error namespaceMismatch() {
+  return badRequest(
+      "the namespace of the provided object does not match the namespace sent on the request");
+}
+
+bool finalizersEmpty(const Json& object) {
+  const Json* f = fieldAt(object, "metadata", "finalizers");
+  return !f || !f->is_array() || f->empty();
+}
+
+Error wrapDecodeError(const Error& e) { return e; }
+
+}  // namespace
+
+// ---- create ----
+
+Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dryRun,
+                                          const std::set<std::string>& avoid) {
+  const ResourceInfo& r = *scope.resource;
+  Json& md = metadataOf(obj);
+  if (r.namespaced) {
+    std::string bodyNs = md.value("namespace", "");
+    if (!bodyNs.empty() && bodyNs != scope.ns) return namespaceMismatch();
+    md["namespace"] = scope.ns;
+  } else {
+    md.erase("namespace");
+  }
+  if (md.contains("resourceVersion") && md["resourceVersion"].is_string() &&
+      !md["resourceVersion"].get<std::string>().empty())
+    return makeError(Code::kInternal, "resourceVersion should not be set on objects to be created");
+  WritePlan plan;
+  std::string name = md.value("name", "");
+  std::string generateName = md.value("generateName", "");
+  if (name.empty() && !generateName.empty()) {
+    name = generateName + randomSuffix(5);
+    md["name"] = name;
+    plan.retryOnExists = true;
+  }
+  md["uid"] = newUid();
+  md["creationTimestamp"] = nowRfc3339();
+  md.erase("deletionTimestamp");
+  md.erase("deletionGracePeriodSeconds");
+  md.erase("selfLink");
+  md.erase("resourceVersion");
+  if (r.setsGeneration) {
+    md["generation"] = 1;
+  } else {
+    md.erase("generation");
+  }
+  if (r.plural == "pods") {
+    obj["status"] = {{"phase", "Pending"}, {"qosClass", podQosClass(obj)}};
+  } else if (r.plural == "services") {
+    obj["status"] = {{"loadBalancer", Json::object()}};
+  } else if (r.plural == "namespaces") {
+    obj["status"] = {{"phase", "Active"}};
+    if (!obj.contains("spec") || !obj["spec"].is_object()) obj["spec"] = Json::object();
+    obj["spec"]["finalizers"] = Json::array({"kubernetes"});
+    if (!md.contains("labels") || !md["labels"].is_object()) md["labels"] = Json::object();
+    if (!name.empty()) md["labels"]["kubernetes.io/metadata.name"] = name;
+  } else if (r.group == "apps") {
+    obj.erase("status");
+  }
+  api::applyDefaults(obj, r.gvk());
+  AllocationPlan alloc;
+  if (r.plural == "services") {
+    auto planned = allocator_->plan(obj, nullptr, avoid);
+    if (!planned) return planned.error();
+    alloc = std::move(*planned);
+  }
+  api::FieldErrors errors = api::validateCreate(obj, r.gvk());
+  if (!errors.empty()) return api::invalidError(r.gvk(), name, errors);
+  if (auto st = checkNamespaceWritable(store_, scope, name); !st) return st.error();
+
+  plan.name = name;
+  plan.status = 201;
+  if (dryRun) {
+    plan.immediateBody = obj.dump();
+    return plan;
+  }
+  Scope target = scope;
+  target.name = name;
+  plan.mainKey = target.key();
+  plan.mainCreate = true;
+  storage::Op op;
+  op.kind = storage::Op::Kind::kCreate;
+  op.key = plan.mainKey;
+  op.encode = [obj](storage::Revision rv) { return encodeWithRevision(obj, rv); };
+  plan.ops.push_back(std::move(op));
+  for (auto& o : alloc.ops) plan.ops.push_back(std::move(o));
+  plan.autoKeys = std::move(alloc.autoKeys);
+  plan.userKeys = std::move(alloc.userKeys);
+  return plan;
+}
+
+void RestApiImpl::create(const Scope& scope, const Request& request,
+                         std::shared_ptr<ResponseWriter> writer) {
+  const ResourceInfo& r = *scope.resource;
+  auto mode = unknownFieldsMode(request);
+  if (!mode) return respondError(*writer, mode.error());
+  auto decoded = decodeBody(request.body, r, *mode);
+  if (!decoded) return respondError(*writer, wrapDecodeError(decoded.error()));
+  auto headers = warningHeaders(decoded->warnings);
+  bool dryRun = isDryRun(request);
+  Json obj = std::move(decoded->object);
+  runWriteAndRespond(
+      [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
+        auto plan = planCreate(scope, obj, dryRun, avoid);
+        if (plan) plan->headers = headers;
+        return plan;
+      },
+      scope, writer);
+}
+
+// ---- update ----
+
+Result<WritePlan> RestApiImpl::planUpdate(const Scope& scope, const storage::Record& current,
+                                          Json next, bool dryRun,
+                                          const std::set<std::string>& avoid) {
+  const ResourceInfo& r = *scope.resource;
+  auto parsedOld = parseStored(current.value);
+  if (!parsedOld) return parsedOld.error();
+  const Json& old = *parsedOld;
+  const Json& oldMd = old["metadata"];
+  Json& md = metadataOf(next);
+  std::string name = md.value("name", "");
+  if (name.empty()) {
+    md["name"] = scope.name;
+  } else if (name != scope.name) {
+    return badRequest("the name of the object (" + name +
+                      ") does not match the name on the URL (" + scope.name + ")");
+  }
+  if (r.namespaced) {
+    std::string bodyNs = md.value("namespace", "");
+    if (!bodyNs.empty() && bodyNs != scope.ns) return namespaceMismatch();
+    md["namespace"] = scope.ns;
+  } else {
+    md.erase("namespace");
+  }
+  std::string rv = md.contains("resourceVersion") && md["resourceVersion"].is_string()
+                       ? md["resourceVersion"].get<std::string>()
+                       : "";
+  if (!rv.empty() && rv != std::to_string(current.modRevision))
+    return staleConflict(r.groupResource(), scope.name);
+
+  bool statusOnly = scope.sub == "status";
+  if (statusOnly) {
+    copyField(next, old, "spec");
+  } else if (r.hasStatus) {
+    copyField(next, old, "status");
+    if (r.plural == "namespaces" && old.contains("spec")) {
+      if (!next.contains("spec") || !next["spec"].is_object()) next["spec"] = Json::object();
+      copyField(next["spec"], old["spec"], "finalizers");
+    }
+  }
+  for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation"})
+    copyField(md, oldMd, f);
+  md.erase("selfLink");
+  md["resourceVersion"] = std::to_string(current.modRevision);
+  if (r.setsGeneration && !statusOnly) {
+    Json oldSpec = old.value("spec", Json::object());
+    Json newSpec = next.value("spec", Json::object());
+    api::applyDefaults(next, r.gvk());
+    newSpec = next.value("spec", Json::object());
+    if (oldSpec != newSpec) md["generation"] = oldMd.value("generation", 1) + 1;
+  } else {
+    api::applyDefaults(next, r.gvk());
+  }
+  AllocationPlan alloc;
+  if (r.plural == "services" && !statusOnly) {
+    auto planned = allocator_->plan(next, &old, avoid);
+    if (!planned) return planned.error();
+    alloc = std::move(*planned);
+  }
+  api::FieldErrors errors = api::validateUpdate(next, old, r.gvk());
+  if (!errors.empty()) return api::invalidError(r.gvk(), scope.name, errors);
+
+  WritePlan plan;
+  plan.name = scope.name;
+  plan.mainKey = scope.key();
+  plan.status = 200;
+  if (next == old) {  // Kubernetes skips no-op writes: same object, same resourceVersion
+    plan.immediateBody = current.value;
+    return plan;
+  }
+  // The last finalizer left an object being deleted (with no grace period
+  // pending): it goes now.
+  const Json* grace = fieldAt(next, "metadata", "deletionGracePeriodSeconds");
+  bool graceOver = !grace || (grace->is_number_integer() && grace->get<int64_t>() == 0);
+  bool finished = !stringAt(next, "metadata", "deletionTimestamp").empty() &&
+                  finalizersEmpty(next) && !finalizersEmpty(old) && graceOver;
+  if (dryRun) {
+    plan.immediateBody = next.dump();
+    return plan;
+  }
+  if (finished) {
+    storage::Op op;
+    op.kind = storage::Op::Kind::kDelete;
+    op.key = plan.mainKey;
+    op.expectedRevision = current.modRevision;
+    plan.ops.push_back(std::move(op));
+    if (r.plural == "services")
+      for (auto& o : allocator_->releaseOps(old)) plan.ops.push_back(std::move(o));
+    plan.body = [next](const storage::TxnResult& txn) {
+      return encodeWithRevision(next, txn.revision);
+    };
+    return plan;
+  }
+  storage::Op op;
+  op.kind = storage::Op::Kind::kUpdate;
+  op.key = plan.mainKey;
+  op.expectedRevision = current.modRevision;
+  op.encode = [next](storage::Revision rv) { return encodeWithRevision(next, rv); };
+  plan.ops.push_back(std::move(op));
+  for (auto& o : alloc.ops) plan.ops.push_back(std::move(o));
+  plan.autoKeys = std::move(alloc.autoKeys);
+  plan.userKeys = std::move(alloc.userKeys);
+  return plan;
+}
+
+void RestApiImpl::update(const Scope& scope, const Request& request,
+                         std::shared_ptr<ResponseWriter> writer) {
+  const ResourceInfo& r = *scope.resource;
+  auto mode = unknownFieldsMode(request);
+  if (!mode) return respondError(*writer, mode.error());
+  auto decoded = decodeBody(request.body, r, *mode);
+  if (!decoded) return respondError(*writer, decoded.error());
+  auto headers = warningHeaders(decoded->warnings);
+  bool dryRun = isDryRun(request);
+  Json obj = std::move(decoded->object);
+  runWriteAndRespond(
+      [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
+        const ResourceInfo& r = *scope.resource;
+        auto rec = store_.get(scope.key());
+        Result<WritePlan> plan = makeError(Code::kInternal, "");
+        if (!rec) {
+          if (rec.error().code != Code::kNotFound) return rec.error();
+          if (!r.allowCreateOnUpdate || !scope.sub.empty())
+            return notFound(r.groupResource(), scope.name);
+          Json created = obj;
+          Json& md = metadataOf(created);
+          if (md.value("name", "").empty()) md["name"] = scope.name;
+          if (md.value("name", "") != scope.name)
+            return badRequest("the name of the object (" + md.value("name", "") +
+                              ") does not match the name on the URL (" + scope.name + ")");
+          md.erase("resourceVersion");
+          plan = planCreate(scope, created, dryRun, avoid);
+        } else {
+          plan = planUpdate(scope, *rec, obj, dryRun, avoid);
+        }
+        if (plan) plan->headers = headers;
+        return plan;
+      },
+      scope, writer);
+}
+
+// ---- patch ----
+
+namespace {
+
+std::string mediaType(const std::string& contentType) {
+  std::string t = contentType.substr(0, contentType.find(';'));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  return t;
+}
+
+Error unsupportedPatch(const std::string& type) {
+  return makeError(Code::kUnsupportedMediaType,
+                   "the body of the request was in an unknown format - accepted media types "
+                   "include: application/json-patch+json, application/merge-patch+json, "
+                   "application/strategic-merge-patch+json");
+}
+
+Result<Json> applyPatch(const std::string& type, const Json& target, const Json& patch,
+                        const api::GroupVersionKind& gvk) {
+  if (type == "application/merge-patch+json") return api::applyMergePatch(target, patch);
+  if (type == "application/json-patch+json") return api::applyJsonPatch(target, patch);
+  if (type == "application/strategic-merge-patch+json")
+    return api::applyStrategicMergePatch(target, patch, api::typeForKind(gvk));
+  return unsupportedPatch(type);
+}
+
+}  // namespace
+
+void RestApiImpl::patch(const Scope& scope, const Request& request,
+                        std::shared_ptr<ResponseWriter> writer) {
+  std::string type = mediaType(request.header("content-type"));
+  if (type != "application/merge-patch+json" && type != "application/json-patch+json" &&
+      type != "application/strategic-merge-patch+json")
+    return respondError(*writer, unsupportedPatch(type));
+  auto mode = unknownFieldsMode(request);
+  if (!mode) return respondError(*writer, mode.error());
+  auto patchDoc = api::parseJson(request.body);
+  if (!patchDoc) return respondError(*writer, patchDoc.error());
+  bool dryRun = isDryRun(request);
+  api::UnknownFields unknown = *mode;
+  Json patchJson = std::move(*patchDoc);
+  runWriteAndRespond(
+      [this, scope, type, patchJson, unknown,
+       dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
+        const ResourceInfo& r = *scope.resource;
+        auto rec = store_.get(scope.key());
+        if (!rec) {
+          if (rec.error().code == Code::kNotFound) return notFound(r.groupResource(), scope.name);
+          return rec.error();
+        }
+        auto current = parseStored(rec->value);
+        if (!current) return current.error();
+        auto patched = applyPatch(type, *current, patchJson, r.gvk());
+        if (!patched) return patched.error();
+        auto decoded = api::decodeObject(*patched, r.gvk(), unknown);
+        if (!decoded) return decoded.error();
+        auto plan = planUpdate(scope, *rec, std::move(decoded->object), dryRun, avoid);
+        if (plan) plan->headers = warningHeaders(decoded->warnings);
+        return plan;
+      },
+      scope, writer);
+}
+
+// ---- binding ----
+
+void RestApiImpl::bind(const Scope& scope, const Request& request,
+                       std::shared_ptr<ResponseWriter> writer) {
+  auto parsed = api::parseJson(request.body);
+  if (!parsed) return respondError(*writer, parsed.error());
+  if (!parsed->is_object()) return respondError(*writer, badRequest("the request body must be a JSON object"));
+  Json binding = std::move(*parsed);
+  std::string name = stringAt(binding, "metadata", "name");
+  if (scope.sub == "binding") {
+    if (!name.empty() && name != scope.name)
+      return respondError(*writer, badRequest("the name of the object (" + name +
+                                              ") does not match the name on the URL (" +
+                                              scope.name + ")"));
+    name = scope.name;
+  }
+  std::string bodyNs = stringAt(binding, "metadata", "namespace");
+  if (!bodyNs.empty() && bodyNs != scope.ns) return respondError(*writer, namespaceMismatch());
+  std::string node = stringAt(binding, "target", "name");
+  api::FieldErrors errors;
+  if (name.empty()) errors.push_back(api::required("metadata.name", "name or generateName is required"));
+  if (node.empty()) errors.push_back(api::required("target.name"));
+  std::string targetKind = stringAt(binding, "target", "kind");
+  if (!targetKind.empty() && targetKind != "Node")
+    errors.push_back(api::notSupported("target.kind", targetKind, {"Node"}));
+  if (!errors.empty())
+    return respondError(*writer, api::invalidError({"", "v1", "Binding"}, name, errors));
+  const ResourceInfo* pods = findResource("", "v1", "pods");
+  Scope podScope;
+  podScope.resource = pods;
+  podScope.ns = scope.ns;
+  podScope.name = name;
+  Json annotations = binding.contains("metadata") && binding["metadata"].is_object()
+                         ? binding["metadata"].value("annotations", Json::object())
+                         : Json::object();
+  bool dryRun = isDryRun(request);
+  runWriteAndRespond(
+      [this, podScope, name, node, annotations,
+       dryRun](const std::set<std::string>&) -> Result<WritePlan> {
+        auto rec = store_.get(podScope.key());
+        if (!rec) {
+          if (rec.error().code == Code::kNotFound) return notFound("pods", name);
+          return rec.error();
+        }
+        auto pod = parseStored(rec->value);
+        if (!pod) return pod.error();
+        if (!stringAt(*pod, "metadata", "deletionTimestamp").empty())
+          return conflict("pods/binding", name,
+                          "pod " + name + " is being deleted, cannot be assigned to a host");
+        std::string assigned = stringAt(*pod, "spec", "nodeName");
+        if (!assigned.empty())
+          return conflict("pods/binding", name,
+                          "pod " + name + " is already assigned to node \"" + assigned + "\"");
+        Json next = *pod;
+        next["spec"]["nodeName"] = node;
+        if (annotations.is_object() && !annotations.empty()) {
+          Json& md = next["metadata"];
+          if (!md.contains("annotations") || !md["annotations"].is_object())
+            md["annotations"] = Json::object();
+          for (auto& [k, v] : annotations.items()) md["annotations"][k] = v;
+        }
+        if (!next.contains("status") || !next["status"].is_object())
+          next["status"] = Json::object();
+        Json& conds = next["status"]["conditions"];
+        if (!conds.is_array()) conds = Json::array();
+        Json cond = {{"type", "PodScheduled"},
+                     {"status", "True"},
+                     {"lastProbeTime", nullptr},
+                     {"lastTransitionTime", nowRfc3339()}};
+        bool replaced = false;
+        for (auto& c : conds)
+          if (c.is_object() && c.value("type", "") == "PodScheduled") {
+            c = cond;
+            replaced = true;
+          }
+        if (!replaced) conds.push_back(cond);
+        WritePlan plan;
+        plan.name = name;
+        plan.mainKey = podScope.key();
+        plan.status = 201;
+        std::string ok = successStatus(201).dump();
+        if (dryRun) {
+          plan.immediateBody = ok;
+          return plan;
+        }
+        storage::Op op;
+        op.kind = storage::Op::Kind::kUpdate;
+        op.key = plan.mainKey;
+        op.expectedRevision = rec->modRevision;
+        op.encode = [next](storage::Revision rv) { return encodeWithRevision(next, rv); };
+        plan.ops.push_back(std::move(op));
+        plan.body = [ok](const storage::TxnResult&) { return ok; };
+        return plan;
+      },
+      podScope, writer);
+}
+
+// ---- scale ----
+
+void RestApiImpl::writeScale(const Scope& scope, const Request& request,
+                             std::shared_ptr<ResponseWriter> writer) {
+  bool isPatch = request.method == "PATCH";
+  std::string type = isPatch ? mediaType(request.header("content-type")) : "";
+  if (isPatch && type != "application/merge-patch+json" && type != "application/json-patch+json" &&
+      type != "application/strategic-merge-patch+json")
+    return respondError(*writer, unsupportedPatch(type));
+  auto body = api::parseJson(request.body);
+  if (!body) return respondError(*writer, body.error());
+  if (!body->is_object() && !isPatch)
+    return respondError(*writer, badRequest("the request body must be a JSON object"));
+  Json doc = std::move(*body);
+  bool dryRun = isDryRun(request);
+  Scope main = scope;
+  main.sub = "";
+  runWriteAndRespond(
+      [this, main, doc, type, isPatch, dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
+        const ResourceInfo& r = *main.resource;
+        auto rec = store_.get(main.key());
+        if (!rec) {
+          if (rec.error().code == Code::kNotFound) return notFound(r.groupResource(), main.name);
+          return rec.error();
+        }
+        auto obj = parseStored(rec->value);
+        if (!obj) return obj.error();
+        Json scale = scaleOf(*obj, rec->modRevision);
+        if (isPatch) {
+          auto patched = applyPatch(type, scale, doc, {"autoscaling", "v1", "Scale"});
+          if (!patched) return patched.error();
+          scale = std::move(*patched);
+        } else {
+          scale = doc;
+        }
+        std::string rv = stringAt(scale, "metadata", "resourceVersion");
+        if (!rv.empty() && rv != std::to_string(rec->modRevision))
+          return staleConflict(r.groupResource(), main.name);
+        const Json* replicas = fieldAt(scale, "spec", "replicas");
+        int64_t n = 0;
+        if (replicas && !replicas->is_null()) {
+          if (!replicas->is_number_integer())
+            return api::invalidError({"autoscaling", "v1", "Scale"}, main.name,
+                                     {api::invalid("spec.replicas", *replicas, "must be an integer")});
+          n = replicas->get<int64_t>();
+        }
+        if (n < 0)
+          return api::invalidError({"autoscaling", "v1", "Scale"}, main.name,
+                                   {api::invalid("spec.replicas", n,
+                                                 "must be greater than or equal to 0")});
+        Json next = *obj;
+        next["spec"]["replicas"] = n;
+        auto plan = planUpdate(main, *rec, next, dryRun, avoid);
+        if (!plan) return plan;
+        if (plan->immediateBody) {
+          auto after = parseStored(*plan->immediateBody);
+          if (after) plan->immediateBody = scaleOf(*after, rec->modRevision).dump();
+        } else {
+          plan->body = [](const storage::TxnResult& txn) {
+            auto after = parseStored(txn.records[0].value);
+            return after ? scaleOf(*after, txn.records[0].modRevision).dump() : std::string("{}");
+          };
+        }
+        return plan;
+      },
+      main, writer);
+}
+
+}  // namespace skiff::apiserver
