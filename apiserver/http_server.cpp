@@ -1,0 +1,829 @@
+// HttpServer over Boost.Beast.
+//
+// How a connection works. Everything a connection does runs on its strand, so
+// its state needs no lock; the only cross-thread pieces are the ResponseWriter
+// (Exchange) calls, which post onto that strand, and two atomics (`closed_`,
+// `queued_`) that let write() answer at once.
+//
+//   [TLS handshake] -> read header -> (413/431/400 and close) -> read body ->
+//   handler(Request, Exchange) ... respond() | startStream() write()* end() ->
+//   flush -> keep-alive: read the next header | close
+//
+// Responses are serialised here by hand (status line, headers, body or chunks)
+// into an output queue of strings, written with one gathered async_write at a
+// time. Beast parses requests; that is where its limits (header and body size)
+// apply.
+//
+// A stream (watch) has to notice a client that goes away while nothing is
+// written, or abandoned watches would pile up: while streaming, one read is
+// kept outstanding ("detect read"); EOF or an error there closes the
+// connection, which fires the writer's onClose callbacks and so cancels the
+// watch. Bytes it reads (a pipelined request) are kept for the next parse.
+//
+// Who owns whom: pending async operations and the Exchange hold the connection
+// (shared_ptr); the connection holds the Exchange only weakly, so a handler that
+// drops its writer without answering is noticed (the Exchange destructor posts
+// a 500) and nothing forms a cycle.
+
+#include "apiserver/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "base/log.h"
+
+namespace skiff::apiserver {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// What the Exchange needs from a connection; every method is thread-safe and
+// asynchronous (it posts onto the connection's strand).
+class ConnectionIface {
+ public:
+  virtual ~ConnectionIface() = default;
+  virtual void respondAsync(uint64_t id, int status, std::string contentType, std::string body,
+                            Headers headers) = 0;
+  virtual void startStreamAsync(uint64_t id, int status, std::string contentType) = 0;
+  virtual void writeAsync(uint64_t id, std::string chunk) = 0;
+  virtual void endAsync(uint64_t id) = 0;
+  // The writer for request `id` was destroyed (or its handler threw) before the
+  // response finished: answer 500, or end/close a stream.
+  virtual void abandonAsync(uint64_t id, std::string why) = 0;
+  virtual void closeAsync() = 0;
+
+  std::atomic<bool> closed_{false};
+  std::atomic<size_t> queued_{0};  // streamed payload bytes accepted by write(), not yet sent
+  size_t maxQueued_ = 0;
+};
+
+// The ResponseWriter of one request.
+class Exchange final : public ResponseWriter {
+ public:
+  Exchange(std::shared_ptr<ConnectionIface> conn, uint64_t id) : conn_(std::move(conn)), id_(id) {}
+
+  ~Exchange() override {
+    int s = state_.load();
+    if (s == kIdle || s == kStreaming) conn_->abandonAsync(id_, "handler dropped the response");
+  }
+
+  void respond(int status, std::string_view contentType, std::string body,
+               Headers headers) override {
+    int expected = kIdle;
+    if (!state_.compare_exchange_strong(expected, kDone)) {
+      logWarn("http respond() after the response started", {{"status", std::to_string(status)}});
+      return;
+    }
+    conn_->respondAsync(id_, status, std::string(contentType), std::move(body), std::move(headers));
+  }
+
+  void startStream(int status, std::string_view contentType) override {
+    int expected = kIdle;
+    if (!state_.compare_exchange_strong(expected, kStreaming)) {
+      logWarn("http startStream() after the response started");
+      return;
+    }
+    conn_->startStreamAsync(id_, status, std::string(contentType));
+  }
+
+  bool write(std::string chunk) override {
+    if (state_.load() != kStreaming || closed()) return false;
+    if (chunk.empty()) return true;
+    size_t queued = conn_->queued_.fetch_add(chunk.size()) + chunk.size();
+    if (queued > conn_->maxQueued_) {
+      conn_->queued_.fetch_sub(chunk.size());
+      logWarn("http slow client: output limit reached, closing",
+              {{"queued_bytes", std::to_string(queued)}});
+      conn_->closeAsync();
+      return false;
+    }
+    conn_->writeAsync(id_, std::move(chunk));
+    return true;
+  }
+
+  void end() override {
+    int expected = kStreaming;
+    if (state_.compare_exchange_strong(expected, kDone)) conn_->endAsync(id_);
+  }
+
+  bool closed() const override { return closed_.load() || conn_->closed_.load(); }
+
+  void onClose(std::function<void()> callback) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!fired_) {
+        callbacks_.push_back(std::move(callback));
+        return;
+      }
+    }
+    callback();
+  }
+
+  // Strand only: the response is over or the connection closed.
+  void fireClose() {
+    closed_ = true;
+    std::vector<std::function<void()>> callbacks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (fired_) return;
+      fired_ = true;
+      callbacks.swap(callbacks_);
+    }
+    for (auto& cb : callbacks) {
+      try {
+        cb();
+      } catch (const std::exception& e) {
+        logWarn("http onClose callback threw", {{"error", e.what()}});
+      } catch (...) {
+        logWarn("http onClose callback threw");
+      }
+    }
+  }
+
+  // The handler threw: answer 500 if nothing was sent, else cut the stream.
+  void fail(const std::string& why) {
+    int expected = kIdle;
+    if (state_.compare_exchange_strong(expected, kDone)) {
+      conn_->abandonAsync(id_, why);
+    } else if (expected == kStreaming) {
+      state_ = kDone;
+      conn_->closeAsync();
+    }
+  }
+
+ private:
+  enum { kIdle, kStreaming, kDone };
+  std::shared_ptr<ConnectionIface> conn_;
+  const uint64_t id_;
+  std::atomic<int> state_{kIdle};
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  bool fired_ = false;                            // guarded by mu_
+  std::vector<std::function<void()>> callbacks_;  // guarded by mu_
+};
+
+// Shared by the server and its connections; outlives the server while any
+// connection (held by a handler's writer) is alive.
+struct Core {
+  net::io_context ioc;
+  HttpLimits limits;
+  Handler handler;
+  std::unique_ptr<ssl::context> tls;
+
+  std::mutex mu;
+  // Live connections, to close them on stop(). Guarded by mu.
+  std::unordered_map<ConnectionIface*, std::weak_ptr<ConnectionIface>> conns;
+  bool stopping = false;  // guarded by mu
+
+  explicit Core(int threads) : ioc(threads) {}
+
+  bool add(ConnectionIface* raw, std::weak_ptr<ConnectionIface> weak) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return false;
+    conns.emplace(raw, std::move(weak));
+    return true;
+  }
+  void remove(ConnectionIface* raw) {
+    std::lock_guard<std::mutex> lock(mu);
+    conns.erase(raw);
+  }
+};
+
+bool quietError(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == beast::error::timeout ||
+         ec == ssl::error::stream_truncated;
+}
+
+std::string reasonPhrase(int status) {
+  auto r = http::obsolete_reason(http::int_to_status(unsigned(status)));
+  if (r.empty() || r == "<unknown-status>") return "Status";
+  return std::string(r);
+}
+
+bool bodyAllowed(int status) {
+  return !(status == 204 || status == 304 || status / 100 == 1);
+}
+
+template <class Stream>
+class Connection final : public ConnectionIface,
+                         public std::enable_shared_from_this<Connection<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+ public:
+  template <class... Args>
+  Connection(std::shared_ptr<Core> core, std::string remote, Args&&... args)
+      : core_(std::move(core)), stream_(std::forward<Args>(args)...), remote_(std::move(remote)) {
+    maxQueued_ = core_->limits.maxQueuedOutput;
+  }
+
+  ~Connection() override { core_->remove(this); }
+
+  void begin() {
+    auto self = this->shared_from_this();
+    if (!core_->add(this, self)) {
+      closeNow();
+      return;
+    }
+    if constexpr (kTls) {
+      lowest().expires_after(core_->limits.handshakeTimeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self](beast::error_code ec) { self->onHandshake(ec); });
+    } else {
+      readRequest();
+    }
+  }
+
+  // ---- ConnectionIface (any thread) ----
+
+  void respondAsync(uint64_t id, int status, std::string contentType, std::string body,
+                    Headers headers) override {
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), id, status, ct = std::move(contentType),
+               body = std::move(body), headers = std::move(headers)]() mutable {
+                self->doRespond(id, status, ct, std::move(body), headers, false);
+              });
+  }
+  void startStreamAsync(uint64_t id, int status, std::string contentType) override {
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), id, status, ct = std::move(contentType)] {
+                self->doStartStream(id, status, ct);
+              });
+  }
+  void writeAsync(uint64_t id, std::string chunk) override {
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), id, chunk = std::move(chunk)]() mutable {
+                self->doWrite(id, std::move(chunk));
+              });
+  }
+  void endAsync(uint64_t id) override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), id] { self->doEnd(id); });
+  }
+  void abandonAsync(uint64_t id, std::string why) override {
+    // Called from the Exchange destructor too, when shared_from_this() still works
+    // because the Exchange holds a reference to us.
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), id, why = std::move(why)] {
+      self->doAbandon(id, why);
+    });
+  }
+  void closeAsync() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->closeNow(); });
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void onHandshake(beast::error_code ec) {
+    if (ec) {
+      if (!quietError(ec))
+        logDebug("http tls handshake failed", {{"remote", remote_}, {"error", ec.message()}});
+      closeNow();
+      return;
+    }
+    readRequest();
+  }
+
+  // ---- reading requests ----
+
+  void readRequest() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->body_limit(core_->limits.maxBodyBytes);
+    parser_->header_limit(core_->limits.maxHeaderBytes);
+    if (buffer_.size() == 0 && buffer_.capacity() > 64 * 1024) buffer_.shrink_to_fit();
+    lowest().expires_after(core_->limits.idleTimeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (ec) return onReadError(ec);
+    auto& msg = parser_->get();
+    auto length = parser_->content_length();
+    if (length && *length > core_->limits.maxBodyBytes) return tooLarge();
+    if (beast::iequals(msg[http::field::expect], "100-continue") && !parser_->is_done()) {
+      out_.push_back({"HTTP/1.1 100 Continue\r\n\r\n", 0});
+      flush();
+    }
+    if (parser_->is_done()) return onRequest();
+    lowest().expires_after(core_->limits.readTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->onReadError(ec);
+                       self->onRequest();
+                     });
+  }
+
+  void onReadError(beast::error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::body_limit) return tooLarge();
+    if (ec == http::error::header_limit) {
+      return failAndClose(431, "BadRequest", "request header fields too large");
+    }
+    if (quietError(ec) ||
+        ec.category() != beast::http::make_error_code(http::error::end_of_stream).category()) {
+      // EOF, timeouts and socket errors: nothing to answer.
+      if (!quietError(ec))
+        logDebug("http read failed", {{"remote", remote_}, {"error", ec.message()}});
+      return closeNow();
+    }
+    failAndClose(400, "BadRequest", "malformed HTTP request: " + ec.message());
+  }
+
+  // An error answered outside any handler; the connection then closes.
+  void failAndClose(int status, const char* reason, const std::string& message) {
+    logWarn("http request rejected",
+            {{"remote", remote_}, {"status", std::to_string(status)}, {"error", message}});
+    keepAlive_ = false;
+    ++nextId_;
+    curId_ = nextId_;
+    curStart_ = Clock::now();
+    curMethod_ = parser_ ? std::string(parser_->get().method_string()) : "";
+    curPath_ = parser_ ? std::string(parser_->get().target()) : "";
+    doRespond(curId_, status, "application/json", statusJson(status, reason, message), {}, true);
+  }
+
+  void tooLarge() {
+    drainAfterFlush_ = true;
+    failAndClose(413, "RequestEntityTooLarge",
+                 "the request body is larger than the limit of " +
+                     std::to_string(core_->limits.maxBodyBytes) + " bytes");
+  }
+
+  void onRequest() {
+    auto& msg = parser_->get();
+    keepAlive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    if (!parseTarget(req.target, req.path, req.query)) {
+      return failAndClose(400, "BadRequest", "malformed request target");
+    }
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+      auto [it, inserted] = req.headers.emplace(name, std::string(field.value()));
+      if (!inserted) it->second += ", " + std::string(field.value());
+    }
+    req.body = std::move(msg.body());
+    req.remoteAddr = remote_;
+
+    curId_ = ++nextId_;
+    curStart_ = Clock::now();
+    curMethod_ = req.method;
+    curPath_ = req.path;
+    curHead_ = req.method == "HEAD";
+    responseStarted_ = false;
+    parser_.reset();
+    lowest().expires_never();  // the handler may take its time; writes set their own
+
+    auto exchange = std::make_shared<Exchange>(this->shared_from_this(), curId_);
+    current_ = exchange;
+    try {
+      core_->handler(std::move(req), exchange);
+    } catch (const std::exception& e) {
+      logWarn("http handler threw", {{"path", curPath_}, {"error", e.what()}});
+      exchange->fail(std::string("internal error: ") + e.what());
+    } catch (...) {
+      logWarn("http handler threw", {{"path", curPath_}});
+      exchange->fail("internal error");
+    }
+  }
+
+  // ---- writing responses (strand) ----
+
+  std::string head(int status, const std::string& contentType) {
+    std::string h = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) + "\r\n";
+    if (!contentType.empty()) h += "Content-Type: " + contentType + "\r\n";
+    return h;
+  }
+
+  void doRespond(uint64_t id, int status, const std::string& contentType, std::string body,
+                 const Headers& headers, bool internal) {
+    if (closed_ || id != curId_ || responseStarted_) return;
+    responseStarted_ = true;
+    curStatus_ = status;
+    std::string h = head(status, contentType);
+    for (const auto& [name, value] : headers) {
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "connection") ||
+          beast::iequals(name, "transfer-encoding") || beast::iequals(name, "content-type"))
+        continue;
+      h += name + ": " + value + "\r\n";
+    }
+    if (bodyAllowed(status)) h += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!keepAlive_) h += "Connection: close\r\n";
+    h += "\r\n";
+    if (bodyAllowed(status) && !curHead_) {
+      if (body.size() < 16 * 1024) {
+        h += body;
+      } else {
+        out_.push_back({std::move(h), 0});
+        h = std::move(body);
+      }
+    }
+    out_.push_back({std::move(h), 0});
+    responseDone_ = true;
+    flush();
+  }
+
+  void doStartStream(uint64_t id, int status, const std::string& contentType) {
+    if (closed_ || id != curId_ || responseStarted_) return;
+    responseStarted_ = true;
+    streaming_ = true;
+    curStatus_ = status;
+    std::string h = head(status, contentType);
+    h += "Transfer-Encoding: chunked\r\n";
+    if (!keepAlive_) h += "Connection: close\r\n";
+    h += "\r\n";
+    out_.push_back({std::move(h), 0});
+    flush();
+    startDetectRead();
+  }
+
+  void doWrite(uint64_t id, std::string chunk) {
+    size_t n = chunk.size();
+    if (closed_ || id != curId_ || !streaming_ || responseDone_) {
+      queued_.fetch_sub(n);
+      return;
+    }
+    char size[24];
+    int len = std::snprintf(size, sizeof size, "%zx\r\n", n);
+    std::string framed;
+    framed.reserve(n + size_t(len) + 2);
+    framed.append(size, size_t(len));
+    framed += chunk;
+    framed += "\r\n";
+    out_.push_back({std::move(framed), n});
+    flush();
+  }
+
+  void doEnd(uint64_t id) {
+    if (closed_ || id != curId_ || !streaming_ || responseDone_) return;
+    out_.push_back({"0\r\n\r\n", 0});
+    responseDone_ = true;
+    flush();
+  }
+
+  void doAbandon(uint64_t id, const std::string& why) {
+    if (closed_ || id != curId_ || responseDone_) return;
+    if (!responseStarted_) {
+      logWarn("http handler failed", {{"path", curPath_}, {"error", why}});
+      keepAlive_ = false;
+      doRespond(id, 500, "application/json", statusJson(500, "InternalError", why), {}, true);
+    } else if (streaming_) {
+      doEnd(id);
+    }
+  }
+
+  void flush() {
+    if (writing_ || out_.empty() || closed_) return;
+    writing_ = true;
+    inflight_.clear();
+    bufs_.clear();
+    while (!out_.empty() && inflight_.size() < 64) {
+      inflight_.push_back(std::move(out_.front()));
+      out_.pop_front();
+    }
+    for (const auto& piece : inflight_) bufs_.push_back(net::buffer(piece.first));
+    if (!streaming_) lowest().expires_after(core_->limits.writeTimeout);
+    net::async_write(
+        stream_, bufs_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onWritten(ec); });
+  }
+
+  void onWritten(beast::error_code ec) {
+    writing_ = false;
+    size_t accounted = 0;
+    for (const auto& piece : inflight_) accounted += piece.second;
+    queued_.fetch_sub(accounted);
+    inflight_.clear();
+    if (ec) {
+      if (!quietError(ec))
+        logDebug("http write failed", {{"remote", remote_}, {"error", ec.message()}});
+      return closeNow();
+    }
+    if (closed_) return;
+    if (!out_.empty()) return flush();
+    if (responseDone_) finishExchange();
+  }
+
+  void finishExchange() {
+    if (logLevel() <= LogLevel::kDebug) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - curStart_);
+      logDebug("http request", {{"method", curMethod_},
+                                {"path", curPath_},
+                                {"status", std::to_string(curStatus_)},
+                                {"duration_us", std::to_string(us.count())},
+                                {"remote", remote_}});
+    }
+    if (auto ex = current_.lock()) ex->fireClose();
+    current_.reset();
+    bool wasStreaming = streaming_;
+    streaming_ = false;
+    responseDone_ = false;
+    if (drainAfterFlush_) return drain();
+    if (!keepAlive_) return gracefulClose();
+    if (wasStreaming && detectReading_) {
+      // The detect read doubles as the wait for the next request.
+      resumeOnDetect_ = true;
+      return;
+    }
+    readRequest();
+  }
+
+  // While streaming: notice the client going away.
+  void startDetectRead() {
+    if (detectReading_ || closed_) return;
+    if (buffer_.size() >= 64 * 1024) return;  // enough pipelined bytes kept; stop reading
+    detectReading_ = true;
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->onDetectRead(ec, n);
+                            });
+  }
+
+  void onDetectRead(beast::error_code ec, size_t n) {
+    detectReading_ = false;
+    if (ec) {
+      if (!closed_ && !quietError(ec))
+        logDebug("http stream read failed", {{"error", ec.message()}});
+      return closeNow();
+    }
+    buffer_.commit(n);
+    if (closed_) return;
+    if (resumeOnDetect_) {
+      resumeOnDetect_ = false;
+      return readRequest();
+    }
+    if (streaming_) startDetectRead();
+  }
+
+  // After a 413: read and discard what the client still sends (bounded), so it
+  // can read the answer instead of meeting a reset, then close.
+  void drain() {
+    closed_ = true;
+    core_->remove(this);
+    buffer_.consume(buffer_.size());
+    drained_ = 0;
+    lowest().expires_after(std::chrono::seconds(2));
+    drainMore();
+  }
+  void drainMore() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > 64 * 1024 * 1024) {
+                                self->lowest().close();
+                                return;
+                              }
+                              self->drainMore();
+                            });
+  }
+
+  void gracefulClose() {
+    if (closed_) return;
+    markClosed();
+    if constexpr (kTls) {
+      lowest().expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
+    } else {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest().close();
+    }
+  }
+
+  void closeNow() {
+    if (!closed_) markClosed();
+    beast::error_code ignored;
+    lowest().socket().close(ignored);
+    lowest().cancel();
+  }
+
+  void markClosed() {
+    closed_ = true;
+    core_->remove(this);
+    if (auto ex = current_.lock()) ex->fireClose();
+    current_.reset();
+    out_.clear();
+  }
+
+  std::shared_ptr<Core> core_;
+  Stream stream_;
+  const std::string remote_;
+  // Everything below: strand only.
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::deque<std::pair<std::string, size_t>> out_;        // (bytes, payload counted in queued_)
+  std::vector<std::pair<std::string, size_t>> inflight_;  // being written
+  std::vector<net::const_buffer> bufs_;
+  bool writing_ = false;
+  std::weak_ptr<Exchange> current_;
+  uint64_t nextId_ = 0, curId_ = 0;
+  bool keepAlive_ = true, curHead_ = false;
+  bool responseStarted_ = false, responseDone_ = false, streaming_ = false;
+  bool detectReading_ = false, resumeOnDetect_ = false, drainAfterFlush_ = false;
+  size_t drained_ = 0;
+  int curStatus_ = 0;
+  Clock::time_point curStart_;
+  std::string curMethod_, curPath_;
+};
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  HttpServerImpl(std::shared_ptr<Core> core, int threads)
+      : core_(std::move(core)),
+        acceptor_(net::make_strand(core_->ioc)),
+        threads_(threads),
+        work_(net::make_work_guard(core_->ioc)) {}
+
+  ~HttpServerImpl() override { stop(); }
+
+  Status listen(const std::string& listen) {
+    std::string host;
+    uint16_t port = 0;
+    if (!splitHostPort(listen, host, port))
+      return makeError(Code::kBadRequest, "listen " + listen + ": invalid address (want IP:PORT)");
+    if (host == "localhost") host = "127.0.0.1";
+    if (host.empty()) host = "0.0.0.0";
+    beast::error_code ec;
+    auto ip = net::ip::make_address(host, ec);
+    if (ec) return makeError(Code::kBadRequest, "listen " + listen + ": invalid IP address");
+    tcp::endpoint ep(ip, port);
+    auto fail = [&](const beast::error_code& e) {
+      return makeError(Code::kUnavailable, "listen " + listen + ": " + e.message());
+    };
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) return fail(ec);
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (ip.is_v6()) acceptor_.set_option(net::ip::v6_only(false), ec);
+    acceptor_.bind(ep, ec);
+    if (ec) return fail(ec);
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return fail(ec);
+    bound_ = acceptor_.local_endpoint(ec);
+    accept();
+    for (int i = 0; i < threads_; ++i) {
+      pool_.emplace_back([this] {
+        for (;;) {
+          try {
+            core_->ioc.run();
+            break;
+          } catch (const std::exception& e) {
+            logError("http io thread caught an exception", {{"error", e.what()}});
+          }
+        }
+        std::lock_guard<std::mutex> lock(exitMu_);
+        ++exited_;
+        exitCv_.notify_all();
+      });
+    }
+    return {};
+  }
+
+  uint16_t port() const override { return bound_.port(); }
+  std::string address() const override {
+    auto a = bound_.address();
+    return a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(bound_.port())
+                     : a.to_string() + ":" + std::to_string(bound_.port());
+  }
+  size_t connectionCount() const override {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    return core_->conns.size();
+  }
+
+  void stop() override {
+    std::lock_guard<std::mutex> stopLock(stopMu_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (pool_.empty()) {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    } else {
+      auto closed = std::make_shared<std::promise<void>>();
+      net::post(acceptor_.get_executor(), [this, closed] {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+        if (retry_) retry_->cancel();
+        closed->set_value();
+      });
+      closed->get_future().wait_for(std::chrono::seconds(2));
+    }
+    std::vector<std::shared_ptr<ConnectionIface>> conns;
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      core_->stopping = true;
+      for (auto& [raw, weak] : core_->conns)
+        if (auto c = weak.lock()) conns.push_back(std::move(c));
+    }
+    for (auto& c : conns) c->closeAsync();
+    conns.clear();
+    work_.reset();
+    {
+      std::unique_lock<std::mutex> lock(exitMu_);
+      exitCv_.wait_for(lock, std::chrono::seconds(3),
+                       [this] { return exited_ == int(pool_.size()); });
+    }
+    core_->ioc.stop();
+    for (auto& t : pool_) t.join();
+    pool_.clear();
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(
+        net::make_strand(core_->ioc),
+        [this](beast::error_code ec, tcp::socket socket) { onAccept(ec, std::move(socket)); });
+  }
+
+  void onAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // EMFILE and friends: back off instead of spinning.
+      logWarn("http accept failed", {{"error", ec.message()}});
+      retry_ = std::make_unique<net::steady_timer>(acceptor_.get_executor(),
+                                                   std::chrono::milliseconds(100));
+      retry_->async_wait([this](beast::error_code e) {
+        if (!e && acceptor_.is_open()) accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    auto rep = socket.remote_endpoint(ignored);
+    std::string remote = rep.address().is_v6()
+                             ? "[" + rep.address().to_string() + "]:" + std::to_string(rep.port())
+                             : rep.address().to_string() + ":" + std::to_string(rep.port());
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (core_->tls) {
+      using S = beast::ssl_stream<beast::tcp_stream>;
+      std::make_shared<Connection<S>>(core_, std::move(remote), std::move(socket), *core_->tls)
+          ->begin();
+    } else {
+      std::make_shared<Connection<beast::tcp_stream>>(core_, std::move(remote), std::move(socket))
+          ->begin();
+    }
+    accept();
+  }
+
+  std::shared_ptr<Core> core_;
+  tcp::acceptor acceptor_;
+  tcp::endpoint bound_;
+  int threads_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::unique_ptr<net::steady_timer> retry_;  // acceptor strand only
+  std::vector<std::thread> pool_;
+  std::mutex exitMu_;
+  std::condition_variable exitCv_;
+  int exited_ = 0;  // guarded by exitMu_
+  std::mutex stopMu_;
+  bool stopped_ = false;  // guarded by stopMu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options, Handler handler) {
+  int threads = std::max(1, options.ioThreads);
+  auto core = std::make_shared<Core>(threads);
+  core->limits = options.limits;
+  core->handler = std::move(handler);
+  if (options.tls) {
+    try {
+      auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+      ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+      ctx->use_certificate_chain_file(options.tls->certChainFile);
+      ctx->use_private_key_file(options.tls->privateKeyFile, ssl::context::pem);
+      core->tls = std::move(ctx);
+    } catch (const std::exception& e) {
+      return makeError(Code::kInternal, "tls: load " + options.tls->certChainFile + " / " +
+                                            options.tls->privateKeyFile + ": " + e.what());
+    }
+  }
+  auto server = std::make_unique<HttpServerImpl>(core, threads);
+  if (auto st = server->listen(options.listen); !st) {
+    return st.error();
+  }
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace skiff::apiserver

@@ -1,0 +1,185 @@
+// ApiServer: the store, RestApi, TLS material, the admin token and kubeconfig,
+// and an HttpServer whose handler answers health, checks the bearer token, and
+// passes everything else to RestApi.
+
+#include "apiserver/server.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+
+#include "apiserver/auth.h"
+#include "apiserver/http_server.h"
+#include "apiserver/kubeconfig.h"
+#include "apiserver/tls.h"
+#include "base/log.h"
+
+namespace skiff::apiserver {
+namespace {
+
+bool isWildcard(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// "/healthz", "/livez", "/readyz" or one of their sub-paths: which one.
+std::string_view healthRoot(std::string_view path) {
+  for (std::string_view p : {"/healthz", "/livez", "/readyz"}) {
+    if (path == p ||
+        (path.size() > p.size() && path.substr(0, p.size()) == p && path[p.size()] == '/'))
+      return p;
+  }
+  return {};
+}
+
+class ApiServerImpl final : public ApiServer {
+ public:
+  explicit ApiServerImpl(ServerOptions options) : options_(std::move(options)) {}
+  ~ApiServerImpl() override { stop(); }
+
+  Status init() {
+    auto t0 = std::chrono::steady_clock::now();
+    const std::string& dir = options_.dataDir;
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return makeError(Code::kInternal, "mkdir " + dir + ": " + std::strerror(errno));
+
+    std::string host;
+    uint16_t port = 0;
+    if (!splitHostPort(options_.listen, host, port))
+      return makeError(Code::kBadRequest,
+                       "listen " + options_.listen + ": invalid address (want IP:PORT)");
+
+    storage::Store::Options so;
+    so.fsync = options_.fsync;
+    auto store = storage::Store::open(dir + "/state.db", so);
+    if (!store) return store.error().wrap("open " + dir + "/state.db");
+    store_ = std::move(*store);
+
+    auto rest = RestApi::create(*store_, options_.rest);
+    if (!rest) return rest.error().wrap("bootstrap");
+    rest_ = std::move(*rest);
+    ready_ = true;
+
+    std::vector<std::string> sans;
+    if (!isWildcard(host)) sans.push_back(host);
+    auto pki = ensurePki(dir, sans);
+    if (!pki) return pki.error();
+    auto token = ensureAdminToken(dir);
+    if (!token) return token.error();
+    auth_ = std::make_unique<TokenAuthenticator>(*token);
+
+    HttpServerOptions ho;
+    ho.listen = options_.listen;
+    ho.tls = TlsFiles{pki->serverCert, pki->serverKey};
+    ho.ioThreads = options_.ioThreads;
+    auto http = HttpServer::start(ho, [this](Request req, std::shared_ptr<ResponseWriter> w) {
+      handle(std::move(req), std::move(w));
+    });
+    if (!http) return http.error();
+    http_ = std::move(*http);
+
+    url_ = "https://" + urlHost(host == "localhost" ? "127.0.0.1" : host) + ":" +
+           std::to_string(http_->port());
+    kubeconfig_ = dir + "/kubeconfig";
+    if (auto st = writeKubeconfig(kubeconfig_, {url_, pki->caPem, *token}); !st) return st.error();
+
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    logInfo("apiserver serving", {{"url", url_},
+                                  {"address", http_->address()},
+                                  {"data_dir", dir},
+                                  {"kubeconfig", kubeconfig_},
+                                  {"start_us", std::to_string(us)}});
+    return {};
+  }
+
+  uint16_t port() const override { return http_ ? http_->port() : 0; }
+  std::string kubeconfigPath() const override { return kubeconfig_; }
+  std::string url() const override { return url_; }
+  storage::Store& store() override { return *store_; }
+
+  void stop() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    ready_ = false;
+    // Connections first (their onClose callbacks end watches), then the REST
+    // layer, then the store it uses.
+    if (http_) http_->stop();
+    rest_.reset();
+    store_.reset();
+    logInfo("apiserver stopped", {{"data_dir", options_.dataDir}});
+    cv_.notify_all();
+  }
+
+  void wait() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stopped_; });
+  }
+
+ private:
+  void handle(Request req, std::shared_ptr<ResponseWriter> w) {
+    if (auto root = healthRoot(req.path); !root.empty()) return health(root, req, *w);
+    req.user = auth_->authenticate(req);
+    if (req.user.empty() && !isPublicPath(req.path)) {
+      w->respond(401, "application/json", unauthorizedBody());
+      return;
+    }
+    if (!ready_) {
+      w->respond(503, "application/json",
+                 statusJson(503, "ServiceUnavailable", "the apiserver is shutting down"));
+      return;
+    }
+    rest_->handle(std::move(req), std::move(w));
+  }
+
+  // Kubernetes' health endpoints: "ok", or with ?verbose one line per check.
+  void health(std::string_view root, const Request& req, ResponseWriter& w) {
+    bool storeOk = root != "/readyz" || ready_.load();
+    std::string name(root.substr(1));
+    if (!req.hasParam("verbose")) {
+      if (storeOk) {
+        w.respond(200, "text/plain; charset=utf-8", "ok");
+      } else {
+        w.respond(500, "text/plain; charset=utf-8",
+                  "[-]etcd failed: reason withheld\n" + name + " check failed\n");
+      }
+      return;
+    }
+    std::string body = "[+]ping ok\n[+]log ok\n";
+    body += storeOk ? "[+]etcd ok\n" : "[-]etcd failed: reason withheld\n";
+    body += name + (storeOk ? " check passed\n" : " check failed\n");
+    w.respond(storeOk ? 200 : 500, "text/plain; charset=utf-8", body);
+  }
+
+  ServerOptions options_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<RestApi> rest_;
+  std::unique_ptr<TokenAuthenticator> auth_;
+  std::unique_ptr<HttpServer> http_;
+  std::atomic<bool> ready_{false};
+  std::string url_, kubeconfig_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;  // guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServerOptions& options) {
+  auto server = std::make_unique<ApiServerImpl>(options);
+  if (auto st = server->init(); !st) {
+    logWarn("apiserver failed to start", {{"error", st.error().message}});
+    return st.error();
+  }
+  return std::unique_ptr<ApiServer>(std::move(server));
+}
+
+}  // namespace skiff::apiserver
