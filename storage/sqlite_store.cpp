@@ -100,6 +100,13 @@ Status SqliteStore::init() {
     revision_ = q->int64(0);
     compacted_ = q->int64(1);
   }
+  auto ckpt = sql::Db::open(path_, options_.fsync);
+  if (!ckpt) return ckpt.error();
+  checkpointDb_ = std::move(*ckpt);
+  // Replaces SQLite's automatic checkpoint on the write connection.
+  sqlite3_wal_hook(writeDb_->raw(), &SqliteStore::onWalCommit, this);
+  checkpointer_ = std::thread([this] { checkpointLoop(); });
+
   hub_ = std::make_unique<WatchHub>(
       options_.eventRingSize, revision_.load(),
       [this](const std::string& prefix, Revision after, Revision* through,
@@ -130,11 +137,20 @@ SqliteStore::~SqliteStore() {
     queueCv_.notify_all();
     writer_.join();
   }
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(checkpointMu_);
+      checkpointStop_ = true;
+    }
+    checkpointCv_.notify_all();
+    checkpointer_.join();
+  }
   // After the writer: every committed batch is in the hub's inbox and gets
   // delivered before the watches are ended.
   if (hub_) hub_->stop();
   hub_.reset();
-  writeDb_.reset();
+  checkpointDb_.reset();
+  writeDb_.reset();  // the last connection to close checkpoints and removes the WAL
   std::lock_guard<std::mutex> lock(poolMu_);
   pool_.clear();
 }
@@ -306,6 +322,36 @@ Store::Stats SqliteStore::stats() {
   s.maxBatchNanos = maxBatchNanos_.load();
   s.watchers = hub_ ? static_cast<int64_t>(hub_->watcherCount()) : 0;
   return s;
+}
+
+int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int pages) {
+  if (pages < kCheckpointPages) return SQLITE_OK;
+  auto* store = static_cast<SqliteStore*>(self);
+  {
+    std::lock_guard<std::mutex> lock(store->checkpointMu_);
+    store->checkpointWanted_ = true;
+  }
+  store->checkpointCv_.notify_one();
+  return SQLITE_OK;
+}
+
+void SqliteStore::checkpointLoop() {
+  std::unique_lock<std::mutex> lock(checkpointMu_);
+  for (;;) {
+    checkpointCv_.wait(lock, [this] { return checkpointStop_ || checkpointWanted_; });
+    if (checkpointStop_) return;
+    checkpointWanted_ = false;
+    lock.unlock();
+    // PASSIVE: copies what it can without blocking the writer or readers; the
+    // writer restarts the WAL from its beginning once everything is copied.
+    int walPages = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpointDb_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &walPages, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      logWarn("store checkpoint failed", {{"error", checkpointDb_->error("checkpoint").message}});
+    }
+    lock.lock();
+  }
 }
 
 void SqliteStore::compactorLoop() {

@@ -62,6 +62,7 @@ class SqliteStore : public Store {
  private:
   static constexpr size_t kMaxBatch = 1000;
   static constexpr Revision kCompactChunk = 10000;
+  static constexpr int kCheckpointPages = 1000;  // SQLite's own default threshold
 
   struct Txn {
     std::vector<Op> ops;
@@ -104,6 +105,8 @@ class SqliteStore : public Store {
                   std::vector<Event>* events);
   void runCompactionChunk(Compaction& c);
   void compactorLoop();
+  void checkpointLoop();
+  static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);
 
   const std::string path_;
   const Options options_;
@@ -128,6 +131,16 @@ class SqliteStore : public Store {
   std::condition_variable compactorCv_;
   bool compactorStop_ = false;  // guarded by compactorMu_
   std::thread compactor_;
+
+  // WAL checkpoints run on their own thread and connection, so a commit never
+  // waits for one (SQLite's automatic checkpoint runs inside the COMMIT that
+  // crosses the threshold). The writer's WAL hook asks for one.
+  std::unique_ptr<sql::Db> checkpointDb_;  // checkpointer thread only
+  std::mutex checkpointMu_;
+  std::condition_variable checkpointCv_;
+  bool checkpointWanted_ = false;  // guarded by checkpointMu_
+  bool checkpointStop_ = false;    // guarded by checkpointMu_
+  std::thread checkpointer_;
 
   std::unique_ptr<WatchHub> hub_;
 

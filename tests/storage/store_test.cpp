@@ -348,3 +348,16 @@ TEST_CASE("closing the store fails queued commits with kUnavailable", "[storage]
   auto store = openStore(dir.db());
   CHECK(store->currentRevision() == committed.load());
 }
+
+TEST_CASE("background checkpoints keep the WAL bounded", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  const std::string value(10000, 'w');
+  for (int i = 0; i < 3000; ++i) {  // ~30 MB through the WAL
+    REQUIRE(commit1(*store, createOp("wal/" + std::to_string(i), value)).ok());
+  }
+  auto walBytes = std::filesystem::file_size(dir.db() + "-wal");
+  WARN("WAL after ~30 MB of commits: " << walBytes / 1024 << " KiB");
+  CHECK(walBytes < 16u * 1024 * 1024);
+  CHECK(store->list("wal/")->items.size() == 3000);
+}
