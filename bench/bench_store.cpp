@@ -150,9 +150,10 @@ void benchReads(const std::string& dir) {
     getMs.push_back(msSince(g0));
   }
   double secs = msSince(t0) / 1000;
-  printf("{\"bench\":\"store_get\",\"gets\":%zu,\"gets_per_sec\":%.0f,\"p50_ms\":%.4f,"
-         "\"p99_ms\":%.4f}\n",
-         getMs.size(), getMs.size() / secs, percentile(getMs, 0.5), percentile(getMs, 0.99));
+  printf(
+      "{\"bench\":\"store_get\",\"gets\":%zu,\"gets_per_sec\":%.0f,\"p50_ms\":%.4f,"
+      "\"p99_ms\":%.4f}\n",
+      getMs.size(), getMs.size() / secs, percentile(getMs, 0.5), percentile(getMs, 0.99));
   fflush(stdout);
 }
 
@@ -162,19 +163,20 @@ void benchWatch(const std::string& dir, bool fsync) {
   constexpr int kRounds = 20;
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<double> delays;  // guarded by mu
+  std::vector<double> delays;   // guarded by mu
   Clock::time_point committed;  // guarded by mu
   int got = 0;                  // guarded by mu
   std::vector<std::unique_ptr<Watch>> watches;
   for (int i = 0; i < kWatchers; ++i) {
-    auto w = store->watch("/w/", store->currentRevision(),
-                          [&](const Event&) {
-                            std::lock_guard<std::mutex> lock(mu);
-                            delays.push_back(msSince(committed));
-                            if (++got == kWatchers) cv.notify_all();
-                            return true;
-                          },
-                          nullptr);
+    auto w = store->watch(
+        "/w/", store->currentRevision(),
+        [&](const Event&) {
+          std::lock_guard<std::mutex> lock(mu);
+          delays.push_back(msSince(committed));
+          if (++got == kWatchers) cv.notify_all();
+          return true;
+        },
+        nullptr);
     if (!w.ok()) exit(1);
     watches.push_back(std::move(*w));
   }
@@ -198,11 +200,12 @@ void benchWatch(const std::string& dir, bool fsync) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::lock_guard<std::mutex> lock(mu);
-  printf("{\"bench\":\"store_watch\",\"fsync\":%s,\"watchers\":%d,\"rounds\":%d,"
-         "\"commit_ack_p50_ms\":%.3f,\"delivery_p50_ms\":%.3f,\"delivery_p99_ms\":%.3f,"
-         "\"last_watcher_p50_ms\":%.3f}\n",
-         fsync ? "true" : "false", kWatchers, kRounds, percentile(acks, 0.5),
-         percentile(delays, 0.5), percentile(delays, 0.99), percentile(lastDelivery, 0.5));
+  printf(
+      "{\"bench\":\"store_watch\",\"fsync\":%s,\"watchers\":%d,\"rounds\":%d,"
+      "\"commit_ack_p50_ms\":%.3f,\"delivery_p50_ms\":%.3f,\"delivery_p99_ms\":%.3f,"
+      "\"last_watcher_p50_ms\":%.3f}\n",
+      fsync ? "true" : "false", kWatchers, kRounds, percentile(acks, 0.5), percentile(delays, 0.5),
+      percentile(delays, 0.99), percentile(lastDelivery, 0.5));
   fflush(stdout);
 }
 

@@ -37,8 +37,7 @@ Query& Query::bindNull(int i) {
 
 Result<bool> Query::step() {
   if (bindRc_ != SQLITE_OK) {
-    return makeError(Code::kInternal,
-                     std::string("sqlite bind: ") + sqlite3_errstr(bindRc_));
+    return makeError(Code::kInternal, std::string("sqlite bind: ") + sqlite3_errstr(bindRc_));
   }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -66,9 +65,9 @@ std::string Query::blob(int col) const {
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool fsync) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close_v2(raw);
@@ -96,8 +95,8 @@ Status Db::exec(const char* sql) {
   if (rc == SQLITE_OK) return {};
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
-  return makeError(Code::kInternal, std::string("sqlite \"") + sql + "\": " + msg +
-                                        " (code " + std::to_string(rc) + ")");
+  return makeError(Code::kInternal, std::string("sqlite \"") + sql + "\": " + msg + " (code " +
+                                        std::to_string(rc) + ")");
 }
 
 Result<Query> Db::query(const std::string& sql) {

@@ -75,8 +75,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
   return std::unique_ptr<Store>(std::move(*store));
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::create(const std::string& path,
-                                                         Options options) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::create(const std::string& path, Options options) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, options));
   if (Status s = store->init(); !s) return s.error();
   return store;
@@ -325,8 +324,9 @@ Store::Stats SqliteStore::stats() {
 }
 
 int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int pages) {
-  if (pages < kCheckpointPages) return SQLITE_OK;
   auto* store = static_cast<SqliteStore*>(self);
+  store->walPages_ = pages;  // runs on the writer thread, inside COMMIT
+  if (pages < kCheckpointPages) return SQLITE_OK;
   {
     std::lock_guard<std::mutex> lock(store->checkpointMu_);
     store->checkpointWanted_ = true;
@@ -344,11 +344,13 @@ void SqliteStore::checkpointLoop() {
     lock.unlock();
     // PASSIVE: copies what it can without blocking the writer or readers; the
     // writer restarts the WAL from its beginning once everything is copied.
-    int walPages = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(checkpointDb_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       &walPages, &copied);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      logWarn("store checkpoint failed", {{"error", checkpointDb_->error("checkpoint").message}});
+    {
+      std::lock_guard<std::mutex> run(checkpointRunMu_);
+      int rc = sqlite3_wal_checkpoint_v2(checkpointDb_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                         nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        logWarn("store checkpoint failed", {{"error", checkpointDb_->error("checkpoint").message}});
+      }
     }
     lock.lock();
   }

@@ -63,6 +63,10 @@ class SqliteStore : public Store {
   static constexpr size_t kMaxBatch = 1000;
   static constexpr Revision kCompactChunk = 10000;
   static constexpr int kCheckpointPages = 1000;  // SQLite's own default threshold
+  // A background checkpoint cannot finish while commits keep appending to the
+  // WAL, so the WAL would grow without bound under steady load. Past this size
+  // the writer checkpoints itself, between batches, after their callbacks ran.
+  static constexpr int kWriterCheckpointPages = 2500;
 
   struct Txn {
     std::vector<Op> ops;
@@ -132,15 +136,20 @@ class SqliteStore : public Store {
   bool compactorStop_ = false;  // guarded by compactorMu_
   std::thread compactor_;
 
-  // WAL checkpoints run on their own thread and connection, so a commit never
+  // WAL checkpoints run on their own thread and connection, so a commit rarely
   // waits for one (SQLite's automatic checkpoint runs inside the COMMIT that
-  // crosses the threshold). The writer's WAL hook asks for one.
+  // crosses the threshold). The writer's WAL hook asks for one; see also
+  // kWriterCheckpointPages.
   std::unique_ptr<sql::Db> checkpointDb_;  // checkpointer thread only
   std::mutex checkpointMu_;
   std::condition_variable checkpointCv_;
   bool checkpointWanted_ = false;  // guarded by checkpointMu_
   bool checkpointStop_ = false;    // guarded by checkpointMu_
   std::thread checkpointer_;
+  int walPages_ = 0;  // writer thread only: WAL size after the last commit
+  // Held while either connection runs a checkpoint, so the writer's own one
+  // waits for a background pass instead of failing with SQLITE_BUSY.
+  std::mutex checkpointRunMu_;
 
   std::unique_ptr<WatchHub> hub_;
 

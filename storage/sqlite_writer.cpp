@@ -125,9 +125,9 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
     }
     return;
   }
-  const int64_t nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+  const int64_t nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
   revision_ = rev;
   ++batches_;
   batchNanos_ += nanos;
@@ -143,6 +143,15 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
       ++txnsFailed_;
     }
     runDone(batch[i].done, std::move(*outcomes[i]));
+  }
+  if (walPages_ >= kWriterCheckpointPages) {
+    // No write transaction is open, so this checkpoint can copy every frame and
+    // the next commit starts the WAL over (unless a reader still holds an old
+    // snapshot; then the next batch tries again).
+    std::lock_guard<std::mutex> run(checkpointRunMu_);
+    int rc = sqlite3_wal_checkpoint_v2(writeDb_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                       nullptr);
+    if (rc == SQLITE_OK) walPages_ = 0;
   }
 }
 

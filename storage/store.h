@@ -14,8 +14,12 @@
 //
 // Ownership and threads: a Store is created by open() and owned by its caller
 // (the apiserver). All methods are thread-safe. Reads run on the calling thread
-// (each thread has its own read connection); writes run on the writer thread;
-// watch callbacks run on the store's notifier thread and must not block.
+// (each concurrent reader borrows its own read connection from a pool); writes
+// run on the writer thread; watch callbacks run on the store's notifier thread
+// and must not block (one slow callback delays every watcher, never a writer).
+//
+// The implementation is SqliteStore (sqlite_store.h, sqlite_writer.cpp) with
+// the watch machinery in watch_hub.h; those headers explain the design.
 #pragma once
 
 #include <cstdint>
@@ -137,6 +141,9 @@ class Store {
   // notifier thread with a per-watch lock held: destroying the Watch from another
   // thread waits for a running callback; destroying it from inside a callback
   // is allowed. Do not call watch() or commitSync() from a callback.
+  // The store itself ends a watch (onEnd) only on shutdown (kUnavailable) or
+  // when catching a watcher up finds the log compacted (kGone); dropping a slow
+  // consumer is the callback's decision (return false).
   // `onEvent` returning false ends the watch (e.g. a slow client whose buffer is
   // full: a slow watcher is dropped, never allowed to block writers). `onEnd`
   // runs once if the store ends the watch itself (shutdown, or the watcher fell
@@ -162,7 +169,7 @@ class Store {
     int64_t batches = 0;        // SQLite write transactions (one fsync each) for commits
     int64_t batchNanos = 0;     // total time in those, BEGIN to COMMIT returning
     int64_t maxBatchNanos = 0;
-    int64_t watchers = 0;       // live watchers
+    int64_t watchers = 0;  // live watchers
   };
   virtual Stats stats() { return {}; }
 };

@@ -17,8 +17,8 @@ struct WatchHub::Watcher {
 };
 
 struct WatchHub::Message {
-  std::vector<Event> events;          // a committed batch, or
-  std::shared_ptr<Watcher> watcher;   // a watcher to add
+  std::vector<Event> events;         // a committed batch, or
+  std::shared_ptr<Watcher> watcher;  // a watcher to add
 };
 
 struct WatchHub::Inbox {
@@ -32,7 +32,9 @@ struct WatchHub::Inbox {
 
 namespace {
 
-Revision revisionOf(const Event& e) { return e.record.modRevision; }
+Revision revisionOf(const Event& e) {
+  return e.record.modRevision;
+}
 
 bool hasPrefix(const std::string& key, const std::string& prefix) {
   return key.size() >= prefix.size() && key.compare(0, prefix.size(), prefix) == 0;
@@ -87,7 +89,9 @@ WatchHub::WatchHub(size_t ringSize, Revision published, LogReader reader)
   inbox_->notifier = thread_.get_id();
 }
 
-WatchHub::~WatchHub() { stop(); }
+WatchHub::~WatchHub() {
+  stop();
+}
 
 void WatchHub::publish(std::vector<Event> events) {
   if (events.empty()) return;
@@ -160,9 +164,8 @@ void WatchHub::run() {
     bool sweepNow = false;
     {
       std::unique_lock<std::mutex> lock(inbox_->mu);
-      inbox_->cv.wait(lock, [&] {
-        return !inbox_->messages.empty() || inbox_->stopping || inbox_->needSweep;
-      });
+      inbox_->cv.wait(
+          lock, [&] { return !inbox_->messages.empty() || inbox_->stopping || inbox_->needSweep; });
       messages.swap(inbox_->messages);
       stopping = inbox_->stopping;
       sweepNow = inbox_->needSweep;

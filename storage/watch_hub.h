@@ -47,8 +47,8 @@ namespace skiff::storage {
 // Reads the log's events for keys with `prefix` in (after, S] from one snapshot,
 // where S is the snapshot's revision (returned in *through). kGone when the log
 // was compacted past `after`.
-using LogReader = std::function<Status(const std::string& prefix, Revision after,
-                                       Revision* through, std::vector<Event>* events)>;
+using LogReader = std::function<Status(const std::string& prefix, Revision after, Revision* through,
+                                       std::vector<Event>* events)>;
 
 // Kubernetes' 410 text for a watch from a compacted revision.
 Error tooOldError(Revision requested, Revision compacted);

@@ -274,8 +274,8 @@ TEST_CASE("listing 10,000 keys is fast", "[storage]") {
   (void)store->list("/registry/pods/");  // warm the page cache once
   auto start = std::chrono::steady_clock::now();
   auto l = store->list("/registry/pods/");
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count();
+  auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   REQUIRE(l.ok());
   CHECK(l->items.size() == 10000);
   CHECK(l->revision == 21);

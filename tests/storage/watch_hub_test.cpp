@@ -101,8 +101,7 @@ TEST_CASE("hub: a catch-up that finds the log compacted ends the watch with 410"
   CHECK(c.events().empty());
 }
 
-TEST_CASE("hub: all events of one revision are delivered, filtered by prefix",
-          "[storage][hub]") {
+TEST_CASE("hub: all events of one revision are delivered, filtered by prefix", "[storage][hub]") {
   std::atomic<int> reads{0};
   WatchHub hub(10, 2, noReader(&reads));
   Collector c;
