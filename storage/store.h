@@ -135,19 +135,17 @@ class Store {
   // revision order, with no gaps, then live events as they commit.
   //   kGone when `after` is older than the compacted revision, with Kubernetes'
   //   message "too old resource version: AFTER (COMPACTED)".
-  // Note that after = 0 means "from the beginning", not "from now": to follow
-  // only new changes pass the revision a list() returned (or currentRevision()).
-  // Events of one revision arrive in key order. The callback runs on the
-  // notifier thread with a per-watch lock held: destroying the Watch from another
-  // thread waits for a running callback; destroying it from inside a callback
-  // is allowed. Do not call watch() or commitSync() from a callback.
-  // The store itself ends a watch (onEnd) only on shutdown (kUnavailable) or
-  // when catching a watcher up finds the log compacted (kGone); dropping a slow
-  // consumer is the callback's decision (return false).
   // `onEvent` returning false ends the watch (e.g. a slow client whose buffer is
   // full: a slow watcher is dropped, never allowed to block writers). `onEnd`
-  // runs once if the store ends the watch itself (shutdown, or the watcher fell
-  // too far behind), with the reason.
+  // runs once if the store ends the watch itself, with the reason: shutdown
+  // (kUnavailable), or catching the watcher up found the log compacted (kGone).
+  //
+  // Note that after = 0 means "from the beginning", not "from now": to follow
+  // only new changes pass the revision a list() returned (or currentRevision()).
+  // Events of one revision arrive in key order. Callbacks run on the notifier
+  // thread with a per-watch lock held: destroying the Watch from another thread
+  // waits for a running callback; destroying it from inside a callback (its own
+  // or another watch's) is allowed. Callbacks must not block (no commitSync()).
   virtual Result<std::unique_ptr<Watch>> watch(const std::string& prefix, Revision after,
                                                std::function<bool(const Event&)> onEvent,
                                                std::function<void(const Error&)> onEnd) = 0;
