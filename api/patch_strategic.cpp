@@ -210,9 +210,7 @@ Result<Json> mergeList(Json original, const Json& patch, const Child& child) {
     }
     const Json& d = e[kDirective];
     if (d == "delete") {
-      if (!e.contains(key)) {
-        return badRequest("map: " + e.dump() + " does not contain declared merge key: " + key);
-      }
+      if (!e.contains(key)) return badRequest("delete patch type with no merge key defined");
       Json kept = Json::array();
       for (auto& o : original) {
         if (!(o.is_object() && o.contains(key) && o[key] == e[key])) kept.push_back(o);
@@ -269,14 +267,13 @@ Result<Json> mergeMap(Json original, Json patch, const Node& node) {
     }
   }
   if (auto it = patch.find(kRetainKeys); it != patch.end()) {
-    if (!it->is_array()) return badRequest("$retainKeys must be a list of field names");
+    if (!it->is_array()) return badRequest("invalid patch format of retainKeys");
     Json keep = *it;
     patch.erase(it);
     for (auto& [k, v] : patch.items()) {
       if (startsWith(k, "$") || v.is_null()) continue;
       if (std::find(keep.begin(), keep.end(), Json(k)) == keep.end()) {
-        return makeError(Code::kInvalid,
-                         "field " + k + " is not present in $retainKeys list " + keep.dump());
+        return badRequest("invalid patch format of retainKeys");
       }
     }
     Json kept = Json::object();
@@ -385,6 +382,11 @@ Result<ListDiff> diffLists(const Json& original, const Json& modified, const Chi
                            const DiffOptions& opts) {
   ListDiff out;
   const std::string& key = child.mergeKey;
+  if (original.empty()) {
+    // Everything is an addition; upstream sends the list as is, with no order.
+    if (!opts.ignoreChangesAndAdditions) out.patch.assign(modified.begin(), modified.end());
+    return out;
+  }
   if (anyObject(original, modified)) {
     if (key.empty()) return badRequest("list of maps without a merge key");
     for (const Json* l : {&original, &modified}) {

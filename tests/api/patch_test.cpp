@@ -455,3 +455,97 @@ TEST_CASE("three-way: no last-applied (first apply over a created object) never 
   CHECK(a.patch == Json::object());
   CHECK(a.result == current);
 }
+
+TEST_CASE("three-way: an empty live list gets the whole manifest list without an order directive") {
+  const auto& m = model();
+  Json original = Json::parse(R"({"spec":{"containers":[{"name":"c"}]}})");
+  Json modified = Json::parse(
+      R"({"spec":{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/d","name":"v"}]}]}})");
+  Json current = Json::parse(R"({"spec":{"containers":[{"name":"c","volumeMounts":[]}]}})");
+  auto a = apply3(original, modified, current, &m.pod);
+  CHECK(a.patch["spec"]["containers"][0] ==
+        Json::parse(R"({"name":"c","volumeMounts":[{"mountPath":"/d","name":"v"}]})"));
+  CHECK(a.result == modified);
+}
+
+TEST_CASE("strategic merge: malformed directives are bad requests with upstream texts") {
+  const auto& m = model();
+  Json d = Json::parse(R"({"spec":{"strategy":{"type":"RollingUpdate"}}})");
+  auto conflict = applyStrategicMergePatch(
+      d,
+      Json::parse(
+          R"({"spec":{"strategy":{"$retainKeys":["type"],"rollingUpdate":{"maxSurge":2}}}})"),
+      &m.deployment);
+  REQUIRE_FALSE(conflict.ok());
+  CHECK(conflict.error().code == Code::kBadRequest);
+  CHECK(conflict.error().message == "invalid patch format of retainKeys");
+  auto noKey = applyStrategicMergePatch(
+      Json::object(), Json::parse(R"({"spec":{"containers":[{"$patch":"delete"}]}})"), &m.pod);
+  REQUIRE_FALSE(noKey.ok());
+  CHECK(noKey.error().message == "delete patch type with no merge key defined");
+  auto mergeList = applyStrategicMergePatch(
+      Json::object(), Json::parse(R"({"spec":{"containers":[{"$patch":"merge"}]}})"), &m.pod);
+  REQUIRE_FALSE(mergeList.ok());
+  CHECK(mergeList.error().message == "merging lists cannot yet be specified in the patch");
+  auto notObject = applyStrategicMergePatch(Json::object(), Json::parse("[1]"), &m.pod);
+  REQUIRE_FALSE(notObject.ok());
+  CHECK(notObject.error().code == Code::kBadRequest);
+}
+
+// ---- against the real type model ----
+
+TEST_CASE(
+    "real model: kubectl apply of a Pod merges containers by name and ports by containerPort") {
+  const TypeDef* pod = skiff::api::typeForKind({"", "v1", "Pod"});
+  REQUIRE(pod != nullptr);
+  Json original = Json::parse(
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"app":"web","tier":"fe"}},
+    "spec":{"containers":[{"name":"web","image":"nginx","ports":[{"containerPort":80}]}]}})");
+  Json modified =
+      Json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"app":"web"}},
+    "spec":{"containers":[{"name":"web","image":"nginx","ports":[{"containerPort":8080}]},
+                          {"name":"side","image":"busybox"}]}})");
+  Json current = Json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","uid":"u",
+      "labels":{"app":"web","tier":"fe"}},
+    "spec":{"restartPolicy":"Always","dnsPolicy":"ClusterFirst","containers":[{"name":"web","image":"nginx",
+      "imagePullPolicy":"Always","terminationMessagePath":"/dev/termination-log",
+      "ports":[{"containerPort":80,"protocol":"TCP"}]}]},"status":{"phase":"Running"}})");
+  auto a = apply3(original, modified, current, pod);
+  CHECK(a.result["metadata"]["labels"] == Json::parse(R"({"app":"web"})"));
+  CHECK(a.result["spec"]["containers"].size() == 2);
+  CHECK(a.result["spec"]["containers"][0]["ports"] == Json::parse(R"([{"containerPort":8080}])"));
+  CHECK(a.result["spec"]["containers"][0]["imagePullPolicy"] == "Always");
+  CHECK(a.result["spec"]["containers"][1]["name"] == "side");
+  CHECK(a.result["spec"]["dnsPolicy"] == "ClusterFirst");
+  CHECK(a.result["status"]["phase"] == "Running");
+  // Applying the same manifest again changes nothing.
+  auto again = createThreeWayMergePatch(modified, modified, a.result, pod);
+  REQUIRE(again.ok());
+  CHECK(*again == Json::object());
+}
+
+TEST_CASE("real model: Service ports merge by port, Deployment strategy retains keys") {
+  const TypeDef* svc = skiff::api::typeForKind({"", "v1", "Service"});
+  const TypeDef* deploy = skiff::api::typeForKind({"apps", "v1", "Deployment"});
+  REQUIRE(svc != nullptr);
+  REQUIRE(deploy != nullptr);
+  Json live = Json::parse(R"({"spec":{"type":"NodePort","clusterIP":"10.96.0.7",
+    "ports":[{"port":80,"targetPort":8080,"nodePort":30001,"protocol":"TCP"}]}})");
+  Json out = smp(live, R"({"spec":{"ports":[{"port":80,"targetPort":9090},{"port":443}]}})", svc);
+  CHECK(out["spec"]["ports"] ==
+        Json::parse(
+            R"([{"port":80,"targetPort":9090,"nodePort":30001,"protocol":"TCP"},{"port":443}])"));
+
+  Json d = Json::parse(
+      R"({"spec":{"replicas":2,"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}}}})");
+  Json rec = smp(d, R"({"spec":{"strategy":{"$retainKeys":["type"],"type":"Recreate"}}})", deploy);
+  CHECK(rec["spec"]["strategy"] == Json::parse(R"({"type":"Recreate"})"));
+  Json env = Json::parse(
+      R"({"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"}]}]}}}})");
+  Json env2 = smp(
+      env,
+      R"({"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"B","value":"2"}]}]}}}})",
+      deploy);
+  CHECK(env2["spec"]["template"]["spec"]["containers"][0]["env"] ==
+        Json::parse(R"([{"name":"A","value":"1"},{"name":"B","value":"2"}])"));
+}
