@@ -172,7 +172,9 @@ class Walker {
       case FieldKind::kIntOrString:
         if (v.is_string()) return;
         if (v.is_number_integer()) {
-          long long n = v.is_number_unsigned() ? LLONG_MAX : v.get<long long>();
+          long long n = v.is_number_unsigned() && v.get<unsigned long long>() > INT_MAX
+                            ? LLONG_MAX
+                            : v.get<long long>();
           if (n >= INT_MIN && n <= INT_MAX) return;
         }
         return fail(v, owner, path, goType);
@@ -234,7 +236,7 @@ std::string closestMatch(const std::string& word, const std::vector<std::string>
   // Close means: at most a third of the word wrong (and at most 3 edits), so
   // "port" suggests "ports" and "selecter" "selector", but "foo" suggests nothing.
   size_t limit = std::min<size_t>(3, std::max<size_t>(1, word.size() / 3));
-  if (best.empty() || bestDist == 0 || bestDist > limit) return "";
+  if (best.empty() || best == word || bestDist > limit) return "";
   return best;
 }
 
