@@ -130,7 +130,7 @@ std::string formatLabels(const Json* labels) {
 std::string selectorString(const Json* selector) {
   auto s = LabelSelector::fromJson(selector ? *selector : Json());
   if (!s.ok()) return "<invalid>";
-  if (!selector) return "<none>";  // labels.Nothing().String()
+  if (!selector) return "";  // labels.Nothing().String()
   return s->toString();
 }
 

@@ -349,6 +349,8 @@ TEST_CASE("table: replicasets") {
     "status":{"replicas":2,"readyReplicas":1}})");
   CHECK(cells("replicasets", rs) ==
         Json({"web-5d", 2, 2, 1, "<unknown>", "nginx", "nginx", "app=web,pod-template-hash=5d"}));
+  Json bare = Json::parse(R"({"metadata":{"name":"bare"}})");
+  CHECK(cells("replicasets", bare) == Json({"bare", 1, 0, 0, "<unknown>", "", "", ""}));
 }
 
 TEST_CASE("table: configmaps, secrets and the generic fallback") {
