@@ -79,7 +79,9 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool fsync) {
   // busy timeout only matters while a checkpoint or a second process holds a lock.
   sqlite3_busy_timeout(raw, 10000);
   std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
-                        (fsync ? "FULL" : "OFF") + "; PRAGMA foreign_keys=OFF;";
+                        (fsync ? "FULL" : "OFF") +
+                        "; PRAGMA foreign_keys=OFF; PRAGMA mmap_size=1073741824;"
+                        " PRAGMA cache_size=-16384;";
   if (Status s = db->exec(pragmas.c_str()); !s) return s.error().wrap("open " + path);
   return db;
 }
