@@ -18,20 +18,6 @@ void nonNegative(const Json& spec, const char* name, FieldErrors& errs) {
   }
 }
 
-// Go's rendering of a map[string]string, as Kubernetes prints bad label sets.
-std::string goMap(const Json& m) {
-  std::string s = "map[string]string{";
-  bool first = true;
-  if (m.is_object()) {
-    for (auto it = m.begin(); it != m.end(); ++it) {
-      if (!first) s += ", ";
-      first = false;
-      s += Json(it.key()).dump() + ":" + it.value().dump();
-    }
-  }
-  return s + "}";
-}
-
 bool selectorMatches(const Json& sel, const Json& labels) {
   auto label = [&](const std::string& k) -> const Json* {
     if (!labels.is_object()) return nullptr;
@@ -93,9 +79,12 @@ void validatePodTemplate(const Json& tmpl, const Json* selector, const std::stri
   const Json* meta = get(tmpl, "metadata");
   Json labels = meta && get(*meta, "labels") ? *get(*meta, "labels") : Json::object();
   if (selector && !selectorMatches(*selector, labels)) {
-    errs.push_back({"FieldValueInvalid", child(path, "metadata.labels"),
-                    "Invalid value: " + goMap(labels) +
-                        ": `selector` does not match template `labels`"});
+    // Go prints an empty map as map[string]string{} too.
+    Cause c = invalid(child(path, "metadata.labels"), labels,
+                      "`selector` does not match template `labels`");
+    if (labels.empty()) c.message = "Invalid value: map[string]string{}: `selector` does not "
+                                    "match template `labels`";
+    errs.push_back(c);
   }
   if (meta) {
     if (const Json* l = get(*meta, "labels")) validateLabels(*l, child(path, "metadata.labels"), errs);

@@ -163,6 +163,44 @@ namespace {
 
 using namespace detail;
 
+// %#v of a *metav1.LabelSelector, as ValidateImmutableField prints it.
+std::string goLabelSelector(const Json& sel) {
+  auto strs = [](const Json* v) {
+    if (!v || !v->is_array()) return std::string("[]string(nil)");
+    std::string s = "[]string{";
+    for (size_t i = 0; i < v->size(); ++i) s += (i ? ", " : "") + (*v)[i].dump();
+    return s + "}";
+  };
+  std::string s = "v1.LabelSelector{MatchLabels:";
+  const Json* ml = get(sel, "matchLabels");
+  if (!ml || !ml->is_object()) {
+    s += "map[string]string(nil)";
+  } else {
+    s += "map[string]string{";
+    bool first = true;
+    for (auto it = ml->begin(); it != ml->end(); ++it) {
+      s += (first ? "" : ", ") + Json(it.key()).dump() + ":" + it.value().dump();
+      first = false;
+    }
+    s += "}";
+  }
+  s += ", MatchExpressions:";
+  const Json* me = get(sel, "matchExpressions");
+  if (!me || !me->is_array()) {
+    s += "[]v1.LabelSelectorRequirement(nil)";
+  } else {
+    s += "[]v1.LabelSelectorRequirement{";
+    for (size_t i = 0; i < me->size(); ++i) {
+      const Json& e = (*me)[i];
+      s += std::string(i ? ", " : "") + "v1.LabelSelectorRequirement{Key:" +
+           Json(getString(e, "key")).dump() + ", Operator:" + Json(getString(e, "operator")).dump() +
+           ", Values:" + strs(get(e, "values")) + "}";
+    }
+    s += "}";
+  }
+  return s + "}";
+}
+
 struct KindRules {
   bool namespaced;
   NameValidator name;
@@ -249,7 +287,10 @@ FieldErrors validateUpdate(const Json& object, const Json& old, const GroupVersi
   } else if (gvk.group == "apps" && (k == "Deployment" || k == "ReplicaSet")) {
     Json sel = specOf(object).value("selector", Json());
     Json oldSel = specOf(old).value("selector", Json());
-    if (sel != oldSel) errs.push_back(invalid("spec.selector", sel, "field is immutable"));
+    if (sel != oldSel) {
+      errs.push_back({"FieldValueInvalid", "spec.selector",
+                      "Invalid value: " + goLabelSelector(sel) + ": field is immutable"});
+    }
   }
   return errs;
 }

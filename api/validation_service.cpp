@@ -319,14 +319,27 @@ void validateServiceUpdate(const Json& svc, const Json& old, FieldErrors& errs) 
   const Json* o = get(old, "spec");
   Json spec = s ? *s : Json::object(), oldSpec = o ? *o : Json::object();
   std::string type = getString(spec, "type"), oldType = getString(oldSpec, "type");
-  std::string ip = getString(spec, "clusterIP"), oldIP = getString(oldSpec, "clusterIP");
-  // An update that leaves clusterIP out keeps the allocated one (the REST layer
-  // copies it, as Kubernetes' patchAllocatedValues does); changing it is refused.
-  if (type != "ExternalName" && oldType != "ExternalName" && !oldIP.empty() && !ip.empty() &&
-      ip != oldIP) {
-    errs.push_back(invalid("spec.clusterIP", ip, "field is immutable"));
-    const Json* ips = get(spec, "clusterIPs");
-    if (ips) errs.push_back(invalid("spec.clusterIPs[0]", *ips, "may not change once set"));
+  // The cluster IPs as the object states them: clusterIPs, else [clusterIP].
+  auto ipsOf = [](const Json& sp) {
+    const Json* ips = get(sp, "clusterIPs");
+    if (ips && ips->is_array() && !ips->empty()) return *ips;
+    std::string ip = getString(sp, "clusterIP");
+    return ip.empty() ? Json::array() : Json::array({ip});
+  };
+  Json ips = ipsOf(spec), oldIPs = ipsOf(oldSpec);
+  // As validateUpgradeDowngradeClusterIPs: the primary IP may not change unless
+  // the service is moving to or from ExternalName. An update that leaves the IPs
+  // out keeps the allocated ones (the REST layer copies them, as Kubernetes'
+  // patchAllocatedValues does), so absence is not a change.
+  if (type != "ExternalName" && oldType != "ExternalName" && !oldIPs.empty() && !ips.empty() &&
+      ips[0] != oldIPs[0]) {
+    errs.push_back(invalid("spec.clusterIPs[0]", ips, "may not change once set"));
+  }
+  std::string lbc = getString(spec, "loadBalancerClass");
+  std::string oldLbc = getString(oldSpec, "loadBalancerClass");
+  if (type == "LoadBalancer" && oldType == "LoadBalancer" && lbc != oldLbc) {
+    errs.push_back(invalid("spec.loadBalancerClass", lbc.empty() ? Json() : Json(lbc),
+                           "may not change once set"));
   }
 }
 

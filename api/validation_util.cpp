@@ -15,10 +15,26 @@ namespace skiff::api {
 
 namespace {
 
-// Go's %q for strings, %v for the rest (close enough for JSON scalars).
+// As field.Error.ErrorBody prints a bad value in Kubernetes 1.32: %q for
+// strings, %v for numbers and booleans, %#v for the rest ([]string{"a", "b"},
+// map[string]string{"k":"v"}); other shapes fall back to JSON.
 std::string showValue(const Json& v) {
-  if (v.is_string()) return v.dump();
   if (v.is_null()) return "null";
+  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); })) {
+    std::string s = "[]string{";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i].dump();
+    return s + "}";
+  }
+  if (v.is_object() && !v.empty() &&
+      std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); })) {
+    std::string s = "map[string]string{";
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {  // nlohmann keeps keys sorted, as Go prints
+      s += (first ? "" : ", ") + Json(it.key()).dump() + ":" + it.value().dump();
+      first = false;
+    }
+    return s + "}";
+  }
   return v.dump();
 }
 

@@ -215,7 +215,14 @@ TEST_CASE("Service update keeps clusterIP", "[validation]") {
   now["spec"]["clusterIP"] = "10.96.0.11";
   now["spec"]["clusterIPs"] = {"10.96.0.11"};
   FieldErrors errs = validateUpdate(now, old, kService);
-  CHECK(hasError(errs, "spec.clusterIP", "Invalid value: \"10.96.0.11\": field is immutable"));
+  REQUIRE(errs.size() == 1);
+  CHECK(messageOf(errs, kService, "web") ==
+        "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.11\"}: "
+        "may not change once set");
+  now = old;  // leaving the allocated IPs out is not a change
+  now["spec"].erase("clusterIP");
+  now["spec"].erase("clusterIPs");
+  CHECK(validateUpdate(now, old, kService).empty());
   now = old;
   now["metadata"]["name"] = "other";
   CHECK(hasError(validateUpdate(now, old, kService), "metadata.name", "field is immutable"));
@@ -307,7 +314,10 @@ TEST_CASE("Deployment selector and template", "[validation]") {
   Json now = old;
   now["spec"]["selector"]["matchLabels"]["tier"] = "x";
   now["spec"]["template"]["metadata"]["labels"]["tier"] = "x";
-  CHECK(hasError(validateUpdate(now, old, kDeployment), "spec.selector", "field is immutable"));
+  CHECK(messageOf(validateUpdate(now, old, kDeployment), kDeployment, "web") ==
+        "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: "
+        "v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"tier\":\"x\"}, "
+        "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
 
   Json rs = defaulted(R"({"metadata":{"name":"web","namespace":"default"},"spec":{
     "selector":{"matchExpressions":[{"key":"app","operator":"In","values":["web"]}]},
