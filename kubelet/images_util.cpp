@@ -1,0 +1,138 @@
+#include "kubelet/images_util.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace skiff::kubelet::images_detail {
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+void Sha256::update(const void* data, size_t len) { EVP_DigestUpdate(ctx_, data, len); }
+
+std::string Sha256::digest() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, md, &n);
+  static const char* kHex = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string sha256Of(std::string_view data) {
+  Sha256 h;
+  h.update(data.data(), data.size());
+  return h.digest();
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Error sysError(const std::string& op, const std::string& path, int err) {
+  return makeError(Code::kInternal, op + " " + path + ": " + std::strerror(err));
+}
+
+Result<std::string> readFile(const std::string& path, size_t maxBytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return sysError("open", path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return sysError("stat", path, errno);
+  if (static_cast<uint64_t>(st.st_size) > maxBytes) {
+    return makeError(Code::kBadRequest, path + ": file too large (" +
+                                            std::to_string(st.st_size) + " bytes, limit " +
+                                            std::to_string(maxBytes) + ")");
+  }
+  std::string out;
+  out.resize(st.st_size);
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sysError("read", path, errno);
+    if (n == 0) break;
+    got += n;
+  }
+  out.resize(got);
+  return out;
+}
+
+Status writeFileAtomic(const std::string& path, std::string_view data) {
+  std::string dir = path.substr(0, path.rfind('/'));
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(std::random_device{}());
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd.valid()) return sysError("create", tmp, errno);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return sysError("write", tmp, e);
+      }
+      done += n;
+    }
+    if (::fsync(fd.get()) != 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return sysError("fsync", tmp, e);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return sysError("rename", tmp, e);
+  }
+  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.valid()) ::fsync(d.get());
+  return {};
+}
+
+Result<api::Json> parseJsonText(std::string_view text, const std::string& what) {
+  try {
+    // Bound nesting depth like api::parseJson: image metadata is shallow.
+    int depth = 0, maxDepth = 0;
+    bool inString = false, escaped = false;
+    for (char c : text) {
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c == '\\') escaped = true;
+        else if (c == '"') inString = false;
+      } else if (c == '"') {
+        inString = true;
+      } else if (c == '{' || c == '[') {
+        maxDepth = std::max(maxDepth, ++depth);
+      } else if (c == '}' || c == ']') {
+        --depth;
+      }
+    }
+    if (maxDepth > api::kMaxJsonDepth) {
+      return makeError(Code::kBadRequest, what + ": JSON nested too deeply");
+    }
+    return api::Json::parse(text.begin(), text.end());
+  } catch (const std::exception& e) {
+    return makeError(Code::kBadRequest, what + ": invalid JSON: " + e.what());
+  }
+}
+
+}  // namespace skiff::kubelet::images_detail
