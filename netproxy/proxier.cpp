@@ -1,0 +1,96 @@
+#include "netproxy/proxier.h"
+
+#include <chrono>
+
+#include "base/log.h"
+
+namespace skiff::netproxy {
+namespace {
+
+double millisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Proxier::Proxier(NftExecutor& nft, RulesetConfig config) : nft_(nft), config_(std::move(config)) {}
+
+Status Proxier::sync(const Model& desired) {
+  if (needFull_) return sync(desired, {});
+  return sync(desired, changedServices(current_, desired));
+}
+
+Status Proxier::sync(const Model& desired, const std::set<std::string>& changed) {
+  last_ = SyncRecord{};
+  last_.full = needFull_;
+  auto start = std::chrono::steady_clock::now();
+  std::string text;
+  if (needFull_) {
+    text = fullSyncText(desired, config_);
+    last_.changedServices = desired.services.size();
+  } else {
+    text = partialSyncText(current_, desired, changed, config_);
+    last_.changedServices = changed.size();
+  }
+  last_.buildMillis = millisSince(start);
+  last_.textBytes = text.size();
+  if (text.empty()) {
+    last_.ok = true;
+    current_ = desired;
+    return {};
+  }
+  auto applyStart = std::chrono::steady_clock::now();
+  Status st = nft_.apply(text);
+  last_.applyMillis = millisSince(applyStart);
+  if (!st.ok()) {
+    needFull_ = true;
+    logWarn("nft sync failed", {{"table", config_.table},
+                                {"full", last_.full ? "true" : "false"},
+                                {"error", st.error().message}});
+    return st.error().wrap(last_.full ? "full sync" : "partial sync");
+  }
+  last_.ok = true;
+  logDebug("nft sync", {{"table", config_.table},
+                        {"full", last_.full ? "true" : "false"},
+                        {"services", std::to_string(last_.changedServices)},
+                        {"ms", std::to_string(last_.buildMillis + last_.applyMillis)}});
+  Model before = std::move(current_);
+  current_ = desired;
+  if (!last_.full) {
+    Status c = cleanAffinity(before, current_, changed);
+    if (!c.ok()) logWarn("nft affinity cleanup failed", {{"error", c.error().message}});
+  }
+  needFull_ = false;
+  return {};
+}
+
+Status Proxier::cleanAffinity(const Model& before, const Model& after,
+                              const std::set<std::string>& changed) {
+  bool any = false;
+  for (const auto& k : changed) {
+    auto it = before.services.find(k);
+    if (it != before.services.end() && it->second.affinity) any = true;
+  }
+  if (!any) return {};
+  Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto listing = nft_.listJson(listAffinityCommand(config_));
+    if (!listing.ok()) return listing.error();
+    auto json = api::parseJson(*listing);
+    if (!json.ok()) return json.error().wrap("affinity listing");
+    std::string text = affinityCleanupText(*json, before, after, changed, config_);
+    if (text.empty()) return {};
+    last = nft_.apply(text);
+    if (last.ok()) return {};
+  }
+  return last;
+}
+
+Status Proxier::deleteTable() {
+  Status st = nft_.apply(deleteTableText(config_));
+  needFull_ = true;
+  current_ = Model{};
+  return st;
+}
+
+}  // namespace skiff::netproxy

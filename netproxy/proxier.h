@@ -1,0 +1,67 @@
+// Proxier: keeps the kernel's `ip <table>` equal to a desired Model, as
+// kube-proxy's nftables proxier does. It remembers the Model it last applied;
+// sync() then sends only the changed Services' elements (partial sync). The
+// first sync, a sync after any failure, and forceFullSync() replace the whole
+// table in one transaction (full sync), which also repairs drift.
+//
+// After a partial sync that touched Services with ClientIP affinity, it lists the
+// kernel's affinity map and deletes entries for removed endpoints (or for ports
+// whose affinity went off) in a second, best-effort transaction; if an entry
+// expired in between (the delete fails), it lists again and retries once.
+//
+// Each sync records its latency (text generation + apply) in lastSync() for
+// benchmarks and logs.
+//
+// Thread-safety: not thread-safe; one owner thread calls sync().
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "netproxy/nft.h"
+#include "netproxy/ruleset.h"
+#include "netproxy/service_state.h"
+
+namespace skiff::netproxy {
+
+struct SyncRecord {
+  bool full = false;
+  bool ok = false;
+  size_t changedServices = 0;
+  size_t textBytes = 0;
+  double buildMillis = 0;  // computing the text
+  double applyMillis = 0;  // apply() call to return: the rules are live
+};
+
+class Proxier {
+ public:
+  // `nft` must outlive the Proxier.
+  Proxier(NftExecutor& nft, RulesetConfig config);
+
+  // Converges the kernel to `desired`. On failure the kernel keeps its previous
+  // table (the transaction is atomic) and the next sync is a full one.
+  Status sync(const Model& desired);
+  // Same, trusting `changed` as the set of Service keys that differ from the
+  // last applied Model (saves comparing every Service at 10,000).
+  Status sync(const Model& desired, const std::set<std::string>& changed);
+
+  void forceFullSync() { needFull_ = true; }
+  bool needsFullSync() const { return needFull_; }
+  const Model& applied() const { return current_; }
+  const SyncRecord& lastSync() const { return last_; }
+  const RulesetConfig& config() const { return config_; }
+
+  Status cleanAffinity(const Model& before, const Model& after, const std::set<std::string>& changed);
+
+  // Removes the table (e.g. `skiff up --ephemeral` on exit).
+  Status deleteTable();
+
+ private:
+  NftExecutor& nft_;
+  RulesetConfig config_;
+  Model current_;
+  bool needFull_ = true;
+  SyncRecord last_;
+};
+
+}  // namespace skiff::netproxy

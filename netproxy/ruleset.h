@@ -1,0 +1,117 @@
+// The pure decision of netproxy: Model + node addresses -> nftables ruleset text.
+//
+// How the table is shaped, and why. kube-proxy's nftables mode writes a chain per
+// Service and per endpoint; on this kernel loading 10,000 Services that way takes
+// ~24 s (see /work/shared/notes/nftables-at-scale.md), because chain loading, not
+// lookup, explodes. Here the number of chains and rules is fixed: every
+// per-Service and per-endpoint fact is an element of a set or map, so a full load
+// is one pass of element inserts and a one-Service change touches only its own
+// elements. The chains that do exist are per *class*, never per Service:
+//
+//   svc       map  daddr . l4proto . dport -> goto svc_N | aff_N   (N = ready endpoint count)
+//   nodeport  map  l4proto . dport         -> goto np_N  | npaff_N (on any local address: fib)
+//   ep_N      map  daddr . l4proto . dport . (numgen random mod N) -> endpoint ip . port
+//   npep_N    map  l4proto . dport . (numgen random mod N)         -> endpoint ip . port
+//   svc_N     one rule: dnat to the ep_N lookup            (one chain per distinct N; the
+//                                                           balance is exactly 1/N each)
+//   aff       dynamic map, timeouts: saddr . service daddr . l4proto . dport -> endpoint.
+//             aff_N first dnats from it, else picks at random like svc_N. The choice is
+//             recorded after NAT (filter hooks at priority -90) from the conntrack
+//             original tuple by rec_T (`update @aff {... timeout Ts : ...}`, one chain per
+//             distinct timeoutSeconds), so each new connection refreshes the timeout.
+//             Turning affinity off moves the Service back to svc_N: effective at once.
+//             Entries pointing at removed endpoints are deleted by the Proxier (it
+//             lists @aff; see affinityCleanupText).
+//   noep, noep_np   sets: Service ports with no ready endpoint -> reject (TCP reset,
+//             else ICMP port unreachable) before NAT, so the client is refused at once.
+//   cluster_ips set: a ClusterIP still addressed after NAT (unknown port) is rejected,
+//             as is anything in the optional service CIDR; nothing is routed out.
+//   post, post_np   maps -> goto masq_always | masq_internal: masquerade decisions in
+//             postrouting from the conntrack original tuple. masq_internal masquerades
+//             only hairpin (pod -> own Service -> itself; set `hairpin` of ep . svc . ep)
+//             and traffic from the host; masq_always (external addresses and node ports
+//             of Cluster-policy Services) masquerades everything, so
+//             externalTrafficPolicy: Local keeps the client source.
+//   127.0.0.1 NodePorts without route_localnet: a DNAT'ed packet with source
+//             127.0.0.1 cannot be routed out of the host. localnet_out (output, priority
+//             -300, before conntrack) rewrites the source to a local non-loopback
+//             address L; conntrack, NAT and masquerade then work as for any host
+//             client, and localnet_in (input, priority 101, after NAT undid the DNAT)
+//             rewrites the reply's destination L back to 127.0.0.1 for the socket.
+//
+// Full sync recreates the table in one transaction (add; delete; add ...), an
+// atomic swap: established connections keep their conntrack NAT bindings;
+// affinity entries start afresh. Partial sync is flush-free: it deletes the
+// changed Services' old elements and adds their new ones, creating any class
+// chain/map a new endpoint count or timeout needs.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <compare>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/json.h"
+#include "netproxy/service_state.h"
+
+namespace skiff::netproxy {
+
+struct RulesetConfig {
+  std::string table = "skiff";  // `ip <table>`; tests use a unique name
+  // Local IPv4 addresses of the node (for the 127.0.0.1 NodePort source rewrite).
+  std::vector<std::string> nodeAddresses;
+  // The local address 127.0.0.1 NodePort clients are rewritten to; "" = the first
+  // non-loopback IPv4 in nodeAddresses; if none, NodePorts skip 127.0.0.1.
+  std::string localnetSourceAddress;
+  // e.g. "10.96.0.0/12": traffic to it that no Service DNAT'ed is rejected. "" = off.
+  std::string serviceCidr;
+
+  std::string localnetSource() const;
+};
+
+// One element of a named set or map in the table.
+struct ElementKey {
+  std::string set;  // "svc", "ep_4", ...
+  std::string key;  // nft text: "10.96.0.1 . tcp . 80"
+  auto operator<=>(const ElementKey&) const = default;
+};
+// key -> value ("" for plain sets).
+using Elements = std::map<ElementKey, std::string>;
+
+// What one Service contributes to the table.
+struct ServiceRules {
+  Elements elements;
+  std::set<int> endpointCounts;   // classes N it needs (svc_N, ep_N, ...)
+  std::set<int> affinityTimeouts;  // rec_T chains it needs
+};
+ServiceRules serviceRules(const ServiceInfo& service);
+
+// Text that atomically replaces the whole table with the one for `model`.
+std::string fullSyncText(const Model& model, const RulesetConfig& config);
+
+// Flush-free text that turns the table for `before` into the one for `after`,
+// touching only Services whose key is in `changed` (added, removed or edited).
+// Empty when nothing changes. Valid only if the kernel holds `before` exactly.
+std::string partialSyncText(const Model& before, const Model& after,
+                            const std::set<std::string>& changed, const RulesetConfig& config);
+
+// The keys of Services that differ between two models.
+std::set<std::string> changedServices(const Model& before, const Model& after);
+
+// Deletes the table (`add` first, so it succeeds when absent).
+std::string deleteTableText(const RulesetConfig& config);
+
+// The command that lists the affinity map, for affinityCleanupText (JSON output).
+std::string listAffinityCommand(const RulesetConfig& config);
+
+// Given the JSON listing of @aff (libnftables JSON output), the text deleting the
+// entries that must go after `before` -> `after` for the Services in `changed`:
+// entries whose Service port no longer has affinity, or whose endpoint is no
+// longer one of that port's ready endpoints. Empty when nothing must go.
+std::string affinityCleanupText(const api::Json& listing, const Model& before, const Model& after,
+                                const std::set<std::string>& changed, const RulesetConfig& config);
+
+}  // namespace skiff::netproxy

@@ -1,0 +1,115 @@
+// Proxier against the fake executor: full vs partial syncs, failures, cleanup.
+#include <catch2/catch.hpp>
+
+#include "netproxy/proxier.h"
+
+using namespace skiff;
+using namespace skiff::netproxy;
+
+namespace {
+
+ServiceInfo service(const std::string& name, const std::string& ip, std::vector<Endpoint> eps,
+                    bool affinity = false) {
+  ServiceInfo s;
+  s.ns = "default";
+  s.name = name;
+  s.clusterIPs = {ip};
+  s.affinity = affinity;
+  ServicePortInfo p;
+  p.port = 80;
+  p.endpoints = std::move(eps);
+  s.ports.push_back(p);
+  return s;
+}
+
+Model modelOf(std::initializer_list<ServiceInfo> list) {
+  Model m;
+  for (const auto& s : list) m.services[s.key()] = s;
+  return m;
+}
+
+RulesetConfig config() {
+  RulesetConfig c;
+  c.table = "skiff_ptest";
+  return c;
+}
+
+bool isFull(const std::string& text) { return text.find("delete table ip skiff_ptest") != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("Proxier: full sync first, then partial, nothing when nothing changed", "[proxier]") {
+  FakeNftExecutor nft;
+  Proxier p(nft, config());
+  Model m1 = modelOf({service("a", "10.96.0.1", {{"10.244.0.2", 80}})});
+  REQUIRE(p.sync(m1).ok());
+  REQUIRE(nft.applied.size() == 1);
+  CHECK(isFull(nft.applied[0]));
+  CHECK(p.lastSync().full);
+  CHECK(p.lastSync().ok);
+
+  Model m2 = m1;
+  m2.services["default/b"] = service("b", "10.96.0.2", {{"10.244.0.3", 80}});
+  REQUIRE(p.sync(m2).ok());
+  REQUIRE(nft.applied.size() == 2);
+  CHECK_FALSE(isFull(nft.applied[1]));
+  CHECK(nft.applied[1].find("10.96.0.2") != std::string::npos);
+  CHECK(nft.applied[1].find("10.96.0.1") == std::string::npos);
+  CHECK(p.lastSync().changedServices == 1);
+  CHECK(p.applied() == m2);
+
+  REQUIRE(p.sync(m2).ok());
+  CHECK(nft.applied.size() == 2);  // no transaction for no change
+}
+
+TEST_CASE("Proxier: any failure makes the next sync a full one", "[proxier]") {
+  FakeNftExecutor nft;
+  Proxier p(nft, config());
+  Model m1 = modelOf({service("a", "10.96.0.1", {{"10.244.0.2", 80}})});
+  REQUIRE(p.sync(m1).ok());
+  Model m2 = modelOf({service("a", "10.96.0.1", {{"10.244.0.9", 80}})});
+  nft.failNext();
+  Status st = p.sync(m2);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find("partial sync: nftables transaction") != std::string::npos);
+  CHECK(p.needsFullSync());
+  CHECK(p.applied() == m1);  // the kernel still holds m1
+  REQUIRE(p.sync(m2).ok());
+  CHECK(isFull(nft.applied.back()));
+  CHECK_FALSE(p.needsFullSync());
+  p.forceFullSync();
+  REQUIRE(p.sync(m2).ok());
+  CHECK(isFull(nft.applied.back()));
+}
+
+TEST_CASE("Proxier: affinity Services losing endpoints get their entries cleaned", "[proxier]") {
+  FakeNftExecutor nft;
+  Proxier p(nft, config());
+  Model m1 = modelOf({service("s", "10.96.0.5", {{"10.244.0.2", 80}, {"10.244.0.3", 80}}, true)});
+  REQUIRE(p.sync(m1).ok());
+  CHECK(nft.listed.empty());  // full sync starts the affinity map afresh
+  nft.setListing(R"({"nftables": [{"map": {"name": "aff", "elem": [
+      [{"elem": {"val": {"concat": ["10.250.0.2", "10.96.0.5", "tcp", 80]}}}, {"concat": ["10.244.0.3", 80]}],
+      [{"elem": {"val": {"concat": ["10.250.0.3", "10.96.0.5", "tcp", 80]}}}, {"concat": ["10.244.0.2", 80]}]]}}]})");
+  Model m2 = modelOf({service("s", "10.96.0.5", {{"10.244.0.2", 80}}, true)});
+  REQUIRE(p.sync(m2).ok());
+  REQUIRE(nft.listed.size() == 1);
+  CHECK(nft.listed[0] == "list map ip skiff_ptest aff");
+  REQUIRE(nft.applied.size() == 3);
+  CHECK(nft.applied[2] == "delete element ip skiff_ptest aff { 10.250.0.2 . 10.96.0.5 . tcp . 80 }\n");
+
+  // A Service without affinity never triggers a listing.
+  Model m3 = m2;
+  m3.services["default/t"] = service("t", "10.96.0.6", {{"10.244.0.4", 80}});
+  REQUIRE(p.sync(m3).ok());
+  CHECK(nft.listed.size() == 1);
+}
+
+TEST_CASE("Proxier: deleteTable leaves the next sync full", "[proxier]") {
+  FakeNftExecutor nft;
+  Proxier p(nft, config());
+  REQUIRE(p.sync(Model{}).ok());
+  REQUIRE(p.deleteTable().ok());
+  CHECK(nft.applied.back() == "add table ip skiff_ptest\ndelete table ip skiff_ptest\n");
+  CHECK(p.needsFullSync());
+}
