@@ -15,16 +15,21 @@ namespace {
 
 std::string jsonTypeName(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::string: return "string";
-    case Json::value_t::boolean: return "bool";
-    case Json::value_t::object: return "object";
-    case Json::value_t::array: return "array";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::boolean:
+      return "bool";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::array:
+      return "array";
     case Json::value_t::number_float:
       return "number " + v.dump();
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned:
       return "number " + v.dump();
-    default: return "null";
+    default:
+      return "null";
   }
 }
 
@@ -42,17 +47,27 @@ std::string goName(const TypeDef* t) {
 
 std::string goKind(FieldKind kind, const std::string& format, const TypeDef* t) {
   switch (kind) {
-    case FieldKind::kString: return "string";
-    case FieldKind::kInteger: return format == "int64" ? "int64" : "int32";
-    case FieldKind::kNumber: return "float64";
-    case FieldKind::kBoolean: return "bool";
-    case FieldKind::kObject: return goName(t);
-    case FieldKind::kIntOrString: return "intstr.IntOrString";
-    case FieldKind::kQuantity: return "resource.Quantity";
-    case FieldKind::kTime: return "v1.Time";
-    case FieldKind::kAny: return "interface {}";
+    case FieldKind::kString:
+      return "string";
+    case FieldKind::kInteger:
+      return format == "int64" ? "int64" : "int32";
+    case FieldKind::kNumber:
+      return "float64";
+    case FieldKind::kBoolean:
+      return "bool";
+    case FieldKind::kObject:
+      return goName(t);
+    case FieldKind::kIntOrString:
+      return "intstr.IntOrString";
+    case FieldKind::kQuantity:
+      return "resource.Quantity";
+    case FieldKind::kTime:
+      return "v1.Time";
+    case FieldKind::kAny:
+      return "interface {}";
     case FieldKind::kArray:
-    case FieldKind::kMap: return "";
+    case FieldKind::kMap:
+      return "";
   }
   return "";
 }
@@ -102,10 +117,14 @@ class Walker {
     unknown.push_back(msg);
   }
 
-  void fail(const Json& v, const TypeDef* owner, const std::string& path, const std::string& goType) {
+  void fail(const Json& v, const TypeDef* owner, const std::string& path,
+            const std::string& goType) {
     if (typeError_) return;
-    typeError_ = "json: cannot unmarshal " + jsonTypeName(v) + " into Go struct field " +
-                 shortName(owner) + "." + path + " of type " + goType;
+    // Go names the literal only when a number misses a numeric type (range, fraction).
+    bool numericTarget = goType == "int32" || goType == "int64" || goType == "float64";
+    std::string what = v.is_number() && !numericTarget ? "number" : jsonTypeName(v);
+    typeError_ = "json: cannot unmarshal " + what + " into Go struct field " + shortName(owner) +
+                 "." + path + " of type " + goType;
   }
 
   void value(Json& v, const FieldDef& f, const TypeDef* owner, const std::string& path,
@@ -137,11 +156,20 @@ class Walker {
     if (v.is_null()) {
       // Go decodes a null element as the zero value.
       switch (kind) {
-        case FieldKind::kObject: v = Json::object(); break;
-        case FieldKind::kString: v = ""; break;
-        case FieldKind::kInteger: v = 0; break;
-        case FieldKind::kBoolean: v = false; break;
-        default: break;
+        case FieldKind::kObject:
+          v = Json::object();
+          break;
+        case FieldKind::kString:
+          v = "";
+          break;
+        case FieldKind::kInteger:
+          v = 0;
+          break;
+        case FieldKind::kBoolean:
+          v = false;
+          break;
+        default:
+          break;
       }
       return;
     }
@@ -269,16 +297,16 @@ Result<GroupVersionKind> objectKind(const Json& object) {
 Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
                              UnknownFields unknown) {
   const TypeDef* type = typeForKind(gvk);
-  std::string prefix = gvk.kind + " in version \"" + gvk.version + "\" cannot be handled as a " +
-                       gvk.kind + ": ";
+  std::string prefix =
+      gvk.kind + " in version \"" + gvk.version + "\" cannot be handled as a " + gvk.kind + ": ";
   if (!type) {
-    return makeError(Code::kBadRequest, "no kind \"" + gvk.kind + "\" is registered for version \"" +
-                                            gvk.apiVersion() + "\"");
+    return makeError(
+        Code::kBadRequest,
+        "no kind \"" + gvk.kind + "\" is registered for version \"" + gvk.apiVersion() + "\"");
   }
   if (!object.is_object()) {
-    return makeError(Code::kBadRequest,
-                     prefix + "json: cannot unmarshal " + jsonTypeName(object) +
-                         " into Go value of type " + goName(type));
+    return makeError(Code::kBadRequest, prefix + "json: cannot unmarshal " + jsonTypeName(object) +
+                                            " into Go value of type " + goName(type));
   }
   Decoded out{object, {}};
   Json& obj = out.object;
@@ -303,9 +331,9 @@ Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
                                             gvk.apiVersion() + ")");
   }
   if (!kind->empty() && *kind != gvk.kind) {
-    return makeError(Code::kBadRequest, "the kind in the data (" + *kind +
-                                            ") does not match the expected kind (" + gvk.kind +
-                                            ")");
+    return makeError(
+        Code::kBadRequest,
+        "the kind in the data (" + *kind + ") does not match the expected kind (" + gvk.kind + ")");
   }
   obj["apiVersion"] = gvk.apiVersion();
   obj["kind"] = gvk.kind;

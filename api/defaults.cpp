@@ -82,7 +82,8 @@ void defaultContainer(Json& c, bool hostNetwork) {
   setIfAbsent(c, "terminationMessagePolicy", "File");
   forEach(c, "ports", [&](Json& p) {
     setIfAbsent(p, "protocol", "TCP");
-    if (hostNetwork && !get(p, "hostPort") && get(p, "containerPort")) p["hostPort"] = p["containerPort"];
+    if (hostNetwork && !get(p, "hostPort") && get(p, "containerPort"))
+      p["hostPort"] = p["containerPort"];
   });
   forEach(c, "env", [](Json& e) {
     if (Json* vf = get(e, "valueFrom") ? &e["valueFrom"] : nullptr) {
@@ -113,12 +114,36 @@ void defaultContainer(Json& c, bool hostNetwork) {
   }
 }
 
-const char* const kVolumeSources[] = {
-    "hostPath", "emptyDir", "secret", "configMap", "projected", "downwardAPI",
-    "persistentVolumeClaim", "nfs", "image", "ephemeral", "csi", "gcePersistentDisk",
-    "awsElasticBlockStore", "gitRepo", "iscsi", "glusterfs", "rbd", "flexVolume", "cinder",
-    "cephfs", "flocker", "fc", "azureFile", "azureDisk", "vsphereVolume", "quobyte",
-    "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos"};
+const char* const kVolumeSources[] = {"hostPath",
+                                      "emptyDir",
+                                      "secret",
+                                      "configMap",
+                                      "projected",
+                                      "downwardAPI",
+                                      "persistentVolumeClaim",
+                                      "nfs",
+                                      "image",
+                                      "ephemeral",
+                                      "csi",
+                                      "gcePersistentDisk",
+                                      "awsElasticBlockStore",
+                                      "gitRepo",
+                                      "iscsi",
+                                      "glusterfs",
+                                      "rbd",
+                                      "flexVolume",
+                                      "cinder",
+                                      "cephfs",
+                                      "flocker",
+                                      "fc",
+                                      "azureFile",
+                                      "azureDisk",
+                                      "vsphereVolume",
+                                      "quobyte",
+                                      "photonPersistentDisk",
+                                      "portworxVolume",
+                                      "scaleIO",
+                                      "storageos"};
 
 void defaultVolume(Json& v) {
   bool any = false;

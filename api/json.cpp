@@ -10,7 +10,9 @@ namespace skiff::api {
 
 namespace {
 
-Error badRequest(std::string message) { return makeError(Code::kBadRequest, std::move(message)); }
+Error badRequest(std::string message) {
+  return makeError(Code::kBadRequest, std::move(message));
+}
 
 // Length of the well-formed UTF-8 sequence at s[i], or 0 when it is not one
 // (overlong forms, surrogates and code points past U+10FFFF are refused).
@@ -52,10 +54,9 @@ Status prescan(std::string_view text) {
     if (ch >= 0x80) {
       size_t n = utf8SequenceLength(text, i);
       if (n == 0) {
-        return badRequest("invalid JSON: invalid UTF-8 byte 0x" +
-                          std::string(1, "0123456789abcdef"[ch >> 4]) +
-                          std::string(1, "0123456789abcdef"[ch & 15]) + " at offset " +
-                          std::to_string(i));
+        return badRequest(
+            "invalid JSON: invalid UTF-8 byte 0x" + std::string(1, "0123456789abcdef"[ch >> 4]) +
+            std::string(1, "0123456789abcdef"[ch & 15]) + " at offset " + std::to_string(i));
       }
       i += n;
       continue;

@@ -44,21 +44,28 @@ Json refSchema(Flavor f, const std::string& name, bool wrap) {
 Json kindSchema(Flavor f, FieldKind kind, const std::string& format, const TypeDef* type,
                 bool wrap) {
   switch (kind) {
-    case FieldKind::kString: return Json{{"type", "string"}};
+    case FieldKind::kString:
+      return Json{{"type", "string"}};
     case FieldKind::kInteger:
       return Json{{"type", "integer"}, {"format", format.empty() ? "int32" : format}};
-    case FieldKind::kNumber: return Json{{"type", "number"}, {"format", "double"}};
-    case FieldKind::kBoolean: return Json{{"type", "boolean"}};
+    case FieldKind::kNumber:
+      return Json{{"type", "number"}, {"format", "double"}};
+    case FieldKind::kBoolean:
+      return Json{{"type", "boolean"}};
     case FieldKind::kObject:
       if (!type) return Json{{"type", "object"}};
       return refSchema(f, type->name, wrap);
-    case FieldKind::kIntOrString: return refSchema(f, kIntOrString, wrap);
-    case FieldKind::kQuantity: return refSchema(f, kQuantity, wrap);
-    case FieldKind::kTime: return refSchema(f, kTime, wrap);
+    case FieldKind::kIntOrString:
+      return refSchema(f, kIntOrString, wrap);
+    case FieldKind::kQuantity:
+      return refSchema(f, kQuantity, wrap);
+    case FieldKind::kTime:
+      return refSchema(f, kTime, wrap);
     case FieldKind::kAny:
       return Json{{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
     case FieldKind::kArray:
-    case FieldKind::kMap: return Json{{"type", "object"}};
+    case FieldKind::kMap:
+      return Json{{"type", "object"}};
   }
   return Json::object();
 }
@@ -67,8 +74,10 @@ Json fieldSchema(Flavor f, const FieldDef& fd) {
   Json s;
   if (fd.kind == FieldKind::kArray) {
     s = Json{{"type", "array"},
-             {"items", kindSchema(f, fd.elemKind, fd.format, fd.type, fd.elemKind == FieldKind::kObject)}};
-    if (f == Flavor::kV3 && fd.elemKind == FieldKind::kObject) s["items"]["default"] = Json::object();
+             {"items",
+              kindSchema(f, fd.elemKind, fd.format, fd.type, fd.elemKind == FieldKind::kObject)}};
+    if (f == Flavor::kV3 && fd.elemKind == FieldKind::kObject)
+      s["items"]["default"] = Json::object();
   } else if (fd.kind == FieldKind::kMap) {
     s = Json{{"type", "object"},
              {"additionalProperties", kindSchema(f, fd.elemKind, fd.format, fd.type, true)}};
@@ -123,13 +132,14 @@ void addScalarSchemas(Json& schemas) {
        "Quantity is a fixed-point representation of a number, serialized as a string such as "
        "\"100m\" or \"1Gi\"."},
       {"type", "string"}};
-  schemas[kTime] = {
-      {"description", "Time is a wrapper around time.Time which supports correct marshaling to "
-                      "YAML and JSON, in RFC 3339 form."},
-      {"type", "string"},
-      {"format", "date-time"}};
-  schemas[kPatch] = {{"description", "Patch is provided to give a concrete name and type to the "
-                                     "Kubernetes PATCH request body."},
+  schemas[kTime] = {{"description",
+                     "Time is a wrapper around time.Time which supports correct marshaling to "
+                     "YAML and JSON, in RFC 3339 form."},
+                    {"type", "string"},
+                    {"format", "date-time"}};
+  schemas[kPatch] = {{"description",
+                      "Patch is provided to give a concrete name and type to the "
+                      "Kubernetes PATCH request body."},
                      {"type", "object"}};
 }
 
@@ -175,20 +185,28 @@ class PathBuilder {
 
   Json queryParam(const std::string& name, const std::string& type, const std::string& desc) {
     if (f_ == Flavor::kV3) {
-      return Json{{"name", name}, {"in", "query"}, {"description", desc},
+      return Json{{"name", name},
+                  {"in", "query"},
+                  {"description", desc},
                   {"schema", Json{{"type", type}, {"uniqueItems", true}}}};
     }
-    return Json{{"name", name}, {"in", "query"}, {"description", desc}, {"type", type},
+    return Json{{"name", name},
+                {"in", "query"},
+                {"description", desc},
+                {"type", type},
                 {"uniqueItems", true}};
   }
 
   Json pathParam(const std::string& name, const std::string& desc) {
     if (f_ == Flavor::kV3) {
-      return Json{{"name", name}, {"in", "path"}, {"required", true}, {"description", desc},
+      return Json{{"name", name},
+                  {"in", "path"},
+                  {"required", true},
+                  {"description", desc},
                   {"schema", Json{{"type", "string"}, {"uniqueItems", true}}}};
     }
-    return Json{{"name", name}, {"in", "path"}, {"required", true}, {"description", desc},
-                {"type", "string"}, {"uniqueItems", true}};
+    return Json{{"name", name},        {"in", "path"},     {"required", true},
+                {"description", desc}, {"type", "string"}, {"uniqueItems", true}};
   }
 
   Json writeParams(bool patch) {
@@ -204,8 +222,7 @@ class PathBuilder {
         "(POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - "
         "Warn - Strict (the default)."));
     if (patch) {
-      Json force = queryParam("force", "boolean",
-                              "Force is going to \"force\" Apply requests.");
+      Json force = queryParam("force", "boolean", "Force is going to \"force\" Apply requests.");
       p.push_back(force);
     }
     return p;
@@ -214,14 +231,13 @@ class PathBuilder {
   Json response(const std::string& schemaName, const char* description) {
     if (f_ == Flavor::kV3) {
       Json content = Json::object();
-      for (const char* mt : {"application/json", "application/yaml",
-                             "application/vnd.kubernetes.protobuf"}) {
+      for (const char* mt :
+           {"application/json", "application/yaml", "application/vnd.kubernetes.protobuf"}) {
         content[mt] = Json{{"schema", Json{{"$ref", refTo(f_, schemaName)}}}};
       }
       return Json{{"description", description}, {"content", content}};
     }
-    return Json{{"description", description},
-                {"schema", Json{{"$ref", refTo(f_, schemaName)}}}};
+    return Json{{"description", description}, {"schema", Json{{"$ref", refTo(f_, schemaName)}}}};
   }
 
   Json body(const std::string& schemaName, const std::vector<std::string>& mediaTypes) {
@@ -232,7 +248,9 @@ class PathBuilder {
       }
       return Json{{"content", content}, {"required", true}};
     }
-    return Json{{"name", "body"}, {"in", "body"}, {"required", true},
+    return Json{{"name", "body"},
+                {"in", "body"},
+                {"required", true},
                 {"schema", Json{{"$ref", refTo(f_, schemaName)}}}};
   }
 
@@ -251,8 +269,8 @@ class PathBuilder {
     if (bodySchema && f_ == Flavor::kV3) o["requestBody"] = body(*bodySchema, bodyTypes);
     if (f_ == Flavor::kV2) {
       o["consumes"] = bodyTypes.empty() ? Json::array({"*/*"}) : Json(bodyTypes);
-      o["produces"] = Json::array({"application/json", "application/yaml",
-                                   "application/vnd.kubernetes.protobuf"});
+      o["produces"] = Json::array(
+          {"application/json", "application/yaml", "application/vnd.kubernetes.protobuf"});
       o["schemes"] = Json::array({"https"});
     }
     Json resp = Json::object();
@@ -273,10 +291,11 @@ class PathBuilder {
     std::string gvTag = (r.group.empty() ? "core" : r.group) + "_" + r.version;
     std::string opSuffix = upperFirst(r.group.empty() ? "core" : r.group) + upperFirst(r.version) +
                            (r.namespaced ? "Namespaced" : "") + r.kind;
-    std::string coll = r.namespaced ? prefix + "/namespaces/{namespace}/" + r.plural
-                                    : prefix + "/" + r.plural;
+    std::string coll =
+        r.namespaced ? prefix + "/namespaces/{namespace}/" + r.plural : prefix + "/" + r.plural;
     std::string item = coll + "/{name}";
-    Json nsParam = pathParam("namespace", "object name and auth scope, such as for teams and projects");
+    Json nsParam =
+        pathParam("namespace", "object name and auth scope, such as for teams and projects");
     Json nameParam = pathParam("name", "name of the " + r.kind);
     Json pretty = queryParam("pretty", "string", "If 'true', then the output is pretty printed.");
     const std::string status = kMetaPrefix + "Status";
@@ -298,9 +317,9 @@ class PathBuilder {
     if (r.kind == "Binding") {  // create-only
       Json& c = paths[coll];
       c["parameters"] = pathParams(false);
-      c["post"] = op("create" + opSuffix, "create a Binding", "post", gvk, gvTag,
-                     writeParams(false), &t->name, jsonTypes,
-                     {{"200", t->name}, {"201", t->name}, {"202", t->name}});
+      c["post"] =
+          op("create" + opSuffix, "create a Binding", "post", gvk, gvTag, writeParams(false),
+             &t->name, jsonTypes, {{"200", t->name}, {"201", t->name}, {"202", t->name}});
       return;
     }
 
@@ -310,13 +329,13 @@ class PathBuilder {
       c["get"] = op("list" + opSuffix, "list or watch objects of kind " + r.kind, "list", gvk,
                     gvTag, listParams(), nullptr, {}, {{"200", list->name}});
     }
-    c["post"] = op("create" + opSuffix, "create a " + r.kind, "post", gvk, gvTag,
-                   writeParams(false), &t->name, jsonTypes,
-                   {{"200", t->name}, {"201", t->name}, {"202", t->name}});
+    c["post"] =
+        op("create" + opSuffix, "create a " + r.kind, "post", gvk, gvTag, writeParams(false),
+           &t->name, jsonTypes, {{"200", t->name}, {"201", t->name}, {"202", t->name}});
     if (r.kind != "Namespace") {
-      c["delete"] = op("deletecollection" + opSuffix, "delete collection of " + r.kind,
-                       "deletecollection", gvk, gvTag, listParams(), nullptr, {},
-                       {{"200", status}});
+      c["delete"] =
+          op("deletecollection" + opSuffix, "delete collection of " + r.kind, "deletecollection",
+             gvk, gvTag, listParams(), nullptr, {}, {{"200", status}});
     }
 
     Json& i = paths[item];
@@ -325,12 +344,12 @@ class PathBuilder {
                   Json::array(), nullptr, {}, {{"200", t->name}});
     i["put"] = op("replace" + opSuffix, "replace the specified " + r.kind, "put", gvk, gvTag,
                   writeParams(false), &t->name, jsonTypes, {{"200", t->name}, {"201", t->name}});
-    i["patch"] = op("patch" + opSuffix, "partially update the specified " + r.kind, "patch", gvk,
-                    gvTag, writeParams(true), &patchName, patchTypes,
-                    {{"200", t->name}, {"201", t->name}});
-    i["delete"] = op("delete" + opSuffix, "delete a " + r.kind, "delete", gvk, gvTag,
-                     deleteParams(), &(deleteOptionsName_), jsonTypes,
-                     {{"200", status}, {"202", status}});
+    i["patch"] =
+        op("patch" + opSuffix, "partially update the specified " + r.kind, "patch", gvk, gvTag,
+           writeParams(true), &patchName, patchTypes, {{"200", t->name}, {"201", t->name}});
+    i["delete"] =
+        op("delete" + opSuffix, "delete a " + r.kind, "delete", gvk, gvTag, deleteParams(),
+           &(deleteOptionsName_), jsonTypes, {{"200", status}, {"202", status}});
 
     if (r.namespaced && list) {
       std::string all = prefix + "/" + r.plural;
@@ -385,14 +404,16 @@ class PathBuilder {
                {"x-kubernetes-group-version-kind", gvkJson(gvk)},
                {"parameters", logParams}};
         if (f_ == Flavor::kV3) {
-          o["responses"] = Json{{"200", Json{{"description", "OK"},
-                                             {"content", Json{{"text/plain",
-                                                               Json{{"schema", Json{{"type", "string"}}}}}}}}},
-                                {"401", Json{{"description", "Unauthorized"}}}};
+          o["responses"] = Json{
+              {"200",
+               Json{{"description", "OK"},
+                    {"content", Json{{"text/plain", Json{{"schema", Json{{"type", "string"}}}}}}}}},
+              {"401", Json{{"description", "Unauthorized"}}}};
         } else {
           o["produces"] = Json::array({"text/plain", "application/json"});
-          o["responses"] = Json{{"200", Json{{"description", "OK"}, {"schema", Json{{"type", "string"}}}}},
-                                {"401", Json{{"description", "Unauthorized"}}}};
+          o["responses"] =
+              Json{{"200", Json{{"description", "OK"}, {"schema", Json{{"type", "string"}}}}},
+                   {"401", Json{{"description", "Unauthorized"}}}};
         }
         s["get"] = o;
       }
@@ -403,22 +424,22 @@ class PathBuilder {
   Json listParams() {
     Json p = Json::array();
     for (const char* q : {"allowWatchBookmarks", "continue", "fieldSelector", "labelSelector",
-                          "limit", "resourceVersion", "resourceVersionMatch",
-                          "sendInitialEvents", "timeoutSeconds", "watch"}) {
-      std::string type = std::string(q) == "limit" || std::string(q) == "timeoutSeconds"
-                             ? "integer"
-                             : std::string(q) == "watch" || std::string(q) == "allowWatchBookmarks" ||
-                                       std::string(q) == "sendInitialEvents"
-                                   ? "boolean"
-                                   : "string";
+                          "limit", "resourceVersion", "resourceVersionMatch", "sendInitialEvents",
+                          "timeoutSeconds", "watch"}) {
+      std::string type = std::string(q) == "limit" || std::string(q) == "timeoutSeconds" ? "integer"
+                         : std::string(q) == "watch" || std::string(q) == "allowWatchBookmarks" ||
+                                 std::string(q) == "sendInitialEvents"
+                             ? "boolean"
+                             : "string";
       p.push_back(queryParam(q, type, std::string(q)));
     }
     return p;
   }
   Json deleteParams() {
     Json p = Json::array();
-    p.push_back(queryParam("dryRun", "string", "When present, indicates that modifications "
-                                               "should not be persisted."));
+    p.push_back(queryParam("dryRun", "string",
+                           "When present, indicates that modifications "
+                           "should not be persisted."));
     p.push_back(queryParam("gracePeriodSeconds", "integer",
                            "The duration in seconds before the object should be deleted."));
     p.push_back(queryParam("propagationPolicy", "string",
@@ -440,7 +461,8 @@ Json schemasFor(Flavor f, const std::string& groupVersion) {
     if (std::find(r.subresources.begin(), r.subresources.end(), "scale") != r.subresources.end()) {
       closure(findType("io.k8s.api.autoscaling.v1.Scale"), types);
     }
-    if (std::find(r.subresources.begin(), r.subresources.end(), "binding") != r.subresources.end()) {
+    if (std::find(r.subresources.begin(), r.subresources.end(), "binding") !=
+        r.subresources.end()) {
       closure(findType("io.k8s.api.core.v1.Binding"), types);
     }
   }
@@ -479,7 +501,9 @@ std::string hashOf(const std::string& s) {
   return out;
 }
 
-Json info() { return Json{{"title", "Kubernetes"}, {"version", "v1.32.0"}}; }
+Json info() {
+  return Json{{"title", "Kubernetes"}, {"version", "v1.32.0"}};
+}
 
 }  // namespace
 
@@ -488,26 +512,26 @@ Json openApiV3Document(const std::string& groupVersion) {
   static const Json core = [] {
     Json d{{"openapi", "3.0.0"}, {"info", info()}};
     d["paths"] = pathsFor(Flavor::kV3, "v1");
-    d["components"] = Json{
-        {"schemas", schemasFor(Flavor::kV3, "v1")},
-        {"securitySchemes",
-         Json{{"BearerToken", Json{{"type", "apiKey"},
-                                   {"description", "Bearer Token authentication"},
-                                   {"name", "authorization"},
-                                   {"in", "header"}}}}}};
+    d["components"] =
+        Json{{"schemas", schemasFor(Flavor::kV3, "v1")},
+             {"securitySchemes",
+              Json{{"BearerToken", Json{{"type", "apiKey"},
+                                        {"description", "Bearer Token authentication"},
+                                        {"name", "authorization"},
+                                        {"in", "header"}}}}}};
     d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
     return d;
   }();
   static const Json apps = [] {
     Json d{{"openapi", "3.0.0"}, {"info", info()}};
     d["paths"] = pathsFor(Flavor::kV3, "apps/v1");
-    d["components"] = Json{
-        {"schemas", schemasFor(Flavor::kV3, "apps/v1")},
-        {"securitySchemes",
-         Json{{"BearerToken", Json{{"type", "apiKey"},
-                                   {"description", "Bearer Token authentication"},
-                                   {"name", "authorization"},
-                                   {"in", "header"}}}}}};
+    d["components"] =
+        Json{{"schemas", schemasFor(Flavor::kV3, "apps/v1")},
+             {"securitySchemes",
+              Json{{"BearerToken", Json{{"type", "apiKey"},
+                                        {"description", "Bearer Token authentication"},
+                                        {"name", "authorization"},
+                                        {"in", "header"}}}}}};
     d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
     return d;
   }();
@@ -517,11 +541,11 @@ Json openApiV3Document(const std::string& groupVersion) {
 Json openApiV3Index() {
   static const Json index = [] {
     Json paths = Json::object();
-    paths["api/v1"] = Json{{"serverRelativeURL",
-                            "/openapi/v3/api/v1?hash=" + hashOf(openApiV3Document("v1").dump())}};
-    paths["apis/apps/v1"] = Json{
-        {"serverRelativeURL",
-         "/openapi/v3/apis/apps/v1?hash=" + hashOf(openApiV3Document("apps/v1").dump())}};
+    paths["api/v1"] = Json{
+        {"serverRelativeURL", "/openapi/v3/api/v1?hash=" + hashOf(openApiV3Document("v1").dump())}};
+    paths["apis/apps/v1"] =
+        Json{{"serverRelativeURL",
+              "/openapi/v3/apis/apps/v1?hash=" + hashOf(openApiV3Document("apps/v1").dump())}};
     return Json{{"paths", paths}};
   }();
   return index;

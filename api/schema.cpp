@@ -30,8 +30,8 @@ TypeDef* Model::ref(const std::string& name) {
   return raw;
 }
 
-TypeDef* Model::def(const std::string& name, std::string description,
-                    std::vector<FieldDef> fields, std::optional<GroupVersionKind> gvk) {
+TypeDef* Model::def(const std::string& name, std::string description, std::vector<FieldDef> fields,
+                    std::optional<GroupVersionKind> gvk) {
   TypeDef* t = ref(name);
   t->description = std::move(description);
   t->fields = std::move(fields);
@@ -43,10 +43,12 @@ TypeDef* Model::def(const std::string& name, std::string description,
 namespace {
 std::vector<FieldDef> typeMeta(const std::string& kindName) {
   std::vector<FieldDef> f;
-  f.push_back(str("apiVersion").doc(
-      "APIVersion defines the versioned schema of this representation of an object."));
-  f.push_back(str("kind").doc("Kind is a string value representing the REST resource this object "
-                              "represents. In CamelCase."));
+  f.push_back(
+      str("apiVersion")
+          .doc("APIVersion defines the versioned schema of this representation of an object."));
+  f.push_back(
+      str("kind").doc("Kind is a string value representing the REST resource this object "
+                      "represents. In CamelCase."));
   return f;
 }
 }  // namespace
@@ -54,8 +56,7 @@ std::vector<FieldDef> typeMeta(const std::string& kindName) {
 TypeDef* Model::kind(const std::string& name, GroupVersionKind gvk, std::string description,
                      std::vector<FieldDef> fields) {
   std::vector<FieldDef> all = typeMeta(gvk.kind);
-  all.push_back(obj("metadata", ref(kMeta + "ObjectMeta"))
-                    .doc("Standard object's metadata."));
+  all.push_back(obj("metadata", ref(kMeta + "ObjectMeta")).doc("Standard object's metadata."));
   for (FieldDef& f : fields) all.push_back(std::move(f));
   return def(name, std::move(description), std::move(all), std::move(gvk));
 }
@@ -83,8 +84,7 @@ std::vector<std::string> Model::undefined() const {
 
 void defineMeta(Model& m) {
   const GroupVersionKind v1{"", "v1", ""};
-  m.def(kMeta + "ObjectMeta",
-        "ObjectMeta is metadata that all persisted resources must have.",
+  m.def(kMeta + "ObjectMeta", "ObjectMeta is metadata that all persisted resources must have.",
         {
             str("name").doc("Name must be unique within a namespace."),
             str("generateName"),
@@ -129,14 +129,14 @@ void defineMeta(Model& m) {
          str("propagationPolicy").enums({"Orphan", "Background", "Foreground"}),
          strs("dryRun").atomic(), boolean("ignoreStoreReadErrorWithClusterBreakingPotential")},
         GroupVersionKind{"", "v1", "DeleteOptions"});
-  m.def(kMeta + "Preconditions", "Preconditions must be fulfilled before an operation is carried out.",
+  m.def(kMeta + "Preconditions",
+        "Preconditions must be fulfilled before an operation is carried out.",
         {str("uid"), str("resourceVersion")});
   m.def(kMeta + "WatchEvent", "Event represents a single event to a watched resource.",
         {str("type").req().enums({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"}),
          any("object").req().doc("Object is the object that changed (a RawExtension).")},
         GroupVersionKind{"", "v1", "WatchEvent"});
-  m.def(kMeta + "LabelSelector",
-        "A label selector is a label query over a set of resources.",
+  m.def(kMeta + "LabelSelector", "A label selector is a label query over a set of resources.",
         {mapStr("matchLabels"),
          arr("matchExpressions", m.ref(kMeta + "LabelSelectorRequirement")).atomic()});
   m.def(kMeta + "LabelSelectorRequirement",
@@ -176,7 +176,9 @@ const Registry& registry() {
 
 }  // namespace
 
-const std::vector<const TypeDef*>& allTypes() { return registry().all; }
+const std::vector<const TypeDef*>& allTypes() {
+  return registry().all;
+}
 
 const TypeDef* findType(std::string_view name) {
   const auto& m = registry().byName;
@@ -192,6 +194,8 @@ const TypeDef* typeForKind(const GroupVersionKind& gvk) {
 }
 
 // For tests: types that were referred to but never defined (should be none).
-std::vector<std::string> undefinedTypesForTest() { return registry().model.undefined(); }
+std::vector<std::string> undefinedTypesForTest() {
+  return registry().model.undefined();
+}
 
 }  // namespace skiff::api

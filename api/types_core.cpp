@@ -15,7 +15,8 @@ void defineService(Model& m) {
                         "through the proxy.",
                         {obj("spec", c("ServiceSpec")), obj("status", c("ServiceStatus"))});
   m.list(kCore + "ServiceList", {"", "v1", "ServiceList"}, svc);
-  m.def(kCore + "ServiceSpec", "ServiceSpec describes the attributes that a user creates on a service.",
+  m.def(kCore + "ServiceSpec",
+        "ServiceSpec describes the attributes that a user creates on a service.",
         {
             arr("ports", c("ServicePort")).merge("port", {"port", "protocol"}),
             mapStr("selector"),
@@ -41,18 +42,22 @@ void defineService(Model& m) {
   m.def(kCore + "ServicePort", "ServicePort contains information on service's port.",
         {str("name"), str("protocol").enums({"SCTP", "TCP", "UDP"}), str("appProtocol"),
          i32("port").req(), ios("targetPort"), i32("nodePort")});
-  m.def(kCore + "SessionAffinityConfig", "SessionAffinityConfig represents the configurations of "
+  m.def(kCore + "SessionAffinityConfig",
+        "SessionAffinityConfig represents the configurations of "
         "session affinity.",
         {obj("clientIP", c("ClientIPConfig"))});
-  m.def(kCore + "ClientIPConfig", "ClientIPConfig represents the configurations of Client IP based "
+  m.def(kCore + "ClientIPConfig",
+        "ClientIPConfig represents the configurations of Client IP based "
         "session affinity.",
         {i32("timeoutSeconds")});
   m.def(kCore + "ServiceStatus", "ServiceStatus represents the current status of a service.",
         {obj("loadBalancer", c("LoadBalancerStatus")),
          arr("conditions", m.ref(kMeta + "Condition")).merge("type")});
-  m.def(kCore + "LoadBalancerStatus", "LoadBalancerStatus represents the status of a load-balancer.",
+  m.def(kCore + "LoadBalancerStatus",
+        "LoadBalancerStatus represents the status of a load-balancer.",
         {arr("ingress", c("LoadBalancerIngress")).atomic()});
-  m.def(kCore + "LoadBalancerIngress", "LoadBalancerIngress represents the status of a "
+  m.def(kCore + "LoadBalancerIngress",
+        "LoadBalancerIngress represents the status of a "
         "load-balancer ingress point.",
         {str("ip"), str("hostname"), str("ipMode"), arr("ports", c("PortStatus")).atomic()});
   m.def(kCore + "PortStatus", "PortStatus represents the error condition of a service port",
@@ -65,12 +70,14 @@ void defineEndpoints(Model& m) {
                        "Endpoints is a collection of endpoints that implement the actual service.",
                        {arr("subsets", c("EndpointSubset")).atomic()});
   m.list(kCore + "EndpointsList", {"", "v1", "EndpointsList"}, ep);
-  m.def(kCore + "EndpointSubset", "EndpointSubset is a group of addresses with a common set of ports.",
+  m.def(kCore + "EndpointSubset",
+        "EndpointSubset is a group of addresses with a common set of ports.",
         {arr("addresses", c("EndpointAddress")).atomic(),
          arr("notReadyAddresses", c("EndpointAddress")).atomic(),
          arr("ports", c("EndpointPort")).atomic()});
-  m.def(kCore + "EndpointAddress", "EndpointAddress is a tuple that describes single IP address.",
-        {str("ip").req(), str("hostname"), str("nodeName"), obj("targetRef", c("ObjectReference"))});
+  m.def(
+      kCore + "EndpointAddress", "EndpointAddress is a tuple that describes single IP address.",
+      {str("ip").req(), str("hostname"), str("nodeName"), obj("targetRef", c("ObjectReference"))});
   m.def(kCore + "EndpointPort", "EndpointPort is a tuple that describes a single port.",
         {str("name"), i32("port").req(), str("protocol").enums({"SCTP", "TCP", "UDP"}),
          str("appProtocol")});
@@ -78,15 +85,15 @@ void defineEndpoints(Model& m) {
 
 void defineNode(Model& m) {
   auto c = [&](const char* n) { return m.ref(kCore + n); };
-  TypeDef* node = m.kind(kCore + "Node", {"", "v1", "Node"},
-                         "Node is a worker node in Kubernetes.",
+  TypeDef* node = m.kind(kCore + "Node", {"", "v1", "Node"}, "Node is a worker node in Kubernetes.",
                          {obj("spec", c("NodeSpec")), obj("status", c("NodeStatus"))});
   m.list(kCore + "NodeList", {"", "v1", "NodeList"}, node);
   m.def(kCore + "NodeSpec", "NodeSpec describes the attributes that a node is created with.",
         {str("podCIDR"), strs("podCIDRs").strategy("merge").set(), str("providerID"),
          boolean("unschedulable"), arr("taints", c("Taint")).atomic(), any("configSource"),
          str("externalID")});
-  m.def(kCore + "Taint", "The node this Taint is attached to has the \"effect\" on any pod that "
+  m.def(kCore + "Taint",
+        "The node this Taint is attached to has the \"effect\" on any pod that "
         "does not tolerate the Taint.",
         {str("key").req(), str("value"),
          str("effect").req().enums({"NoExecute", "NoSchedule", "PreferNoSchedule"}),
@@ -104,17 +111,20 @@ void defineNode(Model& m) {
          time("lastTransitionTime"), str("reason"), str("message")});
   m.def(kCore + "NodeAddress", "NodeAddress contains information for the node's address.",
         {str("type").req(), str("address").req()});
-  m.def(kCore + "NodeDaemonEndpoints", "NodeDaemonEndpoints lists ports opened by daemons running "
+  m.def(kCore + "NodeDaemonEndpoints",
+        "NodeDaemonEndpoints lists ports opened by daemons running "
         "on the Node.",
         {obj("kubeletEndpoint", c("DaemonEndpoint"))});
-  m.def(kCore + "DaemonEndpoint", "DaemonEndpoint contains information about a single Daemon "
+  m.def(kCore + "DaemonEndpoint",
+        "DaemonEndpoint contains information about a single Daemon "
         "endpoint.",
         {i32("Port").req()});
-  m.def(kCore + "NodeSystemInfo", "NodeSystemInfo is a set of ids/uuids to uniquely identify the node.",
+  m.def(kCore + "NodeSystemInfo",
+        "NodeSystemInfo is a set of ids/uuids to uniquely identify the node.",
         {str("machineID").req(), str("systemUUID").req(), str("bootID").req(),
          str("kernelVersion").req(), str("osImage").req(), str("containerRuntimeVersion").req(),
-         str("kubeletVersion").req(), str("kubeProxyVersion").req(),
-         str("operatingSystem").req(), str("architecture").req(), any("swap")});
+         str("kubeletVersion").req(), str("kubeProxyVersion").req(), str("operatingSystem").req(),
+         str("architecture").req(), any("swap")});
   m.def(kCore + "ContainerImage", "Describe a container image",
         {strs("names").atomic(), i64("sizeBytes")});
   m.def(kCore + "AttachedVolume", "AttachedVolume describes a volume attached to a node",
@@ -123,15 +133,14 @@ void defineNode(Model& m) {
 
 void defineEvent(Model& m) {
   auto c = [&](const char* n) { return m.ref(kCore + n); };
-  TypeDef* ev = m.kind(kCore + "Event", {"", "v1", "Event"},
-                       "Event is a report of an event somewhere in the cluster.",
-                       {obj("involvedObject", c("ObjectReference")).req(), str("reason"),
-                        str("message"), obj("source", c("EventSource")),
-                        time("firstTimestamp"), time("lastTimestamp"), i32("count"),
-                        str("type"), time("eventTime").fmt("date-time"),
-                        obj("series", c("EventSeries")), str("action"),
-                        obj("related", c("ObjectReference")), str("reportingComponent"),
-                        str("reportingInstance")});
+  TypeDef* ev =
+      m.kind(kCore + "Event", {"", "v1", "Event"},
+             "Event is a report of an event somewhere in the cluster.",
+             {obj("involvedObject", c("ObjectReference")).req(), str("reason"), str("message"),
+              obj("source", c("EventSource")), time("firstTimestamp"), time("lastTimestamp"),
+              i32("count"), str("type"), time("eventTime").fmt("date-time"),
+              obj("series", c("EventSeries")), str("action"), obj("related", c("ObjectReference")),
+              str("reportingComponent"), str("reportingInstance")});
   // metadata is required for Event (as in Kubernetes).
   for (FieldDef& f : ev->fields) {
     if (f.name == "metadata") f.required = true;
@@ -147,22 +156,25 @@ void defineEvent(Model& m) {
 
 void defineCore(Model& m) {
   auto c = [&](const char* n) { return m.ref(kCore + n); };
-  TypeDef* ns = m.kind(kCore + "Namespace", {"", "v1", "Namespace"},
-                       "Namespace provides a scope for Names.",
-                       {obj("spec", c("NamespaceSpec")), obj("status", c("NamespaceStatus"))});
+  TypeDef* ns =
+      m.kind(kCore + "Namespace", {"", "v1", "Namespace"}, "Namespace provides a scope for Names.",
+             {obj("spec", c("NamespaceSpec")), obj("status", c("NamespaceStatus"))});
   m.list(kCore + "NamespaceList", {"", "v1", "NamespaceList"}, ns);
   m.def(kCore + "NamespaceSpec", "NamespaceSpec describes the attributes on a Namespace.",
         {strs("finalizers").atomic()});
-  m.def(kCore + "NamespaceStatus", "NamespaceStatus is information about the current status of a "
+  m.def(kCore + "NamespaceStatus",
+        "NamespaceStatus is information about the current status of a "
         "Namespace.",
         {str("phase").enums({"Active", "Terminating"}),
          arr("conditions", c("NamespaceCondition")).merge("type")});
-  m.def(kCore + "NamespaceCondition", "NamespaceCondition contains details about state of "
+  m.def(kCore + "NamespaceCondition",
+        "NamespaceCondition contains details about state of "
         "namespace.",
         {str("type").req(), str("status").req(), time("lastTransitionTime"), str("reason"),
          str("message")});
 
-  m.def(kCore + "ObjectReference", "ObjectReference contains enough information to let you "
+  m.def(kCore + "ObjectReference",
+        "ObjectReference contains enough information to let you "
         "inspect or modify the referred object.",
         {str("kind"), str("namespace"), str("name"), str("uid"), str("apiVersion"),
          str("resourceVersion"), str("fieldPath")});

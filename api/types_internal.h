@@ -48,10 +48,22 @@ class F {
     d_.name = std::move(name);
     d_.kind = kind;
   }
-  F&& req() && { d_.required = true; return std::move(*this); }
-  F&& doc(std::string s) && { d_.description = std::move(s); return std::move(*this); }
-  F&& fmt(std::string s) && { d_.format = std::move(s); return std::move(*this); }
-  F&& enums(std::vector<std::string> v) && { d_.enumValues = std::move(v); return std::move(*this); }
+  F&& req() && {
+    d_.required = true;
+    return std::move(*this);
+  }
+  F&& doc(std::string s) && {
+    d_.description = std::move(s);
+    return std::move(*this);
+  }
+  F&& fmt(std::string s) && {
+    d_.format = std::move(s);
+    return std::move(*this);
+  }
+  F&& enums(std::vector<std::string> v) && {
+    d_.enumValues = std::move(v);
+    return std::move(*this);
+  }
   // patchStrategy:"merge" patchMergeKey:key, +listType=map +listMapKey=key (or `keys`).
   F&& merge(std::string key, std::vector<std::string> keys = {}) && {
     d_.patchStrategy = "merge";
@@ -60,9 +72,18 @@ class F {
     d_.listMapKeys = keys.empty() ? std::vector<std::string>{key} : std::move(keys);
     return std::move(*this);
   }
-  F&& strategy(std::string s) && { d_.patchStrategy = std::move(s); return std::move(*this); }
-  F&& atomic() && { d_.listType = "atomic"; return std::move(*this); }
-  F&& set() && { d_.listType = "set"; return std::move(*this); }
+  F&& strategy(std::string s) && {
+    d_.patchStrategy = std::move(s);
+    return std::move(*this);
+  }
+  F&& atomic() && {
+    d_.listType = "atomic";
+    return std::move(*this);
+  }
+  F&& set() && {
+    d_.listType = "set";
+    return std::move(*this);
+  }
   F&& mapList(std::vector<std::string> keys) && {
     d_.listType = "map";
     d_.listMapKeys = std::move(keys);
@@ -75,17 +96,33 @@ class F {
   FieldDef d_;
 };
 
-inline F str(std::string n) { return F(std::move(n), FieldKind::kString); }
-inline F i32(std::string n) { return std::move(F(std::move(n), FieldKind::kInteger)).fmt("int32"); }
-inline F i64(std::string n) { return std::move(F(std::move(n), FieldKind::kInteger)).fmt("int64"); }
-inline F num(std::string n) { return std::move(F(std::move(n), FieldKind::kNumber)).fmt("double"); }
-inline F boolean(std::string n) { return F(std::move(n), FieldKind::kBoolean); }
-inline F time(std::string n) { return std::move(F(std::move(n), FieldKind::kTime)).fmt("date-time"); }
-inline F qty(std::string n) { return F(std::move(n), FieldKind::kQuantity); }
+inline F str(std::string n) {
+  return F(std::move(n), FieldKind::kString);
+}
+inline F i32(std::string n) {
+  return std::move(F(std::move(n), FieldKind::kInteger)).fmt("int32");
+}
+inline F i64(std::string n) {
+  return std::move(F(std::move(n), FieldKind::kInteger)).fmt("int64");
+}
+inline F num(std::string n) {
+  return std::move(F(std::move(n), FieldKind::kNumber)).fmt("double");
+}
+inline F boolean(std::string n) {
+  return F(std::move(n), FieldKind::kBoolean);
+}
+inline F time(std::string n) {
+  return std::move(F(std::move(n), FieldKind::kTime)).fmt("date-time");
+}
+inline F qty(std::string n) {
+  return F(std::move(n), FieldKind::kQuantity);
+}
 inline F ios(std::string n) {
   return std::move(F(std::move(n), FieldKind::kIntOrString)).fmt("int-or-string");
 }
-inline F any(std::string n) { return F(std::move(n), FieldKind::kAny); }
+inline F any(std::string n) {
+  return F(std::move(n), FieldKind::kAny);
+}
 inline F obj(std::string n, const TypeDef* t) {
   F f(std::move(n), FieldKind::kObject);
   f.def().type = t;
@@ -103,14 +140,20 @@ inline F arrOf(std::string n, FieldKind elem, std::string format = "") {
   f.def().format = std::move(format);
   return f;
 }
-inline F strs(std::string n) { return arrOf(std::move(n), FieldKind::kString); }
+inline F strs(std::string n) {
+  return arrOf(std::move(n), FieldKind::kString);
+}
 inline F mapOf(std::string n, FieldKind elem) {
   F f(std::move(n), FieldKind::kMap);
   f.def().elemKind = elem;
   return f;
 }
-inline F mapStr(std::string n) { return mapOf(std::move(n), FieldKind::kString); }
-inline F mapQty(std::string n) { return mapOf(std::move(n), FieldKind::kQuantity); }
+inline F mapStr(std::string n) {
+  return mapOf(std::move(n), FieldKind::kString);
+}
+inline F mapQty(std::string n) {
+  return mapOf(std::move(n), FieldKind::kQuantity);
+}
 
 // Definitions, one function per area, called by schema.cpp in this order.
 void defineMeta(Model& m);

@@ -55,33 +55,41 @@ void defineContainers(Model& m) {
          obj("resourceFieldRef", c("ResourceFieldSelector")),
          obj("configMapKeyRef", c("ConfigMapKeySelector")),
          obj("secretKeyRef", c("SecretKeySelector"))});
-  m.def(kCore + "ObjectFieldSelector", "ObjectFieldSelector selects an APIVersioned field of an object.",
+  m.def(kCore + "ObjectFieldSelector",
+        "ObjectFieldSelector selects an APIVersioned field of an object.",
         {str("apiVersion"), str("fieldPath").req()});
-  m.def(kCore + "ResourceFieldSelector",
-        "ResourceFieldSelector represents container resources (cpu, memory) and their output format.",
-        {str("containerName"), str("resource").req(), qty("divisor")});
+  m.def(
+      kCore + "ResourceFieldSelector",
+      "ResourceFieldSelector represents container resources (cpu, memory) and their output format.",
+      {str("containerName"), str("resource").req(), qty("divisor")});
   m.def(kCore + "ConfigMapKeySelector", "Selects a key from a ConfigMap.",
         {str("name"), str("key").req(), boolean("optional")});
   m.def(kCore + "SecretKeySelector", "SecretKeySelector selects a key of a Secret.",
         {str("name"), str("key").req(), boolean("optional")});
-  m.def(kCore + "EnvFromSource", "EnvFromSource represents the source of a set of ConfigMaps or Secrets.",
+  m.def(kCore + "EnvFromSource",
+        "EnvFromSource represents the source of a set of ConfigMaps or Secrets.",
         {str("prefix"), obj("configMapRef", c("ConfigMapEnvSource")),
          obj("secretRef", c("SecretEnvSource"))});
-  m.def(kCore + "ConfigMapEnvSource", "ConfigMapEnvSource selects a ConfigMap to populate the environment.",
+  m.def(kCore + "ConfigMapEnvSource",
+        "ConfigMapEnvSource selects a ConfigMap to populate the environment.",
         {str("name"), boolean("optional")});
   m.def(kCore + "SecretEnvSource", "SecretEnvSource selects a Secret to populate the environment.",
         {str("name"), boolean("optional")});
-  m.def(kCore + "ResourceRequirements", "ResourceRequirements describes the compute resource requirements.",
-        {mapQty("limits"), mapQty("requests"), arr("claims", c("ResourceClaim")).mapList({"name"})});
+  m.def(
+      kCore + "ResourceRequirements",
+      "ResourceRequirements describes the compute resource requirements.",
+      {mapQty("limits"), mapQty("requests"), arr("claims", c("ResourceClaim")).mapList({"name"})});
   m.def(kCore + "ResourceClaim", "ResourceClaim references one entry in PodSpec.ResourceClaims.",
         {str("name").req(), str("request")});
   m.def(kCore + "ContainerResizePolicy", "ContainerResizePolicy represents resource resize policy.",
         {str("resourceName").req(), str("restartPolicy").req()});
-  m.def(kCore + "VolumeMount", "VolumeMount describes a mounting of a Volume within a container.",
-        {str("name").req(), boolean("readOnly"), str("recursiveReadOnly"), str("mountPath").req(),
-         str("subPath"), str("mountPropagation").enums({"Bidirectional", "HostToContainer", "None"}),
-         str("subPathExpr")});
-  m.def(kCore + "VolumeDevice", "volumeDevice describes a mapping of a raw block device within a container.",
+  m.def(
+      kCore + "VolumeMount", "VolumeMount describes a mounting of a Volume within a container.",
+      {str("name").req(), boolean("readOnly"), str("recursiveReadOnly"), str("mountPath").req(),
+       str("subPath"), str("mountPropagation").enums({"Bidirectional", "HostToContainer", "None"}),
+       str("subPathExpr")});
+  m.def(kCore + "VolumeDevice",
+        "volumeDevice describes a mapping of a raw block device within a container.",
         {str("name").req(), str("devicePath").req()});
 
   m.def(kCore + "Probe",
@@ -102,16 +110,19 @@ void defineContainers(Model& m) {
         {ios("port").req(), str("host")});
   m.def(kCore + "GRPCAction", "GRPCAction specifies an action involving a GRPC service.",
         {i32("port").req(), str("service")});
-  m.def(kCore + "Lifecycle", "Lifecycle describes actions that the management system should take in "
+  m.def(kCore + "Lifecycle",
+        "Lifecycle describes actions that the management system should take in "
         "response to container lifecycle events.",
         {obj("postStart", c("LifecycleHandler")), obj("preStop", c("LifecycleHandler"))});
-  m.def(kCore + "LifecycleHandler", "LifecycleHandler defines a specific action that should be taken "
+  m.def(kCore + "LifecycleHandler",
+        "LifecycleHandler defines a specific action that should be taken "
         "in a lifecycle hook.",
         {obj("exec", c("ExecAction")), obj("httpGet", c("HTTPGetAction")),
          obj("tcpSocket", c("TCPSocketAction")), obj("sleep", c("SleepAction"))});
   m.def(kCore + "SleepAction", "SleepAction describes a \"sleep\" action.", {i64("seconds").req()});
 
-  m.def(kCore + "SecurityContext", "SecurityContext holds security configuration that will be "
+  m.def(kCore + "SecurityContext",
+        "SecurityContext holds security configuration that will be "
         "applied to a container.",
         {obj("capabilities", c("Capabilities")), boolean("privileged"),
          obj("seLinuxOptions", c("SELinuxOptions")),
@@ -123,14 +134,17 @@ void defineContainers(Model& m) {
         {strs("add").atomic(), strs("drop").atomic()});
   m.def(kCore + "SELinuxOptions", "SELinuxOptions are the labels to be applied to the container",
         {str("user"), str("role"), str("type"), str("level")});
-  m.def(kCore + "WindowsSecurityContextOptions", "WindowsSecurityContextOptions contain "
+  m.def(kCore + "WindowsSecurityContextOptions",
+        "WindowsSecurityContextOptions contain "
         "Windows-specific options and credentials.",
         {str("gmsaCredentialSpecName"), str("gmsaCredentialSpec"), str("runAsUserName"),
          boolean("hostProcess")});
-  m.def(kCore + "SeccompProfile", "SeccompProfile defines a pod/container's seccomp profile settings.",
+  m.def(kCore + "SeccompProfile",
+        "SeccompProfile defines a pod/container's seccomp profile settings.",
         {str("type").req().enums({"Localhost", "RuntimeDefault", "Unconfined"}),
          str("localhostProfile")});
-  m.def(kCore + "AppArmorProfile", "AppArmorProfile defines a pod or container's AppArmor settings.",
+  m.def(kCore + "AppArmorProfile",
+        "AppArmorProfile defines a pod or container's AppArmor settings.",
         {str("type").req().enums({"Localhost", "RuntimeDefault", "Unconfined"}),
          str("localhostProfile")});
   m.def(kCore + "PodSecurityContext", "PodSecurityContext holds pod-level security attributes.",
@@ -150,8 +164,7 @@ void defineVolumes(Model& m) {
   m.def(kCore + "Volume", "Volume represents a named volume in a pod.",
         {str("name").req(), obj("hostPath", c("HostPathVolumeSource")),
          obj("emptyDir", c("EmptyDirVolumeSource")), obj("secret", c("SecretVolumeSource")),
-         obj("configMap", c("ConfigMapVolumeSource")),
-         obj("projected", c("ProjectedVolumeSource")),
+         obj("configMap", c("ConfigMapVolumeSource")), obj("projected", c("ProjectedVolumeSource")),
          obj("downwardAPI", c("DownwardAPIVolumeSource")),
          obj("persistentVolumeClaim", c("PersistentVolumeClaimVolumeSource")),
          obj("nfs", c("NFSVolumeSource")), obj("image", c("ImageVolumeSource")),
@@ -162,9 +175,9 @@ void defineVolumes(Model& m) {
          any("azureDisk"), any("vsphereVolume"), any("quobyte"), any("photonPersistentDisk"),
          any("portworxVolume"), any("scaleIO"), any("storageos")});
   m.def(kCore + "HostPathVolumeSource", "Represents a host path mapped into a pod.",
-        {str("path").req(), str("type").enums({"", "BlockDevice", "CharDevice", "Directory",
-                                                "DirectoryOrCreate", "File", "FileOrCreate",
-                                                "Socket"})});
+        {str("path").req(),
+         str("type").enums({"", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate",
+                            "File", "FileOrCreate", "Socket"})});
   m.def(kCore + "EmptyDirVolumeSource", "Represents an empty directory for a pod.",
         {str("medium"), qty("sizeLimit")});
   m.def(kCore + "KeyToPath", "Maps a string key to a path within a volume.",
@@ -177,30 +190,36 @@ void defineVolumes(Model& m) {
          boolean("optional")});
   m.def(kCore + "ProjectedVolumeSource", "Represents a projected volume source",
         {arr("sources", c("VolumeProjection")).atomic(), i32("defaultMode")});
-  m.def(kCore + "VolumeProjection", "Projection that may be projected along with other supported "
-        "volume types.",
-        {obj("secret", c("SecretProjection")), obj("configMap", c("ConfigMapProjection")),
-         obj("downwardAPI", c("DownwardAPIProjection")),
-         obj("serviceAccountToken", c("ServiceAccountTokenProjection")),
-         any("clusterTrustBundle")});
+  m.def(
+      kCore + "VolumeProjection",
+      "Projection that may be projected along with other supported "
+      "volume types.",
+      {obj("secret", c("SecretProjection")), obj("configMap", c("ConfigMapProjection")),
+       obj("downwardAPI", c("DownwardAPIProjection")),
+       obj("serviceAccountToken", c("ServiceAccountTokenProjection")), any("clusterTrustBundle")});
   m.def(kCore + "SecretProjection", "Adapts a secret into a projected volume.",
         {str("name"), arr("items", c("KeyToPath")).atomic(), boolean("optional")});
   m.def(kCore + "ConfigMapProjection", "Adapts a ConfigMap into a projected volume.",
         {str("name"), arr("items", c("KeyToPath")).atomic(), boolean("optional")});
-  m.def(kCore + "DownwardAPIProjection", "Represents downward API info for projecting into a "
+  m.def(kCore + "DownwardAPIProjection",
+        "Represents downward API info for projecting into a "
         "projected volume.",
         {arr("items", c("DownwardAPIVolumeFile")).atomic()});
-  m.def(kCore + "ServiceAccountTokenProjection", "ServiceAccountTokenProjection represents a "
+  m.def(kCore + "ServiceAccountTokenProjection",
+        "ServiceAccountTokenProjection represents a "
         "projected service account token volume.",
         {str("audience"), i64("expirationSeconds"), str("path").req()});
-  m.def(kCore + "DownwardAPIVolumeSource", "DownwardAPIVolumeSource represents a volume containing "
+  m.def(kCore + "DownwardAPIVolumeSource",
+        "DownwardAPIVolumeSource represents a volume containing "
         "downward API info.",
         {arr("items", c("DownwardAPIVolumeFile")).atomic(), i32("defaultMode")});
-  m.def(kCore + "DownwardAPIVolumeFile", "DownwardAPIVolumeFile represents information to create "
+  m.def(kCore + "DownwardAPIVolumeFile",
+        "DownwardAPIVolumeFile represents information to create "
         "the file containing the pod field",
         {str("path").req(), obj("fieldRef", c("ObjectFieldSelector")),
          obj("resourceFieldRef", c("ResourceFieldSelector")), i32("mode")});
-  m.def(kCore + "PersistentVolumeClaimVolumeSource", "References the user's PVC in the same namespace.",
+  m.def(kCore + "PersistentVolumeClaimVolumeSource",
+        "References the user's PVC in the same namespace.",
         {str("claimName").req(), boolean("readOnly")});
   m.def(kCore + "NFSVolumeSource", "Represents an NFS mount that lasts the lifetime of a pod.",
         {str("server").req(), str("path").req(), boolean("readOnly")});
@@ -254,15 +273,18 @@ void definePodSpec(Model& m) {
             arr("resourceClaims", c("PodResourceClaim")).merge("name").strategy("merge,retainKeys"),
             obj("resources", c("ResourceRequirements")),
         });
-  m.def(kCore + "LocalObjectReference", "LocalObjectReference contains enough information to let "
+  m.def(kCore + "LocalObjectReference",
+        "LocalObjectReference contains enough information to let "
         "you locate the referenced object inside the same namespace.",
         {str("name")});
-  m.def(kCore + "Toleration", "The pod this Toleration is attached to tolerates any taint that "
+  m.def(kCore + "Toleration",
+        "The pod this Toleration is attached to tolerates any taint that "
         "matches the triple <key,value,effect> using the matching operator <operator>.",
         {str("key"), str("operator").enums({"Equal", "Exists"}), str("value"),
          str("effect").enums({"NoExecute", "NoSchedule", "PreferNoSchedule"}),
          i64("tolerationSeconds")});
-  m.def(kCore + "HostAlias", "HostAlias holds the mapping between IP and hostnames that will be "
+  m.def(kCore + "HostAlias",
+        "HostAlias holds the mapping between IP and hostnames that will be "
         "injected as an entry in the pod's hosts file.",
         {str("ip").req(), strs("hostnames").atomic()});
   m.def(kCore + "PodDNSConfig", "PodDNSConfig defines the DNS parameters of a pod.",
@@ -273,11 +295,12 @@ void definePodSpec(Model& m) {
   m.def(kCore + "PodReadinessGate", "PodReadinessGate contains the reference to a pod condition",
         {str("conditionType").req()});
   m.def(kCore + "PodOS", "PodOS defines the OS parameters of a pod.", {str("name").req()});
-  m.def(kCore + "PodSchedulingGate", "PodSchedulingGate is associated to a Pod to guard its scheduling.",
-        {str("name").req()});
+  m.def(kCore + "PodSchedulingGate",
+        "PodSchedulingGate is associated to a Pod to guard its scheduling.", {str("name").req()});
   m.def(kCore + "PodResourceClaim", "PodResourceClaim references exactly one ResourceClaim.",
         {str("name").req(), str("resourceClaimName"), str("resourceClaimTemplateName")});
-  m.def(kCore + "PodTemplateSpec", "PodTemplateSpec describes the data a pod should have when "
+  m.def(kCore + "PodTemplateSpec",
+        "PodTemplateSpec describes the data a pod should have when "
         "created from a template",
         {obj("metadata", m.ref(kMeta + "ObjectMeta")), obj("spec", c("PodSpec"))});
 }
@@ -301,28 +324,29 @@ void definePodStatus(Model& m) {
             str("qosClass").enums({"BestEffort", "Burstable", "Guaranteed"}),
             arr("ephemeralContainerStatuses", c("ContainerStatus")).atomic(),
             str("resize"),
-            arrOf("resourceClaimStatuses", FieldKind::kAny).merge("name").strategy(
-                "merge,retainKeys"),
+            arrOf("resourceClaimStatuses", FieldKind::kAny)
+                .merge("name")
+                .strategy("merge,retainKeys"),
         });
-  m.def(kCore + "PodCondition", "PodCondition contains details for the current condition of this pod.",
-        {str("type").req(), str("status").req(), time("lastProbeTime"),
-         time("lastTransitionTime"), str("reason"), str("message")});
+  m.def(kCore + "PodCondition",
+        "PodCondition contains details for the current condition of this pod.",
+        {str("type").req(), str("status").req(), time("lastProbeTime"), time("lastTransitionTime"),
+         str("reason"), str("message")});
   m.def(kCore + "HostIP", "HostIP represents a single IP address allocated to the host.",
         {str("ip").req()});
   m.def(kCore + "PodIP", "PodIP represents a single IP address allocated to the pod.",
         {str("ip").req()});
-  m.def(kCore + "ContainerStatus", "ContainerStatus contains details for the current status of "
+  m.def(kCore + "ContainerStatus",
+        "ContainerStatus contains details for the current status of "
         "this container.",
         {str("name").req(), obj("state", c("ContainerState")),
-         obj("lastState", c("ContainerState")), boolean("ready").req(),
-         i32("restartCount").req(), str("image").req(), str("imageID").req(), str("containerID"),
-         boolean("started"), mapQty("allocatedResources"),
-         obj("resources", c("ResourceRequirements")),
+         obj("lastState", c("ContainerState")), boolean("ready").req(), i32("restartCount").req(),
+         str("image").req(), str("imageID").req(), str("containerID"), boolean("started"),
+         mapQty("allocatedResources"), obj("resources", c("ResourceRequirements")),
          arr("volumeMounts", c("VolumeMountStatus")).merge("mountPath"), any("user"),
          arrOf("allocatedResourcesStatus", FieldKind::kAny).mapList({"name"})});
   m.def(kCore + "VolumeMountStatus", "VolumeMountStatus shows status of volume mounts.",
-        {str("name").req(), str("mountPath").req(), boolean("readOnly"),
-         str("recursiveReadOnly")});
+        {str("name").req(), str("mountPath").req(), boolean("readOnly"), str("recursiveReadOnly")});
   m.def(kCore + "ContainerState", "ContainerState holds a possible state of container.",
         {obj("waiting", c("ContainerStateWaiting")), obj("running", c("ContainerStateRunning")),
          obj("terminated", c("ContainerStateTerminated"))});
@@ -330,7 +354,8 @@ void definePodStatus(Model& m) {
         {str("reason"), str("message")});
   m.def(kCore + "ContainerStateRunning", "ContainerStateRunning is a running state of a container.",
         {time("startedAt")});
-  m.def(kCore + "ContainerStateTerminated", "ContainerStateTerminated is a terminated state of a "
+  m.def(kCore + "ContainerStateTerminated",
+        "ContainerStateTerminated is a terminated state of a "
         "container.",
         {i32("exitCode").req(), i32("signal"), str("reason"), str("message"), time("startedAt"),
          time("finishedAt"), str("containerID")});
@@ -340,10 +365,9 @@ void definePodStatus(Model& m) {
 
 void definePod(Model& m) {
   const GroupVersionKind pod{"", "v1", "Pod"};
-  TypeDef* p = m.kind(kCore + "Pod", pod,
-                      "Pod is a collection of containers that can run on a host.",
-                      {obj("spec", m.ref(kCore + "PodSpec")),
-                       obj("status", m.ref(kCore + "PodStatus"))});
+  TypeDef* p =
+      m.kind(kCore + "Pod", pod, "Pod is a collection of containers that can run on a host.",
+             {obj("spec", m.ref(kCore + "PodSpec")), obj("status", m.ref(kCore + "PodStatus"))});
   m.list(kCore + "PodList", {"", "v1", "PodList"}, p);
   defineContainers(m);
   defineVolumes(m);

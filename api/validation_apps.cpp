@@ -9,7 +9,9 @@ namespace skiff::api::detail {
 
 namespace {
 
-long long intOf(const Json* v) { return v && v->is_number_integer() ? v->get<long long>() : 0; }
+long long intOf(const Json* v) {
+  return v && v->is_number_integer() ? v->get<long long>() : 0;
+}
 
 void nonNegative(const Json& spec, const char* name, FieldErrors& errs) {
   const Json* v = get(spec, name);
@@ -60,8 +62,8 @@ void validateSelectorAndTemplate(const Json& spec, const char* kindName, FieldEr
   } else {
     validateLabelSelector(*sel, "spec.selector", errs);
     if (selectorEmpty(*sel)) {
-      errs.push_back(invalid("spec.selector", *sel,
-                             std::string("empty selector is invalid for ") + kindName));
+      errs.push_back(
+          invalid("spec.selector", *sel, std::string("empty selector is invalid for ") + kindName));
     }
   }
   const Json* tmpl = get(spec, "template");
@@ -82,12 +84,15 @@ void validatePodTemplate(const Json& tmpl, const Json* selector, const std::stri
     // Go prints an empty map as map[string]string{} too.
     Cause c = invalid(child(path, "metadata.labels"), labels,
                       "`selector` does not match template `labels`");
-    if (labels.empty()) c.message = "Invalid value: map[string]string{}: `selector` does not "
-                                    "match template `labels`";
+    if (labels.empty())
+      c.message =
+          "Invalid value: map[string]string{}: `selector` does not "
+          "match template `labels`";
     errs.push_back(c);
   }
   if (meta) {
-    if (const Json* l = get(*meta, "labels")) validateLabels(*l, child(path, "metadata.labels"), errs);
+    if (const Json* l = get(*meta, "labels"))
+      validateLabels(*l, child(path, "metadata.labels"), errs);
   }
   const Json* spec = get(tmpl, "spec");
   Json s = spec ? *spec : Json::object();
@@ -112,8 +117,8 @@ void validateDeployment(const Json& d, FieldErrors& errs) {
   validateSelectorAndTemplate(spec, "deployment", errs);
   if (const Json* pds = get(spec, "progressDeadlineSeconds")) {
     if (intOf(pds) <= intOf(get(spec, "minReadySeconds"))) {
-      errs.push_back(invalid("spec.progressDeadlineSeconds", *pds,
-                             "must be greater than minReadySeconds"));
+      errs.push_back(
+          invalid("spec.progressDeadlineSeconds", *pds, "must be greater than minReadySeconds"));
     }
   }
   const Json* strategy = get(spec, "strategy");
@@ -138,12 +143,12 @@ void validateDeployment(const Json& d, FieldErrors& errs) {
         return static_cast<double>(v->get<long long>());
       }
       std::string s = v->is_string() ? v->get<std::string>() : "";
-      bool ok = s.size() >= 2 && s.back() == '%' &&
-                std::all_of(s.begin(), s.end() - 1, ::isdigit);
+      bool ok = s.size() >= 2 && s.back() == '%' && std::all_of(s.begin(), s.end() - 1, ::isdigit);
       if (!ok) {
-        errs.push_back(invalid(p, s, "a valid percent string must be a numeric string followed "
-                                     "by an ending '%' (e.g. '1%',  or '93%', regex used for "
-                                     "validation is '[0-9]+%')"));
+        errs.push_back(invalid(p, s,
+                               "a valid percent string must be a numeric string followed "
+                               "by an ending '%' (e.g. '1%',  or '93%', regex used for "
+                               "validation is '[0-9]+%')"));
         return std::nullopt;
       }
       int pct = std::stoi(s.substr(0, s.size() - 1));
@@ -153,8 +158,8 @@ void validateDeployment(const Json& d, FieldErrors& errs) {
     std::optional<double> mu = check("maxUnavailable");
     std::optional<double> ms = check("maxSurge");
     if (mu && ms && *mu == 0 && *ms == 0) {
-      errs.push_back(invalid("spec.strategy.rollingUpdate.maxUnavailable", *get(*ru, "maxUnavailable"),
-                             "may not be 0 when `maxSurge` is 0"));
+      errs.push_back(invalid("spec.strategy.rollingUpdate.maxUnavailable",
+                             *get(*ru, "maxUnavailable"), "may not be 0 when `maxSurge` is 0"));
     }
   } else if (!type.empty()) {
     errs.push_back(notSupported("spec.strategy.type", type, {"Recreate", "RollingUpdate"}));

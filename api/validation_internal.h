@@ -24,7 +24,9 @@ bool isRfc3339(const std::string& s);
 // IPv4 or IPv6 address in canonical-enough form (inet_pton).
 bool isIPv4(const std::string& s);
 bool isIPv6(const std::string& s);
-inline bool isIP(const std::string& s) { return isIPv4(s) || isIPv6(s); }
+inline bool isIP(const std::string& s) {
+  return isIPv4(s) || isIPv6(s);
+}
 
 // Kubernetes' small-function library (k8s.io/apimachinery/pkg/util/validation).
 std::vector<std::string> isQualifiedName(const std::string& value);

@@ -23,7 +23,8 @@ std::vector<std::string> checkName(NameValidator fn, const std::string& name, bo
 void validateLabels(const Json& labels, const std::string& path, FieldErrors& errs) {
   if (!labels.is_object()) return;
   for (auto it = labels.begin(); it != labels.end(); ++it) {
-    for (const std::string& m : isQualifiedName(it.key())) errs.push_back(invalid(path, it.key(), m));
+    for (const std::string& m : isQualifiedName(it.key()))
+      errs.push_back(invalid(path, it.key(), m));
     std::string v = it->is_string() ? it->get<std::string>() : "";
     for (const std::string& m : isValidLabelValue(v)) errs.push_back(invalid(path, v, m));
   }
@@ -59,10 +60,12 @@ void validateObjectMeta(const Json& meta, bool namespaced, NameValidator nameFn,
   } else if (!ns.empty()) {
     errs.push_back(forbidden(child(path, "namespace"), "not allowed on this type"));
   }
-  if (const Json* g = get(meta, "generation"); g && g->is_number_integer() && g->get<long long>() < 0) {
+  if (const Json* g = get(meta, "generation");
+      g && g->is_number_integer() && g->get<long long>() < 0) {
     errs.push_back(invalid(child(path, "generation"), *g, "must be greater than or equal to 0"));
   }
-  if (const Json* labels = get(meta, "labels")) validateLabels(*labels, child(path, "labels"), errs);
+  if (const Json* labels = get(meta, "labels"))
+    validateLabels(*labels, child(path, "labels"), errs);
   if (const Json* ann = get(meta, "annotations"); ann && ann->is_object()) {
     size_t total = 0;
     for (auto it = ann->begin(); it != ann->end(); ++it) {
@@ -129,7 +132,8 @@ void validateObjectMetaUpdate(const Json& meta, const Json& oldMeta, const std::
 
 void validateLabelSelector(const Json& sel, const std::string& path, FieldErrors& errs) {
   if (!sel.is_object()) return;
-  if (const Json* ml = get(sel, "matchLabels")) validateLabels(*ml, child(path, "matchLabels"), errs);
+  if (const Json* ml = get(sel, "matchLabels"))
+    validateLabels(*ml, child(path, "matchLabels"), errs);
   const Json* exprs = get(sel, "matchExpressions");
   if (!exprs || !exprs->is_array()) return;
   for (size_t i = 0; i < exprs->size(); ++i) {
@@ -140,8 +144,8 @@ void validateLabelSelector(const Json& sel, const std::string& path, FieldErrors
     size_t nvalues = values && values->is_array() ? values->size() : 0;
     if (op == "In" || op == "NotIn") {
       if (nvalues == 0) {
-        errs.push_back(required(child(p, "values"),
-                                "must be specified when `operator` is 'In' or 'NotIn'"));
+        errs.push_back(
+            required(child(p, "values"), "must be specified when `operator` is 'In' or 'NotIn'"));
       }
     } else if (op == "Exists" || op == "DoesNotExist") {
       if (nvalues > 0) {
@@ -192,8 +196,9 @@ std::string goLabelSelector(const Json& sel) {
     s += "[]v1.LabelSelectorRequirement{";
     for (size_t i = 0; i < me->size(); ++i) {
       const Json& e = (*me)[i];
-      s += std::string(i ? ", " : "") + "v1.LabelSelectorRequirement{Key:" +
-           Json(getString(e, "key")).dump() + ", Operator:" + Json(getString(e, "operator")).dump() +
+      s += std::string(i ? ", " : "") +
+           "v1.LabelSelectorRequirement{Key:" + Json(getString(e, "key")).dump() +
+           ", Operator:" + Json(getString(e, "operator")).dump() +
            ", Values:" + strs(get(e, "values")) + "}";
     }
     s += "}";

@@ -178,8 +178,9 @@ void validateEnv(const Json& c, const std::string& cpath, FieldErrors& errs) {
       }
     }
     if (sources == 0) {
-      errs.push_back(invalid(vp, "", "must specify one of: `fieldRef`, `resourceFieldRef`, "
-                                     "`configMapKeyRef` or `secretKeyRef`"));
+      errs.push_back(invalid(vp, "",
+                             "must specify one of: `fieldRef`, `resourceFieldRef`, "
+                             "`configMapKeyRef` or `secretKeyRef`"));
     } else if (sources > 1) {
       errs.push_back(invalid(vp, "", "may not have more than one field specified at a time"));
     }
@@ -192,7 +193,8 @@ void validateContainer(const Json& c, const std::string& p, const std::set<std::
   if (name.empty()) {
     errs.push_back(required(child(p, "name")));
   } else {
-    for (const std::string& m : isDns1123Label(name)) errs.push_back(invalid(child(p, "name"), name, m));
+    for (const std::string& m : isDns1123Label(name))
+      errs.push_back(invalid(child(p, "name"), name, m));
   }
   if (getString(c, "image").empty()) errs.push_back(required(child(p, "image")));
   if (const Json* ports = get(c, "ports"); ports && ports->is_array()) {
@@ -201,7 +203,8 @@ void validateContainer(const Json& c, const std::string& p, const std::set<std::
       std::string pp = index(child(p, "ports"), i);
       std::string pn = getString(port, "name");
       if (!pn.empty()) {
-        for (const std::string& m : isValidPortName(pn)) errs.push_back(invalid(child(pp, "name"), pn, m));
+        for (const std::string& m : isValidPortName(pn))
+          errs.push_back(invalid(child(pp, "name"), pn, m));
         if (!portNames.insert(pn).second) errs.push_back(duplicate(child(pp, "name"), pn));
       }
       const Json* cp = get(port, "containerPort");
@@ -244,7 +247,8 @@ void validateContainer(const Json& c, const std::string& p, const std::set<std::
       } else if (!paths.insert(path).second) {
         errs.push_back(invalid(child(mp, "mountPath"), path, "must be unique"));
       }
-      checkEnum(m, "mountPropagation", mp, {"Bidirectional", "HostToContainer", "None"}, false, errs);
+      checkEnum(m, "mountPropagation", mp, {"Bidirectional", "HostToContainer", "None"}, false,
+                errs);
     }
   }
   validateProbe(c, "livenessProbe", p, errs);
@@ -261,14 +265,39 @@ void validateContainer(const Json& c, const std::string& p, const std::set<std::
   checkEnum(c, "terminationMessagePolicy", p, {"File", "FallbackToLogsOnError"}, true, errs);
 }
 
-const char* const kVolumeSources[] = {
-    "hostPath", "emptyDir", "secret", "configMap", "projected", "downwardAPI",
-    "persistentVolumeClaim", "nfs", "image", "ephemeral", "csi", "gcePersistentDisk",
-    "awsElasticBlockStore", "gitRepo", "iscsi", "glusterfs", "rbd", "flexVolume", "cinder",
-    "cephfs", "flocker", "fc", "azureFile", "azureDisk", "vsphereVolume", "quobyte",
-    "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos"};
+const char* const kVolumeSources[] = {"hostPath",
+                                      "emptyDir",
+                                      "secret",
+                                      "configMap",
+                                      "projected",
+                                      "downwardAPI",
+                                      "persistentVolumeClaim",
+                                      "nfs",
+                                      "image",
+                                      "ephemeral",
+                                      "csi",
+                                      "gcePersistentDisk",
+                                      "awsElasticBlockStore",
+                                      "gitRepo",
+                                      "iscsi",
+                                      "glusterfs",
+                                      "rbd",
+                                      "flexVolume",
+                                      "cinder",
+                                      "cephfs",
+                                      "flocker",
+                                      "fc",
+                                      "azureFile",
+                                      "azureDisk",
+                                      "vsphereVolume",
+                                      "quobyte",
+                                      "photonPersistentDisk",
+                                      "portworxVolume",
+                                      "scaleIO",
+                                      "storageos"};
 
-std::set<std::string> validateVolumes(const Json& spec, const std::string& path, FieldErrors& errs) {
+std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
+                                      FieldErrors& errs) {
   std::set<std::string> names;
   const Json* vols = get(spec, "volumes");
   if (!vols || !vols->is_array()) return names;
@@ -279,7 +308,8 @@ std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
     if (name.empty()) {
       errs.push_back(required(child(p, "name")));
     } else {
-      for (const std::string& m : isDns1123Label(name)) errs.push_back(invalid(child(p, "name"), name, m));
+      for (const std::string& m : isDns1123Label(name))
+        errs.push_back(invalid(child(p, "name"), name, m));
       if (!names.insert(name).second) errs.push_back(duplicate(child(p, "name"), name));
     }
     int sources = 0;
@@ -291,12 +321,13 @@ std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
     }
     if (sources == 0) errs.push_back(required(p, "must specify a volume type"));
     if (const Json* hp = get(v, "hostPath")) {
-      if (getString(*hp, "path").empty()) errs.push_back(required(child(child(p, "hostPath"), "path")));
+      if (getString(*hp, "path").empty())
+        errs.push_back(required(child(child(p, "hostPath"), "path")));
       const Json* t = get(*hp, "type");
       if (t && t->is_string()) {
         static const std::vector<std::string> types = {
-            "", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket",
-            "CharDevice", "BlockDevice"};
+            "",       "DirectoryOrCreate", "Directory",  "FileOrCreate", "File",
+            "Socket", "CharDevice",        "BlockDevice"};
         if (std::find(types.begin(), types.end(), t->get<std::string>()) == types.end()) {
           errs.push_back(notSupported(child(child(p, "hostPath"), "type"), *t, types));
         }
@@ -369,8 +400,8 @@ void validatePodSpec(const Json& spec, const std::string& path, FieldErrors& err
   checkEnum(spec, "dnsPolicy", path, {"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"},
             true, errs);
   if (getString(spec, "dnsPolicy") == "None" && !get(spec, "dnsConfig")) {
-    errs.push_back(required(child(path, "dnsConfig"),
-                            "must provide `dnsConfig` when `dnsPolicy` is None"));
+    errs.push_back(
+        required(child(path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"));
   }
   if (const Json* ads = get(spec, "activeDeadlineSeconds")) {
     for (const std::string& m : isInRange(intOf(ads), 1, 2147483647)) {
@@ -378,7 +409,8 @@ void validatePodSpec(const Json& spec, const std::string& path, FieldErrors& err
     }
   }
   nonNegative(spec, "terminationGracePeriodSeconds", path, errs);
-  if (const Json* ns = get(spec, "nodeSelector")) validateLabels(*ns, child(path, "nodeSelector"), errs);
+  if (const Json* ns = get(spec, "nodeSelector"))
+    validateLabels(*ns, child(path, "nodeSelector"), errs);
   for (const char* f : {"hostname", "subdomain"}) {
     std::string v = getString(spec, f);
     if (v.empty()) continue;
@@ -387,7 +419,8 @@ void validatePodSpec(const Json& spec, const std::string& path, FieldErrors& err
   for (const char* f : {"serviceAccountName", "nodeName", "priorityClassName"}) {
     std::string v = getString(spec, f);
     if (v.empty()) continue;
-    for (const std::string& m : isDns1123Subdomain(v)) errs.push_back(invalid(child(path, f), v, m));
+    for (const std::string& m : isDns1123Subdomain(v))
+      errs.push_back(invalid(child(path, f), v, m));
   }
   if (const Json* tols = get(spec, "tolerations"); tols && tols->is_array()) {
     for (size_t i = 0; i < tols->size(); ++i) {
@@ -395,7 +428,8 @@ void validatePodSpec(const Json& spec, const std::string& path, FieldErrors& err
       std::string p = index(child(path, "tolerations"), i);
       std::string k = getString(t, "key");
       if (!k.empty()) {
-        for (const std::string& m : isQualifiedName(k)) errs.push_back(invalid(child(p, "key"), k, m));
+        for (const std::string& m : isQualifiedName(k))
+          errs.push_back(invalid(child(p, "key"), k, m));
       }
       std::string op = getString(t, "operator");
       if (op.empty() && k.empty()) {
@@ -468,8 +502,7 @@ void validatePodSpecUpdate(const Json& spec, const Json& oldSpec, const std::str
   bool superset = true;
   if (oldTols && oldTols->is_array()) {
     for (const Json& t : *oldTols) {
-      if (!tols || !tols->is_array() ||
-          std::find(tols->begin(), tols->end(), t) == tols->end()) {
+      if (!tols || !tols->is_array() || std::find(tols->begin(), tols->end(), t) == tols->end()) {
         superset = false;
       }
     }
@@ -480,7 +513,8 @@ void validatePodSpecUpdate(const Json& spec, const Json& oldSpec, const std::str
   // terminationGracePeriodSeconds may go from negative to 1.
   const Json* tgp = get(spec, "terminationGracePeriodSeconds");
   const Json* oldTgp = get(oldSpec, "terminationGracePeriodSeconds");
-  if (tgp && oldTgp && intOf(oldTgp) < 0 && intOf(tgp) == 1) munged["terminationGracePeriodSeconds"] = 1;
+  if (tgp && oldTgp && intOf(oldTgp) < 0 && intOf(tgp) == 1)
+    munged["terminationGracePeriodSeconds"] = 1;
 
   if (munged != spec) {
     std::string diff = firstDiff(munged, spec, path);
@@ -489,7 +523,8 @@ void validatePodSpecUpdate(const Json& spec, const Json& oldSpec, const std::str
         "pod updates may not change fields other than `spec.containers[*].image`,"
         "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
         "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
-        "set to 1 if it was previously negative)\n  changed: " + diff));
+        "set to 1 if it was previously negative)\n  changed: " +
+            diff));
   }
 }
 

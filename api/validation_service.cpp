@@ -13,7 +13,9 @@ namespace {
 
 constexpr const char* kIPError = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
 
-long long intOf(const Json* v) { return v && v->is_number_integer() ? v->get<long long>() : 0; }
+long long intOf(const Json* v) {
+  return v && v->is_number_integer() ? v->get<long long>() : 0;
+}
 
 bool in(const std::string& v, const std::vector<std::string>& set) {
   return std::find(set.begin(), set.end(), v) != set.end();
@@ -38,7 +40,8 @@ void validatePortName(const Json& port, bool requireName, const std::string& p,
   if (requireName && name.empty()) {
     errs.push_back(required(child(p, "name")));
   } else if (!name.empty()) {
-    for (const std::string& m : isDns1123Label(name)) errs.push_back(invalid(child(p, "name"), name, m));
+    for (const std::string& m : isDns1123Label(name))
+      errs.push_back(invalid(child(p, "name"), name, m));
     if (!names.insert(name).second) errs.push_back(duplicate(child(p, "name"), name));
   }
 }
@@ -94,7 +97,8 @@ void validateServicePorts(const Json& spec, bool headless, const std::string& ty
     const Json* np = get(sp, "nodePort");
     if (intOf(np) != 0) {
       if (type == "ClusterIP") {
-        errs.push_back(forbidden(child(p, "nodePort"), "may not be used when `type` is 'ClusterIP'"));
+        errs.push_back(
+            forbidden(child(p, "nodePort"), "may not be used when `type` is 'ClusterIP'"));
       } else {
         for (const std::string& m : isInRange(intOf(np), 1, 65535)) {
           errs.push_back(invalid(child(p, "nodePort"), *np, m));
@@ -105,7 +109,8 @@ void validateServicePorts(const Json& spec, bool headless, const std::string& ty
     }
     std::string pk = std::to_string(intOf(port)) + "/" + getString(sp, "protocol");
     if (!portKeys.insert(pk).second) {
-      errs.push_back(duplicate(p, Json{{"port", intOf(port)}, {"protocol", getString(sp, "protocol")}}));
+      errs.push_back(
+          duplicate(p, Json{{"port", intOf(port)}, {"protocol", getString(sp, "protocol")}}));
     }
   }
 }
@@ -122,8 +127,8 @@ void validateAffinity(const Json& spec, FieldErrors& errs) {
     const Json* cip = cfg ? get(*cfg, "clientIP") : nullptr;
     const Json* ts = cip ? get(*cip, "timeoutSeconds") : nullptr;
     if (!cfg) {
-      errs.push_back(required("spec.sessionAffinityConfig",
-                              "when session affinity type is ClientIP"));
+      errs.push_back(
+          required("spec.sessionAffinityConfig", "when session affinity type is ClientIP"));
     } else if (!cip) {
       errs.push_back(required("spec.sessionAffinityConfig.clientIP",
                               "when session affinity type is ClientIP"));
@@ -201,7 +206,8 @@ bool isSpecialIP(const std::string& ip, std::string* why) {
   if (isIPv4(ip)) {
     unsigned a = 0, b = 0, c = 0, d = 0;
     std::sscanf(ip.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d);
-    if (a == 0 && b == 0 && c == 0 && d == 0) return *why = "may not be unspecified (0.0.0.0)", true;
+    if (a == 0 && b == 0 && c == 0 && d == 0)
+      return *why = "may not be unspecified (0.0.0.0)", true;
     if (a == 127) return *why = "may not be in the loopback range (127.0.0.0/8, ::1/128)", true;
     if (a == 169 && b == 254) {
       return *why = "may not be in the link-local range (169.254.0.0/16, fe80::/10)", true;
@@ -267,7 +273,8 @@ void validateService(const Json& svc, FieldErrors& errs) {
     if (get(spec, "allocateLoadBalancerNodePorts")) {
       errs.push_back(onlyForLoadBalancer("spec.allocateLoadBalancerNodePorts"));
     }
-    if (get(spec, "loadBalancerClass")) errs.push_back(onlyForLoadBalancer("spec.loadBalancerClass"));
+    if (get(spec, "loadBalancerClass"))
+      errs.push_back(onlyForLoadBalancer("spec.loadBalancerClass"));
   } else if (const Json* r = get(spec, "loadBalancerSourceRanges"); r && r->is_array()) {
     for (size_t i = 0; i < r->size(); ++i) {
       std::string cidr = (*r)[i].is_string() ? (*r)[i].get<std::string>() : "";
@@ -419,7 +426,8 @@ void validateNode(const Json& node, FieldErrors& errs) {
       const Json& t = (*taints)[i];
       std::string p = index("spec.taints", i);
       std::string k = getString(t, "key");
-      for (const std::string& m : isQualifiedName(k)) errs.push_back(invalid(child(p, "key"), k, m));
+      for (const std::string& m : isQualifiedName(k))
+        errs.push_back(invalid(child(p, "key"), k, m));
       std::string effect = getString(t, "effect");
       static const std::vector<std::string> effects = {"NoSchedule", "PreferNoSchedule",
                                                        "NoExecute"};

@@ -20,7 +20,8 @@ namespace {
 // map[string]string{"k":"v"}); other shapes fall back to JSON.
 std::string showValue(const Json& v) {
   if (v.is_null()) return "null";
-  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); })) {
+  if (v.is_array() &&
+      std::all_of(v.begin(), v.end(), [](const Json& e) { return e.is_string(); })) {
     std::string s = "[]string{";
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i].dump();
     return s + "}";
@@ -69,8 +70,12 @@ const char* kQualifiedNameErrMsg =
 
 // Hand-written matchers for the patterns above: std::regex backtracks
 // recursively and can exhaust the stack on long hostile input.
-bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool isAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool isAlnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 bool matchDns1123Label(const std::string& s) {
   if (s.empty() || !isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) return false;
@@ -205,10 +210,10 @@ std::vector<std::string> isQualifiedName(const std::string& value) {
   size_t slash = value.find('/');
   if (slash != std::string::npos) {
     if (value.find('/', slash + 1) != std::string::npos) {
-      errs.push_back("a qualified name " +
-                     regexError(kQualifiedNameErrMsg, kQualifiedNameFmt,
-                                {"MyName", "my.name", "123-abc"}) +
-                     " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+      errs.push_back(
+          "a qualified name " +
+          regexError(kQualifiedNameErrMsg, kQualifiedNameFmt, {"MyName", "my.name", "123-abc"}) +
+          " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
       return errs;
     }
     std::string prefix = value.substr(0, slash);
@@ -246,12 +251,14 @@ std::vector<std::string> isValidLabelValue(const std::string& value) {
 
 std::vector<std::string> isCIdentifier(const std::string& value) {
   static const char* fmt = "[A-Za-z_][A-Za-z0-9_]*";
-  bool ok = !value.empty() && (std::isalpha(static_cast<unsigned char>(value[0])) || value[0] == '_');
+  bool ok =
+      !value.empty() && (std::isalpha(static_cast<unsigned char>(value[0])) || value[0] == '_');
   for (char c : value) ok = ok && (isAlnum(c) || c == '_');
   if (ok) return {};
-  return {regexError("a valid C identifier must start with alphabetic character or '_', followed "
-                     "by a string of alphanumeric characters or '_'",
-                     fmt, {"my_name", "MY_NAME", "MyName"})};
+  return {
+      regexError("a valid C identifier must start with alphabetic character or '_', followed "
+                 "by a string of alphanumeric characters or '_'",
+                 fmt, {"my_name", "MY_NAME", "MyName"})};
 }
 
 std::vector<std::string> isValidPortName(const std::string& port) {
@@ -260,8 +267,8 @@ std::vector<std::string> isValidPortName(const std::string& port) {
   bool hasLetter = false, ok = true;
   for (char c : port) {
     if (std::islower(static_cast<unsigned char>(c))) hasLetter = true;
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
       ok = false;
     }
   }
@@ -305,10 +312,21 @@ std::optional<double> parseQuantity(const Json& value, std::string* error) {
   if (!std::regex_match(suffix, suffixRe)) return fail(kQuantityFormatError);
   double base = std::strtod(s.substr(0, i).c_str(), nullptr);
   static const std::vector<std::pair<std::string, double>> suffixes = {
-      {"", 1},       {"n", 1e-9},          {"u", 1e-6},          {"m", 1e-3},
-      {"k", 1e3},    {"M", 1e6},           {"G", 1e9},           {"T", 1e12},
-      {"P", 1e15},   {"E", 1e18},          {"Ki", 1024.0},       {"Mi", 1048576.0},
-      {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
+      {"", 1},
+      {"n", 1e-9},
+      {"u", 1e-6},
+      {"m", 1e-3},
+      {"k", 1e3},
+      {"M", 1e6},
+      {"G", 1e9},
+      {"T", 1e12},
+      {"P", 1e15},
+      {"E", 1e18},
+      {"Ki", 1024.0},
+      {"Mi", 1048576.0},
+      {"Gi", 1073741824.0},
+      {"Ti", 1099511627776.0},
+      {"Pi", 1125899906842624.0},
       {"Ei", 1152921504606846976.0}};
   for (const auto& [sfx, mult] : suffixes) {
     if (suffix == sfx) return base * mult;

@@ -22,7 +22,8 @@ TEST_CASE("Service defaults", "[defaults]") {
   CHECK(s["ipFamilies"] == Json::array({"IPv4"}));
   CHECK(s["ipFamilyPolicy"] == "SingleStack");
 
-  Json np = Json::parse(R"({"spec":{"type":"NodePort","sessionAffinity":"ClientIP","ports":[{"port":80}],
+  Json np =
+      Json::parse(R"({"spec":{"type":"NodePort","sessionAffinity":"ClientIP","ports":[{"port":80}],
     "clusterIP":"10.96.0.5"}})");
   applyDefaults(np, {"", "v1", "Service"});
   CHECK(np["spec"]["externalTrafficPolicy"] == "Cluster");

@@ -33,7 +33,8 @@ void checkRefsResolve(const Json& node, const Json& doc, const std::string& pref
         REQUIRE(ref.rfind(prefix, 0) == 0);
         std::string name = ref.substr(prefix.size());
         INFO(ref);
-        const Json& defs = prefix == "#/definitions/" ? doc["definitions"] : doc["components"]["schemas"];
+        const Json& defs =
+            prefix == "#/definitions/" ? doc["definitions"] : doc["components"]["schemas"];
         CHECK(defs.contains(name));
       } else {
         checkRefsResolve(v, doc, prefix);

@@ -22,14 +22,26 @@ const FieldDef& fieldOf(const std::string& type, const std::string& field) {
 }  // namespace
 
 TEST_CASE("every served kind has a type with TypeMeta and metadata", "[schema]") {
-  const std::vector<GroupVersionKind> kinds = {
-      {"", "v1", "Namespace"},     {"", "v1", "NamespaceList"}, {"", "v1", "Pod"},
-      {"", "v1", "PodList"},       {"", "v1", "Service"},       {"", "v1", "ServiceList"},
-      {"", "v1", "Endpoints"},     {"", "v1", "EndpointsList"}, {"", "v1", "Node"},
-      {"", "v1", "NodeList"},      {"", "v1", "Event"},         {"", "v1", "EventList"},
-      {"", "v1", "Binding"},       {"apps", "v1", "Deployment"}, {"apps", "v1", "DeploymentList"},
-      {"apps", "v1", "ReplicaSet"}, {"apps", "v1", "ReplicaSetList"},
-      {"autoscaling", "v1", "Scale"}, {"", "v1", "Status"}, {"", "v1", "DeleteOptions"}};
+  const std::vector<GroupVersionKind> kinds = {{"", "v1", "Namespace"},
+                                               {"", "v1", "NamespaceList"},
+                                               {"", "v1", "Pod"},
+                                               {"", "v1", "PodList"},
+                                               {"", "v1", "Service"},
+                                               {"", "v1", "ServiceList"},
+                                               {"", "v1", "Endpoints"},
+                                               {"", "v1", "EndpointsList"},
+                                               {"", "v1", "Node"},
+                                               {"", "v1", "NodeList"},
+                                               {"", "v1", "Event"},
+                                               {"", "v1", "EventList"},
+                                               {"", "v1", "Binding"},
+                                               {"apps", "v1", "Deployment"},
+                                               {"apps", "v1", "DeploymentList"},
+                                               {"apps", "v1", "ReplicaSet"},
+                                               {"apps", "v1", "ReplicaSetList"},
+                                               {"autoscaling", "v1", "Scale"},
+                                               {"", "v1", "Status"},
+                                               {"", "v1", "DeleteOptions"}};
   for (const auto& gvk : kinds) {
     INFO(gvk.apiVersion() << " " << gvk.kind);
     const TypeDef* t = typeForKind(gvk);
@@ -114,18 +126,40 @@ TEST_CASE("field kinds and formats follow the Go types", "[schema]") {
         FieldKind::kTime);
   CHECK(fieldOf(core + "ServiceSpec", "type").enumValues.size() == 4);
   // PodSpec covers what real manifests use.
-  for (const char* f :
-       {"volumes", "initContainers", "containers", "restartPolicy", "terminationGracePeriodSeconds",
-        "activeDeadlineSeconds", "dnsPolicy", "dnsConfig", "nodeSelector", "serviceAccountName",
-        "nodeName", "hostNetwork", "hostPID", "hostIPC", "securityContext", "imagePullSecrets",
-        "hostname", "subdomain", "affinity", "schedulerName", "tolerations", "hostAliases",
-        "priority", "enableServiceLinks", "readinessGates", "preemptionPolicy", "overhead",
-        "shareProcessNamespace", "automountServiceAccountToken"}) {
+  for (const char* f : {"volumes",
+                        "initContainers",
+                        "containers",
+                        "restartPolicy",
+                        "terminationGracePeriodSeconds",
+                        "activeDeadlineSeconds",
+                        "dnsPolicy",
+                        "dnsConfig",
+                        "nodeSelector",
+                        "serviceAccountName",
+                        "nodeName",
+                        "hostNetwork",
+                        "hostPID",
+                        "hostIPC",
+                        "securityContext",
+                        "imagePullSecrets",
+                        "hostname",
+                        "subdomain",
+                        "affinity",
+                        "schedulerName",
+                        "tolerations",
+                        "hostAliases",
+                        "priority",
+                        "enableServiceLinks",
+                        "readinessGates",
+                        "preemptionPolicy",
+                        "overhead",
+                        "shareProcessNamespace",
+                        "automountServiceAccountToken"}) {
     CHECK(findType(core + "PodSpec")->field(f) != nullptr);
   }
-  for (const char* f : {"exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds",
-                        "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold",
-                        "terminationGracePeriodSeconds"}) {
+  for (const char* f :
+       {"exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "timeoutSeconds",
+        "periodSeconds", "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"}) {
     CHECK(findType(core + "Probe")->field(f) != nullptr);
   }
 }

@@ -18,7 +18,8 @@ Json defaulted(const char* text, const GroupVersionKind& gvk) {
   return j;
 }
 
-std::string messageOf(const FieldErrors& errs, const GroupVersionKind& gvk, const std::string& name) {
+std::string messageOf(const FieldErrors& errs, const GroupVersionKind& gvk,
+                      const std::string& name) {
   return invalidError(gvk, name, errs).message;
 }
 
@@ -55,7 +56,8 @@ TEST_CASE("error builders and invalidError use Kubernetes' texts", "[validation]
   CHECK(tooLong("metadata.annotations", "", 262144).message ==
         "Too long: may not be more than 262144 bytes");
 
-  FieldErrors one = {invalid("spec.ports[0].port", 70000, "must be between 1 and 65535, inclusive")};
+  FieldErrors one = {
+      invalid("spec.ports[0].port", 70000, "must be between 1 and 65535, inclusive")};
   Error e = invalidError(kService, "web", one);
   CHECK(e.code == Code::kInvalid);
   CHECK(e.message ==
@@ -77,8 +79,8 @@ TEST_CASE("metadata names", "[validation]") {
   FieldErrors errs = validateCreate(longName, kPod);
   REQUIRE(errs.size() == 1);
   CHECK(errs[0].field == "metadata.name");
-  CHECK(errs[0].message == "Invalid value: \"" + std::string(300, 'a') +
-                               "\": must be no more than 253 characters");
+  CHECK(errs[0].message ==
+        "Invalid value: \"" + std::string(300, 'a') + "\": must be no more than 253 characters");
 
   Json svc = defaulted(kGoodService, kService);
   svc["metadata"]["name"] = "Web_1";
@@ -92,7 +94,8 @@ TEST_CASE("metadata names", "[validation]") {
   svc["metadata"]["name"] = "1web";  // valid DNS-1123 label, not DNS-1035
   CHECK(!validateCreate(svc, kService).empty());
   svc["metadata"]["name"] = std::string(64, 'a');
-  CHECK(hasError(validateCreate(svc, kService), "metadata.name", "must be no more than 63 characters"));
+  CHECK(hasError(validateCreate(svc, kService), "metadata.name",
+                 "must be no more than 63 characters"));
 
   Json pod = defaulted(kGoodPod, kPod);
   pod["metadata"].erase("name");
@@ -120,9 +123,11 @@ TEST_CASE("labels and annotations", "[validation]") {
   pod["metadata"]["labels"] = {{"bad key!", "x"}};
   CHECK(hasError(validateCreate(pod, kPod), "metadata.labels", "name part must consist of"));
   pod["metadata"]["labels"] = {{"app", std::string(64, 'v')}};
-  CHECK(hasError(validateCreate(pod, kPod), "metadata.labels", "must be no more than 63 characters"));
+  CHECK(
+      hasError(validateCreate(pod, kPod), "metadata.labels", "must be no more than 63 characters"));
   pod["metadata"]["labels"] = {{"app", "-x"}};
-  CHECK(hasError(validateCreate(pod, kPod), "metadata.labels", "a valid label must be an empty string"));
+  CHECK(hasError(validateCreate(pod, kPod), "metadata.labels",
+                 "a valid label must be an empty string"));
   pod["metadata"].erase("labels");
   pod["metadata"]["annotations"] = {{"a", std::string(300 * 1024, 'x')}};
   CHECK(hasError(validateCreate(pod, kPod), "metadata.annotations",
@@ -131,7 +136,8 @@ TEST_CASE("labels and annotations", "[validation]") {
 
 TEST_CASE("Service ports", "[validation]") {
   Json svc = defaulted(R"({"metadata":{"name":"web","namespace":"default"},
-    "spec":{"selector":{"app":"web"},"ports":[{"port":70000}]}})", kService);
+    "spec":{"selector":{"app":"web"},"ports":[{"port":70000}]}})",
+                       kService);
   FieldErrors errs = validateCreate(svc, kService);
   CHECK(messageOf(errs, kService, "web") ==
         "Service \"web\" is invalid: [spec.ports[0].port: Invalid value: 70000: must be between 1 "
@@ -149,16 +155,18 @@ TEST_CASE("Service ports", "[validation]") {
   CHECK(hasError(errs, "spec.ports[2].protocol",
                  "Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\""));
 
-  svc = defaulted(R"({"metadata":{"name":"web","namespace":"default"},"spec":{"selector":{"a":"b"}}})",
-                  kService);
+  svc = defaulted(
+      R"({"metadata":{"name":"web","namespace":"default"},"spec":{"selector":{"a":"b"}}})",
+      kService);
   CHECK(hasError(validateCreate(svc, kService), "spec.ports", "Required value"));
   // Headless without ports is fine.
-  svc = defaulted(R"({"metadata":{"name":"web","namespace":"default"},"spec":{"clusterIP":"None"}})",
-                  kService);
+  svc = defaulted(
+      R"({"metadata":{"name":"web","namespace":"default"},"spec":{"clusterIP":"None"}})", kService);
   CHECK(validateCreate(svc, kService).empty());
 
   svc = defaulted(R"({"metadata":{"name":"web","namespace":"default"},
-    "spec":{"ports":[{"port":80,"nodePort":30080}]}})", kService);
+    "spec":{"ports":[{"port":80,"nodePort":30080}]}})",
+                  kService);
   CHECK(hasError(validateCreate(svc, kService), "spec.ports[0].nodePort",
                  "Forbidden: may not be used when `type` is 'ClusterIP'"));
   svc["spec"]["type"] = "NodePort";
@@ -178,8 +186,10 @@ TEST_CASE("Service type, affinity, IPs and traffic policies", "[validation]") {
                  "\"LoadBalancer\", \"NodePort\""));
 
   svc = defaulted(R"({"metadata":{"name":"web","namespace":"default"},"spec":{"ports":[{"port":80}],
-    "sessionAffinity":"ClientIP","sessionAffinityConfig":{"clientIP":{"timeoutSeconds":90000}}}})", kService);
-  CHECK(hasError(validateCreate(svc, kService), "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+    "sessionAffinity":"ClientIP","sessionAffinityConfig":{"clientIP":{"timeoutSeconds":90000}}}})",
+                  kService);
+  CHECK(hasError(validateCreate(svc, kService),
+                 "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
                  "Invalid value: 90000: must be greater than 0 and less than 86400"));
   svc["spec"]["sessionAffinity"] = "Sticky";
   CHECK(hasError(validateCreate(svc, kService), "spec.sessionAffinity", "Unsupported value"));
@@ -191,14 +201,16 @@ TEST_CASE("Service type, affinity, IPs and traffic policies", "[validation]") {
   svc["spec"]["clusterIP"] = "10.96.0.30";
   CHECK(validateCreate(svc, kService).empty());
   svc["spec"]["externalIPs"] = {"192.168.1.10", "nope"};
-  CHECK(hasError(validateCreate(svc, kService), "spec.externalIPs[1]", "must be a valid IP address"));
+  CHECK(
+      hasError(validateCreate(svc, kService), "spec.externalIPs[1]", "must be a valid IP address"));
   svc["spec"].erase("externalIPs");
   svc["spec"]["externalTrafficPolicy"] = "Local";
   CHECK(hasError(validateCreate(svc, kService), "spec.externalTrafficPolicy",
                  "may only be set when `type` is 'NodePort' or 'LoadBalancer'"));
 
   Json en = defaulted(R"({"metadata":{"name":"ext","namespace":"default"},
-    "spec":{"type":"ExternalName"}})", kService);
+    "spec":{"type":"ExternalName"}})",
+                      kService);
   CHECK(hasError(validateCreate(en, kService), "spec.externalName", "Required value"));
   en["spec"]["externalName"] = "db.example.com.";
   CHECK(validateCreate(en, kService).empty());
@@ -239,7 +251,8 @@ TEST_CASE("Pod spec", "[validation]") {
                   {"name":"web","image":"x","ports":[{"containerPort":81,"name":"http"}]},
                   {"name":"Bad_Name","image":"x"}],
     "volumes":[{"name":"v","emptyDir":{}},{"name":"v","hostPath":{"path":"/x"},"emptyDir":{}}],
-    "restartPolicy":"Sometimes","dnsPolicy":"Weird"}})", kPod);
+    "restartPolicy":"Sometimes","dnsPolicy":"Weird"}})",
+                       kPod);
   FieldErrors errs = validateCreate(pod, kPod);
   INFO(dump(errs));
   CHECK(hasError(errs, "spec.containers[0].image", "Required value"));
@@ -252,7 +265,8 @@ TEST_CASE("Pod spec", "[validation]") {
   CHECK(hasError(errs, "spec.containers[0].livenessProbe", "must specify a handler type"));
   CHECK(hasError(errs, "spec.containers[0].livenessProbe.periodSeconds",
                  "must be greater than or equal to 0"));
-  CHECK(hasError(errs, "spec.containers[0].env[0].name", "printable ASCII characters other than '='"));
+  CHECK(hasError(errs, "spec.containers[0].env[0].name",
+                 "printable ASCII characters other than '='"));
   CHECK(hasError(errs, "spec.containers[1].name", "Duplicate value: \"web\""));
   CHECK(hasError(errs, "spec.containers[1].ports[0].name", "Duplicate value: \"http\""));
   CHECK(hasError(errs, "spec.containers[2].name", "RFC 1123 label"));
@@ -329,7 +343,8 @@ TEST_CASE("Deployment selector and template", "[validation]") {
 TEST_CASE("Endpoints, Event, Node", "[validation]") {
   GroupVersionKind ep{"", "v1", "Endpoints"};
   Json e = defaulted(R"({"metadata":{"name":"web","namespace":"default"},"subsets":[
-    {"addresses":[{"ip":"10.244.0.5"},{"ip":"300.1.1.1"},{"ip":"127.0.0.1"}],"ports":[{"port":80}]}]})", ep);
+    {"addresses":[{"ip":"10.244.0.5"},{"ip":"300.1.1.1"},{"ip":"127.0.0.1"}],"ports":[{"port":80}]}]})",
+                     ep);
   FieldErrors errs = validateCreate(e, ep);
   INFO(dump(errs));
   CHECK(errs.size() == 2);
