@@ -227,6 +227,58 @@ void defineVolumes(Model& m) {
         {str("reference"), str("pullPolicy").enums({"Always", "IfNotPresent", "Never"})});
 }
 
+void defineAffinity(Model& m) {
+  auto c = [&](const char* n) { return m.ref(kCore + n); };
+  const TypeDef* selector = m.ref(kMeta + "LabelSelector");
+  m.def(kCore + "Affinity", "Affinity is a group of affinity scheduling rules.",
+        {obj("nodeAffinity", c("NodeAffinity")), obj("podAffinity", c("PodAffinity")),
+         obj("podAntiAffinity", c("PodAntiAffinity"))});
+  m.def(kCore + "NodeAffinity", "Node affinity is a group of node affinity scheduling rules.",
+        {obj("requiredDuringSchedulingIgnoredDuringExecution", c("NodeSelector")),
+         arr("preferredDuringSchedulingIgnoredDuringExecution", c("PreferredSchedulingTerm"))
+             .atomic()});
+  m.def(kCore + "NodeSelector",
+        "A node selector represents the union of the results of one or "
+        "more label queries over a set of nodes.",
+        {arr("nodeSelectorTerms", c("NodeSelectorTerm")).req().atomic()});
+  m.def(kCore + "NodeSelectorTerm", "A null or empty node selector term matches no objects.",
+        {arr("matchExpressions", c("NodeSelectorRequirement")).atomic(),
+         arr("matchFields", c("NodeSelectorRequirement")).atomic()});
+  m.def(kCore + "NodeSelectorRequirement",
+        "A node selector requirement is a selector that "
+        "contains values, a key, and an operator that relates the key and values.",
+        {str("key").req(),
+         str("operator").req().enums({"DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"}),
+         strs("values").atomic()});
+  m.def(kCore + "PreferredSchedulingTerm",
+        "An empty preferred scheduling term matches all "
+        "objects with implicit weight 0.",
+        {i32("weight").req(), obj("preference", c("NodeSelectorTerm")).req()});
+  for (const char* kind : {"PodAffinity", "PodAntiAffinity"}) {
+    m.def(kCore + kind, std::string(kind) + " is a group of inter pod scheduling rules.",
+          {arr("requiredDuringSchedulingIgnoredDuringExecution", c("PodAffinityTerm")).atomic(),
+           arr("preferredDuringSchedulingIgnoredDuringExecution", c("WeightedPodAffinityTerm"))
+               .atomic()});
+  }
+  m.def(kCore + "PodAffinityTerm",
+        "Defines a set of pods that this pod should be co-located "
+        "(affinity) or not co-located (anti-affinity) with.",
+        {obj("labelSelector", selector), strs("namespaces").atomic(), str("topologyKey").req(),
+         obj("namespaceSelector", selector), strs("matchLabelKeys").atomic(),
+         strs("mismatchLabelKeys").atomic()});
+  m.def(kCore + "WeightedPodAffinityTerm",
+        "The weights of all of the matched "
+        "WeightedPodAffinityTerm fields are added per-node to find the most preferred node(s)",
+        {i32("weight").req(), obj("podAffinityTerm", c("PodAffinityTerm")).req()});
+  m.def(kCore + "TopologySpreadConstraint",
+        "TopologySpreadConstraint specifies how to spread "
+        "matching pods among the given topology.",
+        {i32("maxSkew").req(), str("topologyKey").req(),
+         str("whenUnsatisfiable").req().enums({"DoNotSchedule", "ScheduleAnyway"}),
+         obj("labelSelector", selector), i32("minDomains"), str("nodeAffinityPolicy"),
+         str("nodeTaintsPolicy"), strs("matchLabelKeys").atomic()});
+}
+
 void definePodSpec(Model& m) {
   auto c = [&](const char* n) { return m.ref(kCore + n); };
   m.def(kCore + "PodSpec", "PodSpec is a description of a pod.",
@@ -252,7 +304,7 @@ void definePodSpec(Model& m) {
             arr("imagePullSecrets", c("LocalObjectReference")).merge("name"),
             str("hostname"),
             str("subdomain"),
-            any("affinity").doc("If specified, the pod's scheduling constraints (Affinity)."),
+            obj("affinity", c("Affinity")).doc("If specified, the pod's scheduling constraints"),
             str("schedulerName"),
             arr("tolerations", c("Toleration")).atomic(),
             arr("hostAliases", c("HostAlias")).merge("ip"),
@@ -264,7 +316,7 @@ void definePodSpec(Model& m) {
             boolean("enableServiceLinks"),
             str("preemptionPolicy").enums({"Never", "PreemptLowerPriority"}),
             mapQty("overhead"),
-            arrOf("topologySpreadConstraints", FieldKind::kAny)
+            arr("topologySpreadConstraints", c("TopologySpreadConstraint"))
                 .merge("topologyKey", {"topologyKey", "whenUnsatisfiable"}),
             boolean("setHostnameAsFQDN"),
             obj("os", c("PodOS")),
@@ -273,6 +325,7 @@ void definePodSpec(Model& m) {
             arr("resourceClaims", c("PodResourceClaim")).merge("name").strategy("merge,retainKeys"),
             obj("resources", c("ResourceRequirements")),
         });
+  defineAffinity(m);
   m.def(kCore + "LocalObjectReference",
         "LocalObjectReference contains enough information to let "
         "you locate the referenced object inside the same namespace.",

@@ -222,3 +222,21 @@ TEST_CASE("a realistic Deployment decodes cleanly", "[decode]") {
   INFO((r.ok() ? "" : r.error().message));
   CHECK(r.ok());
 }
+
+TEST_CASE("affinity and topology spread are typed, so typos are caught", "[decode]") {
+  Json pod = parse(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}],
+    "affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[
+      {"matchExpressions":[{"key":"kubernetes.io/os","operator":"In","values":["linux"]}]}]}},
+      "podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":1,
+        "podAffinityTerm":{"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"a":"b"}}}}]}},
+    "topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule"}]}})");
+  CHECK(decodeObject(pod, kPod).ok());
+  pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+     ["nodeSelectorTerms"][0]["matchExpression"] = Json::array();
+  auto r = decodeObject(pod, kPod);
+  REQUIRE(!r.ok());
+  CHECK_THAT(r.error().message,
+             Catch::Contains("unknown field \"spec.affinity.nodeAffinity."
+                             "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
+                             "matchExpression\", did you mean"));
+}
