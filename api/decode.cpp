@@ -325,7 +325,13 @@ Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
   if (!apiVersion) return apiVersion.error();
   Result<std::string> kind = typeMetaString("kind");
   if (!kind) return kind.error();
-  if (!apiVersion->empty() && *apiVersion != gvk.apiVersion()) {
+  // DeleteOptions (like the other meta/v1 option kinds) is registered in every
+  // group-version; clients send "v1", "meta.k8s.io/v1" or their own group's.
+  bool metaKind = gvk.kind == "DeleteOptions" && gvk.group.empty();
+  bool versionOk = apiVersion->empty() || *apiVersion == gvk.apiVersion() ||
+                   (metaKind && (*apiVersion == "meta.k8s.io/v1" || *apiVersion == "apps/v1" ||
+                                 *apiVersion == "autoscaling/v1"));
+  if (!versionOk) {
     return makeError(Code::kBadRequest, "the API version in the data (" + *apiVersion +
                                             ") does not match the expected API version (" +
                                             gvk.apiVersion() + ")");
@@ -335,7 +341,7 @@ Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
         Code::kBadRequest,
         "the kind in the data (" + *kind + ") does not match the expected kind (" + gvk.kind + ")");
   }
-  obj["apiVersion"] = gvk.apiVersion();
+  if (!metaKind || apiVersion->empty()) obj["apiVersion"] = gvk.apiVersion();
   obj["kind"] = gvk.kind;
 
   Walker w(unknown);

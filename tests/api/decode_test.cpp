@@ -240,3 +240,20 @@ TEST_CASE("affinity and topology spread are typed, so typos are caught", "[decod
                              "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
                              "matchExpression\", did you mean"));
 }
+
+TEST_CASE("DeleteOptions decode in any served group-version", "[decode]") {
+  const GroupVersionKind del{"", "v1", "DeleteOptions"};
+  for (const char* av : {"v1", "meta.k8s.io/v1", "apps/v1"}) {
+    Json o = Json{{"apiVersion", av},
+                  {"kind", "DeleteOptions"},
+                  {"propagationPolicy", "Foreground"},
+                  {"gracePeriodSeconds", 0},
+                  {"preconditions", {{"uid", "x"}}}};
+    auto r = decodeObject(o, del);
+    INFO(av);
+    CHECK(r.ok());
+  }
+  auto bad = decodeObject(Json{{"propagationPolicy", "Background"}, {"orphan", true}}, del);
+  REQUIRE(!bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("unknown field \"orphan\""));
+}
