@@ -83,7 +83,6 @@ std::vector<std::string> Model::undefined() const {
 }
 
 void defineMeta(Model& m) {
-  const GroupVersionKind v1{"", "v1", ""};
   m.def(kMeta + "ObjectMeta", "ObjectMeta is metadata that all persisted resources must have.",
         {
             str("name").doc("Name must be unique within a namespace."),
@@ -147,7 +146,6 @@ void defineMeta(Model& m) {
         {str("type").req(), str("status").req().enums({"True", "False", "Unknown"}),
          i64("observedGeneration"), time("lastTransitionTime").req(), str("reason").req(),
          str("message").req()});
-  (void)v1;
 }
 
 }  // namespace model
@@ -167,6 +165,7 @@ const Registry& registry() {
     model::definePod(reg->model);
     model::defineCore(reg->model);
     model::defineApps(reg->model);
+    model::defineDocs(reg->model);
     reg->all = reg->model.ordered();
     for (const TypeDef* t : reg->all) reg->byName.emplace(t->name, t);
     return reg;

@@ -160,5 +160,6 @@ void defineMeta(Model& m);
 void definePod(Model& m);
 void defineCore(Model& m);
 void defineApps(Model& m);
+void defineDocs(Model& m);  // descriptions of common fields; last, after every definition
 
 }  // namespace skiff::api::model

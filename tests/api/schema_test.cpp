@@ -163,3 +163,15 @@ TEST_CASE("field kinds and formats follow the Go types", "[schema]") {
     CHECK(findType(core + "Probe")->field(f) != nullptr);
   }
 }
+
+TEST_CASE("common fields carry descriptions for kubectl explain", "[schema]") {
+  CHECK(!fieldOf("io.k8s.api.core.v1.ServiceSpec", "clusterIP").description.empty());
+  CHECK(!fieldOf("io.k8s.api.core.v1.Container", "imagePullPolicy").description.empty());
+  CHECK(!fieldOf("io.k8s.api.apps.v1.DeploymentSpec", "selector").description.empty());
+  CHECK(!fieldOf("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "labels").description.empty());
+  size_t described = 0;
+  for (const TypeDef* t : allTypes()) {
+    for (const FieldDef& f : t->fields) described += !f.description.empty();
+  }
+  CHECK(described > 100);
+}
