@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "base/log.h"
 
@@ -215,14 +216,16 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
   if (!q) return q.error();
   q->bindText(1, afterCursor ? startAfter : prefix);
   if (end) q->bindText(2, *end);
-  q->bind(3, limit > 0 ? limit + 1 : -1);  // one extra row tells whether there is more
+  // One extra row tells whether there is more; -1 is SQLite's "no limit".
+  const bool limited = limit > 0 && limit < INT64_MAX;
+  q->bind(3, limited ? limit + 1 : -1);
   for (;;) {
     auto row = q->step();
     if (!row) return row.error().wrap("list " + prefix);
     if (!*row) break;
     out.items.push_back(Record{q->text(0), q->blob(1), q->int64(2), q->int64(3)});
   }
-  if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
+  if (limited && static_cast<int64_t>(out.items.size()) > limit) {
     out.items.pop_back();
     out.more = true;
   }
