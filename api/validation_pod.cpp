@@ -27,14 +27,19 @@ void nonNegative(const Json& obj, const char* name, const std::string& path, Fie
   }
 }
 
+// Kubernetes lists most supported values from a sorted set (sets.List), so
+// the texts name them in alphabetical order; `keepOrder` is for the few
+// places that list them by hand.
 void checkEnum(const Json& obj, const char* name, const std::string& path,
-               const std::vector<std::string>& allowed, bool requiredField, FieldErrors& errs) {
+               std::vector<std::string> allowed, bool requiredField, FieldErrors& errs,
+               bool keepOrder = false) {
   std::string v = getString(obj, name);
   if (v.empty()) {
     if (requiredField) errs.push_back(required(child(path, name)));
     return;
   }
   if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    if (!keepOrder) std::sort(allowed.begin(), allowed.end());
     errs.push_back(notSupported(child(path, name), v, allowed));
   }
 }
@@ -106,6 +111,23 @@ void validateProbe(const Json& c, const char* name, const std::string& cpath, Fi
   }
 }
 
+std::string quantityText(const Json& q) {
+  return q.is_string() ? q.get<std::string>() : q.dump();
+}
+
+// As validateContainerResourceName: standard names, or qualified extended ones.
+void validateResourceName(const std::string& name, const std::string& path, FieldErrors& errs) {
+  static const std::vector<std::string> standard = {"cpu", "memory", "ephemeral-storage"};
+  if (std::find(standard.begin(), standard.end(), name) != standard.end() ||
+      name.rfind("hugepages-", 0) == 0) {
+    return;
+  }
+  for (const std::string& m : isQualifiedName(name)) errs.push_back(invalid(path, name, m));
+  if (name.find('/') == std::string::npos) {
+    errs.push_back(invalid(path, name, "must be a standard resource for containers"));
+  }
+}
+
 void validateResources(const Json& c, const std::string& cpath, FieldErrors& errs) {
   const Json* res = get(c, "resources");
   if (!res || !res->is_object()) return;
@@ -116,6 +138,7 @@ void validateResources(const Json& c, const std::string& cpath, FieldErrors& err
     if (!m || !m->is_object()) continue;
     for (auto it = m->begin(); it != m->end(); ++it) {
       std::string fp = key(child(p, kind), it.key());
+      validateResourceName(it.key(), fp, errs);
       std::string err;
       std::optional<double> q = parseQuantity(it.value(), &err);
       if (!q) {
@@ -123,16 +146,17 @@ void validateResources(const Json& c, const std::string& cpath, FieldErrors& err
         continue;
       }
       if (*q < 0) {
-        errs.push_back(invalid(fp, it.value(), "must be greater than or equal to 0"));
+        errs.push_back(invalid(fp, quantityText(it.value()), "must be greater than or equal to 0"));
         continue;
       }
       if (std::string(kind) == "limits") {
         limits[it.key()] = *q;
       } else if (auto l = limits.find(it.key()); l != limits.end() && *q > l->second) {
         const Json& lim = (*get(*res, "limits"))[it.key()];
-        errs.push_back(invalid(fp, it.value(),
-                               "must be less than or equal to " + it.key() + " limit of " +
-                                   (lim.is_string() ? lim.get<std::string>() : lim.dump())));
+        // Kubernetes names the requests map here, not the key.
+        errs.push_back(invalid(
+            child(p, kind), quantityText(it.value()),
+            "must be less than or equal to " + it.key() + " limit of " + quantityText(lim)));
       }
     }
   }
@@ -443,7 +467,8 @@ void validatePodSpec(const Json& spec, const std::string& path, FieldErrors& err
       } else if (!op.empty() && op != "Equal" && op != "Exists") {
         errs.push_back(notSupported(child(p, "operator"), op, {"Equal", "Exists"}));
       }
-      checkEnum(t, "effect", p, {"NoSchedule", "PreferNoSchedule", "NoExecute"}, false, errs);
+      checkEnum(t, "effect", p, {"NoSchedule", "PreferNoSchedule", "NoExecute"}, false, errs,
+                /*keepOrder=*/true);
       if (get(t, "tolerationSeconds") && getString(t, "effect") != "NoExecute") {
         errs.push_back(invalid(child(p, "effect"), getString(t, "effect"),
                                "effect must be 'NoExecute' when `tolerationSeconds` is set"));

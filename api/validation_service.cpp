@@ -194,7 +194,7 @@ void validateClusterIPs(const Json& spec, const std::string& type, FieldErrors& 
   std::string policy = getString(spec, "ipFamilyPolicy");
   if (!policy.empty() && !in(policy, {"SingleStack", "PreferDualStack", "RequireDualStack"})) {
     errs.push_back(notSupported("spec.ipFamilyPolicy", policy,
-                                {"SingleStack", "PreferDualStack", "RequireDualStack"}));
+                                {"PreferDualStack", "RequireDualStack", "SingleStack"}));
   }
 }
 

@@ -258,8 +258,8 @@ TEST_CASE("Pod spec", "[validation]") {
   CHECK(hasError(errs, "spec.containers[0].image", "Required value"));
   CHECK(hasError(errs, "spec.containers[0].ports[0].containerPort", "Required value"));
   CHECK(hasError(errs, "spec.containers[0].volumeMounts[0].name", "Not found: \"missing\""));
-  CHECK(hasError(errs, "spec.containers[0].resources.requests[cpu]",
-                 "must be less than or equal to cpu limit of 1"));
+  CHECK(hasError(errs, "spec.containers[0].resources.requests",
+                 "Invalid value: \"2\": must be less than or equal to cpu limit of 1"));
   CHECK(hasError(errs, "spec.containers[0].resources.requests[memory]",
                  "quantities must match the regular expression"));
   CHECK(hasError(errs, "spec.containers[0].livenessProbe", "must specify a handler type"));
@@ -272,8 +272,18 @@ TEST_CASE("Pod spec", "[validation]") {
   CHECK(hasError(errs, "spec.containers[2].name", "RFC 1123 label"));
   CHECK(hasError(errs, "spec.volumes[1].name", "Duplicate value: \"v\""));
   CHECK(hasError(errs, "spec.volumes[1].emptyDir", "may not specify more than 1 volume type"));
-  CHECK(hasError(errs, "spec.restartPolicy", "Unsupported value: \"Sometimes\""));
+  CHECK(hasError(errs, "spec.restartPolicy",
+                 "Unsupported value: \"Sometimes\": supported values: \"Always\", \"Never\", "
+                 "\"OnFailure\""));
   CHECK(hasError(errs, "spec.dnsPolicy", "Unsupported value: \"Weird\""));
+
+  Json res = defaulted(kGoodPod, kPod);
+  res["spec"]["containers"][0]["resources"] = {
+      {"limits", {{"gpu", "1"}, {"example.com/gpu", "1"}}}};
+  errs = validateCreate(res, kPod);
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].field == "spec.containers[0].resources.limits[gpu]");
+  CHECK(errs[0].message == "Invalid value: \"gpu\": must be a standard resource for containers");
 
   Json none = defaulted(R"({"metadata":{"name":"p","namespace":"default"},"spec":{}})", kPod);
   CHECK(hasError(validateCreate(none, kPod), "spec.containers", "Required value"));
