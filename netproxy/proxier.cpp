@@ -25,11 +25,13 @@ Status Proxier::sync(const Model& desired, const std::set<std::string>& changed)
   last_.full = needFull_;
   auto start = std::chrono::steady_clock::now();
   std::string text;
+  KnownClasses classes = classes_;
   if (needFull_) {
     text = fullSyncText(desired, config_);
+    classes = classesOf(desired);
     last_.changedServices = desired.services.size();
   } else {
-    text = partialSyncText(current_, desired, changed, config_);
+    text = partialSyncText(current_, desired, changed, config_, classes);
     last_.changedServices = changed.size();
   }
   last_.buildMillis = millisSince(start);
@@ -56,6 +58,7 @@ Status Proxier::sync(const Model& desired, const std::set<std::string>& changed)
                         {"ms", std::to_string(last_.buildMillis + last_.applyMillis)}});
   Model before = std::move(current_);
   current_ = desired;
+  classes_ = std::move(classes);
   if (!last_.full) {
     Status c = cleanAffinity(before, current_, changed);
     if (!c.ok()) logWarn("nft affinity cleanup failed", {{"error", c.error().message}});
@@ -90,6 +93,7 @@ Status Proxier::deleteTable() {
   Status st = nft_.apply(deleteTableText(config_));
   needFull_ = true;
   current_ = Model{};
+  classes_ = KnownClasses{};
   return st;
 }
 

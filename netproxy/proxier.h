@@ -60,6 +60,7 @@ class Proxier {
   NftExecutor& nft_;
   RulesetConfig config_;
   Model current_;
+  KnownClasses classes_;  // class chains/maps in the kernel table (valid unless needFull_)
   bool needFull_ = true;
   SyncRecord last_;
 };

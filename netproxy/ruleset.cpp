@@ -286,6 +286,7 @@ std::string fullSyncText(const Model& model, const RulesetConfig& config) {
     counts.insert(r.endpointCounts.begin(), r.endpointCounts.end());
     timeouts.insert(r.affinityTimeouts.begin(), r.affinityTimeouts.end());
   }
+  // The same classes as classesOf(model).
   for (int n : counts) writeCountClass(o, config, n, false);
   for (int sec : timeouts) writeTimeoutClass(o, config, sec, false);
   writeElements(o, config, "add", all, true);
@@ -304,8 +305,19 @@ std::set<std::string> changedServices(const Model& before, const Model& after) {
   return out;
 }
 
+KnownClasses classesOf(const Model& model) {
+  KnownClasses k;
+  for (const auto& [key, s] : model.services) {
+    ServiceRules r = serviceRules(s);
+    k.endpointCounts.insert(r.endpointCounts.begin(), r.endpointCounts.end());
+    k.affinityTimeouts.insert(r.affinityTimeouts.begin(), r.affinityTimeouts.end());
+  }
+  return k;
+}
+
 std::string partialSyncText(const Model& before, const Model& after,
-                            const std::set<std::string>& changed, const RulesetConfig& config) {
+                            const std::set<std::string>& changed, const RulesetConfig& config,
+                            KnownClasses& known) {
   Elements oldE, newE;
   std::set<int> counts, timeouts;
   for (const auto& key : changed) {
@@ -331,7 +343,7 @@ std::string partialSyncText(const Model& before, const Model& after,
   }
   if (removed.empty() && added.empty()) return "";
   std::ostringstream o;
-  // Classes used by the added elements; re-adding an existing class is harmless.
+  // Classes used by the added elements that the table does not have yet.
   std::set<int> neededCounts, neededTimeouts;
   for (const auto& [k, v] : added) {
     auto classOf = [&](const std::string& prefix, const std::string& s) -> int {
@@ -341,8 +353,12 @@ std::string partialSyncText(const Model& before, const Model& after,
     if (int n = classOf("npep_", k.set)) neededCounts.insert(n);
     if (int sec = classOf("goto rec_", v)) neededTimeouts.insert(sec);
   }
-  for (int n : neededCounts) writeCountClass(o, config, n, true);
-  for (int sec : neededTimeouts) writeTimeoutClass(o, config, sec, true);
+  for (int n : neededCounts) {
+    if (known.endpointCounts.insert(n).second) writeCountClass(o, config, n, true);
+  }
+  for (int sec : neededTimeouts) {
+    if (known.affinityTimeouts.insert(sec).second) writeTimeoutClass(o, config, sec, true);
+  }
   writeElements(o, config, "delete", removed, false);
   writeElements(o, config, "add", added, true);
   return o.str();

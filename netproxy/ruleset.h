@@ -92,11 +92,25 @@ ServiceRules serviceRules(const ServiceInfo& service);
 // Text that atomically replaces the whole table with the one for `model`.
 std::string fullSyncText(const Model& model, const RulesetConfig& config);
 
+// Class chains/maps known to exist in the kernel table. nft 1.0.6 cannot
+// re-declare an existing `typeof ... th dport . numgen` map ("conflicting
+// protocols specified: ip vs. th"), so a partial sync declares only new classes.
+struct KnownClasses {
+  std::set<int> endpointCounts;
+  std::set<int> affinityTimeouts;
+};
+
+// The classes a full sync of `model` creates.
+KnownClasses classesOf(const Model& model);
+
 // Flush-free text that turns the table for `before` into the one for `after`,
 // touching only Services whose key is in `changed` (added, removed or edited).
-// Empty when nothing changes. Valid only if the kernel holds `before` exactly.
+// Classes the new elements need and `known` lacks are declared, and added to
+// `known` (the caller keeps it only if the text is applied). Empty when nothing
+// changes. Valid only if the kernel holds `before` exactly.
 std::string partialSyncText(const Model& before, const Model& after,
-                            const std::set<std::string>& changed, const RulesetConfig& config);
+                            const std::set<std::string>& changed, const RulesetConfig& config,
+                            KnownClasses& known);
 
 // The keys of Services that differ between two models.
 std::set<std::string> changedServices(const Model& before, const Model& after);

@@ -48,6 +48,12 @@ size_t countLines(const std::string& text, const std::string& prefix) {
   return n;
 }
 
+// A partial sync against a table that a full sync of `before` created.
+std::string partial(const Model& before, const Model& after, const std::set<std::string>& changed) {
+  KnownClasses known = classesOf(before);
+  return partialSyncText(before, after, changed, config(), known);
+}
+
 bool has(const Elements& e, const std::string& set, const std::string& key,
          const std::string& value = "") {
   auto it = e.find({set, key});
@@ -193,7 +199,7 @@ TEST_CASE("Partial sync touches only the changed Service's elements", "[ruleset]
   after.services["default/a"].ports[0].endpoints[1] = {"10.244.0.99", 8080};
   auto changed = changedServices(before, after);
   CHECK(changed == std::set<std::string>{"default/a"});
-  std::string text = partialSyncText(before, after, changed, config());
+  std::string text = partial(before, after, changed);
   CHECK(text.find("delete element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 1 }") != std::string::npos);
   CHECK(text.find("add element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 1 : 10.244.0.99 . 8080 }") !=
         std::string::npos);
@@ -203,13 +209,13 @@ TEST_CASE("Partial sync touches only the changed Service's elements", "[ruleset]
   CHECK(text.find("delete table") == std::string::npos);
   // Deletes come before adds (a key may be deleted and re-added with a new value).
   CHECK(text.find("delete element") < text.find("add element"));
-  CHECK(partialSyncText(before, before, changedServices(before, before), config()).empty());
+  CHECK(partial(before, before, changedServices(before, before)).empty());
 }
 
 TEST_CASE("Partial sync: a new endpoint count creates its class idempotently", "[ruleset]") {
   Model before = modelOf({service("a", "10.96.0.1", 2)});
   Model after = modelOf({service("a", "10.96.0.1", 3)});
-  std::string text = partialSyncText(before, after, {"default/a"}, config());
+  std::string text = partial(before, after, {"default/a"});
   CHECK(text.find("add map ip skiff_test ep_3 { typeof ip daddr . meta l4proto . th dport . numgen "
                   "random mod 3 : ip daddr . th dport ; }") != std::string::npos);
   CHECK(text.find("flush chain ip skiff_test svc_3\nadd rule ip skiff_test svc_3 dnat ip to") !=
@@ -219,12 +225,19 @@ TEST_CASE("Partial sync: a new endpoint count creates its class idempotently", "
   CHECK(text.find("add element ip skiff_test svc { 10.96.0.1 . tcp . 80 : goto svc_3 }") !=
         std::string::npos);
   CHECK(text.find("delete element ip skiff_test svc { 10.96.0.1 . tcp . 80 }") != std::string::npos);
+  // Back to 2 endpoints: class 2 exists (from the full sync) and is not re-declared.
+  KnownClasses known = classesOf(before);
+  partialSyncText(before, after, {"default/a"}, config(), known);
+  CHECK(known.endpointCounts == std::set<int>{2, 3});
+  std::string back = partialSyncText(after, before, {"default/a"}, config(), known);
+  CHECK(back.find("add map") == std::string::npos);
+  CHECK(back.find("add element ip skiff_test ep_2 {") != std::string::npos);
 }
 
 TEST_CASE("Partial sync: removing a Service and losing all endpoints", "[ruleset]") {
   Model before = modelOf({service("a", "10.96.0.1", 1), service("b", "10.96.0.2", 1)});
   Model after = modelOf({service("b", "10.96.0.2", 0)});
-  std::string text = partialSyncText(before, after, changedServices(before, after), config());
+  std::string text = partial(before, after, changedServices(before, after));
   CHECK(text.find("delete element ip skiff_test cluster_ips { 10.96.0.1 }") != std::string::npos);
   CHECK(text.find("delete element ip skiff_test svc { 10.96.0.1 . tcp . 80, 10.96.0.2 . tcp . 80 }") !=
         std::string::npos);
@@ -237,7 +250,7 @@ TEST_CASE("Turning affinity off switches the chain at once", "[ruleset]") {
   on.affinity = true;
   ServiceInfo off = on;
   off.affinity = false;
-  std::string text = partialSyncText(modelOf({on}), modelOf({off}), {"default/s"}, config());
+  std::string text = partial(modelOf({on}), modelOf({off}), {"default/s"});
   CHECK(text.find("add element ip skiff_test svc { 10.96.0.5 . tcp . 80 : goto svc_2 }") !=
         std::string::npos);
   CHECK(text.find("delete element ip skiff_test aff_rec { 10.96.0.5 . tcp . 80 }") != std::string::npos);
