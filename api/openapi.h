@@ -21,4 +21,10 @@ Json openApiV3Document(const std::string& groupVersion);
 // /openapi/v2 (Swagger 2.0, JSON), every group in one document.
 Json openApiV2Document();
 
+// The same document's definitions as the gnostic openapi_v2.Document protobuf
+// kubectl asks for (Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf);
+// kubectl validates `kind: List` manifests against it. Paths are left out:
+// kubectl reads only definitions from this form.
+const std::string& openApiV2Protobuf();
+
 }  // namespace skiff::api

@@ -131,3 +131,33 @@ TEST_CASE("v2 document has definitions and paths for every group", "[openapi]") 
            ["x-kubernetes-patch-merge-key"] == "containerPort");
   checkRefsResolve(doc, doc, "#/definitions/");
 }
+
+TEST_CASE("v2 protobuf form is well-formed gnostic Document wire data", "[openapi]") {
+  const std::string& pb = openApiV2Protobuf();
+  REQUIRE(pb.size() > 1000);
+  // Walk the top-level fields: every one must be length-delimited and fit.
+  auto varint = [&](size_t& i) {
+    unsigned long long v = 0;
+    for (int shift = 0; i < pb.size(); shift += 7) {
+      unsigned char b = static_cast<unsigned char>(pb[i++]);
+      v |= static_cast<unsigned long long>(b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    return v;
+  };
+  std::vector<int> fields;
+  size_t i = 0;
+  while (i < pb.size()) {
+    unsigned long long tag = varint(i);
+    REQUIRE((tag & 7) == 2);
+    fields.push_back(static_cast<int>(tag >> 3));
+    unsigned long long len = varint(i);
+    REQUIRE(i + len <= pb.size());
+    if (fields.size() == 1) CHECK(pb.substr(i, len) == "2.0");
+    i += len;
+  }
+  CHECK(fields == std::vector<int>{1, 2, 9});  // swagger, info, definitions
+  CHECK(pb.find("io.k8s.api.core.v1.Service") != std::string::npos);
+  CHECK(pb.find("x-kubernetes-group-version-kind") != std::string::npos);
+  CHECK(pb.find("#/definitions/io.k8s.api.core.v1.ServiceSpec") != std::string::npos);
+}
