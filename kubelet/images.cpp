@@ -296,12 +296,25 @@ Result<std::vector<ImageSummary>> ImageStore::load(const std::string& archivePat
       layers.push_back(l.diffId);
       size += layerSizes[l.diffId];
     }
-    recs[img.id] = {{"manifest", img.manifestDigest},
-                    {"registryManifest", img.registryManifest},
-                    {"blobs", blobs},
-                    {"layers", layers},
-                    {"size", size},
-                    {"created", img.config.is_object() ? img.config.value("created", "") : ""}};
+    api::Json rec = {{"manifest", img.manifestDigest},
+                     {"registryManifest", img.registryManifest},
+                     {"blobs", blobs},
+                     {"layers", layers},
+                     {"size", size},
+                     {"created", img.config.is_object() ? img.config.value("created", "") : ""}};
+    if (recs.contains(img.id)) {
+      // The same image loaded before: keep every blob it had, and a registry
+      // manifest (a real repo digest) over one synthesised for docker save.
+      const api::Json& old = recs[img.id];
+      for (const auto& b : strings(old, "blobs")) {
+        if (std::find(blobs.begin(), blobs.end(), b) == blobs.end()) rec["blobs"].push_back(b);
+      }
+      if (old.value("registryManifest", false) && !img.registryManifest) {
+        rec["manifest"] = old["manifest"];
+        rec["registryManifest"] = true;
+      }
+    }
+    recs[img.id] = std::move(rec);
     for (const auto& tag : img.tags) {
       if (refs.contains(tag) && refs[tag] != img.id) displaced.insert(refs[tag].get<std::string>());
       refs[tag] = img.id;
