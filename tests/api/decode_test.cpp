@@ -73,6 +73,10 @@ TEST_CASE("closestMatch suggests near misses only", "[decode]") {
   CHECK(closestMatch("selecter", spec) == "selector");
   CHECK(closestMatch("clusterip", spec) == "clusterIP");
   CHECK(closestMatch("foo", spec) == "");
+  CHECK(closestMatch("sepc", {"apiVersion", "kind", "metadata", "spec", "status"}) == "spec");
+  CHECK(closestMatch("lables", {"labels", "annotations", "name"}) == "labels");
+  CHECK(closestMatch("contianers", {"containers", "initContainers", "volumes"}) == "containers");
+  CHECK(closestMatch(std::string(10000, 'x'), spec) == "");
   CHECK(closestMatch("ports", spec) == "");  // an exact match is not a suggestion
 }
 
