@@ -241,6 +241,17 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
     if (!spec.contains("ipFamilyPolicy")) spec["ipFamilyPolicy"] = "SingleStack";
   }
 
+  // Fields that only mean something for NodePort/LoadBalancer go when the type
+  // changes away, if the user left them as they were (Kubernetes'
+  // dropTypeDependentFields).
+  if (old && needsNodePorts(*old) && !needsNodePorts(svc) && (*old)["spec"].is_object()) {
+    const Json& oldSpec = (*old)["spec"];
+    for (const char* f : {"externalTrafficPolicy", "healthCheckNodePort",
+                          "allocateLoadBalancerNodePorts", "loadBalancerClass"}) {
+      if (spec.contains(f) && oldSpec.contains(f) && spec[f] == oldSpec[f]) spec.erase(f);
+    }
+  }
+
   // NodePorts.
   if (spec.contains("ports") && spec["ports"].is_array()) {
     Json& ports = spec["ports"];

@@ -251,7 +251,7 @@ void RestApiImpl::removeCollection(const Scope& scope, const Request& request,
         body += pending->items[i];
       }
       body += "]}";
-      respondJson(*writer, 200, body);
+      respondJson(*writer, 200, std::move(body));
       *step = nullptr;  // break the cycle
       return;
     }

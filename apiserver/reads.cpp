@@ -152,7 +152,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
       body += rec.value;
     }
     body += "]}";
-    respondJson(*writer, 200, body);
+    respondJson(*writer, 200, std::move(body));
     return;
   }
 
@@ -207,7 +207,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     body += rawTexts[i];
   }
   body += "]}";
-  respondJson(*writer, 200, body);
+  respondJson(*writer, 200, std::move(body));
 }
 
 Json scaleOf(const Json& object, storage::Revision rv) {

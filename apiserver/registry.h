@@ -133,7 +133,7 @@ class RestApiImpl : public RestApi {
 };
 
 // Responses (rest.cpp).
-void respondJson(ResponseWriter& writer, int status, const std::string& body,
+void respondJson(ResponseWriter& writer, int status, std::string body,
                  std::vector<std::pair<std::string, std::string>> headers = {});
 void respondError(ResponseWriter& writer, const Error& error);
 // Whether the request's Accept header asks for a meta.k8s.io Table.

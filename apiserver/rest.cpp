@@ -18,9 +18,9 @@ using api::Json;
 
 // ---- shared helpers ----
 
-void respondJson(ResponseWriter& writer, int status, const std::string& body,
+void respondJson(ResponseWriter& writer, int status, std::string body,
                  std::vector<std::pair<std::string, std::string>> headers) {
-  writer.respond(status, "application/json", body, std::move(headers));
+  writer.respond(status, "application/json", std::move(body), std::move(headers));
 }
 
 void respondError(ResponseWriter& writer, const Error& error) {

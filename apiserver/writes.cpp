@@ -291,6 +291,11 @@ void RestApiImpl::update(const Scope& scope, const Request& request,
   auto headers = warningHeaders(decoded->warnings);
   bool dryRun = isDryRun(request);
   Json obj = std::move(decoded->object);
+  std::string bodyName = stringAt(obj, "metadata", "name");
+  if (!bodyName.empty() && bodyName != scope.name)
+    return respondError(*writer, badRequest("the name of the object (" + bodyName +
+                                            ") does not match the name on the URL (" +
+                                            scope.name + ")"));
   runWriteAndRespond(
       [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *scope.resource;

@@ -1,0 +1,93 @@
+// Discovery and OpenAPI through RestApi::handle().
+#include <catch2/catch.hpp>
+
+#include "tests/apiserver/rest_test_util.h"
+
+using namespace skiff::apiserver::testing;
+using skiff::api::Json;
+
+namespace {
+
+const Json* findResource(const Json& list, const std::string& name) {
+  for (const auto& r : list["resources"])
+    if (r["name"] == name) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("version", "[discovery]") {
+  Cluster c;
+  auto v = c.get("/version");
+  REQUIRE(v.status == 200);
+  CHECK(v.json["major"] == "1");
+  CHECK(v.json["minor"] == "32");
+  CHECK(v.json["gitVersion"] == "v1.32.0-skiff.0.1.0");
+  CHECK(v.json["platform"] == "linux/amd64");
+  CHECK(v.json["compiler"] == "gc");
+}
+
+TEST_CASE("core group discovery", "[discovery]") {
+  Cluster c;
+  auto api = c.get("/api");
+  REQUIRE(api.status == 200);
+  CHECK(api.json["kind"] == "APIVersions");
+  CHECK(api.json["versions"] == Json::array({"v1"}));
+
+  auto v1 = c.get("/api/v1", {{"accept",
+                               "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"}});
+  REQUIRE(v1.status == 200);
+  CHECK(v1.json["kind"] == "APIResourceList");
+  CHECK(v1.json["groupVersion"] == "v1");
+  for (const char* name : {"pods", "pods/status", "pods/binding", "pods/log", "pods/exec",
+                           "services", "services/status", "endpoints", "nodes", "nodes/status",
+                           "namespaces", "namespaces/status", "events", "bindings"}) {
+    INFO(name);
+    CHECK(findResource(v1.json, name) != nullptr);
+  }
+  const Json* pods = findResource(v1.json, "pods");
+  CHECK((*pods)["shortNames"] == Json::array({"po"}));
+  CHECK((*pods)["categories"] == Json::array({"all"}));
+  CHECK((*pods)["singularName"] == "pod");
+  CHECK((*pods)["namespaced"] == true);
+  CHECK((*findResource(v1.json, "nodes"))["namespaced"] == false);
+  CHECK((*findResource(v1.json, "namespaces"))["shortNames"] == Json::array({"ns"}));
+  CHECK((*findResource(v1.json, "services"))["shortNames"] == Json::array({"svc"}));
+  CHECK((*findResource(v1.json, "endpoints"))["shortNames"] == Json::array({"ep"}));
+  CHECK((*findResource(v1.json, "events"))["shortNames"] == Json::array({"ev"}));
+  CHECK((*findResource(v1.json, "nodes"))["shortNames"] == Json::array({"no"}));
+}
+
+TEST_CASE("apps group discovery", "[discovery]") {
+  Cluster c;
+  auto apis = c.get("/apis");
+  REQUIRE(apis.status == 200);
+  CHECK(apis.json["kind"] == "APIGroupList");
+  if (apis.json["groups"].empty()) return;
+  CHECK(apis.json["groups"][0]["name"] == "apps");
+  CHECK(apis.json["groups"][0]["preferredVersion"]["groupVersion"] == "apps/v1");
+  auto apps = c.get("/apis/apps/v1");
+  REQUIRE(apps.status == 200);
+  const Json* scale = findResource(apps.json, "deployments/scale");
+  REQUIRE(scale);
+  CHECK((*scale)["group"] == "autoscaling");
+  CHECK((*scale)["kind"] == "Scale");
+  CHECK((*findResource(apps.json, "deployments"))["shortNames"] == Json::array({"deploy"}));
+  CHECK((*findResource(apps.json, "replicasets"))["shortNames"] == Json::array({"rs"}));
+}
+
+TEST_CASE("openapi documents", "[discovery]") {
+  Cluster c;
+  auto index = c.get("/openapi/v3");
+  REQUIRE(index.status == 200);
+  CHECK(index.json["paths"].contains("api/v1"));
+  auto core = c.get("/openapi/v3/api/v1?hash=abc");
+  REQUIRE(core.status == 200);
+  CHECK(core.json.contains("components"));
+  CHECK(c.get("/openapi/v3/apis/nope/v1").status == 404);
+  auto v2 = c.get("/openapi/v2");
+  CHECK(v2.status == 200);
+  auto proto = c.get("/openapi/v2",
+                     {{"accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}});
+  CHECK(proto.status == 406);
+}
