@@ -362,9 +362,9 @@ class Connection final : public ConnectionIface,
 
   void tooLarge() {
     drainAfterFlush_ = true;
-    failAndClose(413, "RequestEntityTooLarge",
-                 "the request body is larger than the limit of " +
-                     std::to_string(core_->limits.maxBodyBytes) + " bytes");
+    failAndClose(
+        413, "RequestEntityTooLarge",
+        "Request entity too large: limit is " + std::to_string(core_->limits.maxBodyBytes));
   }
 
   void onRequest() {

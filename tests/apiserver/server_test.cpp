@@ -1,0 +1,189 @@
+// ApiServer end to end over TLS: generated credentials, auth, health, restart,
+// and the kubeconfig as kubectl reads it.
+
+#include "apiserver/server.h"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "apiserver/tls.h"
+#include "tests/apiserver/https_test_client.h"
+
+namespace skiff::apiserver {
+namespace {
+
+using testing::HttpsTestClient;
+
+std::string tempDir() {
+  char tmpl[] = "/tmp/skiff-server-test-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+unsigned modeOf(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+std::unique_ptr<ApiServer> startServer(const std::string& dir, std::string listen = "127.0.0.1:0") {
+  ServerOptions o;
+  o.dataDir = dir;
+  o.listen = std::move(listen);
+  o.fsync = false;
+  auto s = ApiServer::start(o);
+  if (!s) FAIL(s.error().message);
+  return std::move(*s);
+}
+
+std::string token(const std::string& dir) {
+  auto t = readWholeFile(dir + "/pki/admin.token");
+  REQUIRE(t.ok());
+  std::string s = *t;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// Runs a command; returns (exit status, stdout+stderr).
+std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const char* kUnauthorized =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+    R"("message":"Unauthorized","reason":"Unauthorized","code":401})";
+
+TEST_CASE("ApiServer creates credentials with private modes and a kubeconfig", "[server]") {
+  auto dir = tempDir() + "/data";  // start() creates it
+  auto s = startServer(dir);
+  CHECK(s->port() != 0);
+  CHECK(s->url() == "https://127.0.0.1:" + std::to_string(s->port()));
+  CHECK(s->kubeconfigPath() == dir + "/kubeconfig");
+  CHECK(modeOf(dir) == 0700);
+  CHECK(modeOf(dir + "/kubeconfig") == 0600);
+  CHECK(modeOf(dir + "/pki/admin.token") == 0600);
+  CHECK(modeOf(dir + "/pki/ca.key") == 0600);
+  CHECK(modeOf(dir + "/pki/server.key") == 0600);
+  auto kc = readWholeFile(dir + "/kubeconfig");
+  REQUIRE(kc.ok());
+  CHECK(kc->find("server: \"" + s->url() + "\"") != std::string::npos);
+  CHECK(kc->find("token: \"" + token(dir) + "\"") != std::string::npos);
+  s->stop();
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+TEST_CASE("ApiServer requires the admin token except for health and version", "[server]") {
+  auto dir = tempDir();
+  auto s = startServer(dir);
+  HttpsTestClient c(s->port(), dir + "/pki/ca.crt");
+  REQUIRE(c.ok());
+  for (const char* path : {"/healthz", "/livez", "/readyz", "/readyz?verbose", "/healthz/ping"}) {
+    auto r = c.request("GET", path);
+    CHECK(r.status == 200);
+    if (std::string(path) == "/readyz?verbose") {
+      CHECK(r.body.find("readyz check passed") != std::string::npos);
+    } else {
+      CHECK(r.body == "ok");
+    }
+  }
+  auto v = c.request("GET", "/version");
+  CHECK(v.status == 200);
+  CHECK(v.body.find("gitVersion") != std::string::npos);
+
+  auto none = c.request("GET", "/api/v1/namespaces");
+  CHECK(none.status == 401);
+  CHECK(none.body == kUnauthorized);
+  CHECK(none.headers["content-type"] == "application/json");
+  auto wrong = c.request("GET", "/api/v1/namespaces", "",
+                         {{"Authorization", "Bearer " + std::string(64, '0')}});
+  CHECK(wrong.status == 401);
+  CHECK(wrong.body == kUnauthorized);
+  auto right =
+      c.request("GET", "/api/v1/namespaces", "", {{"Authorization", "Bearer " + token(dir)}});
+  CHECK(right.status == 200);
+  CHECK(right.body.find("\"kube-system\"") != std::string::npos);
+  s->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ApiServer restarts on the same data dir without new credentials", "[server]") {
+  auto dir = tempDir();
+  auto s = startServer(dir);
+  auto key = readWholeFile(dir + "/pki/server.key");
+  auto tok = token(dir);
+  s->stop();
+  s.reset();
+  auto t0 = std::chrono::steady_clock::now();
+  s = startServer(dir);
+  HttpsTestClient c(s->port(), dir + "/pki/ca.crt");
+  auto r = c.request("GET", "/readyz");
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  CHECK(r.status == 200);
+  CHECK(ms < 100);
+  CHECK(*readWholeFile(dir + "/pki/server.key") == *key);
+  CHECK(token(dir) == tok);
+  // The port changed (port 0), so the kubeconfig follows it.
+  auto kc = readWholeFile(dir + "/kubeconfig");
+  CHECK(kc->find(":" + std::to_string(s->port()) + "\"") != std::string::npos);
+  s->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ApiServer names a busy listen address", "[server]") {
+  auto dir = tempDir();
+  auto s = startServer(dir);
+  ServerOptions o;
+  o.dataDir = dir + "/second";
+  o.listen = "127.0.0.1:" + std::to_string(s->port());
+  o.fsync = false;
+  auto t = ApiServer::start(o);
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().message == "listen " + o.listen + ": Address already in use");
+  s->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("kubectl talks to ApiServer with the generated kubeconfig", "[server]") {
+  if (access("/usr/bin/kubectl", X_OK) != 0) {
+    WARN("kubectl not installed; skipped");
+    return;
+  }
+  auto dir = tempDir();
+  auto s = startServer(dir);
+  auto kc = s->kubeconfigPath();
+  auto [code, out] = run("/usr/bin/kubectl --kubeconfig " + kc + " get --raw /healthz");
+  CHECK(code == 0);
+  CHECK(out == "ok");
+  auto [code2, out2] = run("/usr/bin/kubectl --kubeconfig " + kc + " get --raw /api/v1/namespaces");
+  CHECK(code2 == 0);
+  CHECK(out2.find("kube-system") != std::string::npos);
+  // A wrong token is refused the way Kubernetes refuses it.
+  auto bad = readWholeFile(kc);
+  std::string text = *bad;
+  auto at = text.find("token: \"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at + 8, 64, std::string(64, 'f'));
+  REQUIRE(writeFileAtomic(dir + "/bad-kubeconfig", text, 0600).ok());
+  auto [code3, out3] =
+      run("/usr/bin/kubectl --kubeconfig " + dir + "/bad-kubeconfig get --raw /api/v1/namespaces");
+  CHECK(code3 != 0);
+  CHECK(out3.find("Unauthorized") != std::string::npos);
+  s->stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace skiff::apiserver
