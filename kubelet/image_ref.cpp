@@ -11,15 +11,14 @@ const std::string kAlnum = "[a-z0-9]+";
 const std::string kSeparator = "(?:[._]|__|[-]+)";
 const std::string kPathComponent = kAlnum + "(?:" + kSeparator + kAlnum + ")*";
 const std::string kDomainComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const std::string kDomain = "(?:" + kDomainComponent + "(?:\\." + kDomainComponent +
-                            ")*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?";
+const std::string kDomain =
+    "(?:" + kDomainComponent + "(?:\\." + kDomainComponent + ")*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?";
 const std::string kTag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
-const std::string kDigest =
-    "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const std::string kDigest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
 
 const std::regex& referenceRegex() {
-  static const std::regex re("^((?:" + kDomain + ")/" + kPathComponent + "(?:/" +
-                             kPathComponent + ")*)(?::(" + kTag + "))?(?:@(" + kDigest + "))?$");
+  static const std::regex re("^((?:" + kDomain + ")/" + kPathComponent + "(?:/" + kPathComponent +
+                             ")*)(?::(" + kTag + "))?(?:@(" + kDigest + "))?$");
   return re;
 }
 
@@ -29,9 +28,8 @@ std::string lower(std::string s) {
 }
 
 bool isHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 Error parseError(std::string_view text, const std::string& why) {
@@ -67,8 +65,8 @@ std::string ImageRef::familiarName() const {
 Result<ImageRef> parseImageRef(std::string_view text) {
   std::string s(text);
   if (s.size() == 64 && isHex(s)) {
-    return parseError(text, "invalid repository name (" + s +
-                                "), cannot specify 64-byte hexadecimal strings");
+    return parseError(
+        text, "invalid repository name (" + s + "), cannot specify 64-byte hexadecimal strings");
   }
   // splitDockerDomain
   std::string domain, remainder;
@@ -88,8 +86,8 @@ Result<ImageRef> parseImageRef(std::string_view text) {
   }
   std::string remote = remainder.substr(0, remainder.find(':'));
   if (lower(remote) != remote) {
-    return parseError(text, "invalid reference format: repository name (" + remote +
-                                ") must be lowercase");
+    return parseError(
+        text, "invalid reference format: repository name (" + remote + ") must be lowercase");
   }
   std::smatch m;
   std::string full = domain + "/" + remainder;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -161,8 +162,8 @@ void collectGarbage(const std::string& dir, const api::Json& index) {
 Result<ImageConfig> imageConfigFromJson(const api::Json& doc) {
   if (!doc.is_object()) return makeError(Code::kBadRequest, "image config: not an object");
   ImageConfig c;
-  const api::Json& cfg = doc.contains("config") && doc["config"].is_object() ? doc["config"]
-                                                                              : api::Json();
+  const api::Json& cfg =
+      doc.contains("config") && doc["config"].is_object() ? doc["config"] : api::Json();
   c.entrypoint = strings(cfg, "Entrypoint");
   c.cmd = strings(cfg, "Cmd");
   c.env = strings(cfg, "Env");
@@ -180,6 +181,33 @@ Result<ImageConfig> imageConfigFromJson(const api::Json& doc) {
   }
   std::sort(c.exposedPorts.begin(), c.exposedPorts.end());
   return c;
+}
+
+std::string humanSize(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  double size = static_cast<double>(bytes);
+  size_t i = 0;
+  while (size >= 1000 && i + 1 < std::size(kUnits)) {
+    size /= 1000;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g%s", size, kUnits[i]);
+  return buf;
+}
+
+std::vector<std::vector<std::string>> imageTableRows(const std::vector<ImageSummary>& images) {
+  std::vector<std::vector<std::string>> rows = {{"IMAGE", "TAG", "IMAGE ID", "SIZE"}};
+  for (const auto& img : images) {
+    std::string id = img.id.substr(img.id.rfind(':') + 1).substr(0, 13);
+    std::string size = humanSize(img.size);
+    if (img.repoTags.empty()) rows.push_back({"<none>", "<none>", id, size});
+    for (const auto& t : img.repoTags) {
+      auto ref = parseImageRef(t);
+      if (ref) rows.push_back({ref->name(), ref->tag.empty() ? "<none>" : ref->tag, id, size});
+    }
+  }
+  return rows;
 }
 
 ImageStore::~ImageStore() = default;
@@ -212,7 +240,8 @@ Result<std::vector<ImageSummary>> ImageStore::load(const std::string& archivePat
     }
   } cleanup{stage};
   for (const char* sub : {"/raw", "/layers"}) {
-    if (::mkdir((stage + sub).c_str(), 0700) != 0) return fail(sysError("mkdir", stage + sub, errno));
+    if (::mkdir((stage + sub).c_str(), 0700) != 0)
+      return fail(sysError("mkdir", stage + sub, errno));
   }
 
   auto contents = ArchiveContents::read(archivePath, stage + "/raw");
@@ -229,8 +258,8 @@ Result<std::vector<ImageSummary>> ImageStore::load(const std::string& archivePat
     for (auto& layer : img.layers) {
       if (layerSizes.count(layer.diffId) && verifiedBlobs.count(layer.blob->digest)) continue;
       std::string hex = digestHex(layer.diffId);
-      bool have = staged.count(layer.diffId) ||
-                  ::access((dir_ + "/layers/" + hex).c_str(), F_OK) == 0;
+      bool have =
+          staged.count(layer.diffId) || ::access((dir_ + "/layers/" + hex).c_str(), F_OK) == 0;
       Result<LayerInfo> info = LayerInfo{};
       if (have) {
         info = hashLayer(layer.blob->path);
@@ -410,7 +439,8 @@ Result<ImageStore::Removed> ImageStore::remove(const std::string& ref) {
   }
   if (auto s = writeIndex(dir_, *index); !s) return s.error();
   collectGarbage(dir_, *index);
-  logInfo("image removed", {{"ref", ref}, {"id", *id}, {"deleted", out.deleted ? "true" : "false"}});
+  logInfo("image removed",
+          {{"ref", ref}, {"id", *id}, {"deleted", out.deleted ? "true" : "false"}});
   return out;
 }
 

@@ -49,7 +49,7 @@ namespace skiff::kubelet {
 struct ImageConfig {
   std::vector<std::string> entrypoint;
   std::vector<std::string> cmd;
-  std::vector<std::string> env;           // "KEY=value"
+  std::vector<std::string> env;  // "KEY=value"
   std::string workingDir;
   std::string user;                       // "uid[:gid]" or names; "" = root
   std::vector<std::string> exposedPorts;  // "80/tcp", sorted
@@ -68,10 +68,17 @@ struct ImageSummary {
   std::string created;                   // RFC 3339 from the config; may be empty
 };
 
+// `skiff image ls` as `crictl images` prints it: a header row {"IMAGE", "TAG",
+// "IMAGE ID", "SIZE"}, then one row per tag ("<none>" for an untagged image), the
+// id cut to 13 hex digits and the size in decimal units ("2.13MB").
+std::vector<std::vector<std::string>> imageTableRows(const std::vector<ImageSummary>& images);
+// Docker's units.HumanSize: 4 significant digits, decimal units ("512B", "2.13MB").
+std::string humanSize(uint64_t bytes);
+
 // What the kubelet needs to run a container of an image.
 struct ResolvedImage {
-  std::string id;                      // "sha256:<hex>"
-  std::string manifestDigest;          // "sha256:<hex>"
+  std::string id;              // "sha256:<hex>"
+  std::string manifestDigest;  // "sha256:<hex>"
   ImageConfig config;
   std::vector<std::string> layerDirs;  // absolute; top-most first, as overlayfs lowerdir=
 };

@@ -75,8 +75,8 @@ Result<api::Json> readJsonFile(const StagedFile& f, const std::string& what) {
 
 Status checkDigest(const StagedFile& f, const std::string& what, const std::string& expected) {
   if (f.digest != expected) {
-    return makeError(Code::kBadRequest, what + ": digest mismatch: expected " + expected +
-                                            ", got " + f.digest);
+    return makeError(Code::kBadRequest,
+                     what + ": digest mismatch: expected " + expected + ", got " + f.digest);
   }
   return {};
 }
@@ -95,8 +95,9 @@ Result<std::vector<std::string>> diffIds(const api::Json& config, const std::str
   }
   for (const auto& d : *ids) {
     if (!d.is_string() || !isSha256Digest(d.get<std::string>())) {
-      return makeError(Code::kBadRequest,
-                       "image config " + id + ": rootfs.diff_ids: not a sha256 digest: " + d.dump());
+      return makeError(
+          Code::kBadRequest,
+          "image config " + id + ": rootfs.diff_ids: not a sha256 digest: " + d.dump());
     }
     out.push_back(d.get<std::string>());
   }
@@ -127,7 +128,8 @@ Result<std::vector<PlannedImage>> planDocker(const ArchiveContents& c, const Sta
   for (const auto& entry : *manifest) {
     PlannedImage img;
     std::string configName = normalise(str(entry, "Config"));
-    if (configName.empty()) return makeError(Code::kBadRequest, "manifest.json: image without Config");
+    if (configName.empty())
+      return makeError(Code::kBadRequest, "manifest.json: image without Config");
     const StagedFile* config = c.find(configName);
     if (!config) {
       return makeError(Code::kBadRequest,
@@ -145,9 +147,10 @@ Result<std::vector<PlannedImage>> planDocker(const ArchiveContents& c, const Sta
     img.config = std::move(*cfg);
     img.blobs.push_back(config);
 
-    const api::Json& layers = entry.is_object() && entry.contains("Layers") ? entry["Layers"]
-                                                                             : api::Json();
-    if (!layers.is_array()) return makeError(Code::kBadRequest, "manifest.json: Layers is not an array");
+    const api::Json& layers =
+        entry.is_object() && entry.contains("Layers") ? entry["Layers"] : api::Json();
+    if (!layers.is_array())
+      return makeError(Code::kBadRequest, "manifest.json: Layers is not an array");
     auto ids = diffIds(img.config, img.id, layers.size());
     if (!ids) return ids.error();
     api::Json synth = {{"schemaVersion", 2},
@@ -165,7 +168,8 @@ Result<std::vector<PlannedImage>> planDocker(const ArchiveContents& c, const Sta
                          "manifest.json: layer \"" + name + "\" not found in the archive");
       }
       if (std::regex_match(name, m, kBlobName)) {
-        if (auto s = checkDigest(*blob, "layer " + name, "sha256:" + m[1].str()); !s) return s.error();
+        if (auto s = checkDigest(*blob, "layer " + name, "sha256:" + m[1].str()); !s)
+          return s.error();
       }
       img.layers.push_back({blob, (*ids)[i]});
       synth["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
@@ -176,7 +180,8 @@ Result<std::vector<PlannedImage>> planDocker(const ArchiveContents& c, const Sta
     img.manifestDigest = sha256Of(img.syntheticManifest);
     if (entry.contains("RepoTags") && entry["RepoTags"].is_array()) {
       for (const auto& t : entry["RepoTags"]) {
-        if (!t.is_string()) return makeError(Code::kBadRequest, "manifest.json: RepoTags: not a string");
+        if (!t.is_string())
+          return makeError(Code::kBadRequest, "manifest.json: RepoTags: not a string");
         auto tag = normaliseTag(t.get<std::string>(), "manifest.json: RepoTags");
         if (!tag) return tag.error();
         img.tags.push_back(*tag);
@@ -200,7 +205,8 @@ Result<const StagedFile*> descriptorBlob(const ArchiveContents& c, const api::Js
     return makeError(Code::kBadRequest, what + ": invalid digest \"" + digest + "\"");
   }
   const StagedFile* f = c.find("blobs/sha256/" + digestHex(digest));
-  if (!f) return makeError(Code::kBadRequest, what + ": blob " + digest + " not found in the archive");
+  if (!f)
+    return makeError(Code::kBadRequest, what + ": blob " + digest + " not found in the archive");
   if (auto s = checkDigest(*f, what + " blob " + digest, digest); !s) return s.error();
   if (desc.contains("size") && desc["size"].is_number_unsigned() &&
       desc["size"].get<uint64_t>() != f->size) {
@@ -224,7 +230,8 @@ Status planOciManifest(const ArchiveContents& c, const api::Json& desc, PlannedI
   if (mediaType == kOciIndex || mediaType == kDockerList ||
       (mediaType.empty() && doc->contains("manifests"))) {
     const api::Json& ms = (*doc)["manifests"];
-    if (!ms.is_array()) return makeError(Code::kBadRequest, "index " + (*blob)->digest + ": no manifests");
+    if (!ms.is_array())
+      return makeError(Code::kBadRequest, "index " + (*blob)->digest + ": no manifests");
     const api::Json* chosen = nullptr;
     for (const auto& m : ms) {
       const api::Json& p = m.contains("platform") ? m["platform"] : api::Json();
@@ -353,8 +360,8 @@ Result<ArchiveContents> ArchiveContents::read(const std::string& archivePath,
       const char* t = archive_entry_symlink(e);
       std::string target = t ? t : "";
       std::string dir = name.find('/') == std::string::npos ? "" : name.substr(0, name.rfind('/'));
-      out.links_[name] = normalise(!target.empty() && target[0] == '/' ? target
-                                                                        : dir + "/" + target);
+      out.links_[name] =
+          normalise(!target.empty() && target[0] == '/' ? target : dir + "/" + target);
       continue;
     }
     if (type != AE_IFREG) continue;

@@ -45,11 +45,11 @@ struct PlannedLayer {
 };
 
 struct PlannedImage {
-  std::string id;                  // config digest
-  api::Json config;                // the parsed config blob
-  std::string manifestDigest;      // the manifest (or index) the archive names the image by
-  bool registryManifest = false;   // false: synthesised for a docker save archive
-  std::string syntheticManifest;   // its bytes when synthesised
+  std::string id;                        // config digest
+  api::Json config;                      // the parsed config blob
+  std::string manifestDigest;            // the manifest (or index) the archive names the image by
+  bool registryManifest = false;         // false: synthesised for a docker save archive
+  std::string syntheticManifest;         // its bytes when synthesised
   std::vector<const StagedFile*> blobs;  // manifests and config, to keep
   std::vector<PlannedLayer> layers;      // bottom-most first
   std::vector<std::string> tags;         // normalised "name:tag"

@@ -128,8 +128,8 @@ Result<Fd> openDir(int rootFd, const std::vector<std::string>& comps, size_t n,
     }
     if (fd < 0) {
       if (errno == ELOOP || errno == ENOTDIR) {
-        return refuse(entry, "path component \"" + join(comps, i + 1) +
-                                 "\" is a symlink or not a directory");
+        return refuse(
+            entry, "path component \"" + join(comps, i + 1) + "\" is a symlink or not a directory");
       }
       if (errno == ENOENT) return refuse(entry, "\"" + join(comps, i + 1) + "\" does not exist");
       return sysError("open", join(comps, i + 1), errno);
@@ -165,7 +165,8 @@ Status removeTreeAt(int parentFd, const std::string& name) {
     }
     ::closedir(d);
     if (!st2) return st2;
-    if (::unlinkat(parentFd, name.c_str(), AT_REMOVEDIR) != 0) return sysError("rmdir", name, errno);
+    if (::unlinkat(parentFd, name.c_str(), AT_REMOVEDIR) != 0)
+      return sysError("rmdir", name, errno);
     return {};
   }
   if (::unlinkat(parentFd, name.c_str(), 0) != 0) return sysError("unlink", name, errno);
@@ -362,7 +363,8 @@ Status unpackEntries(archive* tar, int rootFd) {
       case AE_IFDIR: {
         auto kept = clearFor(pfd, base, true);
         if (!kept) return kept.error();
-        if (!*kept && ::mkdirat(pfd, base.c_str(), 0700) != 0) return sysError("mkdir", name, errno);
+        if (!*kept && ::mkdirat(pfd, base.c_str(), 0700) != 0)
+          return sysError("mkdir", name, errno);
         Fd d(::openat(pfd, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!d.valid()) return sysError("open", name, errno);
         if (root && ::fchown(d.get(), uid, gid) != 0) return sysError("chown", name, errno);
@@ -425,7 +427,8 @@ Status unpackEntries(archive* tar, int rootFd) {
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
     auto d = openDir(rootFd, it->comps, it->comps.size(), "", false);
     if (!d) continue;  // replaced by a later entry
-    if (::fchmod(d->get(), it->mode) != 0) return sysError("chmod", join(it->comps, it->comps.size()), errno);
+    if (::fchmod(d->get(), it->mode) != 0)
+      return sysError("chmod", join(it->comps, it->comps.size()), errno);
     struct timespec t[2] = {it->mtime, it->mtime};
     ::futimens(d->get(), t);
   }

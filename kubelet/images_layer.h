@@ -36,8 +36,8 @@
 namespace skiff::kubelet::images_detail {
 
 struct LayerInfo {
-  std::string diffId;     // "sha256:<hex>" of the uncompressed tar stream
-  uint64_t size = 0;      // bytes of the uncompressed tar stream
+  std::string diffId;  // "sha256:<hex>" of the uncompressed tar stream
+  uint64_t size = 0;   // bytes of the uncompressed tar stream
 };
 
 // Unpacks blobPath into destDir (an existing empty directory). Errors name the

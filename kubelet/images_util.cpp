@@ -11,9 +11,15 @@
 
 namespace skiff::kubelet::images_detail {
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
-void Sha256::update(const void* data, size_t len) { EVP_DigestUpdate(ctx_, data, len); }
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+}
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
+void Sha256::update(const void* data, size_t len) {
+  EVP_DigestUpdate(ctx_, data, len);
+}
 
 std::string Sha256::digest() {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -56,9 +62,8 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return sysError("stat", path, errno);
   if (static_cast<uint64_t>(st.st_size) > maxBytes) {
-    return makeError(Code::kBadRequest, path + ": file too large (" +
-                                            std::to_string(st.st_size) + " bytes, limit " +
-                                            std::to_string(maxBytes) + ")");
+    return makeError(Code::kBadRequest, path + ": file too large (" + std::to_string(st.st_size) +
+                                            " bytes, limit " + std::to_string(maxBytes) + ")");
   }
   std::string out;
   out.resize(st.st_size);
@@ -76,8 +81,8 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
 
 Status writeFileAtomic(const std::string& path, std::string_view data) {
   std::string dir = path.substr(0, path.rfind('/'));
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                    std::to_string(std::random_device{}());
+  std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!fd.valid()) return sysError("create", tmp, errno);
@@ -115,9 +120,12 @@ Result<api::Json> parseJsonText(std::string_view text, const std::string& what) 
     bool inString = false, escaped = false;
     for (char c : text) {
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c == '\\') escaped = true;
-        else if (c == '"') inString = false;
+        if (escaped)
+          escaped = false;
+        else if (c == '\\')
+          escaped = true;
+        else if (c == '"')
+          inString = false;
       } else if (c == '"') {
         inString = true;
       } else if (c == '{' || c == '[') {

@@ -65,6 +65,8 @@ Status writeFileAtomic(const std::string& path, std::string_view data);
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what);
 
 // "sha256:<hex>" -> "<hex>"; the caller has checked isSha256Digest.
-inline std::string digestHex(const std::string& digest) { return digest.substr(7); }
+inline std::string digestHex(const std::string& digest) {
+  return digest.substr(7);
+}
 
 }  // namespace skiff::kubelet::images_detail

@@ -49,8 +49,10 @@ class EnvList {
   }
   void setEntry(const std::string& entry) {  // "KEY=value" (or "KEY")
     size_t eq = entry.find('=');
-    if (eq == std::string::npos) set(entry, "");
-    else set(entry.substr(0, eq), entry.substr(eq + 1));
+    if (eq == std::string::npos)
+      set(entry, "");
+    else
+      set(entry.substr(0, eq), entry.substr(eq + 1));
   }
   const std::string* get(const std::string& key) const {
     for (const auto& kv : vars_) {
@@ -104,8 +106,8 @@ Result<std::optional<int64_t>> idField(const api::Json& sc, const api::Json& pod
   if (v->is_null()) v = &field(podSc, key);
   if (v->is_null()) return std::optional<int64_t>();
   if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > 2147483647) {
-    return makeError(Code::kBadRequest, std::string("securityContext.") + key + ": invalid id " +
-                                            v->dump());
+    return makeError(Code::kBadRequest,
+                     std::string("securityContext.") + key + ": invalid id " + v->dump());
   }
   return std::optional<int64_t>(v->get<int64_t>());
 }
@@ -136,8 +138,8 @@ Result<std::optional<std::string>> keyRef(const api::Json& ref, const PodContext
   auto it = data->find(key);
   if (it == data->end()) {
     if (optional) return std::optional<std::string>();
-    return makeError(Code::kNotFound, "couldn't find key " + key + " in " + kind + " " + ns + "/" +
-                                          name);
+    return makeError(Code::kNotFound,
+                     "couldn't find key " + key + " in " + kind + " " + ns + "/" + name);
   }
   return std::optional<std::string>(it->second);
 }
@@ -270,8 +272,8 @@ Result<ProcessSpec> processSpec(const api::Json& container, const ImageConfig& i
           if (!*v) continue;
           value = **v;
         } else if (from.contains("resourceFieldRef")) {
-          return makeError(Code::kBadRequest, "env " + name +
-                                                  ": valueFrom.resourceFieldRef is not supported");
+          return makeError(Code::kBadRequest,
+                           "env " + name + ": valueFrom.resourceFieldRef is not supported");
         }
       }
       declared.set(name, value);
@@ -306,8 +308,8 @@ Result<ProcessSpec> processSpec(const api::Json& container, const ImageConfig& i
   // env: runtime defaults, the image, then the container.
   EnvList final;
   final.setEntry(kDefaultPath);
-  std::string hostname = ctx.hostname.empty() ? text(field(ctx.pod, "metadata"), "name")
-                                              : ctx.hostname;
+  std::string hostname =
+      ctx.hostname.empty() ? text(field(ctx.pod, "metadata"), "name") : ctx.hostname;
   if (!hostname.empty()) final.set("HOSTNAME", hostname);
   for (const auto& e : image.env) final.setEntry(e);
   for (const auto& [k, v] : containerEnv.vars()) final.set(k, v);
@@ -332,8 +334,8 @@ Result<ProcessSpec> processSpec(const api::Json& container, const ImageConfig& i
     imageGroup = imageUser.substr(colon + 1);
     imageUser = imageUser.substr(0, colon);
   }
-  std::optional<uint32_t> imageUid = imageUser.empty() ? std::optional<uint32_t>(0)
-                                                       : numericId(imageUser);
+  std::optional<uint32_t> imageUid =
+      imageUser.empty() ? std::optional<uint32_t>(0) : numericId(imageUser);
   const std::string pod = quote(podRef(ctx.pod));
   if (runAsNonRoot) {
     if (*runAsUser) {
@@ -342,12 +344,14 @@ Result<ProcessSpec> processSpec(const api::Json& container, const ImageConfig& i
                                                 pod + ", container: " + cname + ")");
       }
     } else if (!imageUid) {
-      return makeError(Code::kBadRequest, "container has runAsNonRoot and image has non-numeric user (" +
-                                              imageUser + "), cannot verify user is non-root (pod: " +
-                                              pod + ", container: " + cname + ")");
+      return makeError(Code::kBadRequest,
+                       "container has runAsNonRoot and image has non-numeric user (" + imageUser +
+                           "), cannot verify user is non-root (pod: " + pod +
+                           ", container: " + cname + ")");
     } else if (*imageUid == 0) {
-      return makeError(Code::kBadRequest, "container has runAsNonRoot and image will run as root (pod: " +
-                                              pod + ", container: " + cname + ")");
+      return makeError(Code::kBadRequest,
+                       "container has runAsNonRoot and image will run as root (pod: " + pod +
+                           ", container: " + cname + ")");
     }
   }
   if (*runAsUser) {

@@ -45,11 +45,11 @@ namespace skiff::kubelet {
 
 // What the kubelet knows about the pod's surroundings when it starts a container.
 struct PodContext {
-  api::Json pod;                 // the Pod object (metadata, spec, status)
+  api::Json pod;                     // the Pod object (metadata, spec, status)
   std::vector<std::string> podIPs;   // the sandbox's addresses, first = status.podIP
   std::vector<std::string> hostIPs;  // the node's addresses, first = status.hostIP
-  std::string nodeName;          // used when the pod's spec.nodeName is empty
-  std::string hostname;          // HOSTNAME; the pod name when empty
+  std::string nodeName;              // used when the pod's spec.nodeName is empty
+  std::string hostname;              // HOSTNAME; the pod name when empty
   // Service variables (FOO_SERVICE_HOST, ...) when enableServiceLinks: sources for
   // $(VAR) and appended after the container's own env when not overridden.
   std::vector<std::pair<std::string, std::string>> serviceEnv;

@@ -45,16 +45,18 @@ TEST_CASE("invalid image references are refused with the kubelet's message", "[i
   const std::string hex(64, 'a');
   std::vector<Case> cases = {
       {"", "couldn't parse image name \"\": invalid reference format"},
-      {"Busybox", "couldn't parse image name \"Busybox\": invalid reference format: repository "
-                  "name (library/Busybox) must be lowercase"},
+      {"Busybox",
+       "couldn't parse image name \"Busybox\": invalid reference format: repository "
+       "name (library/Busybox) must be lowercase"},
       {"busy box", "couldn't parse image name \"busy box\": invalid reference format"},
       {"busybox:", "couldn't parse image name \"busybox:\": invalid reference format"},
       {"busybox::1", "couldn't parse image name \"busybox::1\": invalid reference format"},
       {"-busybox", "couldn't parse image name \"-busybox\": invalid reference format"},
       {"busybox/", "couldn't parse image name \"busybox/\": invalid reference format"},
       {"busybox:-tag", "couldn't parse image name \"busybox:-tag\": invalid reference format"},
-      {"busybox@sha256:abc", "couldn't parse image name \"busybox@sha256:abc\": invalid "
-                             "reference format"},
+      {"busybox@sha256:abc",
+       "couldn't parse image name \"busybox@sha256:abc\": invalid "
+       "reference format"},
       {"busybox@sha256:" + std::string(63, 'a') + "b0",
        "couldn't parse image name \"busybox@sha256:" + std::string(63, 'a') +
            "b0\": invalid checksum digest length"},

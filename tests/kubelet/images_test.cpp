@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "kubelet/images.h"
 #include "kubelet/images_util.h"
@@ -97,13 +98,15 @@ void writeFile(const std::string& path, const std::string& data) {
   f << data;
 }
 
-std::string hexOf(const std::string& data) { return sha256Of(data).substr(7); }
+std::string hexOf(const std::string& data) {
+  return sha256Of(data).substr(7);
+}
 
 // A docker save archive of the given layers (each a tar, maybe compressed).
 // diffIds: the config's rootfs.diff_ids; by default the sha256 of each layer.
 std::string dockerArchive(const std::vector<std::string>& layers, const std::string& tag,
-                          std::vector<std::string> diffIds = {},
-                          const std::string& configName = "", const std::string& user = "") {
+                          std::vector<std::string> diffIds = {}, const std::string& configName = "",
+                          const std::string& user = "") {
   if (diffIds.empty()) {
     for (const auto& l : layers) diffIds.push_back(sha256Of(l));
   }
@@ -155,13 +158,12 @@ std::string ociArchive(const std::string& layerBlob, const std::string& diffId,
       {"layers",
        {{{"mediaType", mediaType}, {"digest", sha256Of(layerBlob)}, {"size", layerBlob.size()}}}}};
   std::string mf = manifest.dump();
-  skiff::api::Json index = {
-      {"schemaVersion", 2},
-      {"manifests",
-       {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-         {"digest", sha256Of(mf)},
-         {"size", mf.size()},
-         {"annotations", {{"org.opencontainers.image.ref.name", ref}}}}}}};
+  skiff::api::Json index = {{"schemaVersion", 2},
+                            {"manifests",
+                             {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                               {"digest", sha256Of(mf)},
+                               {"size", mf.size()},
+                               {"annotations", {{"org.opencontainers.image.ref.name", ref}}}}}}};
   std::string stored = layerBlob;
   if (tamper) stored[stored.size() / 2] ^= 1;
   return tarBytes({{"oci-layout", 'f', R"({"imageLayoutVersion":"1.0.0"})"},
@@ -176,7 +178,8 @@ std::string ociArchive(const std::string& layerBlob, const std::string& diffId,
 // Runs scripts/make-busybox-image.sh of this source tree.
 void runScript(const std::string& dir, const std::string& args) {
   std::string root = fs::path(__FILE__).parent_path().parent_path().parent_path().string();
-  std::string cmd = root + "/scripts/make-busybox-image.sh " + args + " >" + dir + "/script.log 2>&1";
+  std::string cmd =
+      root + "/scripts/make-busybox-image.sh " + args + " >" + dir + "/script.log 2>&1";
   INFO(cmd);
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
@@ -223,8 +226,9 @@ TEST_CASE("a docker save archive from the busybox script loads, lists and resolv
   CHECK((*list)[0].id == img.id);
   CHECK((*list)[0].repoTags == img.repoTags);
 
-  for (const std::string& ref : std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox",
-                          img.id, img.id.substr(7, 12), "busybox@" + img.id}) {
+  for (const std::string& ref :
+       std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox", img.id,
+                                img.id.substr(7, 12), "busybox@" + img.id}) {
     INFO(ref);
     auto r = (*store)->resolve(ref);
     REQUIRE(r.ok());
@@ -232,7 +236,8 @@ TEST_CASE("a docker save archive from the busybox script loads, lists and resolv
     CHECK(r->config.cmd == std::vector<std::string>{"sh"});
     CHECK(r->config.entrypoint.empty());
     CHECK(r->config.env ==
-          std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
+          std::vector<std::string>{
+              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
     REQUIRE(r->layerDirs.size() == 1);
     const std::string& layer = r->layerDirs[0];
     CHECK(fs::is_regular_file(fs::symlink_status(layer + "/bin/busybox")));
@@ -290,8 +295,8 @@ TEST_CASE("an OCI archive from the busybox script (gzip layer) loads; same image
   CHECK((*list)[0].repoTags ==
         std::vector<std::string>{"docker.io/library/busybox:latest", "docker.io/team/box:1.0"});
   CHECK((*list)[0].repoDigests ==
-        std::vector<std::string>{"docker.io/library/busybox" + repoDigest.substr(repoDigest.find('@')),
-                                 repoDigest});
+        std::vector<std::string>{
+            "docker.io/library/busybox" + repoDigest.substr(repoDigest.find('@')), repoDigest});
   CHECK(entriesOf(t.path + "/store/layers").size() == 1);
 
   // Removing one tag keeps the image; removing the last empties the store.
@@ -318,8 +323,9 @@ TEST_CASE("image config fields, multi-layer order, tags moving and untagging", "
   std::string top = tarBytes({{"bin/app", 'f', "v2", "", 0755}, {"etc/conf", 'f', "c"}}, true);
   // The top layer is gzip-compressed: its diff_id is the sha256 of the plain tar.
   std::string topPlain = tarBytes({{"bin/app", 'f', "v2", "", 0755}, {"etc/conf", 'f', "c"}});
-  writeFile(t.path + "/a.tar",
-            dockerArchive({base, top}, "app:v1", {sha256Of(base), sha256Of(topPlain)}, "", "1000:2000"));
+  writeFile(
+      t.path + "/a.tar",
+      dockerArchive({base, top}, "app:v1", {sha256Of(base), sha256Of(topPlain)}, "", "1000:2000"));
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());
   auto loaded = (*store)->load(t.path + "/a.tar");
@@ -371,9 +377,12 @@ TEST_CASE("image config fields, multi-layer order, tags moving and untagging", "
 
 TEST_CASE("whiteouts become overlayfs whiteouts and opaque directories", "[images][root]") {
   TempDir t;
-  std::string lower = tarBytes({{"d", 'd', "", "", 0755}, {"d/keep", 'f', "k"}, {"gone", 'f', "g"}});
-  std::string upper = tarBytes({{".wh.gone", 'f', ""}, {"d", 'd', "", "", 0755},
-                                {"d/.wh..wh..opq", 'f', ""}, {"d/new", 'f', "n"}});
+  std::string lower =
+      tarBytes({{"d", 'd', "", "", 0755}, {"d/keep", 'f', "k"}, {"gone", 'f', "g"}});
+  std::string upper = tarBytes({{".wh.gone", 'f', ""},
+                                {"d", 'd', "", "", 0755},
+                                {"d/.wh..wh..opq", 'f', ""},
+                                {"d/new", 'f', "n"}});
   writeFile(t.path + "/w.tar", dockerArchive({lower, upper}, "wh:1"));
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());
@@ -404,27 +413,35 @@ TEST_CASE("hostile layers are refused whole, naming the entry, writing nothing o
     std::string message;
   };
   std::vector<Case> cases = {
-      {"dot-dot entry", {{"ok", 'f', "x"}, {"../outside", 'f', "pwned"}},
+      {"dot-dot entry",
+       {{"ok", 'f', "x"}, {"../outside", 'f', "pwned"}},
        "refusing layer entry \"../outside\": path has a \"..\" component"},
-      {"nested dot-dot", {{"a/../../../outside", 'f', "pwned"}},
+      {"nested dot-dot",
+       {{"a/../../../outside", 'f', "pwned"}},
        "refusing layer entry \"a/../../../outside\": path has a \"..\" component"},
-      {"absolute path", {{outside, 'f', "pwned"}},
+      {"absolute path",
+       {{outside, 'f', "pwned"}},
        "refusing layer entry \"" + outside + "\": path is absolute"},
-      {"symlink escape", {{"esc", 'l', "", "../../../../outside"}},
+      {"symlink escape",
+       {{"esc", 'l', "", "../../../../outside"}},
        "refusing layer entry \"esc\": symlink target \"../../../../outside\" escapes the "
        "layer root"},
       {"symlink escape through another symlink",
        {{"dot", 'l', "", "."}, {"lib", 'd'}, {"lib/esc", 'l', "", "../dot/.."}},
        "refusing layer entry \"lib/esc\": symlink target \"../dot/..\" escapes the layer root"},
-      {"write through a symlink", {{"sl", 'l', "", t.path}, {"sl/outside", 'f', "pwned"}},
+      {"write through a symlink",
+       {{"sl", 'l', "", t.path}, {"sl/outside", 'f', "pwned"}},
        "refusing layer entry \"sl/outside\": path component \"sl\" is a symlink or not a "
        "directory"},
-      {"hardlink escape", {{"hl", 'h', "", "../../../../outside"}},
+      {"hardlink escape",
+       {{"hl", 'h', "", "../../../../outside"}},
        "refusing layer entry \"hl\": hardlink target \"../../../../outside\" escapes the "
        "layer root"},
-      {"absolute hardlink", {{"hl", 'h', "", "/etc/passwd"}},
+      {"absolute hardlink",
+       {{"hl", 'h', "", "/etc/passwd"}},
        "refusing layer entry \"hl\": hardlink target \"/etc/passwd\" escapes the layer root"},
-      {"device node", {{"dev", 'd'}, {"dev/sda", 'c'}},
+      {"device node",
+       {{"dev", 'd'}, {"dev/sda", 'c'}},
        "refusing layer entry \"dev/sda\": device nodes are not allowed in image layers"},
   };
   auto store = ImageStore::open(t.path + "/store");
@@ -494,7 +511,9 @@ TEST_CASE("corrupt, truncated and mismatching archives are refused", "[images]")
     std::string whole = dockerArchive({plain}, "c:1");
     refused(whole.substr(0, whole.size() / 2), "");
   }
-  SECTION("not an archive at all") { refused("this is not a tar file", ""); }
+  SECTION("not an archive at all") {
+    refused("this is not a tar file", "");
+  }
   SECTION("diff_id mismatch") {
     refused(dockerArchive({plain}, "c:1", {sha256Of("something else")}),
             "digest mismatch: diff_id " + sha256Of("something else") +
@@ -506,18 +525,19 @@ TEST_CASE("corrupt, truncated and mismatching archives are refused", "[images]")
             "config " + wrong + ".json: digest mismatch: expected sha256:" + wrong);
   }
   SECTION("OCI blob digest mismatch") {
-    refused(ociArchive(gz, sha256Of(plain), "application/vnd.oci.image.layer.v1.tar+gzip", "o:1",
-                       true),
-            "layer 0 blob " + sha256Of(gz) + ": digest mismatch");
+    refused(
+        ociArchive(gz, sha256Of(plain), "application/vnd.oci.image.layer.v1.tar+gzip", "o:1", true),
+        "layer 0 blob " + sha256Of(gz) + ": digest mismatch");
   }
   SECTION("diff_ids do not match the layers") {
     refused(dockerArchive({plain}, "c:1", {sha256Of(plain), sha256Of(plain)}),
             "2 diff_ids for 1 layers");
   }
   SECTION("a layer missing from the archive") {
-    std::string whole = tarBytes({{"manifest.json", 'f',
-                                   R"([{"Config":"c.json","RepoTags":["x:1"],"Layers":["l/layer.tar"]}])"},
-                                  {"c.json", 'f', R"({"rootfs":{"diff_ids":["sha256:)" + std::string(64, 'a') + R"("]}})"}});
+    std::string whole = tarBytes(
+        {{"manifest.json", 'f',
+          R"([{"Config":"c.json","RepoTags":["x:1"],"Layers":["l/layer.tar"]}])"},
+         {"c.json", 'f', R"({"rootfs":{"diff_ids":["sha256:)" + std::string(64, 'a') + R"("]}})"}});
     refused(whole, "manifest.json: layer \"l/layer.tar\" not found in the archive");
   }
   SECTION("an invalid tag") {
@@ -545,4 +565,48 @@ TEST_CASE("an OCI archive with a plain layer and the image user", "[images]") {
   REQUIRE(r.ok());
   CHECK(r->config.user == "1000:1000");
   CHECK(fs::exists(r->layerDirs.at(0) + "/hello"));
+}
+
+TEST_CASE("image table rows and sizes as crictl prints them", "[images]") {
+  CHECK(skiff::kubelet::humanSize(0) == "0B");
+  CHECK(skiff::kubelet::humanSize(512) == "512B");
+  CHECK(skiff::kubelet::humanSize(2129920) == "2.13MB");
+  CHECK(skiff::kubelet::humanSize(1000) == "1kB");
+  CHECK(skiff::kubelet::humanSize(123456789012) == "123.5GB");
+  skiff::kubelet::ImageSummary a;
+  a.id = "sha256:" + std::string(64, 'a');
+  a.repoTags = {"docker.io/library/busybox:latest", "localhost:5000/bb:1"};
+  a.size = 2129920;
+  skiff::kubelet::ImageSummary b;
+  b.id = "sha256:" + std::string(64, 'b');
+  b.size = 10;
+  auto rows = skiff::kubelet::imageTableRows({a, b});
+  std::vector<std::vector<std::string>> want = {
+      {"IMAGE", "TAG", "IMAGE ID", "SIZE"},
+      {"docker.io/library/busybox", "latest", std::string(13, 'a'), "2.13MB"},
+      {"localhost:5000/bb", "1", std::string(13, 'a'), "2.13MB"},
+      {"<none>", "<none>", std::string(13, 'b'), "10B"}};
+  CHECK(rows == want);
+}
+
+TEST_CASE("concurrent loads of one archive both succeed and store it once", "[images]") {
+  TempDir t;
+  runScript(t.path, t.path + "/bb.tar");
+  auto s1 = ImageStore::open(t.path + "/store");
+  auto s2 = ImageStore::open(t.path + "/store");
+  REQUIRE(s1.ok());
+  REQUIRE(s2.ok());
+  skiff::Result<std::vector<skiff::kubelet::ImageSummary>> r1 =
+      skiff::makeError(skiff::Code::kInternal, "");
+  auto r2 = r1;
+  std::thread a([&] { r1 = (*s1)->load(t.path + "/bb.tar"); });
+  std::thread b([&] { r2 = (*s2)->load(t.path + "/bb.tar"); });
+  a.join();
+  b.join();
+  REQUIRE(r1.ok());
+  REQUIRE(r2.ok());
+  CHECK((*s1)->list()->size() == 1);
+  CHECK(entriesOf(t.path + "/store/layers").size() == 1);
+  CHECK(entriesOf(t.path + "/store/tmp").empty());
+  CHECK((*s2)->resolve("busybox").ok());
 }

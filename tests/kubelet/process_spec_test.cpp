@@ -45,21 +45,35 @@ TEST_CASE("argv follows Kubernetes' command/args rules", "[process_spec]") {
   std::vector<Case> cases = {
       {"image only", R"J({"name":"c"})J", {"/ep"}, {"a", "b"}, {"/ep", "a", "b"}},
       {"cmd only image", R"J({"name":"c"})J", {}, {"sh"}, {"sh"}},
-      {"command replaces entrypoint and drops cmd", R"J({"name":"c","command":["/x","-v"]})J",
-       {"/ep"}, {"a"}, {"/x", "-v"}},
+      {"command replaces entrypoint and drops cmd",
+       R"J({"name":"c","command":["/x","-v"]})J",
+       {"/ep"},
+       {"a"},
+       {"/x", "-v"}},
       {"args replace cmd", R"J({"name":"c","args":["1","2"]})J", {"/ep"}, {"a"}, {"/ep", "1", "2"}},
-      {"args without entrypoint", R"J({"name":"c","args":["sleep","5"]})J", {}, {"sh"},
+      {"args without entrypoint",
+       R"J({"name":"c","args":["sleep","5"]})J",
+       {},
+       {"sh"},
        {"sleep", "5"}},
-      {"command and args", R"J({"name":"c","command":["/x"],"args":["y"]})J", {"/ep"}, {"a"},
+      {"command and args",
+       R"J({"name":"c","command":["/x"],"args":["y"]})J",
+       {"/ep"},
+       {"a"},
        {"/x", "y"}},
-      {"empty lists count as unset", R"J({"name":"c","command":[],"args":[]})J", {"/ep"}, {"a"},
+      {"empty lists count as unset",
+       R"J({"name":"c","command":[],"args":[]})J",
+       {"/ep"},
+       {"a"},
        {"/ep", "a"}},
       {"nothing to run", R"J({"name":"c"})J", {}, {}, {}},
       {"expansion in command and args",
        R"J({"name":"c","command":["echo","$(GREETING)"],"args":["$(POD)","$$(GREETING)","$(NOPE)","$(DB_SERVICE_HOST)"],
            "env":[{"name":"GREETING","value":"hello"},
                   {"name":"POD","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]})J",
-       {}, {}, {"echo", "hello", "web", "$(GREETING)", "$(NOPE)", "10.96.0.20"}},
+       {},
+       {},
+       {"echo", "hello", "web", "$(GREETING)", "$(NOPE)", "10.96.0.20"}},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -76,28 +90,23 @@ TEST_CASE("argv follows Kubernetes' command/args rules", "[process_spec]") {
 
 TEST_CASE("$(VAR) expansion matches Kubernetes' expansion package", "[process_spec]") {
   auto lookup = [](const std::string& name, std::string* out) {
-    if (name == "A") *out = "x";
-    else if (name == "EMPTY") *out = "";
-    else return false;
+    if (name == "A")
+      *out = "x";
+    else if (name == "EMPTY")
+      *out = "";
+    else
+      return false;
     return true;
   };
   std::vector<std::pair<std::string, std::string>> cases = {
-      {"$(A)", "x"},
-      {"pre-$(A)-post", "pre-x-post"},
-      {"$(A)$(A)", "xx"},
-      {"$$(A)", "$(A)"},
-      {"$$$(A)", "$x"},
-      {"$$$$(A)", "$$(A)"},
-      {"$(B)", "$(B)"},
-      {"$(EMPTY)", ""},
-      {"$(A", "$(A"},
-      {"$A", "$A"},
-      {"$", "$"},
-      {"a$", "a$"},
-      {"$()", "$()"},
-      {"$(A)$", "x$"},
-      {"(A)", "(A)"},
-      {"$(A)(A)", "x(A)"},
+      {"$(A)", "x"},      {"pre-$(A)-post", "pre-x-post"},
+      {"$(A)$(A)", "xx"}, {"$$(A)", "$(A)"},
+      {"$$$(A)", "$x"},   {"$$$$(A)", "$$(A)"},
+      {"$(B)", "$(B)"},   {"$(EMPTY)", ""},
+      {"$(A", "$(A"},     {"$A", "$A"},
+      {"$", "$"},         {"a$", "a$"},
+      {"$()", "$()"},     {"$(A)$", "x$"},
+      {"(A)", "(A)"},     {"$(A)(A)", "x(A)"},
   };
   for (const auto& [in, out] : cases) {
     INFO(in);
@@ -161,11 +170,13 @@ TEST_CASE("env: defaults, image, then container env with fieldRefs", "[process_s
 
 TEST_CASE("env: field paths, ConfigMap and Secret references", "[process_spec]") {
   PodContext ctx = context();
-  ctx.configMapData = [](const std::string& name) -> skiff::Result<std::map<std::string, std::string>> {
+  ctx.configMapData =
+      [](const std::string& name) -> skiff::Result<std::map<std::string, std::string>> {
     if (name == "cfg") return std::map<std::string, std::string>{{"mode", "fast"}, {"level", "3"}};
     return skiff::makeError(skiff::Code::kNotFound, "not found");
   };
-  ctx.secretData = [](const std::string& name) -> skiff::Result<std::map<std::string, std::string>> {
+  ctx.secretData =
+      [](const std::string& name) -> skiff::Result<std::map<std::string, std::string>> {
     if (name == "creds") return std::map<std::string, std::string>{{"password", "s3cret"}};
     return skiff::makeError(skiff::Code::kNotFound, "not found");
   };
@@ -247,18 +258,21 @@ TEST_CASE("cwd and user", "[process_spec]") {
        "{}", "nobody", "", "/", 3, 0, ""},
       {"named image user", R"J({"name":"c"})J", "{}", "nobody", "", "", 0, 0,
        "container has non-numeric user (nobody) in its image, which skiff cannot map to a uid; "
-       "set securityContext.runAsUser " + podRef},
+       "set securityContext.runAsUser " +
+           podRef},
       {"named image group", R"J({"name":"c"})J", "{}", "1:staff", "", "", 0, 0,
        "container has non-numeric group (staff) in its image, which skiff cannot map to a gid; "
-       "set securityContext.runAsGroup " + podRef},
-      {"runAsNonRoot, image root", R"J({"name":"c","securityContext":{"runAsNonRoot":true}})J", "{}",
-       "", "", "", 0, 0, "container has runAsNonRoot and image will run as root " + podRef},
-      {"runAsNonRoot, image uid 0", R"J({"name":"c"})J", R"J({"runAsNonRoot":true})J", "0:0", "", "",
-       0, 0, "container has runAsNonRoot and image will run as root " + podRef},
+       "set securityContext.runAsGroup " +
+           podRef},
+      {"runAsNonRoot, image root", R"J({"name":"c","securityContext":{"runAsNonRoot":true}})J",
+       "{}", "", "", "", 0, 0, "container has runAsNonRoot and image will run as root " + podRef},
+      {"runAsNonRoot, image uid 0", R"J({"name":"c"})J", R"J({"runAsNonRoot":true})J", "0:0", "",
+       "", 0, 0, "container has runAsNonRoot and image will run as root " + podRef},
       {"runAsNonRoot, named user", R"J({"name":"c"})J", R"J({"runAsNonRoot":true})J", "app", "", "",
        0, 0,
        "container has runAsNonRoot and image has non-numeric user (app), cannot verify user is "
-       "non-root " + podRef},
+       "non-root " +
+           podRef},
       {"runAsNonRoot, runAsUser 0",
        R"J({"name":"c","securityContext":{"runAsNonRoot":true,"runAsUser":0}})J", "{}", "1000", "",
        "", 0, 0, "container's runAsUser breaks non-root policy " + podRef},
@@ -284,7 +298,8 @@ TEST_CASE("cwd and user", "[process_spec]") {
     CHECK(r->gid == c.gid);
   }
   PodContext ctx = context();
-  ctx.pod["spec"]["securityContext"] = Json::parse(R"J({"supplementalGroups":[5,3,5],"fsGroup":9})J");
+  ctx.pod["spec"]["securityContext"] =
+      Json::parse(R"J({"supplementalGroups":[5,3,5],"fsGroup":9})J");
   auto r = processSpec(Json::parse(R"J({"name":"c"})J"), image({}, {"sh"}), ctx);
   REQUIRE(r.ok());
   CHECK(r->additionalGids == std::vector<uint32_t>{3, 5, 9});
