@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -609,4 +610,47 @@ TEST_CASE("concurrent loads of one archive both succeed and store it once", "[im
   CHECK(entriesOf(t.path + "/store/layers").size() == 1);
   CHECK(entriesOf(t.path + "/store/tmp").empty());
   CHECK((*s2)->resolve("busybox").ok());
+}
+
+TEST_CASE("unpacked layers work as overlayfs lower dirs", "[images][root]") {
+  TempDir t;
+  std::string lower = tarBytes(
+      {{"d", 'd', "", "", 0755}, {"d/keep", 'f', "k"}, {"gone", 'f', "g"}, {"stays", 'f', "s"}});
+  std::string upper = tarBytes({{".wh.gone", 'f', ""},
+                                {"d", 'd', "", "", 0755},
+                                {"d/.wh..wh..opq", 'f', ""},
+                                {"d/new", 'f', "n"}});
+  writeFile(t.path + "/w.tar", dockerArchive({lower, upper}, "wh:1"));
+  auto store = ImageStore::open(t.path + "/store");
+  REQUIRE(store.ok());
+  REQUIRE((*store)->load(t.path + "/w.tar").ok());
+  auto r = (*store)->resolve("wh:1");
+  REQUIRE(r.ok());
+  std::string mnt = t.path + "/mnt";
+  fs::create_directory(mnt);
+  std::string opts = "lowerdir=" + r->layerDirs[0] + ":" + r->layerDirs[1];
+  REQUIRE(::mount("overlay", mnt.c_str(), "overlay", MS_RDONLY, opts.c_str()) == 0);
+  CHECK(fs::exists(mnt + "/stays"));
+  CHECK_FALSE(fs::exists(mnt + "/gone"));    // whited out
+  CHECK_FALSE(fs::exists(mnt + "/d/keep"));  // hidden by the opaque directory
+  CHECK(fs::exists(mnt + "/d/new"));
+  ::umount(mnt.c_str());
+}
+
+TEST_CASE("the busybox image's rootfs runs a shell", "[images][root]") {
+  TempDir t;
+  runScript(t.path, "--oci " + t.path + "/bb.tar");
+  auto store = ImageStore::open(t.path + "/store");
+  REQUIRE(store.ok());
+  REQUIRE((*store)->load(t.path + "/bb.tar").ok());
+  auto r = (*store)->resolve("busybox:latest");
+  REQUIRE(r.ok());
+  std::string cmd = "chroot " + r->layerDirs[0] +
+                    " /bin/sh -c 'echo hello from $(cat /etc/passwd | head -n1 | cut -d: -f1)'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[256] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+  CHECK(::pclose(p) == 0);
+  CHECK(std::string(buf, n) == "hello from root\n");
 }
