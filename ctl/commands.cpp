@@ -14,22 +14,33 @@ struct Verb {
 };
 
 const Verb kVerbs[] = {
+    {"up", "Start a cluster on this machine (API server and components) and print its kubeconfig", runUpCommand},
+    {"down", "Stop the cluster `skiff up --detach` started", runDownCommand},
+    {"apply", "Apply a configuration to resources by file name or stdin", runApplyCommand},
+    {"create", "Create resources from a file or stdin", runCreateCommand},
+    {"replace", "Replace resources by file name or stdin", runReplaceCommand},
+    {"get", "Display one or many resources", runGetCommand},
+    {"describe", "Show details of a specific resource or group of resources", runDescribeCommand},
+    {"delete", "Delete resources by file names, stdin, resources and names, or by label selector", runDeleteCommand},
+    {"wait", "Wait for a specific condition on one or many resources", runWaitCommand},
+    {"api-resources", "Print the supported API resources on the server", runApiResourcesCommand},
+    {"version", "Print the client and server version information", runVersionCommand},
+    {"completion", "Output shell completion code for bash", runCompletionCommand},
     {"apiserver", "Run the API server alone (on SQLite in --data-dir)", runApiserverCommand},
-    {"version", "Print the client and server versions", runVersionCommand},
 };
 
 void usage(FILE* out) {
-  std::fprintf(out, "skiff: Kubernetes for one machine.\n\nUsage:\n  skiff VERB [flags]\n\nVerbs:\n");
-  for (const auto& v : kVerbs) std::fprintf(out, "  %-12s %s\n", v.name, v.summary);
-  std::fprintf(out, "\nUse \"skiff VERB --help\" for more about a verb.\n");
+  std::fprintf(out,
+               "skiff: Kubernetes for one machine. Speaks the Kubernetes API; kubectl works too.\n\n"
+               "Usage:\n  skiff VERB [flags]\n\nVerbs:\n");
+  for (const auto& v : kVerbs) std::fprintf(out, "  %-14s %s\n", v.name, v.summary);
+  std::fprintf(out,
+               "\nFinding the server: --kubeconfig F, else $KUBECONFIG, else "
+               "/var/lib/skiff/kubeconfig; --context, -n/--namespace as kubectl.\n"
+               "\nUse \"skiff VERB --help\" for more about a verb.\n");
 }
 
 }  // namespace
-
-int runVersionCommand(int, char**) {
-  std::printf("Client Version: v1.32.0-skiff.0.1.0\n");
-  return 0;
-}
 
 int run(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||

@@ -1,0 +1,323 @@
+// `skiff up` and `skiff down`.
+//
+// up runs the API server in this process (apiserver/server.h) and prints one
+// line once GET /healthz answers through the kubeconfig it wrote:
+//   skiff ready in 41 ms — kubeconfig: /var/lib/skiff/kubeconfig
+// --detach forks before any thread exists; the child starts the server, checks
+// /healthz, then reports "ready N" (or the error) up a pipe, so the parent
+// exits 0 only when the cluster really answers. The child writes DIR/skiff.pid,
+// logs to DIR/skiff.log and runs until SIGTERM/SIGINT. --ephemeral uses a fresh
+// mkdtemp directory and removes it when the server stops.
+//
+// down sends SIGTERM to DIR/skiff.pid and waits for the process to exit.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "apiserver/server.h"
+#include "client/kubeconfig.h"
+#include "client/rest_client.h"
+#include "ctl/cli.h"
+#include "ctl/commands.h"
+
+namespace skiff::ctl {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// The ephemeral cluster a detached `up --ephemeral` started, so a bare
+// `skiff down` finds it.
+std::string ephemeralMarker() {
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp && *tmp ? tmp : "/tmp") + "/skiff-ephemeral-" + std::to_string(getuid());
+}
+
+int readPid(const std::string& pidFile) {
+  std::ifstream in(pidFile);
+  int pid = 0;
+  if (in >> pid) return pid;
+  return 0;
+}
+
+bool alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+// GET /healthz through the kubeconfig until it answers "ok" (or 5 s pass).
+Status waitHealthy(const std::string& kubeconfig) {
+  auto cfg = client::loadKubeconfig(kubeconfig);
+  if (!cfg) return cfg.error();
+  client::RestClient c(*cfg);
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  Error last = makeError(Code::kUnavailable, "no answer");
+  while (Clock::now() < deadline) {
+    auto r = c.request("GET", "/healthz");
+    if (r && r->status == 200) return Status();
+    if (!r) last = r.error();
+    else last = makeError(Code::kUnavailable, "/healthz answered " + std::to_string(r->status) + ": " + r->body);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return last.wrap("waiting for /healthz");
+}
+
+long elapsedMs(Clock::time_point start) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+}
+
+// Runs the server until a stop signal. `report` is called once: with "" and
+// the kubeconfig path when healthy, or with an error message.
+int serve(const apiserver::ServerOptions& options, bool ephemeral,
+          const std::function<void(const std::string& err, const std::string& kubeconfig)>& report) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  // Block before any thread exists so only sigwait() below sees them.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::string pidFile = options.dataDir + "/skiff.pid";
+  auto cleanup = [&] {
+    ::unlink(pidFile.c_str());
+    if (ephemeral) {
+      std::error_code ec;
+      fs::remove_all(options.dataDir, ec);
+      if (readPid(ephemeralMarker()) == getpid()) ::unlink(ephemeralMarker().c_str());
+    }
+  };
+  auto server = apiserver::ApiServer::start(options);
+  if (!server) {
+    report(server.error().message, "");
+    cleanup();
+    return 1;
+  }
+  std::string kubeconfig = (*server)->kubeconfigPath();
+  {
+    std::ofstream out(pidFile);
+    out << getpid() << "\n";
+  }
+  if (ephemeral) {
+    std::ofstream out(ephemeralMarker());
+    out << getpid() << "\n" << options.dataDir << "\n";
+  }
+  auto healthy = waitHealthy(kubeconfig);
+  if (!healthy) {
+    report(healthy.error().message, "");
+    (*server)->stop();
+    cleanup();
+    return 1;
+  }
+  report("", kubeconfig);
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::fprintf(stderr, "skiff: signal %d, stopping\n", sig);
+  (*server)->stop();
+  server->reset();
+  cleanup();
+  return 0;
+}
+
+int runUp(int argc, char** argv) {
+  auto start = Clock::now();
+  std::string dataDir = client::kDefaultKubeconfig;
+  dataDir = dataDir.substr(0, dataDir.rfind('/'));
+  std::string listen = "127.0.0.1:6443";
+  bool detach = false, ephemeral = false, noFsync = false;
+  po::options_description desc;
+  desc.add_options()
+      ("data-dir", po::value(&dataDir), "Where state lives (state.db, pki, kubeconfig); default /var/lib/skiff")
+      ("listen", po::value(&listen), "ADDR:PORT the API serves on (port 0 picks a free port)")
+      ("detach,d", po::bool_switch(&detach), "Return once the cluster is ready, leaving it running in the background")
+      ("ephemeral", po::bool_switch(&ephemeral), "Use a fresh temporary data directory, removed when the cluster stops")
+      ("no-fsync", po::bool_switch(&noFsync), "Do not fsync the store (tests only: loses writes on power failure)")
+      ("help,h", po::bool_switch(), "Help for this command");
+  po::variables_map vm;
+  std::vector<std::string> args;
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("up", err);
+  if (vm["help"].as<bool>()) {
+    printHelp("skiff up [--data-dir DIR] [--listen ADDR:PORT] [--detach] [--ephemeral]",
+              "Start a single-machine cluster: the API server (with its store in DIR/state.db) "
+              "and every component built in, in this process. Prints one line when the API "
+              "answers:\n  skiff ready in N ms — kubeconfig: DIR/kubeconfig\nThen point skiff or "
+              "kubectl at that kubeconfig. Without --detach it runs until Ctrl-C.",
+              "  # A cluster in /var/lib/skiff, in the foreground\n  skiff up\n\n"
+              "  # A throwaway cluster in the background, for a test suite\n"
+              "  skiff up --ephemeral --detach --listen 127.0.0.1:0\n  skiff down\n\n"
+              "  # Stop a detached cluster\n  skiff down --data-dir /var/lib/skiff",
+              desc);
+    return 0;
+  }
+  if (!args.empty()) return usageError("up", "unexpected argument \"" + args[0] + "\"");
+  if (ephemeral) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/skiff-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) {
+      std::fprintf(stderr, "error: mkdtemp %s: %s\n", tmpl.c_str(), std::strerror(errno));
+      return 1;
+    }
+    dataDir = tmpl;
+  } else {
+    std::error_code ec;
+    fs::create_directories(dataDir, ec);
+    if (ec) {
+      std::fprintf(stderr, "error: create %s: %s\n", dataDir.c_str(), ec.message().c_str());
+      return 1;
+    }
+    ::chmod(dataDir.c_str(), 0700);
+    int pid = readPid(dataDir + "/skiff.pid");
+    if (alive(pid)) {
+      std::fprintf(stderr, "error: skiff is already running in %s (pid %d); stop it with `skiff down --data-dir %s`\n",
+                   dataDir.c_str(), pid, dataDir.c_str());
+      return 1;
+    }
+  }
+  apiserver::ServerOptions options;
+  options.dataDir = dataDir;
+  options.listen = listen;
+  options.fsync = !noFsync;
+
+  if (!detach) {
+    return serve(options, ephemeral, [&](const std::string& err, const std::string& kc) {
+      if (!err.empty()) {
+        std::fprintf(stderr, "error: %s\n", err.c_str());
+        return;
+      }
+      std::printf("skiff ready in %ld ms — kubeconfig: %s\n", elapsedMs(start), kc.c_str());
+      std::fflush(stdout);
+    });
+  }
+
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    std::fprintf(stderr, "error: pipe: %s\n", std::strerror(errno));
+    return 1;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "error: fork: %s\n", std::strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    std::string log = dataDir + "/skiff.log";
+    int lf = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (lf >= 0) {
+      ::dup2(lf, 1);
+      ::dup2(lf, 2);
+    }
+    int wfd = fds[1];
+    int rc = serve(options, ephemeral, [&](const std::string& err, const std::string& kc) {
+      std::string msg = err.empty() ? "ready " + kc + "\n" : "error " + err + "\n";
+      (void)!::write(wfd, msg.data(), msg.size());
+      ::close(wfd);
+      wfd = -1;
+    });
+    if (wfd >= 0) ::close(wfd);
+    std::_Exit(rc);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  if (msg.rfind("ready ", 0) == 0) {
+    std::string kc = msg.substr(6);
+    while (!kc.empty() && kc.back() == '\n') kc.pop_back();
+    std::printf("skiff ready in %ld ms — kubeconfig: %s\n", elapsedMs(start), kc.c_str());
+    return 0;
+  }
+  if (msg.rfind("error ", 0) == 0) {
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    std::fprintf(stderr, "error: %s\n", msg.substr(6).c_str());
+  } else {
+    std::fprintf(stderr, "error: the server exited before it was ready (see %s/skiff.log)\n", dataDir.c_str());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (ephemeral) {
+    std::error_code ec;
+    fs::remove_all(dataDir, ec);
+  }
+  return 1;
+}
+
+int runDown(int argc, char** argv) {
+  std::string dataDir;
+  std::string timeoutText = "30s";
+  po::options_description desc;
+  desc.add_options()
+      ("data-dir", po::value(&dataDir), "The data directory of the cluster to stop (default /var/lib/skiff, or the last detached --ephemeral one)")
+      ("timeout", po::value(&timeoutText), "How long to wait for it to exit")
+      ("help,h", po::bool_switch(), "Help for this command");
+  po::variables_map vm;
+  std::vector<std::string> args;
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("down", err);
+  if (vm["help"].as<bool>()) {
+    printHelp("skiff down [--data-dir DIR]",
+              "Stop the cluster running from DIR (its pid is in DIR/skiff.pid): SIGTERM, then "
+              "wait for it to exit. An --ephemeral cluster removes its directory as it stops.",
+              "  # Stop the default cluster\n  skiff down\n\n  # Stop one in another directory\n  skiff down --data-dir /tmp/c1",
+              desc);
+    return 0;
+  }
+  auto timeout = parseDuration(timeoutText);
+  if (!timeout) return usageError("down", timeout.error().message);
+  int pid = 0;
+  std::string where;
+  if (!dataDir.empty()) {
+    where = dataDir + "/skiff.pid";
+    pid = readPid(where);
+  } else {
+    where = "/var/lib/skiff/skiff.pid";
+    pid = readPid(where);
+    if (!alive(pid)) {
+      int epid = readPid(ephemeralMarker());
+      if (alive(epid)) {
+        pid = epid;
+        where = ephemeralMarker();
+      }
+    }
+  }
+  if (!alive(pid)) {
+    std::fprintf(stderr, "error: no running skiff found (%s)\n", where.c_str());
+    return 1;
+  }
+  if (::kill(pid, SIGTERM) != 0) {
+    std::fprintf(stderr, "error: kill %d: %s\n", pid, std::strerror(errno));
+    return 1;
+  }
+  auto deadline = Clock::now() + *timeout;
+  while (alive(pid) && Clock::now() < deadline) {
+    // A detached server is not our child; poll until it is gone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (alive(pid)) {
+    std::fprintf(stderr, "error: skiff (pid %d) did not stop within %s\n", pid, timeoutText.c_str());
+    return 1;
+  }
+  std::printf("skiff stopped (pid %d)\n", pid);
+  return 0;
+}
+
+}  // namespace
+
+int runUpCommand(int argc, char** argv) { return runUp(argc, argv); }
+int runDownCommand(int argc, char** argv) { return runDown(argc, argv); }
+
+}  // namespace skiff::ctl
