@@ -654,3 +654,56 @@ TEST_CASE("the busybox image's rootfs runs a shell", "[images][root]") {
   CHECK(::pclose(p) == 0);
   CHECK(std::string(buf, n) == "hello from root\n");
 }
+
+TEST_CASE("docker save variants: linked duplicate layers, gzip archive, blobs/ layout",
+          "[images]") {
+  TempDir t;
+  auto store = ImageStore::open(t.path + "/store");
+  REQUIRE(store.ok());
+  std::string layer = tarBytes({{"f", 'f', "same"}});
+  skiff::api::Json config = {
+      {"rootfs", {{"type", "layers"}, {"diff_ids", {sha256Of(layer), sha256Of(layer)}}}},
+      {"config", {{"Cmd", {"sh"}}}}};
+  std::string cfg = config.dump();
+
+  SECTION("old docker: the second layer.tar is a symlink to the first, archive gzipped") {
+    std::vector<Entry> outer = {
+        {hexOf(cfg) + ".json", 'f', cfg},
+        {"aaa", 'd', "", "", 0755},
+        {"aaa/layer.tar", 'f', layer},
+        {"bbb", 'd', "", "", 0755},
+        {"bbb/layer.tar", 'l', "", "../aaa/layer.tar"},
+        {"manifest.json", 'f',
+         R"([{"Config":")" + hexOf(cfg) +
+             R"(.json","RepoTags":["dup:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]}])"}};
+    writeFile(t.path + "/d.tar.gz", tarBytes(outer, true));
+    auto r = (*store)->load(t.path + "/d.tar.gz");
+    REQUIRE(r.ok());
+    auto img = (*store)->resolve("dup:1");
+    REQUIRE(img.ok());
+    CHECK(img->layerDirs.size() == 2);
+    CHECK(img->layerDirs[0] == img->layerDirs[1]);
+  }
+  SECTION("docker 25+: config and layers under blobs/sha256") {
+    std::vector<Entry> outer = {
+        {"blobs/sha256/" + hexOf(cfg), 'f', cfg},
+        {"blobs/sha256/" + hexOf(layer), 'f', layer},
+        {"manifest.json", 'f',
+         R"([{"Config":"blobs/sha256/)" + hexOf(cfg) +
+             R"(","RepoTags":["new:1"],"Layers":["blobs/sha256/)" + hexOf(layer) +
+             R"(","blobs/sha256/)" + hexOf(layer) + R"("]}])"}};
+    writeFile(t.path + "/n.tar", tarBytes(outer));
+    REQUIRE((*store)->load(t.path + "/n.tar").ok());
+    CHECK((*store)->resolve("new:1").ok());
+    // A blob whose content does not match its name is refused.
+    outer[1].data = "tampered";
+    writeFile(t.path + "/bad.tar", tarBytes(outer));
+    auto bad = (*store)->load(t.path + "/bad.tar");
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(
+        bad.error().message,
+        Catch::Contains("layer blobs/sha256/" + hexOf(layer) + ": digest mismatch: expected " +
+                        sha256Of(layer) + ", got " + sha256Of("tampered")));
+    CHECK((*store)->list()->size() == 1);
+  }
+}
