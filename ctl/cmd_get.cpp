@@ -226,7 +226,7 @@ int runGet(int argc, char** argv) {
       TablePrintOptions o = topts;
       if (multiType) o.kindPrefix = typeWord(rq.type.kind, rq.type.group);
       auto cells = tableCells(merged, o);
-      if (printedAny) std::fputs("\n", stdout);
+      if (printedAny && !f.noHeaders) std::fputs("\n", stdout);
       std::fputs(tabwrite(cells).c_str(), stdout);
       widths = columnWidths(cells);
       printedAny = true;

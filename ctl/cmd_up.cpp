@@ -184,7 +184,8 @@ int runUp(int argc, char** argv) {
   apiserver::ServerOptions options;
   options.dataDir = dataDir;
   options.listen = listen;
-  options.fsync = !noFsync;
+  // An ephemeral cluster is deleted when it stops: durability buys nothing there.
+  options.fsync = !noFsync && !ephemeral;
 
   if (!detach) {
     return serve(options, ephemeral, [&](const std::string& err, const std::string& kc) {
