@@ -308,8 +308,17 @@ Result<ProcessSpec> processSpec(const api::Json& container, const ImageConfig& i
   // env: runtime defaults, the image, then the container.
   EnvList final;
   final.setEntry(kDefaultPath);
-  std::string hostname =
-      ctx.hostname.empty() ? text(field(ctx.pod, "metadata"), "name") : ctx.hostname;
+  // kubelet GeneratePodHostNameAndDomain: spec.hostname, else the pod name, cut
+  // to 63 characters without a trailing '-' or '.'.
+  std::string hostname = ctx.hostname;
+  if (hostname.empty()) hostname = text(field(ctx.pod, "spec"), "hostname");
+  if (hostname.empty()) hostname = text(field(ctx.pod, "metadata"), "name");
+  if (hostname.size() > 63) {
+    hostname.resize(63);
+    while (!hostname.empty() && (hostname.back() == '-' || hostname.back() == '.')) {
+      hostname.pop_back();
+    }
+  }
   if (!hostname.empty()) final.set("HOSTNAME", hostname);
   for (const auto& e : image.env) final.setEntry(e);
   for (const auto& [k, v] : containerEnv.vars()) final.set(k, v);

@@ -49,7 +49,7 @@ struct PodContext {
   std::vector<std::string> podIPs;   // the sandbox's addresses, first = status.podIP
   std::vector<std::string> hostIPs;  // the node's addresses, first = status.hostIP
   std::string nodeName;              // used when the pod's spec.nodeName is empty
-  std::string hostname;              // HOSTNAME; the pod name when empty
+  std::string hostname;              // HOSTNAME; else spec.hostname, else the pod name (max 63)
   // Service variables (FOO_SERVICE_HOST, ...) when enableServiceLinks: sources for
   // $(VAR) and appended after the container's own env when not overridden.
   std::vector<std::pair<std::string, std::string>> serviceEnv;

@@ -707,3 +707,20 @@ TEST_CASE("docker save variants: linked duplicate layers, gzip archive, blobs/ l
     CHECK((*store)->list()->size() == 1);
   }
 }
+
+TEST_CASE("leftovers of a crashed load are swept by the next load", "[images]") {
+  TempDir t;
+  runScript(t.path, t.path + "/bb.tar");
+  auto store = ImageStore::open(t.path + "/store");
+  REQUIRE(store.ok());
+  fs::create_directories(t.path + "/store/tmp/load-crashed/raw");
+  writeFile(t.path + "/store/tmp/load-crashed/raw/1", "half");
+  writeFile(t.path + "/store/blobs/sha256/" + std::string(64, 'e'), "orphan");
+  fs::create_directories(t.path + "/store/layers/" + std::string(64, 'f') + "/bin");
+  REQUIRE((*store)->load(t.path + "/bb.tar").ok());
+  CHECK(entriesOf(t.path + "/store/tmp").empty());
+  CHECK_FALSE(fs::exists(t.path + "/store/blobs/sha256/" + std::string(64, 'e')));
+  CHECK_FALSE(fs::exists(t.path + "/store/layers/" + std::string(64, 'f')));
+  CHECK(entriesOf(t.path + "/store/layers").size() == 1);
+  CHECK((*store)->resolve("busybox").ok());
+}

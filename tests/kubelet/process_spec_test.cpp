@@ -304,3 +304,26 @@ TEST_CASE("cwd and user", "[process_spec]") {
   REQUIRE(r.ok());
   CHECK(r->additionalGids == std::vector<uint32_t>{3, 5, 9});
 }
+
+TEST_CASE("HOSTNAME comes from spec.hostname or the pod name, at most 63 characters",
+          "[process_spec]") {
+  ImageConfig img;
+  img.cmd = {"sh"};
+  auto hostnameOf = [&](const PodContext& ctx) {
+    auto r = processSpec(Json::parse(R"J({"name":"c"})J"), img, ctx);
+    REQUIRE(r.ok());
+    for (const auto& e : r->env) {
+      if (e.rfind("HOSTNAME=", 0) == 0) return e.substr(9);
+    }
+    return std::string("<unset>");
+  };
+  PodContext ctx = context();
+  CHECK(hostnameOf(ctx) == "web");
+  ctx.pod["spec"]["hostname"] = "db-0";
+  CHECK(hostnameOf(ctx) == "db-0");
+  ctx.pod["spec"].erase("hostname");
+  ctx.pod["metadata"]["name"] = std::string(62, 'a') + "-b" + std::string(10, 'c');
+  CHECK(hostnameOf(ctx) == std::string(62, 'a'));
+  ctx.hostname = "given";
+  CHECK(hostnameOf(ctx) == "given");
+}
