@@ -352,8 +352,8 @@ class Connection final : public ConnectionIface,
     logWarn("http request rejected",
             {{"remote", remote_}, {"status", std::to_string(status)}, {"error", message}});
     keepAlive_ = false;
-    ++nextId_;
-    curId_ = nextId_;
+    curId_ = ++nextId_;
+    logged_ = false;
     curStart_ = Clock::now();
     curMethod_ = parser_ ? std::string(parser_->get().method_string()) : "";
     curPath_ = parser_ ? std::string(parser_->get().target()) : "";
@@ -386,6 +386,8 @@ class Connection final : public ConnectionIface,
     req.remoteAddr = remote_;
 
     curId_ = ++nextId_;
+    logged_ = false;
+    curStatus_ = 0;
     curStart_ = Clock::now();
     curMethod_ = req.method;
     curPath_ = req.path;
@@ -524,15 +526,23 @@ class Connection final : public ConnectionIface,
     if (responseDone_) finishExchange();
   }
 
+  // One line per request, when its response is complete or its connection
+  // closed under it (a watch that the client ended).
+  void logRequest(const char* end) {
+    if (logged_ || curId_ == 0) return;
+    logged_ = true;
+    if (logLevel() > LogLevel::kDebug) return;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - curStart_);
+    logDebug("http request", {{"method", curMethod_},
+                              {"path", curPath_},
+                              {"status", std::to_string(curStatus_)},
+                              {"duration_us", std::to_string(us.count())},
+                              {"remote", remote_},
+                              {"end", end}});
+  }
+
   void finishExchange() {
-    if (logLevel() <= LogLevel::kDebug) {
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - curStart_);
-      logDebug("http request", {{"method", curMethod_},
-                                {"path", curPath_},
-                                {"status", std::to_string(curStatus_)},
-                                {"duration_us", std::to_string(us.count())},
-                                {"remote", remote_}});
-    }
+    logRequest("complete");
     if (auto ex = current_.lock()) ex->fireClose();
     current_.reset();
     bool wasStreaming = streaming_;
@@ -621,6 +631,7 @@ class Connection final : public ConnectionIface,
 
   void markClosed() {
     closed_ = true;
+    if (curId_ != 0 && !logged_) logRequest(streaming_ ? "stream closed" : "connection closed");
     core_->remove(this);
     if (auto ex = current_.lock()) ex->fireClose();
     current_.reset();
@@ -643,6 +654,7 @@ class Connection final : public ConnectionIface,
   bool responseStarted_ = false, responseDone_ = false, streaming_ = false;
   bool detectReading_ = false, resumeOnDetect_ = false, drainAfterFlush_ = false;
   size_t drained_ = 0;
+  bool logged_ = true;  // the current request's line was written
   int curStatus_ = 0;
   Clock::time_point curStart_;
   std::string curMethod_, curPath_;
