@@ -39,7 +39,7 @@ chmod 755 "$root/bin/busybox"
 # Relative symlinks, so the tree is also correct when looked at from the host.
 "$busybox" --list-full | while read -r applet; do
   [ "$applet" = "bin/busybox" ] && continue
-  dir=$(dirname "$applet")
+  dir=${applet%/*}
   case "$dir" in
     bin) target=busybox ;;
     sbin) target=../bin/busybox ;;
