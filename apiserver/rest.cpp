@@ -241,6 +241,19 @@ void RestApiImpl::dispatch(const Request& request,
       return;
     }
   }
+  if (m == "POST" || m == "PUT" || (m == "DELETE" && !request.body.empty())) {
+    // Only JSON bodies. Clients that try protobuf first (kubectl's typed
+    // clients) fall back to JSON on 415.
+    std::string type = request.header("content-type");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    if (!type.empty() && type != "application/json" && type != "*/*") {
+      respondError(*writer, makeError(Code::kUnsupportedMediaType,
+                                      "the body of the request was in an unknown format - "
+                                      "accepted media types include: application/json"));
+      return;
+    }
+  }
   if (!scope.sub.empty() && !r.subresource(scope.sub)) {
     respondError(*writer, resourceNotFound());
     return;
