@@ -1,5 +1,6 @@
 // `skiff get`: the server's Tables laid out as kubectl does, or objects as
 // name/json/yaml/jsonpath, optionally followed by a watch (-w).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -165,6 +166,7 @@ int runGet(int argc, char** argv) {
   std::vector<Json> collected;  // json/yaml/jsonpath
   std::vector<std::string> errors;
   std::vector<size_t> widths;
+  Json columns = Json::array();  // the last Table's column definitions (for -w)
   std::string lastRv;
   TablePrintOptions topts;
   topts.wide = out == "wide";
@@ -178,6 +180,11 @@ int runGet(int argc, char** argv) {
     std::vector<Json> tables;  // table mode
     std::vector<Json> objects;
     if (f.watchOnly) {
+      // Only the resourceVersion, so the watch starts after what exists now.
+      auto r = (*c)->get(rq.type.collectionPath(listNs) + listQuery(f) +
+                         (listQuery(f).empty() ? "?" : "&") + "limit=1");
+      if (!r) return cli.fail(r.error());
+      lastRv = (*r)["metadata"].value("resourceVersion", "");
     } else if (rq.names.empty()) {
       std::string path = rq.type.collectionPath(listNs) + listQuery(f);
       auto r = (*c)->get(path, tableOut ? client::kAcceptTable : "application/json");
@@ -229,6 +236,7 @@ int runGet(int argc, char** argv) {
       if (printedAny && !f.noHeaders) std::fputs("\n", stdout);
       std::fputs(tabwrite(cells).c_str(), stdout);
       widths = columnWidths(cells);
+      columns = merged["columnDefinitions"];
       printedAny = true;
     } else if (out == "name") {
       for (const auto& o : objects) {
@@ -283,6 +291,11 @@ int runGet(int argc, char** argv) {
         if (type == "BOOKMARK") return true;
         if (tableOut) {
           Json table = obj.value("kind", "") == "Table" ? obj : fallbackTable({obj});
+          // Only the first event's Table carries column definitions.
+          if (table.contains("columnDefinitions") && !table["columnDefinitions"].empty())
+            columns = table["columnDefinitions"];
+          else
+            table["columnDefinitions"] = columns;
           TablePrintOptions o = topts;
           o.noHeaders = headerDone || f.noHeaders;
           auto cells = tableCells(table, o);
@@ -290,7 +303,14 @@ int runGet(int argc, char** argv) {
             widths = columnWidths(cells);
             headerDone = true;
           }
-          for (const auto& row : cells) std::fputs(formatRow(row, widths).c_str(), stdout);
+          for (const auto& row : cells) {
+            // kubectl's tabwriter remembers widths across events and widens
+            // a column when a new row needs it.
+            auto need = columnWidths({row});
+            if (widths.size() < need.size()) widths.resize(need.size(), 0);
+            for (size_t i = 0; i < need.size(); ++i) widths[i] = std::max(widths[i], need[i]);
+            std::fputs(formatRow(row, widths).c_str(), stdout);
+          }
         } else if (out == "name") {
           std::printf("%s/%s\n", typeWord(rq.type.kind, rq.type.group).c_str(),
                       obj["metadata"].value("name", "").c_str());

@@ -36,7 +36,7 @@ expect_eq "port is back to 80" "80 8080 30001" \
 
 # skiff get == kubectl get, AGE column aside.
 # AGE is cut by its header's position; without headers, the last field goes.
-noage() { awk '{ if (NR == 1) col = index($0, "AGE"); if (col > 0) print substr($0, 1, col - 1) substr($0, col + 6); else { sub(/ +[0-9]+[smhdy]$/, ""); print } }' | sed 's/ *$//'; }
+noage() { awk '{ if ($1 == "NAME" || $1 == "NAMESPACE") col = index($0, "AGE"); if (col > 0) print substr($0, 1, col - 1) substr($0, col + 6); else { sub(/ +[0-9]+[smhdy]$/, ""); print } }' | sed 's/ *$//'; }
 for args in "svc" "svc -o wide" "po" "po -o wide" "ep" "ns" "svc,po" "svc -A" "svc --show-labels" "svc http-go-np search" "po,svc -A --no-headers" "svc -o name" "svc http-go-np -o yaml"; do
   # shellcheck disable=SC2086
   a=$(s get $args 2>&1 | noage)
@@ -68,6 +68,24 @@ run_capture out s describe svc http-go-sticky
 expect_contains "session affinity shown" "ClientIP" "$out"
 run_capture out s describe pod http-go
 expect_contains "pod describe" "localhost/http-go:latest" "$out"
+
+# get -w: the list, then one row per change, columns as the list's.
+"$SKIFF" get svc -w >"$E2E_TMP/watch.out" 2>&1 &
+WATCH_PID=$!
+sleep 0.5
+s apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: watched
+spec:
+  ports:
+  - port: 9
+YAML
+for _ in $(seq 1 40); do grep -q '^watched ' "$E2E_TMP/watch.out" && break; sleep 0.05; done
+kill "$WATCH_PID"; wait "$WATCH_PID" 2>/dev/null || true
+expect_contains "watch shows the header" "NAME             TYPE" "$(cat "$E2E_TMP/watch.out")"
+expect_contains "watch shows the new service" "watched" "$(cat "$E2E_TMP/watch.out")"
 
 # delete by file, by name, by label; wait.
 run_capture out s delete -f "$EX/service-externalname.yaml"
