@@ -9,6 +9,7 @@
 // Runs in a private network namespace (unshare), in a table of its own that it
 // deletes at the end; needs root. Prints one JSON object per line.
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +29,8 @@ using namespace skiff::netproxy;
 namespace {
 
 std::string ip(int a, int b, int c, int d) {
-  return std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c) + "." + std::to_string(d);
+  return std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c) + "." +
+         std::to_string(d);
 }
 
 Model makeModel(int n) {
@@ -55,6 +57,24 @@ Model makeModel(int n) {
   return m;
 }
 
+// CPU seconds (user + system) this process has used: the full sync's own cost,
+// apart from waiting for a CPU on a shared machine.
+double cpuMillis() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+double loadAverage() {
+  double l = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
+    std::fclose(f);
+  }
+  return l;
+}
+
 double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
@@ -70,7 +90,8 @@ void fail(const std::string& what, const Error& e) {
 int main(int argc, char** argv) {
   int samples = argc > 1 ? std::atoi(argv[1]) : 300;
   if (unshare(CLONE_NEWNET) != 0) {
-    std::printf("{\"bench\":\"netproxy\",\"error\":\"unshare(CLONE_NEWNET) failed: run as root\"}\n");
+    std::printf(
+        "{\"bench\":\"netproxy\",\"error\":\"unshare(CLONE_NEWNET) failed: run as root\"}\n");
     return 1;
   }
   auto nft = LibNftExecutor::create();
@@ -87,11 +108,13 @@ int main(int argc, char** argv) {
   for (int n : {1000, 10000}) {
     Model model = makeModel(n);
     Proxier proxier(**nft, config);
-    std::vector<double> full, fullBuild;
+    std::vector<double> full, fullBuild, fullCpu;
     size_t bytes = 0;
     for (int i = 0; i < 3; ++i) {
       proxier.forceFullSync();
+      double cpu0 = cpuMillis();
       Status st = proxier.sync(model);
+      fullCpu.push_back(cpuMillis() - cpu0);
       if (!st.ok()) {
         fail("full sync", st.error());
         rc = 1;
@@ -105,22 +128,30 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"bench\":\"netproxy\",\"op\":\"full_sync\",\"via\":\"libnftables_text\",\"services\":%d,"
         "\"endpoints_per_service\":4,\"apply_ms_median\":%.1f,\"build_ms_median\":%.1f,"
-        "\"total_ms_median\":%.1f,\"text_bytes\":%zu,\"runs\":3}\n",
+        "\"total_ms_median\":%.1f,\"cpu_ms_median\":%.1f,\"text_bytes\":%zu,\"runs\":3,"
+        "\"loadavg\":%.1f}\n",
         n, percentile(full, 0.5), percentile(fullBuild, 0.5),
-        percentile(full, 0.5) + percentile(fullBuild, 0.5), bytes);
+        percentile(full, 0.5) + percentile(fullBuild, 0.5), percentile(fullCpu, 0.5), bytes,
+        loadAverage());
     std::fflush(stdout);
 
     std::vector<double> apply, total;
+    int lastIdx = 0;
+    std::string lastEndpoint;
     std::uniform_int_distribution<int> pick(0, n - 1);
     for (int i = 0; i < samples; ++i) {
       int idx = pick(rng);
+      lastIdx = idx;
       std::string key = "bench/svc-" + std::to_string(idx);
       auto& ep = model.services[key].ports[0].endpoints;
       ep[3].ip = ip(10, 250, (i / 256) % 256, i % 256);  // an endpoint replaced
+      lastEndpoint = ep[3].ip;
       std::sort(ep.begin(), ep.end());
       auto start = std::chrono::steady_clock::now();
       Status st = proxier.sync(model, {key});
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       if (!st.ok()) {
         fail("incremental sync", st.error());
         rc = 1;
@@ -130,12 +161,24 @@ int main(int argc, char** argv) {
       total.push_back(ms);
     }
     if (rc) break;
+    // The last change must be live in the kernel: read the element back.
+    std::string last = "bench/svc-" + std::to_string(lastIdx);
+    const auto& lastSvc = model.services[last];
+    std::string get = "get element ip " + config.table + " ep_4 {";
+    for (int e = 0; e < 4; ++e) {
+      get += (e ? ", " : " ") + lastSvc.clusterIPs[0] + " . tcp . 80 . " + std::to_string(e);
+    }
+    auto got = (*nft)->listJson(get + " }");
+    bool live = got.ok() && got->find(lastEndpoint) != std::string::npos;
+    if (!live) rc = 1;
+    std::printf("{\"bench\":\"netproxy\",\"op\":\"incremental_one_service\",\"verified_live\":%s,",
+                live ? "true" : "false");
     std::printf(
-        "{\"bench\":\"netproxy\",\"op\":\"incremental_one_service\",\"via\":\"libnftables_text\","
+        "\"via\":\"libnftables_text\","
         "\"services\":%d,\"endpoints_per_service\":4,\"samples\":%d,\"apply_p50_ms\":%.2f,"
-        "\"apply_p99_ms\":%.2f,\"sync_p50_ms\":%.2f,\"sync_p99_ms\":%.2f}\n",
+        "\"apply_p99_ms\":%.2f,\"sync_p50_ms\":%.2f,\"sync_p99_ms\":%.2f,\"loadavg\":%.1f}\n",
         n, samples, percentile(apply, 0.5), percentile(apply, 0.99), percentile(total, 0.5),
-        percentile(total, 0.99));
+        percentile(total, 0.99), loadAverage());
     std::fflush(stdout);
     if (!proxier.deleteTable().ok()) rc = 1;
   }

@@ -54,7 +54,8 @@ class Proxier {
   // Makes `desired` the applied model; returns the previous versions of the
   // changed Services (all of them after a full sync).
   Model adopt(const Model& desired, const std::set<std::string>& changed, bool full);
-  Status cleanAffinity(const Model& before, const Model& after, const std::set<std::string>& changed);
+  Status cleanAffinity(const Model& before, const Model& after,
+                       const std::set<std::string>& changed);
 
   // Removes the table (e.g. `skiff up --ephemeral` on exit).
   Status deleteTable();

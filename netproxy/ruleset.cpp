@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <unordered_set>
 
 namespace skiff::netproxy {
 namespace {
@@ -9,13 +10,16 @@ namespace {
 constexpr const char* kProtocols[] = {"tcp", "udp", "sctp"};
 constexpr int kAffinityMapSize = 1048576;
 
-std::string str(int v) { return std::to_string(v); }
+std::string str(int v) {
+  return std::to_string(v);
+}
 
 bool validCidr(const std::string& cidr) {
   auto slash = cidr.find('/');
   if (slash == std::string::npos) return false;
   std::string len = cidr.substr(slash + 1);
-  if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit)) return false;
+  if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit))
+    return false;
   return isIPv4(cidr.substr(0, slash)) && std::stoi(len) <= 32;
 }
 
@@ -85,12 +89,13 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c) {
   rule("masq_internal", "fib saddr type local masquerade");
   chain("masquerading");
   for (const char* p : kProtocols) {
-    rule("masquerading", std::string("meta l4proto ") + p +
-                             " ct original ip daddr . meta l4proto . ct original proto-dst vmap @post");
+    rule("masquerading",
+         std::string("meta l4proto ") + p +
+             " ct original ip daddr . meta l4proto . ct original proto-dst vmap @post");
   }
   for (const char* p : kProtocols) {
-    rule("masquerading", std::string("meta l4proto ") + p +
-                             " meta l4proto . ct original proto-dst vmap @post_np");
+    rule("masquerading",
+         std::string("meta l4proto ") + p + " meta l4proto . ct original proto-dst vmap @post_np");
   }
   chain("nat_postrouting", "type nat hook postrouting priority 100");
   rule("nat_postrouting", "ct status dnat jump masquerading");
@@ -110,8 +115,9 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c) {
   // After NAT: record affinity choices; refuse what no Service took.
   chain("aff_record");
   for (const char* p : kProtocols) {
-    rule("aff_record", std::string("meta l4proto ") + p +
-                           " ct original ip daddr . meta l4proto . ct original proto-dst vmap @aff_rec");
+    rule("aff_record",
+         std::string("meta l4proto ") + p +
+             " ct original ip daddr . meta l4proto . ct original proto-dst vmap @aff_rec");
   }
   for (const char* p : kProtocols) {
     rule("aff_record", std::string("meta l4proto ") + p +
@@ -130,8 +136,10 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c) {
   std::string l = c.localnetSource();
   if (!l.empty()) {
     chain("localnet_out", "type filter hook output priority -300");
-    rule("localnet_out",
-         "ip saddr 127.0.0.1 ip daddr 127.0.0.1 meta l4proto . th dport @np_localnet ip saddr set " + l);
+    rule(
+        "localnet_out",
+        "ip saddr 127.0.0.1 ip daddr 127.0.0.1 meta l4proto . th dport @np_localnet ip saddr set " +
+            l);
     chain("localnet_in", "type filter hook input priority 101");
     rule("localnet_in", "ct direction reply ct original ip saddr " + l +
                             " ct original ip daddr 127.0.0.1 ip daddr set 127.0.0.1");
@@ -146,7 +154,8 @@ void writeCountClass(std::ostringstream& o, const RulesetConfig& c, int n, bool 
     << " : ip daddr . th dport ; }\n";
   o << "add map " << t << " npep_" << n << " { typeof meta l4proto . th dport . " << mod
     << " : ip daddr . th dport ; }\n";
-  const std::string pick = "dnat ip to ip daddr . meta l4proto . th dport . " + mod + " map @ep_" + str(n);
+  const std::string pick =
+      "dnat ip to ip daddr . meta l4proto . th dport . " + mod + " map @ep_" + str(n);
   const std::string npPick = "dnat ip to meta l4proto . th dport . " + mod + " map @npep_" + str(n);
   const std::string sticky = "dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @aff";
   struct {
@@ -201,9 +210,12 @@ std::string protoText(const api::Json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_number_integer()) {
     switch (j.get<int>()) {
-      case 6: return "tcp";
-      case 17: return "udp";
-      case 132: return "sctp";
+      case 6:
+        return "tcp";
+      case 17:
+        return "udp";
+      case 132:
+        return "sctp";
     }
   }
   return "";
@@ -218,7 +230,8 @@ std::string jsonScalar(const api::Json& j) {
 }  // namespace
 
 std::string RulesetConfig::localnetSource() const {
-  if (!localnetSourceAddress.empty()) return isIPv4(localnetSourceAddress) ? localnetSourceAddress : "";
+  if (!localnetSourceAddress.empty())
+    return isIPv4(localnetSourceAddress) ? localnetSourceAddress : "";
   for (const auto& a : nodeAddresses) {
     if (isIPv4(a) && a.rfind("127.", 0) != 0) return a;
   }
@@ -242,7 +255,8 @@ ServiceRules serviceRules(const ServiceInfo& s) {
       }
       e[{"svc", key}] = std::string(s.affinity ? "goto aff_" : "goto svc_") + str(n);
       for (int i = 0; i < n; ++i) {
-        e[{"ep_" + str(n), key + " . " + str(i)}] = p.endpoints[i].ip + " . " + str(p.endpoints[i].port);
+        e[{"ep_" + str(n), key + " . " + str(i)}] =
+            p.endpoints[i].ip + " . " + str(p.endpoints[i].port);
       }
       bool internal = isClusterIP(s, a) || s.externalLocal;
       e[{"post", key}] = internal ? "goto masq_internal" : "goto masq_always";
@@ -277,19 +291,32 @@ std::string fullSyncText(const Model& model, const RulesetConfig& config) {
   const std::string t = "ip " + config.table;
   o << "add table " << t << "\ndelete table " << t << "\nadd table " << t << "\n";
   writeSkeleton(o, config);
-  Elements all;
+  // Elements go straight into one text list per set (a global ordered map of
+  // ~115,000 strings costs more than the rest of the text at 10,000 Services).
+  std::map<std::string, std::string> perSet;
+  std::unordered_set<std::string> seen;  // "set|key": on a conflicting key the first Service wins
   std::set<int> counts, timeouts;
   for (const auto& [key, s] : model.services) {
     ServiceRules r = serviceRules(s);
-    // On a conflicting key (two Services claiming one address:port) the first wins.
-    all.insert(r.elements.begin(), r.elements.end());
+    for (const auto& [k, v] : r.elements) {
+      if (!seen.insert(k.set + "|" + k.key).second) continue;
+      std::string& list = perSet[k.set];
+      if (!list.empty()) list += ", ";
+      list += k.key;
+      if (!v.empty()) {
+        list += " : ";
+        list += v;
+      }
+    }
     counts.insert(r.endpointCounts.begin(), r.endpointCounts.end());
     timeouts.insert(r.affinityTimeouts.begin(), r.affinityTimeouts.end());
   }
   // The same classes as classesOf(model).
   for (int n : counts) writeCountClass(o, config, n, false);
   for (int sec : timeouts) writeTimeoutClass(o, config, sec, false);
-  writeElements(o, config, "add", all, true);
+  for (const auto& [set, list] : perSet) {
+    o << "add element ip " << config.table << " " << set << " { " << list << " }\n";
+  }
   return o.str();
 }
 
@@ -376,7 +403,7 @@ std::string affinityCleanupText(const api::Json& listing, const Model& before, c
                                 const std::set<std::string>& changed, const RulesetConfig& config) {
   // Service port -> endpoints an affinity entry may still point at ("ip . port").
   using Allowed = std::set<std::string>;
-  std::map<std::string, Allowed> byAddr;  // "addr . proto . port"
+  std::map<std::string, Allowed> byAddr;      // "addr . proto . port"
   std::map<std::string, Allowed> byNodePort;  // "proto . nodePort"
   auto allowedAfter = [&](const std::string& svcKey, const ServicePortInfo& old,
                           const std::string& addr) -> Allowed {
@@ -385,11 +412,10 @@ std::string affinityCleanupText(const api::Json& listing, const Model& before, c
     if (it == after.services.end() || !it->second.affinity) return out;
     for (const auto& p : it->second.ports) {
       if (p.protocol != old.protocol) continue;
-      bool same = addr.empty() ? p.nodePort == old.nodePort
-                               : p.port == old.port && [&] {
-                                   auto a = serviceAddresses(it->second);
-                                   return std::find(a.begin(), a.end(), addr) != a.end();
-                                 }();
+      bool same = addr.empty() ? p.nodePort == old.nodePort : p.port == old.port && [&] {
+        auto a = serviceAddresses(it->second);
+        return std::find(a.begin(), a.end(), addr) != a.end();
+      }();
       if (!same) continue;
       for (const auto& ep : p.endpoints) out.insert(ep.ip + " . " + str(ep.port));
     }
@@ -416,7 +442,8 @@ std::string affinityCleanupText(const api::Json& listing, const Model& before, c
     const auto& m = item["map"];
     if (!m.contains("elem") || !m["elem"].is_array()) continue;
     for (const auto& pair : m["elem"]) {
-      // [ {"elem": {"val": {"concat": [saddr, daddr, proto, port]}, ...}} | {"concat": ...}, value ]
+      // [ {"elem": {"val": {"concat": [saddr, daddr, proto, port]}, ...}} | {"concat": ...}, value
+      // ]
       if (!pair.is_array() || pair.size() != 2) continue;
       const api::Json* k = &pair[0];
       if (k->is_object() && k->contains("elem")) k = &(*k)["elem"]["val"];

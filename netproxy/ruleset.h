@@ -84,7 +84,7 @@ using Elements = std::map<ElementKey, std::string>;
 // What one Service contributes to the table.
 struct ServiceRules {
   Elements elements;
-  std::set<int> endpointCounts;   // classes N it needs (svc_N, ep_N, ...)
+  std::set<int> endpointCounts;    // classes N it needs (svc_N, ep_N, ...)
   std::set<int> affinityTimeouts;  // rec_T chains it needs
 };
 ServiceRules serviceRules(const ServiceInfo& service);

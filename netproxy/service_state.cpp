@@ -46,8 +46,9 @@ Result<int> parsePort(const Json& obj, const char* name, bool optional, const st
   long long v = f->get<long long>();
   if (v == 0 && optional) return 0;
   if (v < 1 || v > 65535) {
-    return invalid(key, path + "." + name,
-                   "Invalid value: " + std::to_string(v) + ": must be between 1 and 65535, inclusive");
+    return invalid(
+        key, path + "." + name,
+        "Invalid value: " + std::to_string(v) + ": must be between 1 and 65535, inclusive");
   }
   return static_cast<int>(v);
 }
@@ -89,9 +90,12 @@ std::vector<Endpoint> readyEndpoints(const Json* endpoints, const std::string& p
 
 const char* protocolName(Protocol p) {
   switch (p) {
-    case Protocol::kTcp: return "tcp";
-    case Protocol::kUdp: return "udp";
-    case Protocol::kSctp: return "sctp";
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kSctp:
+      return "sctp";
   }
   return "tcp";
 }

@@ -37,8 +37,8 @@ struct Endpoint {
 struct ServicePortInfo {
   std::string name;  // Service port name ("" for a single unnamed port)
   Protocol protocol = Protocol::kTcp;
-  int port = 0;      // the Service port
-  int nodePort = 0;  // 0: none (ClusterIP Services, or not allocated yet)
+  int port = 0;                     // the Service port
+  int nodePort = 0;                 // 0: none (ClusterIP Services, or not allocated yet)
   std::vector<Endpoint> endpoints;  // ready endpoints, sorted, unique
   bool operator==(const ServicePortInfo&) const = default;
 };
@@ -46,7 +46,7 @@ struct ServicePortInfo {
 struct ServiceInfo {
   std::string ns;
   std::string name;
-  std::string type = "ClusterIP";  // ClusterIP, NodePort, LoadBalancer
+  std::string type = "ClusterIP";            // ClusterIP, NodePort, LoadBalancer
   std::vector<std::string> clusterIPs;       // IPv4 only
   std::vector<std::string> externalIPs;      // spec.externalIPs
   std::vector<std::string> loadBalancerIPs;  // status.loadBalancer.ingress[].ip

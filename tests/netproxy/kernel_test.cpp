@@ -29,8 +29,8 @@ struct TableGuard {
 const Endpoint kS1{"10.250.2.2", 8080};
 const Endpoint kS2{"10.250.3.2", 8080};
 
-ServiceInfo service(const std::string& name, const std::string& clusterIP, std::vector<Endpoint> eps,
-                    int nodePort = 0) {
+ServiceInfo service(const std::string& name, const std::string& clusterIP,
+                    std::vector<Endpoint> eps, int nodePort = 0) {
   ServiceInfo s;
   s.ns = "default";
   s.name = name;
@@ -59,7 +59,9 @@ std::vector<std::string> names(const std::vector<std::string>& lines) {
   return out;
 }
 
-std::set<std::string> distinct(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+std::set<std::string> distinct(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
 
 // Everything a kernel test needs; REQUIREs root and a working network.
 struct Fixture {
@@ -147,7 +149,8 @@ TEST_CASE("kernel: ClusterIP, refusal, NodePorts incl. 127.0.0.1, external IPs, 
   CHECK(f.net.connect(f.net.pod, "10.250.1.1", 30083) == std::vector<std::string>{"S2 10.250.1.2"});
 
   // Hairpin: the endpoint reaches its own Service and lands on itself (masqueraded).
-  CHECK(f.net.connect(f.net.server1, "10.96.0.10", 80) == std::vector<std::string>{"S1 10.250.2.1"});
+  CHECK(f.net.connect(f.net.server1, "10.96.0.10", 80) ==
+        std::vector<std::string>{"S1 10.250.2.1"});
 }
 
 TEST_CASE("kernel: spreading, ClientIP affinity, affinity off, removed endpoints, timeout",
@@ -197,7 +200,8 @@ TEST_CASE("kernel: spreading, ClientIP affinity, affinity off, removed endpoints
   m.services[s.key()].ports[0].endpoints = {keep};
   REQUIRE(proxier.sync(m).ok());
   CHECK_FALSE(proxier.lastSync().full);
-  CHECK(distinct(names(f.net.connect(f.net.pod, "10.96.0.20", 80, 5))) == std::set<std::string>{other});
+  CHECK(distinct(names(f.net.connect(f.net.pod, "10.96.0.20", 80, 5))) ==
+        std::set<std::string>{other});
 
   // Both endpoints back, affinity off: spreading again at once.
   m.services[s.key()].ports[0].endpoints = {kS1, kS2};
@@ -241,7 +245,8 @@ TEST_CASE("kernel: incremental changes take effect; failures fall back to a full
 
   // Drift: someone deletes an element; the partial sync that depends on it fails
   // atomically (nothing changes), and the next sync is full and repairs the table.
-  REQUIRE(f.nft->apply("delete element ip " + f.config.table + " svc { 10.96.0.30 . tcp . 80 }").ok());
+  REQUIRE(
+      f.nft->apply("delete element ip " + f.config.table + " svc { 10.96.0.30 . tcp . 80 }").ok());
   m.services["default/a"].ports[0].endpoints = {kS1};
   Status st = proxier.sync(m);
   REQUIRE_FALSE(st.ok());
@@ -252,7 +257,8 @@ TEST_CASE("kernel: incremental changes take effect; failures fall back to a full
   CHECK(names(f.net.connect(f.net.pod, "10.96.0.30", 80)) == std::vector<std::string>{"S1"});
 
   // A bad transaction is refused whole, with libnftables' error text.
-  Status bad = f.nft->apply("add element ip " + f.config.table + " svc { 10.96.0.99 . tcp . 80 : goto nosuchchain }");
+  Status bad = f.nft->apply("add element ip " + f.config.table +
+                            " svc { 10.96.0.99 . tcp . 80 : goto nosuchchain }");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("nosuchchain") != std::string::npos);
 }

@@ -95,8 +95,10 @@ TestNetwork::TestNetwork() {
   } peers[] = {{pod, 1}, {server1, 2}, {server2, 3}};
   for (const auto& p : peers) {
     std::string net = "10.250." + std::to_string(p.subnet) + ".";
-    std::string nodeSide = "vn" + std::to_string(p.subnet), peerSide = "vp" + std::to_string(p.subnet);
-    step("ip -n " + node + " link add " + nodeSide + " type veth peer name " + peerSide + " netns " + p.ns);
+    std::string nodeSide = "vn" + std::to_string(p.subnet),
+                peerSide = "vp" + std::to_string(p.subnet);
+    step("ip -n " + node + " link add " + nodeSide + " type veth peer name " + peerSide +
+         " netns " + p.ns);
     step("ip -n " + node + " addr add " + net + "1/24 dev " + nodeSide);
     step("ip -n " + node + " link set " + nodeSide + " up");
     step("ip -n " + p.ns + " addr add " + net + "2/24 dev " + peerSide);
@@ -112,7 +114,8 @@ TestNetwork::TestNetwork() {
   for (int i = 0; i < 50; ++i) {
     auto a = connect(node, "10.250.2.2", 8080);
     auto b = connect(node, "10.250.3.2", 8080);
-    if (a.size() == 1 && a[0].rfind("S1", 0) == 0 && b.size() == 1 && b[0].rfind("S2", 0) == 0) return;
+    if (a.size() == 1 && a[0].rfind("S1", 0) == 0 && b.size() == 1 && b[0].rfind("S2", 0) == 0)
+      return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   error_ = "test servers did not come up";
@@ -133,10 +136,10 @@ pid_t TestNetwork::startServer(const std::string& ns, const std::string& name) {
   return pid;
 }
 
-std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::string& host, int port,
-                                              int count) {
-  CmdResult r = run("ip netns exec " + ns + " /usr/bin/python3 " + dir_ + "/client.py " + host + " " +
-                    std::to_string(port) + " " + std::to_string(count));
+std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::string& host,
+                                              int port, int count) {
+  CmdResult r = run("ip netns exec " + ns + " /usr/bin/python3 " + dir_ + "/client.py " + host +
+                    " " + std::to_string(port) + " " + std::to_string(count));
   std::vector<std::string> lines;
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);

@@ -34,7 +34,9 @@ RulesetConfig config() {
   return c;
 }
 
-bool isFull(const std::string& text) { return text.find("delete table ip skiff_ptest") != std::string::npos; }
+bool isFull(const std::string& text) {
+  return text.find("delete table ip skiff_ptest") != std::string::npos;
+}
 
 }  // namespace
 
@@ -96,7 +98,8 @@ TEST_CASE("Proxier: affinity Services losing endpoints get their entries cleaned
   REQUIRE(nft.listed.size() == 1);
   CHECK(nft.listed[0] == "list map ip skiff_ptest aff");
   REQUIRE(nft.applied.size() == 3);
-  CHECK(nft.applied[2] == "delete element ip skiff_ptest aff { 10.250.0.2 . 10.96.0.5 . tcp . 80 }\n");
+  CHECK(nft.applied[2] ==
+        "delete element ip skiff_ptest aff { 10.250.0.2 . 10.96.0.5 . tcp . 80 }\n");
 
   // A Service without affinity never triggers a listing.
   Model m3 = m2;

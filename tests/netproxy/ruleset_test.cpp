@@ -21,7 +21,8 @@ ServiceInfo service(const std::string& name, const std::string& clusterIP, int e
   ServicePortInfo p;
   p.port = 80;
   p.nodePort = nodePort;
-  for (int i = 0; i < endpoints; ++i) p.endpoints.push_back({"10.244.0." + std::to_string(10 + i), 8080});
+  for (int i = 0; i < endpoints; ++i)
+    p.endpoints.push_back({"10.244.0." + std::to_string(10 + i), 8080});
   s.ports.push_back(p);
   return s;
 }
@@ -87,8 +88,8 @@ TEST_CASE("No ready endpoint: rejected, never DNATed", "[ruleset]") {
   CHECK(r.endpointCounts.empty());
   // The reject path exists in the skeleton: TCP reset, else ICMP port unreachable.
   std::string text = fullSyncText(modelOf({service("empty", "10.96.0.11", 0)}), config());
-  CHECK(text.find("add rule ip skiff_test reject_check ip daddr . meta l4proto . th dport @noep goto do_reject") !=
-        std::string::npos);
+  CHECK(text.find("add rule ip skiff_test reject_check ip daddr . meta l4proto . th dport @noep "
+                  "goto do_reject") != std::string::npos);
   CHECK(text.find("do_reject meta l4proto tcp reject with tcp reset") != std::string::npos);
   CHECK(text.find("add element ip skiff_test noep { 10.96.0.11 . tcp . 80 }") != std::string::npos);
 }
@@ -130,20 +131,21 @@ TEST_CASE("ClientIP affinity: sticky chains and a record chain per timeout", "[r
   std::string text = fullSyncText(modelOf({s}), config());
   CHECK(text.find("add rule ip skiff_test aff_2 dnat ip to ip saddr . ip daddr . meta l4proto . "
                   "th dport map @aff\n") != std::string::npos);
-  CHECK(text.find("add rule ip skiff_test rec_5 meta l4proto tcp update @aff { ip saddr . ct original "
-                  "ip daddr . meta l4proto . ct original proto-dst timeout 5s : ip daddr . th dport }") !=
+  CHECK(text.find(
+            "add rule ip skiff_test rec_5 meta l4proto tcp update @aff { ip saddr . ct original "
+            "ip daddr . meta l4proto . ct original proto-dst timeout 5s : ip daddr . th dport }") !=
         std::string::npos);
   CHECK(text.find("flags dynamic,timeout") != std::string::npos);
 }
 
-TEST_CASE("The number of chains and rules does not grow with the number of Services",
-          "[ruleset]") {
+TEST_CASE("The number of chains and rules does not grow with the number of Services", "[ruleset]") {
   auto build = [](int n) {
     Model m;
     for (int i = 0; i < n; ++i) {
-      ServiceInfo s = service("s" + std::to_string(i),
-                              "10.96." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), 4,
-                              i < 2000 ? 30000 + i % 2000 : 0);
+      ServiceInfo s =
+          service("s" + std::to_string(i),
+                  "10.96." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), 4,
+                  i < 2000 ? 30000 + i % 2000 : 0);
       s.affinity = i % 2 == 0;
       m.services[s.key()] = s;
     }
@@ -160,8 +162,8 @@ TEST_CASE("The number of chains and rules does not grow with the number of Servi
 
 TEST_CASE("Full sync is one atomic replacement of this table only", "[ruleset]") {
   std::string text = fullSyncText(modelOf({service("a", "10.96.0.1", 1)}), config());
-  CHECK(text.rfind("add table ip skiff_test\ndelete table ip skiff_test\nadd table ip skiff_test\n", 0) ==
-        0);
+  CHECK(text.rfind("add table ip skiff_test\ndelete table ip skiff_test\nadd table ip skiff_test\n",
+                   0) == 0);
   CHECK(text.find("flush ruleset") == std::string::npos);
   std::regex otherTable(R"((table|chain|rule|element|map|set) ip (?!skiff_test )\S+ )");
   CHECK_FALSE(std::regex_search(text, otherTable));
@@ -187,7 +189,8 @@ TEST_CASE("Service CIDR catch-all is optional and validated", "[ruleset]") {
   RulesetConfig c = config();
   CHECK(fullSyncText(Model{}, c).find("10.96.0.0/12") == std::string::npos);
   c.serviceCidr = "10.96.0.0/12";
-  CHECK(fullSyncText(Model{}, c).find("add rule ip skiff_test after_nat ip daddr 10.96.0.0/12 goto do_reject") !=
+  CHECK(fullSyncText(Model{}, c)
+            .find("add rule ip skiff_test after_nat ip daddr 10.96.0.0/12 goto do_reject") !=
         std::string::npos);
   c.serviceCidr = "10.96.0.0/12; flush ruleset";
   CHECK(fullSyncText(Model{}, c).find("flush ruleset") == std::string::npos);
@@ -200,10 +203,12 @@ TEST_CASE("Partial sync touches only the changed Service's elements", "[ruleset]
   auto changed = changedServices(before, after);
   CHECK(changed == std::set<std::string>{"default/a"});
   std::string text = partial(before, after, changed);
-  CHECK(text.find("delete element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 1 }") != std::string::npos);
-  CHECK(text.find("add element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 1 : 10.244.0.99 . 8080 }") !=
+  CHECK(text.find("delete element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 1 }") !=
         std::string::npos);
-  CHECK(text.find("10.96.0.2") == std::string::npos);  // b untouched
+  CHECK(text.find(
+            "add element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 1 : 10.244.0.99 . 8080 }") !=
+        std::string::npos);
+  CHECK(text.find("10.96.0.2") == std::string::npos);                 // b untouched
   CHECK(text.find("10.96.0.1 . tcp . 80 . 0") == std::string::npos);  // unchanged slot kept
   CHECK(text.find("flush table") == std::string::npos);
   CHECK(text.find("delete table") == std::string::npos);
@@ -220,11 +225,12 @@ TEST_CASE("Partial sync: a new endpoint count creates its class idempotently", "
                   "random mod 3 : ip daddr . th dport ; }") != std::string::npos);
   CHECK(text.find("flush chain ip skiff_test svc_3\nadd rule ip skiff_test svc_3 dnat ip to") !=
         std::string::npos);
-  CHECK(text.find("delete element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 0, 10.96.0.1 . tcp . 80 . 1 }") !=
-        std::string::npos);
+  CHECK(text.find("delete element ip skiff_test ep_2 { 10.96.0.1 . tcp . 80 . 0, 10.96.0.1 . tcp . "
+                  "80 . 1 }") != std::string::npos);
   CHECK(text.find("add element ip skiff_test svc { 10.96.0.1 . tcp . 80 : goto svc_3 }") !=
         std::string::npos);
-  CHECK(text.find("delete element ip skiff_test svc { 10.96.0.1 . tcp . 80 }") != std::string::npos);
+  CHECK(text.find("delete element ip skiff_test svc { 10.96.0.1 . tcp . 80 }") !=
+        std::string::npos);
   // Back to 2 endpoints: class 2 exists (from the full sync) and is not re-declared.
   KnownClasses known = classesOf(before);
   partialSyncText(before, after, {"default/a"}, config(), known);
@@ -239,7 +245,8 @@ TEST_CASE("Partial sync: removing a Service and losing all endpoints", "[ruleset
   Model after = modelOf({service("b", "10.96.0.2", 0)});
   std::string text = partial(before, after, changedServices(before, after));
   CHECK(text.find("delete element ip skiff_test cluster_ips { 10.96.0.1 }") != std::string::npos);
-  CHECK(text.find("delete element ip skiff_test svc { 10.96.0.1 . tcp . 80, 10.96.0.2 . tcp . 80 }") !=
+  CHECK(text.find(
+            "delete element ip skiff_test svc { 10.96.0.1 . tcp . 80, 10.96.0.2 . tcp . 80 }") !=
         std::string::npos);
   CHECK(text.find("add element ip skiff_test noep { 10.96.0.2 . tcp . 80 }") != std::string::npos);
   CHECK(text.find("add element ip skiff_test cluster_ips") == std::string::npos);
@@ -253,7 +260,8 @@ TEST_CASE("Turning affinity off switches the chain at once", "[ruleset]") {
   std::string text = partial(modelOf({on}), modelOf({off}), {"default/s"});
   CHECK(text.find("add element ip skiff_test svc { 10.96.0.5 . tcp . 80 : goto svc_2 }") !=
         std::string::npos);
-  CHECK(text.find("delete element ip skiff_test aff_rec { 10.96.0.5 . tcp . 80 }") != std::string::npos);
+  CHECK(text.find("delete element ip skiff_test aff_rec { 10.96.0.5 . tcp . 80 }") !=
+        std::string::npos);
 }
 
 TEST_CASE("Affinity cleanup deletes entries of removed endpoints only", "[ruleset]") {
@@ -281,7 +289,8 @@ TEST_CASE("Affinity cleanup deletes entries of removed endpoints only", "[rulese
   // Affinity off: every entry of the Service goes; other Services' entries stay.
   ServiceInfo off = before;
   off.affinity = false;
-  std::string all = affinityCleanupText(*listing, modelOf({before}), modelOf({off}), {"default/s"}, config());
+  std::string all =
+      affinityCleanupText(*listing, modelOf({before}), modelOf({off}), {"default/s"}, config());
   CHECK(all.find("10.250.0.3 . 10.96.0.5") != std::string::npos);
   CHECK(all.find("10.96.9.9") == std::string::npos);
   // Nothing changed with affinity: no listing needed, no text.

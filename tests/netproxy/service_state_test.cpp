@@ -27,12 +27,13 @@ Json eps(const std::string& name, Json subsets) {
 }  // namespace
 
 TEST_CASE("ClusterIP Service: ready addresses only, ports matched by name", "[service_state]") {
-  Json s = svc("web", {{"type", "ClusterIP"},
-                       {"clusterIP", "10.96.0.10"},
-                       {"clusterIPs", {"10.96.0.10"}},
-                       {"ports",
-                        {{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}, {"targetPort", "web"}},
-                         {{"name", "metrics"}, {"port", 9100}, {"protocol", "TCP"}}}}});
+  Json s =
+      svc("web", {{"type", "ClusterIP"},
+                  {"clusterIP", "10.96.0.10"},
+                  {"clusterIPs", {"10.96.0.10"}},
+                  {"ports",
+                   {{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}, {"targetPort", "web"}},
+                    {{"name", "metrics"}, {"port", 9100}, {"protocol", "TCP"}}}}});
   Json e = eps("web", {{{"addresses", {{{"ip", "10.244.0.5"}}, {{"ip", "10.244.0.4"}}}},
                         {"notReadyAddresses", {{{"ip", "10.244.0.9"}}}},
                         {"ports",
@@ -88,8 +89,8 @@ TEST_CASE("No Endpoints object: ports with no endpoints", "[service_state]") {
 }
 
 TEST_CASE("ExternalName and headless Services get no rules", "[service_state]") {
-  auto ext = serviceFromJson(svc("ext", {{"type", "ExternalName"}, {"externalName", "example.com"}}),
-                             nullptr);
+  auto ext = serviceFromJson(
+      svc("ext", {{"type", "ExternalName"}, {"externalName", "example.com"}}), nullptr);
   REQUIRE(ext.ok());
   CHECK_FALSE(ext->has_value());
   auto headless =
@@ -132,13 +133,14 @@ TEST_CASE("NodePort and LoadBalancer: node ports, ingress IPs, externalIPs, poli
   CHECK_FALSE((*r2)->externalLocal);
 
   // A ClusterIP Service never programs a node port even if one is written.
-  Json cip = svc("c", {{"clusterIP", "10.96.0.22"}, {"ports", {{{"port", 80}, {"nodePort", 30003}}}}});
+  Json cip =
+      svc("c", {{"clusterIP", "10.96.0.22"}, {"ports", {{{"port", 80}, {"nodePort", 30003}}}}});
   CHECK((**serviceFromJson(cip, nullptr)).ports.at(0).nodePort == 0);
 }
 
 TEST_CASE("Invalid Services are refused with a field path", "[service_state]") {
-  auto bad = serviceFromJson(svc("bad", {{"clusterIP", "10.96.0.30"}, {"ports", {{{"port", 70000}}}}}),
-                             nullptr);
+  auto bad = serviceFromJson(
+      svc("bad", {{"clusterIP", "10.96.0.30"}, {"ports", {{{"port", 70000}}}}}), nullptr);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == Code::kInvalid);
   CHECK(bad.error().message.find("spec.ports[0].port") != std::string::npos);
@@ -154,7 +156,8 @@ TEST_CASE("Invalid Services are refused with a field path", "[service_state]") {
   CHECK_FALSE(inj->has_value());
 }
 
-TEST_CASE("buildModel pairs Endpoints by namespace/name and skips bad Services", "[service_state]") {
+TEST_CASE("buildModel pairs Endpoints by namespace/name and skips bad Services",
+          "[service_state]") {
   std::vector<Json> services = {
       svc("a", {{"clusterIP", "10.96.1.1"}, {"ports", {{{"port", 80}}}}}),
       svc("b", {{"clusterIP", "10.96.1.2"}, {"ports", {{{"port", 0}}}}}),
@@ -164,7 +167,8 @@ TEST_CASE("buildModel pairs Endpoints by namespace/name and skips bad Services",
   std::vector<std::string> skipped;
   Model m = buildModel(services, endpoints, &skipped);
   REQUIRE(m.services.size() == 1);
-  CHECK(m.services.at("default/a").ports.at(0).endpoints == std::vector<Endpoint>{{"10.244.0.7", 8080}});
+  CHECK(m.services.at("default/a").ports.at(0).endpoints ==
+        std::vector<Endpoint>{{"10.244.0.7", 8080}});
   REQUIRE(skipped.size() == 1);
   CHECK(skipped[0].find("default/b") != std::string::npos);
 }
