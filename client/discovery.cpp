@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "api/decode.h"
 #include "client/rest_client.h"
 
 namespace skiff::client {
@@ -11,33 +12,6 @@ namespace {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Edit distance, for "did you mean". api::closestMatch serves the same purpose
-// for field names; this copy keeps client/ linkable while api/ lands.
-size_t editDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t bestD = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    size_t d = editDistance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
 }
 
 }  // namespace
@@ -185,7 +159,7 @@ Result<ResourceType> Discovery::resolve(const std::string& input) const {
     candidates.push_back(t.singular);
     for (const auto& s : t.shortNames) candidates.push_back(s);
   }
-  std::string close = closest(lower(input), candidates);
+  std::string close = api::closestMatch(lower(input), candidates);
   if (!close.empty()) {
     // Suggest the plural of whatever matched.
     for (const auto& t : resources_)
