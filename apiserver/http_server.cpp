@@ -825,6 +825,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
                        ssl::context::single_dh_use);
       ctx->use_certificate_chain_file(options.tls->certChainFile);
       ctx->use_private_key_file(options.tls->privateKeyFile, ssl::context::pem);
+      // Idle connections (watches) give their TLS record buffers back.
+      SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
       core->tls = std::move(ctx);
     } catch (const std::exception& e) {
       return makeError(Code::kInternal, "tls: load " + options.tls->certChainFile + " / " +
