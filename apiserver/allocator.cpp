@@ -29,7 +29,9 @@ std::string specType(const Json& svc) {
   return t.empty() ? "ClusterIP" : t;
 }
 
-bool needsClusterIp(const Json& svc) { return specType(svc) != "ExternalName"; }
+bool needsClusterIp(const Json& svc) {
+  return specType(svc) != "ExternalName";
+}
 
 bool needsNodePorts(const Json& svc) {
   std::string t = specType(svc);
@@ -275,8 +277,8 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
           if (!op.is_object() || nodePortOf(op) == 0) continue;
           bool samePort = op.value("port", 0) == port.value("port", -1) &&
                           op.value("protocol", "TCP") == port.value("protocol", "TCP");
-          bool sameName = !port.value("name", "").empty() &&
-                          op.value("name", "") == port.value("name", "");
+          bool sameName =
+              !port.value("name", "").empty() && op.value("name", "") == port.value("name", "");
           if (samePort || sameName) {
             np = nodePortOf(op);
             break;
@@ -351,7 +353,8 @@ Status ServiceAllocator::repair() {
     }
   }
   if (!ops.empty()) {
-    logInfo("allocator repair: dropping stale allocations", {{"count", std::to_string(ops.size())}});
+    logInfo("allocator repair: dropping stale allocations",
+            {{"count", std::to_string(ops.size())}});
     auto r = store_.commitSync(std::move(ops));
     if (!r) return r.error();
   }

@@ -44,8 +44,8 @@ inline constexpr const char* kClusterIpPrefix = "/registry/allocations/clusterip
 inline constexpr const char* kNodePortPrefix = "/registry/allocations/nodeports/";
 
 struct AllocationPlan {
-  std::vector<storage::Op> ops;  // kCreate of taken values, kDelete of released ones
-  std::set<std::string> autoKeys;  // keys picked by the allocator (retry on kAlreadyExists)
+  std::vector<storage::Op> ops;           // kCreate of taken values, kDelete of released ones
+  std::set<std::string> autoKeys;         // keys picked by the allocator (retry on kAlreadyExists)
   std::map<std::string, Cause> userKeys;  // keys the user asked for -> the 422 cause if taken
 };
 

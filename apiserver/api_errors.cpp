@@ -45,7 +45,6 @@ api::Json statusJson(const Error& error) {
     details["causes"] = causes;
   }
   if (!details.empty()) s["details"] = details;
-  // Kubernetes omits reason for InternalError? No: it sends "InternalError".
   return s;
 }
 
@@ -102,7 +101,9 @@ Error forbidden(const std::string& groupResource, const std::string& name,
   return e;
 }
 
-Error badRequest(const std::string& message) { return makeError(Code::kBadRequest, message); }
+Error badRequest(const std::string& message) {
+  return makeError(Code::kBadRequest, message);
+}
 
 Error resourceNotFound() {
   return makeError(Code::kNotFound, "the server could not find the requested resource");

@@ -64,7 +64,8 @@ Result<Json> deleteOptions(const Request& request) {
 
 void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dryRun,
                                DeleteDone done) {
-  Planner planner = [this, scope, options, dryRun](const std::set<std::string>&) -> Result<WritePlan> {
+  Planner planner = [this, scope, options,
+                     dryRun](const std::set<std::string>&) -> Result<WritePlan> {
     const ResourceInfo& r = *scope.resource;
     auto rec = store_.get(scope.key());
     if (!rec) {
@@ -84,9 +85,10 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
                             ", UID in object meta: " + md.value("uid", ""));
       std::string rv = pre.value("resourceVersion", "");
       if (!rv.empty() && rv != std::to_string(rec->modRevision))
-        return conflict(r.groupResource(), scope.name,
-                        "Precondition failed: ResourceVersion in precondition: " + rv +
-                            ", ResourceVersion in object meta: " + std::to_string(rec->modRevision));
+        return conflict(
+            r.groupResource(), scope.name,
+            "Precondition failed: ResourceVersion in precondition: " + rv +
+                ", ResourceVersion in object meta: " + std::to_string(rec->modRevision));
     }
     WritePlan plan;
     plan.name = scope.name;
@@ -124,8 +126,8 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
 
     int64_t grace = 0;
     if (r.plural == "pods") {
-      grace = intField(obj.value("spec", Json::object()), "terminationGracePeriodSeconds")
-                  .value_or(30);
+      grace =
+          intField(obj.value("spec", Json::object()), "terminationGracePeriodSeconds").value_or(30);
       if (auto g = intField(options, "gracePeriodSeconds")) grace = *g;
       std::string phase = stringAt(obj, "status", "phase");
       if (stringAt(obj, "spec", "nodeName").empty() || phase == "Succeeded" || phase == "Failed")
@@ -150,8 +152,8 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
 
     // Gone at once.
     if (dryRun) {
-      plan.immediateBody = returnsObject(r) ? rec->value
-                                            : successStatus(0, scope.name, r.group, r.plural).dump();
+      plan.immediateBody =
+          returnsObject(r) ? rec->value : successStatus(0, scope.name, r.group, r.plural).dump();
       return plan;
     }
     storage::Op op;

@@ -18,7 +18,7 @@
 namespace skiff::apiserver {
 
 api::Json versionInfo(const RestOptions& options);
-api::Json apiVersions();  // /api
+api::Json apiVersions();   // /api
 api::Json apiGroupList();  // /apis
 api::Json apiResourceList(const std::string& group, const std::string& version);
 
@@ -30,7 +30,6 @@ struct DiscoveryResponse {
 
 // The answer for a discovery or OpenAPI path, or nullopt when `request.path` is
 // not one of them.
-std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
-                                                const RestOptions& options);
+std::optional<DiscoveryResponse> serveDiscovery(const Request& request, const RestOptions& options);
 
 }  // namespace skiff::apiserver

@@ -16,12 +16,14 @@ namespace skiff::apiserver {
 
 // A random UUID v4, "0f8fad5b-d9cb-469f-a165-70867728950e".
 std::string newUid();
-// n random characters from [a-z0-9] minus vowels-free Kubernetes alphabet
-// ("bcdfghjklmnpqrstvwxz2456789"), as Kubernetes' generateName does.
+// n random characters from Kubernetes' generateName alphabet
+// ("bcdfghjklmnpqrstvwxz2456789": [a-z0-9] without vowels and look-alikes).
 std::string randomSuffix(int n = 5);
 // "2026-11-26T15:34:53Z"
 std::string rfc3339(std::chrono::system_clock::time_point t);
-inline std::string nowRfc3339() { return rfc3339(std::chrono::system_clock::now()); }
+inline std::string nowRfc3339() {
+  return rfc3339(std::chrono::system_clock::now());
+}
 
 // The object's JSON text with metadata.resourceVersion = rv.
 std::string encodeWithRevision(const api::Json& object, storage::Revision rv);

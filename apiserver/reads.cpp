@@ -32,7 +32,8 @@ Result<int64_t> intParam(const Request& request, const char* name) {
     if (used != v.size() || n < 0) throw std::invalid_argument(v);
     return static_cast<int64_t>(n);
   } catch (...) {
-    return badRequest(std::string(name) + ": Invalid value: \"" + v + "\": must be a non-negative integer");
+    return badRequest(std::string(name) + ": Invalid value: \"" + v +
+                      "\": must be a non-negative integer");
   }
 }
 
@@ -99,9 +100,9 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
         w.after = std::stoll(rvText, &used);
         if (used != rvText.size() || w.after < 0) throw std::invalid_argument(rvText);
       } catch (...) {
-        return respondError(*writer, makeError(Code::kBadRequest,
-                                               "resourceVersion: Invalid value: \"" + rvText +
-                                                   "\": must be a non-negative integer"));
+        return respondError(
+            *writer, makeError(Code::kBadRequest, "resourceVersion: Invalid value: \"" + rvText +
+                                                      "\": must be a non-negative integer"));
       }
     }
     if (request.param("sendInitialEvents") == "true") {
@@ -137,10 +138,9 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   if (!labels && !fields && !table) {
     auto listed = store_.list(prefix, *limit, startAfter);
     if (!listed) return respondError(*writer, listed.error());
-    std::string next =
-        listed->more && !listed->items.empty()
-            ? encodeContinue(listed->revision, listed->items.back().key)
-            : "";
+    std::string next = listed->more && !listed->items.empty()
+                           ? encodeContinue(listed->revision, listed->items.back().key)
+                           : "";
     size_t total = 64;
     for (const auto& rec : listed->items) total += rec.value.size() + 1;
     std::string body = listHead(r, listed->revision, next);

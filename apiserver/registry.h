@@ -42,9 +42,9 @@ inline constexpr int kWriteAttempts = 10;
 // What a URL names.
 struct Scope {
   const ResourceInfo* resource = nullptr;
-  std::string ns;    // the URL's namespace ("" for cluster-scoped or all namespaces)
-  std::string name;  // "" for the collection
-  std::string sub;   // subresource ("status", "binding", "scale", ...)
+  std::string ns;            // the URL's namespace ("" for cluster-scoped or all namespaces)
+  std::string name;          // "" for the collection
+  std::string sub;           // subresource ("status", "binding", "scale", ...)
   bool legacyWatch = false;  // /api/v1/watch/...
   std::string key() const { return objectKey(*resource, ns, name); }
 };
@@ -52,12 +52,12 @@ struct Scope {
 // One attempt at a write.
 struct WritePlan {
   std::vector<storage::Op> ops;
-  std::set<std::string> autoKeys;           // allocation keys picked automatically
-  std::map<std::string, Cause> userKeys;    // allocation keys the user asked for
-  std::string mainKey;                      // the object's own key (ops on it)
-  bool mainCreate = false;                  // kCreate of mainKey (409 AlreadyExists if taken)
-  bool retryOnExists = false;               // generateName: a taken name means try another
-  std::string name;                         // for error texts
+  std::set<std::string> autoKeys;         // allocation keys picked automatically
+  std::map<std::string, Cause> userKeys;  // allocation keys the user asked for
+  std::string mainKey;                    // the object's own key (ops on it)
+  bool mainCreate = false;                // kCreate of mainKey (409 AlreadyExists if taken)
+  bool retryOnExists = false;             // generateName: a taken name means try another
+  std::string name;                       // for error texts
   int status = 200;
   // Respond without committing (dry run, no-op update).
   std::optional<std::string> immediateBody;
@@ -102,9 +102,8 @@ class RestApiImpl : public RestApi {
                   std::shared_ptr<ResponseWriter> writer);
   // Shared tail of update and patch: `next` is the requested new state of the
   // object `current` (raw stored record); status-only when scope.sub == "status".
-  Result<WritePlan> planUpdate(const Scope& scope, const storage::Record& current,
-                               api::Json next, bool dryRun,
-                               const std::set<std::string>& avoid);
+  Result<WritePlan> planUpdate(const Scope& scope, const storage::Record& current, api::Json next,
+                               bool dryRun, const std::set<std::string>& avoid);
   Result<WritePlan> planCreate(const Scope& scope, api::Json object, bool dryRun,
                                const std::set<std::string>& avoid);
 

@@ -101,8 +101,7 @@ std::vector<ResourceInfo> build() {
     };
     for (const AppsKind& k : {AppsKind{"deployments", "deployment", "Deployment", "deploy"},
                               AppsKind{"replicasets", "replicaset", "ReplicaSet", "rs"}}) {
-      std::string plural = k.plural, singular = k.singular, kind = k.kind,
-                  shortName = k.shortName;
+      std::string plural = k.plural, singular = k.singular, kind = k.kind, shortName = k.shortName;
       ResourceInfo r;
       r.group = "apps";
       r.version = "v1";
@@ -142,7 +141,9 @@ const ResourceInfo* findResource(const std::string& group, const std::string& ve
   return nullptr;
 }
 
-bool appsServed() { return findResource("apps", "v1", "deployments") != nullptr; }
+bool appsServed() {
+  return findResource("apps", "v1", "deployments") != nullptr;
+}
 
 std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name) {
   if (r.namespaced) return "/registry/" + r.plural + "/" + ns + "/" + name;

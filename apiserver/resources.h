@@ -16,7 +16,7 @@
 namespace skiff::apiserver {
 
 struct SubresourceInfo {
-  std::string name;  // "status", "binding", "log", "exec", "scale"
+  std::string name;                  // "status", "binding", "log", "exec", "scale"
   std::string group, version, kind;  // the subresource's own kind (Scale is autoscaling/v1)
   std::vector<std::string> verbs;
 };

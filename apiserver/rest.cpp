@@ -40,7 +40,9 @@ Result<Json> parseStored(const std::string& text) {
   return j;
 }
 
-bool isDryRun(const Request& request) { return request.param("dryRun") == "All"; }
+bool isDryRun(const Request& request) {
+  return request.param("dryRun") == "All";
+}
 
 Status checkNamespaceWritable(storage::Store& store, const Scope& scope, const std::string& name) {
   if (!scope.resource->namespaced) return {};
@@ -112,25 +114,23 @@ Status RestApiImpl::bootstrap() {
 
   const std::string svcKey = "/registry/services/default/kubernetes";
   if (!store_.get(svcKey).ok()) {
-    Json svc = {{"apiVersion", "v1"},
-                {"kind", "Service"},
-                {"metadata",
-                 {{"name", "kubernetes"},
-                  {"namespace", "default"},
-                  {"uid", newUid()},
-                  {"creationTimestamp", nowRfc3339()},
-                  {"labels", {{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
-                {"spec",
-                 {{"type", "ClusterIP"},
-                  {"clusterIP", allocator_->firstIp()},
-                  {"sessionAffinity", "None"},
-                  {"internalTrafficPolicy", "Cluster"},
-                  {"ports",
-                   {{{"name", "https"},
-                     {"port", 443},
-                     {"protocol", "TCP"},
-                     {"targetPort", 6443}}}}}},
-                {"status", {{"loadBalancer", Json::object()}}}};
+    Json svc = {
+        {"apiVersion", "v1"},
+        {"kind", "Service"},
+        {"metadata",
+         {{"name", "kubernetes"},
+          {"namespace", "default"},
+          {"uid", newUid()},
+          {"creationTimestamp", nowRfc3339()},
+          {"labels", {{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
+        {"spec",
+         {{"type", "ClusterIP"},
+          {"clusterIP", allocator_->firstIp()},
+          {"sessionAffinity", "None"},
+          {"internalTrafficPolicy", "Cluster"},
+          {"ports",
+           {{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", 6443}}}}}},
+        {"status", {{"loadBalancer", Json::object()}}}};
     auto plan = allocator_->plan(svc, nullptr);
     if (!plan) return plan.error();
     storage::Op op;
@@ -206,8 +206,7 @@ void RestApiImpl::handle(Request request, std::shared_ptr<ResponseWriter> writer
   }
 }
 
-void RestApiImpl::dispatch(const Request& request,
-                           const std::shared_ptr<ResponseWriter>& writer) {
+void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<ResponseWriter>& writer) {
   if (auto d = serveDiscovery(request, options_)) {
     writer->respond(d->status, d->contentType, std::move(d->body));
     return;
@@ -258,8 +257,8 @@ void RestApiImpl::dispatch(const Request& request,
     respondError(*writer, resourceNotFound());
     return;
   }
-  bool watchRequested = scope.legacyWatch || request.param("watch") == "1" ||
-                        request.param("watch") == "true";
+  bool watchRequested =
+      scope.legacyWatch || request.param("watch") == "1" || request.param("watch") == "true";
   if (scope.name.empty()) {
     if (m == "GET" && hasVerb(r, "list")) {
       list(scope, request, writer);
@@ -323,9 +322,10 @@ void RestApiImpl::dispatch(const Request& request,
     }
   } else {
     // pods/log and pods/exec are served by the kubelet, which is not wired in yet.
-    respondError(*writer, makeError(Code::kUnavailable,
-                                    "pods/" + scope.sub + " is not available: no kubelet "
-                                    "connection is configured in this apiserver"));
+    respondError(*writer,
+                 makeError(Code::kUnavailable, "pods/" + scope.sub +
+                                                   " is not available: no kubelet "
+                                                   "connection is configured in this apiserver"));
   }
 }
 

@@ -41,9 +41,9 @@ namespace skiff::apiserver {
 
 struct WatchRequest {
   const ResourceInfo* resource = nullptr;
-  std::string prefix;            // store key prefix
-  bool initialState = true;      // resourceVersion absent, "" or "0"
-  storage::Revision after = 0;   // resourceVersion N (when !initialState)
+  std::string prefix;           // store key prefix
+  bool initialState = true;     // resourceVersion absent, "" or "0"
+  storage::Revision after = 0;  // resourceVersion N (when !initialState)
   std::optional<api::LabelSelector> labels;
   std::optional<api::FieldSelector> fields;
   bool table = false;

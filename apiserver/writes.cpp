@@ -71,8 +71,6 @@ bool finalizersEmpty(const Json& object) {
   return !f || !f->is_array() || f->empty();
 }
 
-Error wrapDecodeError(const Error& e) { return e; }
-
 }  // namespace
 
 // ---- create ----
@@ -161,7 +159,7 @@ void RestApiImpl::create(const Scope& scope, const Request& request,
   auto mode = unknownFieldsMode(request);
   if (!mode) return respondError(*writer, mode.error());
   auto decoded = decodeBody(request.body, r, *mode);
-  if (!decoded) return respondError(*writer, wrapDecodeError(decoded.error()));
+  if (!decoded) return respondError(*writer, decoded.error());
   auto headers = warningHeaders(decoded->warnings);
   bool dryRun = isDryRun(request);
   Json obj = std::move(decoded->object);
@@ -189,8 +187,8 @@ Result<WritePlan> RestApiImpl::planUpdate(const Scope& scope, const storage::Rec
   if (name.empty()) {
     md["name"] = scope.name;
   } else if (name != scope.name) {
-    return badRequest("the name of the object (" + name +
-                      ") does not match the name on the URL (" + scope.name + ")");
+    return badRequest("the name of the object (" + name + ") does not match the name on the URL (" +
+                      scope.name + ")");
   }
   if (r.namespaced) {
     std::string bodyNs = md.value("namespace", "");
@@ -293,9 +291,9 @@ void RestApiImpl::update(const Scope& scope, const Request& request,
   Json obj = std::move(decoded->object);
   std::string bodyName = stringAt(obj, "metadata", "name");
   if (!bodyName.empty() && bodyName != scope.name)
-    return respondError(*writer, badRequest("the name of the object (" + bodyName +
-                                            ") does not match the name on the URL (" +
-                                            scope.name + ")"));
+    return respondError(*writer,
+                        badRequest("the name of the object (" + bodyName +
+                                   ") does not match the name on the URL (" + scope.name + ")"));
   runWriteAndRespond(
       [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *scope.resource;
@@ -391,21 +389,23 @@ void RestApiImpl::bind(const Scope& scope, const Request& request,
                        std::shared_ptr<ResponseWriter> writer) {
   auto parsed = api::parseJson(request.body);
   if (!parsed) return respondError(*writer, parsed.error());
-  if (!parsed->is_object()) return respondError(*writer, badRequest("the request body must be a JSON object"));
+  if (!parsed->is_object())
+    return respondError(*writer, badRequest("the request body must be a JSON object"));
   Json binding = std::move(*parsed);
   std::string name = stringAt(binding, "metadata", "name");
   if (scope.sub == "binding") {
     if (!name.empty() && name != scope.name)
-      return respondError(*writer, badRequest("the name of the object (" + name +
-                                              ") does not match the name on the URL (" +
-                                              scope.name + ")"));
+      return respondError(*writer,
+                          badRequest("the name of the object (" + name +
+                                     ") does not match the name on the URL (" + scope.name + ")"));
     name = scope.name;
   }
   std::string bodyNs = stringAt(binding, "metadata", "namespace");
   if (!bodyNs.empty() && bodyNs != scope.ns) return respondError(*writer, namespaceMismatch());
   std::string node = stringAt(binding, "target", "name");
   api::FieldErrors errors;
-  if (name.empty()) errors.push_back(api::required("metadata.name", "name or generateName is required"));
+  if (name.empty())
+    errors.push_back(api::required("metadata.name", "name or generateName is required"));
   if (node.empty()) errors.push_back(api::required("target.name"));
   std::string targetKind = stringAt(binding, "target", "kind");
   if (!targetKind.empty() && targetKind != "Node")
@@ -500,7 +500,8 @@ void RestApiImpl::writeScale(const Scope& scope, const Request& request,
   Scope main = scope;
   main.sub = "";
   runWriteAndRespond(
-      [this, main, doc, type, isPatch, dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
+      [this, main, doc, type, isPatch,
+       dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *main.resource;
         auto rec = store_.get(main.key());
         if (!rec) {
@@ -524,14 +525,15 @@ void RestApiImpl::writeScale(const Scope& scope, const Request& request,
         int64_t n = 0;
         if (replicas && !replicas->is_null()) {
           if (!replicas->is_number_integer())
-            return api::invalidError({"autoscaling", "v1", "Scale"}, main.name,
-                                     {api::invalid("spec.replicas", *replicas, "must be an integer")});
+            return api::invalidError(
+                {"autoscaling", "v1", "Scale"}, main.name,
+                {api::invalid("spec.replicas", *replicas, "must be an integer")});
           n = replicas->get<int64_t>();
         }
         if (n < 0)
-          return api::invalidError({"autoscaling", "v1", "Scale"}, main.name,
-                                   {api::invalid("spec.replicas", n,
-                                                 "must be greater than or equal to 0")});
+          return api::invalidError(
+              {"autoscaling", "v1", "Scale"}, main.name,
+              {api::invalid("spec.replicas", n, "must be greater than or equal to 0")});
         Json next = *obj;
         next["spec"]["replicas"] = n;
         auto plan = planUpdate(main, *rec, next, dryRun, avoid);

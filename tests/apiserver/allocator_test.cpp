@@ -63,10 +63,11 @@ TEST_CASE("ClusterIPs are allocated, checked and released", "[allocator][rest]")
 
   Json outside = service("outside");
   outside["spec"]["clusterIP"] = "10.200.0.1";
-  requireInvalid(c.post("/api/v1/namespaces/default/services", outside), "spec.clusterIPs",
-                 "Invalid value: []string{\"10.200.0.1\"}: failed to allocate IP 10.200.0.1: the provided "
-                 "IP (10.200.0.1) is not in the valid range. The range of valid IPs is "
-                 "10.96.0.0/12");
+  requireInvalid(
+      c.post("/api/v1/namespaces/default/services", outside), "spec.clusterIPs",
+      "Invalid value: []string{\"10.200.0.1\"}: failed to allocate IP 10.200.0.1: the provided "
+      "IP (10.200.0.1) is not in the valid range. The range of valid IPs is "
+      "10.96.0.0/12");
 
   Json chosen = service("chosen");
   chosen["spec"]["clusterIP"] = "10.96.0.10";
@@ -189,10 +190,9 @@ TEST_CASE("50 concurrent creates asking for one nodePort: exactly one wins", "[a
   std::atomic<int> created{0}, invalid{0};
   for (int t = 0; t < 50; ++t) {
     threads.emplace_back([&, t] {
-      auto r = c.post(
-          "/api/v1/namespaces/default/services",
-          service("s" + std::to_string(t), "NodePort",
-                  Json::array({{{"port", 80}, {"nodePort", 31000}}})));
+      auto r = c.post("/api/v1/namespaces/default/services",
+                      service("s" + std::to_string(t), "NodePort",
+                              Json::array({{{"port", 80}, {"nodePort", 31000}}})));
       if (r.status == 201) ++created;
       if (r.status == 422) ++invalid;
     });

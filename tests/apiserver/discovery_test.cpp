@@ -34,8 +34,9 @@ TEST_CASE("core group discovery", "[discovery]") {
   CHECK(api.json["kind"] == "APIVersions");
   CHECK(api.json["versions"] == Json::array({"v1"}));
 
-  auto v1 = c.get("/api/v1", {{"accept",
-                               "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"}});
+  auto v1 =
+      c.get("/api/v1",
+            {{"accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"}});
   REQUIRE(v1.status == 200);
   CHECK(v1.json["kind"] == "APIResourceList");
   CHECK(v1.json["groupVersion"] == "v1");

@@ -125,14 +125,14 @@ TEST_CASE("generateName, dryRun and fieldValidation", "[rest]") {
   requireStatus(strict, 400, "BadRequest");
   CHECK(strict.json["message"].get<std::string>().find("spec.foo") != std::string::npos);
 
-  auto warn = c.call("POST", "/api/v1/namespaces/default/pods?fieldValidation=Warn",
-                     unknown.dump());
+  auto warn =
+      c.call("POST", "/api/v1/namespaces/default/pods?fieldValidation=Warn", unknown.dump());
   REQUIRE(warn.status == 201);
   CHECK(warn.header("Warning") == "299 - \"unknown field \\\"spec.foo\\\"\"");
   CHECK_FALSE(warn.json["spec"].contains("foo"));
   unknown["metadata"]["name"] = "u2";
-  auto ignore = c.call("POST", "/api/v1/namespaces/default/pods?fieldValidation=Ignore",
-                       unknown.dump());
+  auto ignore =
+      c.call("POST", "/api/v1/namespaces/default/pods?fieldValidation=Ignore", unknown.dump());
   REQUIRE(ignore.status == 201);
   CHECK(ignore.header("Warning").empty());
 }
@@ -172,9 +172,10 @@ TEST_CASE("bad bodies are refused with a Status and nothing is stored", "[rest]"
     requireStatus(r, 400, "BadRequest");
   }
   SECTION("deep nesting") {
-    std::string body = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\","
-                       "\"annotations\":" +
-                       std::string(5000, '[') + std::string(5000, ']') + "}}";
+    std::string body =
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\","
+        "\"annotations\":" +
+        std::string(5000, '[') + std::string(5000, ']') + "}}";
     auto r = c.call("POST", "/api/v1/namespaces/default/pods", body);
     requireStatus(r, 400, "BadRequest");
   }
@@ -294,15 +295,15 @@ TEST_CASE("patch: merge, JSON and strategic merge patches", "[rest]") {
   REQUIRE(jp.status == 200);
   CHECK(jp.json["metadata"]["labels"] == Json({{"app", "web"}}));
 
-  auto smp = c.patch("/api/v1/namespaces/default/pods/web",
-                     "application/strategic-merge-patch+json",
-                     {{"metadata", {{"annotations", {{"a", "1"}}}}}});
+  auto smp =
+      c.patch("/api/v1/namespaces/default/pods/web", "application/strategic-merge-patch+json",
+              {{"metadata", {{"annotations", {{"a", "1"}}}}}});
   REQUIRE(smp.status == 200);
   CHECK(smp.json["metadata"]["annotations"]["a"] == "1");
 
-  auto status = c.patch("/api/v1/namespaces/default/pods/web/status",
-                        "application/merge-patch+json",
-                        {{"status", {{"phase", "Running"}, {"podIP", "10.244.0.5"}}}});
+  auto status =
+      c.patch("/api/v1/namespaces/default/pods/web/status", "application/merge-patch+json",
+              {{"status", {{"phase", "Running"}, {"podIP", "10.244.0.5"}}}});
   INFO(status.body);
   REQUIRE(status.status == 200);
   CHECK(status.json["status"]["phase"] == "Running");
@@ -312,8 +313,8 @@ TEST_CASE("patch: merge, JSON and strategic merge patches", "[rest]") {
   CHECK(bad.json["message"].get<std::string>().rfind(
             "the body of the request was in an unknown format - accepted media types include:",
             0) == 0);
-  auto apply = c.patch("/api/v1/namespaces/default/pods/web", "application/apply-patch+yaml",
-                       {{"a", 1}});
+  auto apply =
+      c.patch("/api/v1/namespaces/default/pods/web", "application/apply-patch+yaml", {{"a", 1}});
   CHECK(apply.status == 415);
 
   auto nf = c.patch("/api/v1/namespaces/default/pods/nope", "application/merge-patch+json",
@@ -457,17 +458,17 @@ TEST_CASE("list: selectors, limit and continue, Tables", "[rest]") {
   auto page2 = c.get("/api/v1/namespaces/default/pods?limit=2&continue=" + cont);
   REQUIRE(page2.json["items"].size() == 2);
   CHECK(page2.json["items"][0]["metadata"]["name"] == "p2");
-  auto page3 =
-      c.get("/api/v1/namespaces/default/pods?limit=2&continue=" +
-            page2.json["metadata"]["continue"].get<std::string>());
+  auto page3 = c.get("/api/v1/namespaces/default/pods?limit=2&continue=" +
+                     page2.json["metadata"]["continue"].get<std::string>());
   REQUIRE(page3.json["items"].size() == 1);
   CHECK_FALSE(page3.json["metadata"].contains("continue"));
   requireStatus(c.get("/api/v1/namespaces/default/pods?continue=garbage"), 400, "BadRequest");
 
   auto selLimit = c.get("/api/v1/namespaces/default/pods?labelSelector=app%3Deven&limit=2");
   REQUIRE(selLimit.json["items"].size() == 2);
-  auto selRest = c.get("/api/v1/namespaces/default/pods?labelSelector=app%3Deven&limit=2&continue=" +
-                       selLimit.json["metadata"]["continue"].get<std::string>());
+  auto selRest =
+      c.get("/api/v1/namespaces/default/pods?labelSelector=app%3Deven&limit=2&continue=" +
+            selLimit.json["metadata"]["continue"].get<std::string>());
   REQUIRE(selRest.json["items"].size() == 1);
   CHECK(selRest.json["items"][0]["metadata"]["name"] == "p4");
 
@@ -526,8 +527,9 @@ TEST_CASE("nodes, events and endpoints are plain CRUD", "[rest]") {
   REQUIRE(n.status == 201);
   CHECK_FALSE(n.json["metadata"].contains("namespace"));
   CHECK(c.get("/api/v1/nodes/n1").status == 200);
-  auto st = c.patch("/api/v1/nodes/n1/status", "application/merge-patch+json",
-                    {{"status", {{"addresses", {{{"type", "InternalIP"}, {"address", "10.0.0.1"}}}}}}});
+  auto st =
+      c.patch("/api/v1/nodes/n1/status", "application/merge-patch+json",
+              {{"status", {{"addresses", {{{"type", "InternalIP"}, {"address", "10.0.0.1"}}}}}}});
   INFO(st.body);
   REQUIRE(st.status == 200);
   CHECK(c.del("/api/v1/nodes/n1").status == 200);
