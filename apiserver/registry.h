@@ -125,6 +125,14 @@ class RestApiImpl : public RestApi {
   std::unique_ptr<WatchHub> watches_;
 
  private:
+  // Commits whose callbacks (which use `this`) have not finished yet; the
+  // destructor waits for them, since the store may outlive the RestApi.
+  std::mutex inflightMu_;  // guards inflight_
+  std::condition_variable inflightCv_;
+  int inflight_ = 0;
+  void beginCommit();
+  void endCommit();
+
   std::mutex loopMu_;  // guards stopping_
   std::condition_variable loopCv_;
   bool stopping_ = false;

@@ -87,7 +87,21 @@ RestApiImpl::~RestApiImpl() {
   }
   loopCv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  {
+    std::unique_lock<std::mutex> lock(inflightMu_);
+    inflightCv_.wait_for(lock, std::chrono::seconds(30), [&] { return inflight_ == 0; });
+  }
   watches_.reset();
+}
+
+void RestApiImpl::beginCommit() {
+  std::lock_guard<std::mutex> lock(inflightMu_);
+  ++inflight_;
+}
+
+void RestApiImpl::endCommit() {
+  std::lock_guard<std::mutex> lock(inflightMu_);
+  if (--inflight_ == 0) inflightCv_.notify_all();
 }
 
 Status RestApiImpl::bootstrap() {
@@ -345,9 +359,14 @@ void RestApiImpl::runWrite(Planner planner, const Scope& scope, Done done, int a
   }
   std::vector<storage::Op> ops = plan->ops;
   auto shared = std::make_shared<WritePlan>(std::move(*plan));
+  beginCommit();
   store_.commit(std::move(ops), [this, planner = std::move(planner), scope, done = std::move(done),
                                  attemptsLeft, avoid = std::move(avoid),
                                  shared](Result<storage::TxnResult> result) mutable {
+    struct Ender {
+      RestApiImpl* self;
+      ~Ender() { self->endCommit(); }
+    } ender{this};
     if (result) {
       done(std::move(*shared), std::move(result));
       return;
@@ -461,8 +480,10 @@ void RestApiImpl::finalizeNamespaces() {
       op.kind = storage::Op::Kind::kDelete;
       op.key = rec.key;
       op.expectedRevision = rec.modRevision;
-      store_.commit({op}, [name](Result<storage::TxnResult> r) {
+      beginCommit();
+      store_.commit({op}, [this, name](Result<storage::TxnResult> r) {
         if (r) logInfo("namespace deleted", {{"namespace", name}});
+        endCommit();
       });
     }
   }
