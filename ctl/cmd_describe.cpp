@@ -110,7 +110,7 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
   multiline(w, "Labels", at(meta, "labels"));
   multiline(w, "Annotations", at(meta, "annotations"));
   std::string sel = labelsInline(at(spec, "selector"));
-  w += "Selector:\t" + (sel == "<none>" ? std::string() : sel) + "\n";
+  w += "Selector:\t" + sel + "\n";
   w += "Type:\t" + str(spec, "type") + "\n";
   if (!str(spec, "ipFamilyPolicy").empty()) w += "IP Family Policy:\t" + str(spec, "ipFamilyPolicy") + "\n";
   std::string fams;
@@ -119,7 +119,7 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
   w += "IP:\t" + str(spec, "clusterIP") + "\n";
   std::string ips;
   for (const auto& i : at(spec, "clusterIPs")) ips += (ips.empty() ? "" : ",") + i.get<std::string>();
-  if (!ips.empty()) w += "IPs:\t" + ips + "\n";
+  w += "IPs:\t" + (ips.empty() ? std::string("<none>") : ips) + "\n";
   std::string ext;
   for (const auto& i : at(spec, "externalIPs")) ext += (ext.empty() ? "" : ",") + i.get<std::string>();
   if (!ext.empty()) w += "External IPs:\t" + ext + "\n";
@@ -172,8 +172,9 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
   const Json& status = at(pod, "status");
   w += "Name:\t" + str(meta, "name") + "\n";
   w += "Namespace:\t" + str(meta, "namespace") + "\n";
-  w += "Priority:\t" + str(spec, "priority", "0") + "\n";
-  w += "Service Account:\t" + str(spec, "serviceAccountName", "default") + "\n";
+  if (at(spec, "priority").is_number()) w += "Priority:\t" + str(spec, "priority") + "\n";
+  if (!str(spec, "serviceAccountName").empty())
+    w += "Service Account:\t" + str(spec, "serviceAccountName") + "\n";
   std::string node = str(spec, "nodeName");
   w += "Node:\t" + (node.empty() ? std::string("<none>") : node + "/" + str(status, "hostIP")) + "\n";
   if (!str(status, "startTime").empty()) w += "Start Time:\t" + str(status, "startTime") + "\n";
@@ -222,17 +223,35 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
       }
       w += "    Ready:\t" + std::string(at(*cs, "ready").is_boolean() && at(*cs, "ready").get<bool>() ? "True" : "False") + "\n";
       w += "    Restart Count:\t" + str(*cs, "restartCount", "0") + "\n";
-    } else {
-      w += "    State:\tWaiting\n    Ready:\tFalse\n    Restart Count:\t0\n";
     }
     std::string env;
     for (const auto& e : at(ctr, "env")) env += "      " + str(e, "name") + ":\t" + str(e, "value") + "\n";
     w += "    Environment:" + (env.empty() ? std::string("\t<none>\n") : "\n" + env);
+    std::string mounts;
+    for (const auto& m : at(ctr, "volumeMounts"))
+      mounts += "      " + str(m, "mountPath") + " from " + str(m, "name") + " (" +
+                (at(m, "readOnly").is_boolean() && at(m, "readOnly").get<bool>() ? "ro" : "rw") + ")\n";
+    w += "    Mounts:" + (mounts.empty() ? std::string("\t<none>\n") : "\n" + mounts);
   }
   if (!at(status, "conditions").empty()) {
     w += "Conditions:\n  Type\tStatus\n";
     for (const auto& cnd : at(status, "conditions"))
       w += "  " + str(cnd, "type") + " \t" + str(cnd, "status") + " \n";
+  }
+  if (at(spec, "volumes").empty()) {
+    w += "Volumes:\t<none>\n";
+  } else {
+    w += "Volumes:\n";
+    for (const auto& v : at(spec, "volumes")) {
+      w += "  " + str(v, "name") + ":\n";
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (it.key() == "name") continue;
+        w += "    Type:\t" + it.key() + "\n";
+        if (it->is_object())
+          for (auto f = it->begin(); f != it->end(); ++f)
+            w += "    " + f.key() + ":\t" + (f->is_string() ? f->get<std::string>() : f->dump()) + "\n";
+      }
+    }
   }
   w += "QoS Class:\t" + str(status, "qosClass", "BestEffort") + "\n";
   std::string ns;
@@ -255,6 +274,14 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
     }
   }
   events(w, c, pod);
+}
+
+void describeNamespace(std::string& w, const Json& ns) {
+  const Json& meta = at(ns, "metadata");
+  w += "Name:\t" + str(meta, "name") + "\n";
+  multiline(w, "Labels", at(meta, "labels"));
+  multiline(w, "Annotations", at(meta, "annotations"));
+  w += "Status:\t" + str(at(ns, "status"), "phase", "Active") + "\n";
 }
 
 void describeEndpoints(std::string& w, client::RestClient& c, const Json& ep) {
@@ -395,6 +422,7 @@ int runDescribe(int argc, char** argv) {
     if (t.kind == "Service" && t.group.empty()) describeService(w, **c, *r);
     else if (t.kind == "Pod" && t.group.empty()) describePod(w, **c, *r);
     else if (t.kind == "Endpoints" && t.group.empty()) describeEndpoints(w, **c, *r);
+    else if (t.kind == "Namespace" && t.group.empty()) describeNamespace(w, *r);
     else describeGeneric(w, **c, *r);
     if (!first) std::fputs("\n\n", stdout);
     first = false;
