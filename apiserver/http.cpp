@@ -120,4 +120,9 @@ bool parseTarget(std::string_view target, std::string& path,
   return true;
 }
 
+bool Request::flag(std::string_view key) const {
+  std::string v = param(key);
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
+
 }  // namespace skiff::apiserver

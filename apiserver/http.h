@@ -31,6 +31,10 @@ struct Request {
   // First value of a query parameter, or `fallback`.
   std::string param(std::string_view key, std::string_view fallback = "") const;
   bool hasParam(std::string_view key) const;
+  // A boolean query parameter as Go's strconv.ParseBool reads it, which is what
+  // Kubernetes uses: "1", "t", "T", "true", "TRUE", "True" are true (the Python
+  // client sends watch=True).
+  bool flag(std::string_view key) const;
   // Header value (name lower-case), or "".
   std::string header(std::string_view lowerName) const;
 };

@@ -88,8 +88,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   bool table = wantsTable(request);
   std::string rvText = request.param("resourceVersion");
 
-  std::string watchParam = request.param("watch");
-  if (scope.legacyWatch || watchParam == "1" || watchParam == "true") {
+  if (scope.legacyWatch || request.flag("watch")) {
     WatchRequest w;
     w.resource = &r;
     w.prefix = prefix;
@@ -105,7 +104,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
                                                       "\": must be a non-negative integer"));
       }
     }
-    if (request.param("sendInitialEvents") == "true") {
+    if (request.flag("sendInitialEvents")) {
       w.initialState = true;
       w.initialEventsEndBookmark = true;
     }
@@ -113,8 +112,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     w.fields = fields;
     w.table = table;
     w.includeObject = tableOptions(request).includeObject;
-    w.bookmarks = request.param("allowWatchBookmarks") == "true" ||
-                  request.param("allowWatchBookmarks") == "1";
+    w.bookmarks = request.flag("allowWatchBookmarks");
     auto timeout = intParam(request, "timeoutSeconds");
     if (!timeout) return respondError(*writer, timeout.error());
     w.timeoutSeconds = static_cast<int>(*timeout);

@@ -272,7 +272,7 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
     return;
   }
   bool watchRequested =
-      scope.legacyWatch || request.param("watch") == "1" || request.param("watch") == "true";
+      scope.legacyWatch || request.flag("watch");
   if (scope.name.empty()) {
     if (m == "GET" && hasVerb(r, "list")) {
       list(scope, request, writer);
