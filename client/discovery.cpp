@@ -117,7 +117,8 @@ Result<ResourceType> Discovery::resolve(const std::string& input) const {
     name = name.substr(0, dot);
     auto dot2 = rest.find('.');
     std::string first = dot2 == std::string::npos ? rest : rest.substr(0, dot2);
-    bool looksVersion = first.size() >= 2 && first[0] == 'v' && isdigit(static_cast<unsigned char>(first[1]));
+    bool looksVersion =
+        first.size() >= 2 && first[0] == 'v' && isdigit(static_cast<unsigned char>(first[1]));
     if (dot2 != std::string::npos && looksVersion) {
       version = first;
       group = rest.substr(dot2 + 1);
@@ -142,10 +143,18 @@ Result<ResourceType> Discovery::resolve(const std::string& input) const {
       if (!groupMatches(t)) continue;
       bool m = false;
       switch (pass) {
-        case 0: m = t.name == name; break;
-        case 1: m = t.singular == name; break;
-        case 2: m = std::find(t.shortNames.begin(), t.shortNames.end(), name) != t.shortNames.end(); break;
-        case 3: m = lower(t.kind) == name; break;
+        case 0:
+          m = t.name == name;
+          break;
+        case 1:
+          m = t.singular == name;
+          break;
+        case 2:
+          m = std::find(t.shortNames.begin(), t.shortNames.end(), name) != t.shortNames.end();
+          break;
+        case 3:
+          m = lower(t.kind) == name;
+          break;
       }
       // Core group wins ties, as kubectl's group priority does.
       if (m && (!found || (found->group != "" && t.group == ""))) found = &t;
@@ -163,14 +172,16 @@ Result<ResourceType> Discovery::resolve(const std::string& input) const {
   if (!close.empty()) {
     // Suggest the plural of whatever matched.
     for (const auto& t : resources_)
-      if (t.singular == close || std::find(t.shortNames.begin(), t.shortNames.end(), close) != t.shortNames.end())
+      if (t.singular == close ||
+          std::find(t.shortNames.begin(), t.shortNames.end(), close) != t.shortNames.end())
         close = t.name;
     e.message += " (did you mean \"" + close + "\"?)";
   }
   return e;
 }
 
-Result<ResourceType> Discovery::forKind(const std::string& apiVersion, const std::string& kind) const {
+Result<ResourceType> Discovery::forKind(const std::string& apiVersion,
+                                        const std::string& kind) const {
   std::string group, version = apiVersion;
   if (auto slash = apiVersion.find('/'); slash != std::string::npos) {
     group = apiVersion.substr(0, slash);
@@ -178,8 +189,10 @@ Result<ResourceType> Discovery::forKind(const std::string& apiVersion, const std
   }
   for (const auto& t : resources_)
     if (t.group == group && t.version == version && t.kind == kind) return t;
-  return makeError(Code::kNotFound, "resource mapping not found for name: \"\" namespace: \"\" from \"\": no matches for kind \"" +
-                                        kind + "\" in version \"" + apiVersion + "\"");
+  return makeError(Code::kNotFound,
+                   "resource mapping not found for name: \"\" namespace: \"\" from \"\": no "
+                   "matches for kind \"" +
+                       kind + "\" in version \"" + apiVersion + "\"");
 }
 
 }  // namespace skiff::client

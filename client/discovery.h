@@ -20,11 +20,11 @@ namespace skiff::client {
 class RestClient;
 
 struct ResourceType {
-  std::string group;    // "" for core
-  std::string version;  // "v1"
-  std::string name;     // plural, "pods"
-  std::string singular; // "pod"
-  std::string kind;     // "Pod"
+  std::string group;     // "" for core
+  std::string version;   // "v1"
+  std::string name;      // plural, "pods"
+  std::string singular;  // "pod"
+  std::string kind;      // "Pod"
   bool namespaced = true;
   std::vector<std::string> shortNames;
   std::vector<std::string> verbs;

@@ -2,10 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sys/stat.h>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 
 namespace skiff::client {
 namespace {
@@ -86,7 +86,8 @@ Result<ClientConfig> parseKubeconfig(const std::string& text, const std::string&
       return makeError(Code::kBadRequest, "no context chosen and no current-context set");
     YAML::Node ctx = findNamed(root["contexts"], c.context);
     if (!ctx || ctx.IsNull())
-      return makeError(Code::kBadRequest, "context was not found for specified context: " + c.context);
+      return makeError(Code::kBadRequest,
+                       "context was not found for specified context: " + c.context);
     YAML::Node cctx = ctx["context"];
     std::string clusterName = str(cctx, "cluster"), userName = str(cctx, "user");
     if (std::string ns = str(cctx, "namespace"); !ns.empty()) c.ns = ns;

@@ -15,7 +15,9 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
-void ensureCurl() { static CurlGlobal g; }
+void ensureCurl() {
+  static CurlGlobal g;
+}
 
 struct Exchange {
   std::string body;
@@ -69,7 +71,9 @@ size_t onHeader(char* data, size_t size, size_t n, void* user) {
 
 }  // namespace
 
-RestClient::RestClient(ClientConfig config) : config_(std::move(config)) { ensureCurl(); }
+RestClient::RestClient(ClientConfig config) : config_(std::move(config)) {
+  ensureCurl();
+}
 
 RestClient::~RestClient() {
   if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
@@ -95,8 +99,7 @@ void RestClient::configure(void* h) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   } else if (!config_.caPem.empty()) {
-    curl_blob blob{const_cast<char*>(config_.caPem.data()), config_.caPem.size(),
-                   CURL_BLOB_COPY};
+    curl_blob blob{const_cast<char*>(config_.caPem.data()), config_.caPem.size(), CURL_BLOB_COPY};
     curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
   }
   if (!config_.clientCertPem.empty() && !config_.clientKeyPem.empty()) {
@@ -140,7 +143,8 @@ Result<Response> RestClient::perform(void* h, const std::string& method, const s
   headers = curl_slist_append(headers, ("Accept: " + accept).c_str());
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
     headers = curl_slist_append(
-        headers, ("Content-Type: " + (contentType.empty() ? "application/json" : contentType)).c_str());
+        headers,
+        ("Content-Type: " + (contentType.empty() ? "application/json" : contentType)).c_str());
   if (!config_.token.empty())
     headers = curl_slist_append(headers, ("Authorization: Bearer " + config_.token).c_str());
   headers = curl_slist_append(headers, "User-Agent: skiff/0.1.0");
@@ -282,19 +286,26 @@ Error errorFromResponse(const Response& response) {
       e.kind = d->value("kind", "");
       if (auto cs = d->find("causes"); cs != d->end() && cs->is_array())
         for (const auto& cj : *cs)
-          e.causes.push_back(Cause{cj.value("reason", ""), cj.value("field", ""),
-                                   cj.value("message", "")});
+          e.causes.push_back(
+              Cause{cj.value("reason", ""), cj.value("field", ""), cj.value("message", "")});
     }
   } else {
     // kubectl: "the server could not find the requested resource" etc.
     std::string body = response.body;
     while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
     switch (response.status) {
-      case 404: e.message = "the server could not find the requested resource"; break;
-      case 401: e.message = "Unauthorized"; break;
-      case 403: e.message = "Forbidden"; break;
+      case 404:
+        e.message = "the server could not find the requested resource";
+        break;
+      case 401:
+        e.message = "Unauthorized";
+        break;
+      case 403:
+        e.message = "Forbidden";
+        break;
       default:
-        e.message = "an error on the server (\"" + (body.size() > 200 ? body.substr(0, 200) : body) +
+        e.message = "an error on the server (\"" +
+                    (body.size() > 200 ? body.substr(0, 200) : body) +
                     "\") has prevented the request from succeeding";
     }
   }
@@ -310,9 +321,8 @@ bool isServerError(const Error& e) {
 
 std::string renderError(const Error& e, const std::string& context) {
   if (!isServerError(e)) {
-    if (e.code == Code::kUnavailable &&
-        (e.message.rfind("The connection to the server", 0) == 0 ||
-         e.message.rfind("Unable to connect", 0) == 0))
+    if (e.code == Code::kUnavailable && (e.message.rfind("The connection to the server", 0) == 0 ||
+                                         e.message.rfind("Unable to connect", 0) == 0))
       return e.message;
     return "error: " + context + e.message;
   }

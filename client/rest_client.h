@@ -46,7 +46,8 @@ inline constexpr const char* kStrategicMergePatch = "application/strategic-merge
 inline constexpr const char* kJsonPatch = "application/json-patch+json";
 // Accept header asking for a server-side Table (kubectl's).
 inline constexpr const char* kAcceptTable =
-    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"
+    "json;as=Table;v=v1beta1;g=meta.k8s.io,"
     "application/json";
 
 class RestClient {

@@ -60,12 +60,12 @@ int Cli::fail(const Error& e, const std::string& context) {
 }
 
 void addGlobalFlags(po::options_description& desc, GlobalFlags& flags, bool allNamespaces) {
-  desc.add_options()
-      ("kubeconfig", po::value(&flags.kubeconfig), "Path to the kubeconfig file to use")
-      ("context", po::value(&flags.context), "The name of the kubeconfig context to use")
-      ("namespace,n", po::value(&flags.ns), "If present, the namespace scope for this CLI request")
-      ("request-timeout", po::value(&flags.requestTimeout), "Accepted for kubectl compatibility")
-      ("help,h", po::bool_switch(), "Help for this command");
+  desc.add_options()("kubeconfig", po::value(&flags.kubeconfig),
+                     "Path to the kubeconfig file to use")(
+      "context", po::value(&flags.context), "The name of the kubeconfig context to use")(
+      "namespace,n", po::value(&flags.ns), "If present, the namespace scope for this CLI request")(
+      "request-timeout", po::value(&flags.requestTimeout), "Accepted for kubectl compatibility")(
+      "help,h", po::bool_switch(), "Help for this command");
   if (allNamespaces)
     desc.add_options()("all-namespaces,A", po::bool_switch(&flags.allNamespaces),
                        "List the requested object(s) across all namespaces");
@@ -79,18 +79,14 @@ std::string parseFlags(int argc, char** argv, const po::options_description& des
   po::positional_options_description pos;
   pos.add("__args", -1);
   try {
-    auto style = po::command_line_style::default_style &
-                 ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(argc, argv)
-                  .options(all)
-                  .positional(pos)
-                  .style(style)
-                  .run(),
+    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).style(style).run(),
               vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     std::string opt = e.get_option_name();
-    if (opt.size() == 2 && opt[0] == '-') return "unknown shorthand flag: '" + opt.substr(1) + "' in " + opt;
+    if (opt.size() == 2 && opt[0] == '-')
+      return "unknown shorthand flag: '" + opt.substr(1) + "' in " + opt;
     return "unknown flag: " + opt;
   } catch (const po::invalid_command_line_syntax& e) {
     if (e.kind() == po::invalid_command_line_syntax::missing_parameter)
@@ -110,8 +106,9 @@ int usageError(const std::string& verb, const std::string& message) {
 
 void printHelp(const std::string& usage, const std::string& description,
                const std::string& examples, const po::options_description& desc) {
-  std::cout << description << "\n\nExamples:\n" << examples << "\n\nOptions:\n" << desc
-            << "\nUsage:\n  " << usage << "\n";
+  std::cout << description << "\n\nExamples:\n"
+            << examples << "\n\nOptions:\n"
+            << desc << "\nUsage:\n  " << usage << "\n";
 }
 
 Result<std::chrono::milliseconds> parseDuration(const std::string& text) {
@@ -129,18 +126,25 @@ Result<std::chrono::milliseconds> parseDuration(const std::string& text) {
     while (k < text.size() && isalpha(static_cast<unsigned char>(text[k]))) ++k;
     std::string unit = text.substr(j, k - j);
     double ms;
-    if (unit == "ms") ms = 1;
-    else if (unit == "s") ms = 1000;
-    else if (unit == "m") ms = 60000;
-    else if (unit == "h") ms = 3600000;
-    else return makeError(Code::kBadRequest, "invalid duration \"" + text + "\"");
+    if (unit == "ms")
+      ms = 1;
+    else if (unit == "s")
+      ms = 1000;
+    else if (unit == "m")
+      ms = 60000;
+    else if (unit == "h")
+      ms = 3600000;
+    else
+      return makeError(Code::kBadRequest, "invalid duration \"" + text + "\"");
     total += n * ms;
     i = k;
   }
   return std::chrono::milliseconds(static_cast<long long>(total));
 }
 
-bool stdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stdoutIsTerminal() {
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 
 }  // namespace skiff::ctl
 
@@ -149,7 +153,8 @@ std::string urlEncode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
       out.push_back(hex[c >> 4]);

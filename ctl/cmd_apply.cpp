@@ -22,15 +22,15 @@ struct ApplyFlags {
 };
 
 void addFileFlags(po::options_description& desc, ApplyFlags& f) {
-  desc.add_options()
-      ("filename,f", po::value(&f.files)->composing(),
-       "The files that contain the configurations (a file, a directory, or - for stdin)")
-      ("recursive,R", po::bool_switch(&f.recursive),
-       "Process the directory used in -f, --filename recursively")
-      ("dry-run", po::value(&f.dryRun)->implicit_value("client"),
-       "Must be \"none\", \"server\", or \"client\". With client, only print what would be sent; "
-       "with server, submit requests the server does not persist.")
-      ("output,o", po::value(&f.output), "Output format: name (only TYPE/NAME lines)");
+  desc.add_options()(
+      "filename,f", po::value(&f.files)->composing(),
+      "The files that contain the configurations (a file, a directory, or - for stdin)")(
+      "recursive,R", po::bool_switch(&f.recursive),
+      "Process the directory used in -f, --filename recursively")(
+      "dry-run", po::value(&f.dryRun)->implicit_value("client"),
+      "Must be \"none\", \"server\", or \"client\". With client, only print what would be sent; "
+      "with server, submit requests the server does not persist.")(
+      "output,o", po::value(&f.output), "Output format: name (only TYPE/NAME lines)");
 }
 
 std::string dryRunSuffix(const std::string& dryRun) {
@@ -46,8 +46,10 @@ std::string query(const std::string& dryRun) {
 }
 
 void printResult(const BoundObject& b, const std::string& verb, const ApplyFlags& f) {
-  if (f.output == "name") std::printf("%s\n", b.word().c_str());
-  else std::printf("%s %s%s\n", b.word().c_str(), verb.c_str(), dryRunSuffix(f.dryRun).c_str());
+  if (f.output == "name")
+    std::printf("%s\n", b.word().c_str());
+  else
+    std::printf("%s %s%s\n", b.word().c_str(), verb.c_str(), dryRunSuffix(f.dryRun).c_str());
   std::fflush(stdout);
 }
 
@@ -103,8 +105,8 @@ Result<std::string> applyOne(Cli& cli, client::RestClient& c, BoundObject& b, co
     e.message = "error when applying patch:\n" + patch->dump() + "\nto:\nResource: \"" +
                 b.type.qualifiedName() + "\", GroupVersionKind: \"" + b.type.apiVersion() +
                 ", Kind=" + b.type.kind + "\"\nName: \"" + b.name + "\", Namespace: \"" + b.ns +
-                "\"\nfor: \"" + b.source + "\": error when patching \"" + b.source + "\": " +
-                e.message;
+                "\"\nfor: \"" + b.source + "\": error when patching \"" + b.source +
+                "\": " + e.message;
     return e;
   }
   return std::string("configured");
@@ -150,38 +152,42 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
   po::options_description desc;
   addFileFlags(desc, f);
   if (verb == "apply")
-    desc.add_options()
-        ("wait", po::value(&f.wait)->implicit_value(true),
-         "After applying, wait until each Pod is Ready and each Deployment Available")
-        ("timeout", po::value(&f.timeout), "How long --wait waits (e.g. 30s, 5m)");
+    desc.add_options()(
+        "wait", po::value(&f.wait)->implicit_value(true),
+        "After applying, wait until each Pod is Ready and each Deployment Available")(
+        "timeout", po::value(&f.timeout), "How long --wait waits (e.g. 30s, 5m)");
   addGlobalFlags(desc, g, false);
   po::variables_map vm;
   std::vector<std::string> args;
   if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError(verb, err);
   if (vm["help"].as<bool>()) {
     if (verb == "apply")
-      printHelp("skiff apply (-f FILENAME | -R -f DIR) [options]",
-                "Apply a configuration to resources by file name or stdin. Each object is created "
-                "if it does not exist, or else patched with kubectl's three-way merge, using the\n"
-                "kubectl.kubernetes.io/last-applied-configuration annotation, so `skiff apply` "
-                "and `kubectl apply` can take turns on the same objects.\n\n"
-                "The documents of a file (and the files of a directory, in name order) are applied "
-                "in order; each failure is reported, the remaining documents are still applied,\n"
-                "and the exit code is 1 if any failed. JSON and YAML formats are accepted, as are "
-                "multi-document YAML and `kind: List`.",
-                "  # Apply the configuration in service.yaml\n  skiff apply -f examples/service-nodeport.yaml\n\n"
-                "  # Apply every manifest under a directory, recursively, and wait for pods to be Ready\n"
-                "  skiff apply -R -f examples/ --wait --timeout 60s\n\n"
-                "  # Apply what arrives on stdin\n  cat pod.yaml | skiff apply -f -\n\n"
-                "  # Show what would change without changing it\n  skiff apply -f pod.yaml --dry-run=server",
-                desc);
+      printHelp(
+          "skiff apply (-f FILENAME | -R -f DIR) [options]",
+          "Apply a configuration to resources by file name or stdin. Each object is created "
+          "if it does not exist, or else patched with kubectl's three-way merge, using the\n"
+          "kubectl.kubernetes.io/last-applied-configuration annotation, so `skiff apply` "
+          "and `kubectl apply` can take turns on the same objects.\n\n"
+          "The documents of a file (and the files of a directory, in name order) are applied "
+          "in order; each failure is reported, the remaining documents are still applied,\n"
+          "and the exit code is 1 if any failed. JSON and YAML formats are accepted, as are "
+          "multi-document YAML and `kind: List`.",
+          "  # Apply the configuration in service.yaml\n  skiff apply -f "
+          "examples/service-nodeport.yaml\n\n"
+          "  # Apply every manifest under a directory, recursively, and wait for pods to be Ready\n"
+          "  skiff apply -R -f examples/ --wait --timeout 60s\n\n"
+          "  # Apply what arrives on stdin\n  cat pod.yaml | skiff apply -f -\n\n"
+          "  # Show what would change without changing it\n  skiff apply -f pod.yaml "
+          "--dry-run=server",
+          desc);
     else if (verb == "create")
-      printHelp("skiff create -f FILENAME [options]",
-                "Create resources from files or stdin. Documents are created in order; each failure "
-                "is reported (AlreadyExists for existing objects).",
-                "  # Create the pod in pod.json\n  skiff create -f ./pod.json\n\n"
-                "  # Create from stdin\n  cat pod.yaml | skiff create -f -",
-                desc);
+      printHelp(
+          "skiff create -f FILENAME [options]",
+          "Create resources from files or stdin. Documents are created in order; each failure "
+          "is reported (AlreadyExists for existing objects).",
+          "  # Create the pod in pod.json\n  skiff create -f ./pod.json\n\n"
+          "  # Create from stdin\n  cat pod.yaml | skiff create -f -",
+          desc);
     else
       printHelp("skiff replace -f FILENAME [options]",
                 "Replace resources by file name or stdin: the whole object is sent (PUT); the "
@@ -190,8 +196,7 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
                 desc);
     return 0;
   }
-  if (!args.empty())
-    return usageError(verb, "Unexpected args: [" + args[0] + "]");
+  if (!args.empty()) return usageError(verb, "Unexpected args: [" + args[0] + "]");
   if (f.files.empty()) return usageError(verb, "must specify one of -f and -k");
   if (f.dryRun != "none" && f.dryRun != "client" && f.dryRun != "server")
     return usageError(verb, "Invalid dry-run value (" + f.dryRun +
@@ -246,12 +251,13 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
   }
   if (!waitPaths.empty()) {
     Error err;
-    auto left = waitForAll(cli, waitPaths, waitWords, waitFor, *timeout,
-                           [&](size_t i) {
-                             std::printf("%s condition met\n", waitWords[i].c_str());
-                             std::fflush(stdout);
-                           },
-                           &err);
+    auto left = waitForAll(
+        cli, waitPaths, waitWords, waitFor, *timeout,
+        [&](size_t i) {
+          std::printf("%s condition met\n", waitWords[i].c_str());
+          std::fflush(stdout);
+        },
+        &err);
     if (!err.message.empty()) return cli.fail(err);
     for (size_t i : left) {
       std::fprintf(stderr, "error: timed out waiting for the condition on %s\n",
@@ -264,8 +270,14 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
 
 }  // namespace
 
-int runApplyCommand(int argc, char** argv) { return runManifestVerb("apply", argc, argv); }
-int runCreateCommand(int argc, char** argv) { return runManifestVerb("create", argc, argv); }
-int runReplaceCommand(int argc, char** argv) { return runManifestVerb("replace", argc, argv); }
+int runApplyCommand(int argc, char** argv) {
+  return runManifestVerb("apply", argc, argv);
+}
+int runCreateCommand(int argc, char** argv) {
+  return runManifestVerb("create", argc, argv);
+}
+int runReplaceCommand(int argc, char** argv) {
+  return runManifestVerb("replace", argc, argv);
+}
 
 }  // namespace skiff::ctl

@@ -27,12 +27,16 @@ Result<std::vector<Target>> resolveTargets(Cli& cli, const std::vector<std::stri
   std::vector<Target> out;
   std::string ns = cli.ns();
   bool allNs = cli.flags().allNamespaces;
-  if (args.empty()) return makeError(Code::kBadRequest, "You must provide one or more resources by argument or filename.");
+  if (args.empty())
+    return makeError(Code::kBadRequest,
+                     "You must provide one or more resources by argument or filename.");
   if (args[0].find('/') != std::string::npos) {
     for (const auto& a : args) {
       auto slash = a.find('/');
       if (slash == std::string::npos)
-        return makeError(Code::kBadRequest, "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form");
+        return makeError(Code::kBadRequest,
+                         "there is no need to specify a resource type as a separate argument when "
+                         "passing arguments in resource/name form");
       auto t = (*d)->resolve(a.substr(0, slash));
       if (!t) return t.error();
       out.push_back({*t, ns, a.substr(slash + 1)});
@@ -60,15 +64,15 @@ Result<std::vector<Target>> resolveTargets(Cli& cli, const std::vector<std::stri
     return out;
   }
   if (selector.empty() && !all)
-    return makeError(Code::kBadRequest,
-                     "resource(s) were provided, but no name was specified");
+    return makeError(Code::kBadRequest, "resource(s) were provided, but no name was specified");
   for (const auto& t : types) {
     std::string path = t.collectionPath(allNs || !t.namespaced ? "" : ns);
     if (!selector.empty()) path += "?labelSelector=" + urlEncode(selector);
     auto l = (*c)->get(path);
     if (!l) return l.error();
     for (const auto& item : (*l)["items"])
-      out.push_back({t, item["metadata"].value("namespace", ""), item["metadata"].value("name", "")});
+      out.push_back(
+          {t, item["metadata"].value("namespace", ""), item["metadata"].value("name", "")});
   }
   return out;
 }
@@ -81,26 +85,31 @@ int runDelete(int argc, char** argv) {
   int gracePeriod = -1;
   std::string selector, timeoutText = "0s", output;
   po::options_description desc;
-  desc.add_options()
-      ("filename,f", po::value(&files)->composing(), "Files (or directories, or -) naming the resources to delete")
-      ("recursive,R", po::bool_switch(&recursive), "Process the directory used in -f recursively")
-      ("selector,l", po::value(&selector), "Selector (label query) to filter on")
-      ("all", po::bool_switch(&all), "Delete all resources of the given types in the namespace")
-      ("ignore-not-found", po::bool_switch(&ignoreNotFound), "Treat \"resource not found\" as a successful delete")
-      ("grace-period", po::value(&gracePeriod), "Seconds given to the resource to terminate gracefully; -1 uses the object's default")
-      ("wait", po::value(&wait)->implicit_value(true), "Wait for resources to be gone before returning (default true)")
-      ("timeout", po::value(&timeoutText), "How long to wait for the deletion (0 = a week)")
-      ("output,o", po::value(&output), "Output mode: name");
+  desc.add_options()("filename,f", po::value(&files)->composing(),
+                     "Files (or directories, or -) naming the resources to delete")(
+      "recursive,R", po::bool_switch(&recursive), "Process the directory used in -f recursively")(
+      "selector,l", po::value(&selector), "Selector (label query) to filter on")(
+      "all", po::bool_switch(&all), "Delete all resources of the given types in the namespace")(
+      "ignore-not-found", po::bool_switch(&ignoreNotFound),
+      "Treat \"resource not found\" as a successful delete")(
+      "grace-period", po::value(&gracePeriod),
+      "Seconds given to the resource to terminate gracefully; -1 uses the object's default")(
+      "wait", po::value(&wait)->implicit_value(true),
+      "Wait for resources to be gone before returning (default true)")(
+      "timeout", po::value(&timeoutText), "How long to wait for the deletion (0 = a week)")(
+      "output,o", po::value(&output), "Output mode: name");
   addGlobalFlags(desc, g, true);
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("delete", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("delete", err);
   if (vm["help"].as<bool>()) {
     printHelp("skiff delete ([-f FILENAME] | TYPE [(NAME | -l label | --all)]) [options]",
               "Delete resources by file names, stdin, resources and names, or by resources and "
               "label selector. By default waits until each object is gone.",
               "  # Delete the objects of a manifest\n  skiff delete -f examples/pod.yaml\n\n"
-              "  # Delete pods and services with the same names \"baz\" and \"foo\"\n  skiff delete pod,service baz foo\n\n"
+              "  # Delete pods and services with the same names \"baz\" and \"foo\"\n  skiff "
+              "delete pod,service baz foo\n\n"
               "  # Delete pods labelled name=myLabel\n  skiff delete pods -l name=myLabel\n\n"
               "  # Delete a pod immediately\n  skiff delete pod foo --grace-period=0",
               desc);
@@ -123,7 +132,8 @@ int runDelete(int argc, char** argv) {
       }
       auto b = bindManifest(cli, *m.object, m.source);
       if (!b) {
-        if (!client::isServerError(b.error()) && b.error().code == Code::kUnavailable) return cli.fail(b.error());
+        if (!client::isServerError(b.error()) && b.error().code == Code::kUnavailable)
+          return cli.fail(b.error());
         cli.report(b.error());
         failed = true;
         continue;
@@ -132,7 +142,10 @@ int runDelete(int argc, char** argv) {
     }
   } else {
     if (args.empty())
-      return usageError("delete", "You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'");
+      return usageError("delete",
+                        "You must provide one or more resources by argument or filename.\nExample "
+                        "resource specifications include:\n   '-f rsrc.yaml'\n   "
+                        "'--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'");
     auto t = resolveTargets(cli, args, selector, all, "delete");
     if (!t) {
       if (t.error().code == Code::kBadRequest && !client::isServerError(t.error()))
@@ -147,7 +160,8 @@ int runDelete(int argc, char** argv) {
   }
   auto c = cli.client();
   if (!c) return cli.fail(c.error());
-  Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
+  Json opts = {
+      {"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
   // kubectl needs --force for 0; skiff, one machine, takes 0 to mean now.
   if (gracePeriod >= 0) opts["gracePeriodSeconds"] = gracePeriod;
   std::vector<std::string> waitPaths, waitWords, waitFor;
@@ -161,8 +175,11 @@ int runDelete(int argc, char** argv) {
       failed = true;
       continue;
     }
-    if (output == "name") std::printf("%s\n", t.word().c_str());
-    else std::printf("%s \"%s\" deleted\n", typeWord(t.type.kind, t.type.group).c_str(), t.name.c_str());
+    if (output == "name")
+      std::printf("%s\n", t.word().c_str());
+    else
+      std::printf("%s \"%s\" deleted\n", typeWord(t.type.kind, t.type.group).c_str(),
+                  t.name.c_str());
     std::fflush(stdout);
     if (wait) {
       waitPaths.push_back(t.path());
@@ -172,10 +189,12 @@ int runDelete(int argc, char** argv) {
   }
   if (!waitPaths.empty()) {
     Error err;
-    auto left = waitForAll(cli, waitPaths, waitWords, waitFor, *timeout, [](size_t) {}, &err);
+    auto left = waitForAll(
+        cli, waitPaths, waitWords, waitFor, *timeout, [](size_t) {}, &err);
     if (!err.message.empty()) return cli.fail(err);
     for (size_t i : left) {
-      std::fprintf(stderr, "error: timed out waiting for the condition on %s\n", waitWords[i].c_str());
+      std::fprintf(stderr, "error: timed out waiting for the condition on %s\n",
+                   waitWords[i].c_str());
       failed = true;
     }
   }
@@ -188,25 +207,32 @@ int runWait(int argc, char** argv) {
   std::string forSpec, selector, timeoutText = "30s";
   bool all = false;
   po::options_description desc;
-  desc.add_options()
-      ("for", po::value(&forSpec), "The condition to wait on: condition=NAME[=VALUE], delete, create, jsonpath='{.path}'=VALUE")
-      ("filename,f", po::value(&files)->composing(), "Files naming the resources to wait for")
-      ("selector,l", po::value(&selector), "Selector (label query) to filter on")
-      ("all", po::bool_switch(&all), "Select all resources of the type in the namespace")
-      ("timeout", po::value(&timeoutText), "How long to wait before giving up (e.g. 30s, 5m); 0 checks once");
+  desc.add_options()(
+      "for", po::value(&forSpec),
+      "The condition to wait on: condition=NAME[=VALUE], delete, create, jsonpath='{.path}'=VALUE")(
+      "filename,f", po::value(&files)->composing(), "Files naming the resources to wait for")(
+      "selector,l", po::value(&selector), "Selector (label query) to filter on")(
+      "all", po::bool_switch(&all), "Select all resources of the type in the namespace")(
+      "timeout", po::value(&timeoutText),
+      "How long to wait before giving up (e.g. 30s, 5m); 0 checks once");
   addGlobalFlags(desc, g, true);
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("wait", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("wait", err);
   if (vm["help"].as<bool>()) {
-    printHelp("skiff wait ([-f FILENAME] | TYPE/NAME | TYPE [NAME | -l label | --all]) --for=CONDITION [--timeout D]",
-              "Wait for a condition on one or many resources. On a terminal, shows which objects "
-              "are still waiting and why; piped, prints one line per object as it is met.",
-              "  # Wait for the pod \"busybox1\" to contain the status condition of type \"Ready\"\n"
-              "  skiff wait --for=condition=Ready pod/busybox1\n\n"
-              "  # Wait for a pod's phase\n  skiff wait --for=jsonpath='{.status.phase}'=Running pod/busybox1\n\n"
-              "  # Wait for the pod to be deleted, at most 60 seconds\n  skiff wait --for=delete pod/busybox1 --timeout=60s",
-              desc);
+    printHelp(
+        "skiff wait ([-f FILENAME] | TYPE/NAME | TYPE [NAME | -l label | --all]) --for=CONDITION "
+        "[--timeout D]",
+        "Wait for a condition on one or many resources. On a terminal, shows which objects "
+        "are still waiting and why; piped, prints one line per object as it is met.",
+        "  # Wait for the pod \"busybox1\" to contain the status condition of type \"Ready\"\n"
+        "  skiff wait --for=condition=Ready pod/busybox1\n\n"
+        "  # Wait for a pod's phase\n  skiff wait --for=jsonpath='{.status.phase}'=Running "
+        "pod/busybox1\n\n"
+        "  # Wait for the pod to be deleted, at most 60 seconds\n  skiff wait --for=delete "
+        "pod/busybox1 --timeout=60s",
+        desc);
     return 0;
   }
   if (forSpec.empty()) return usageError("wait", "--for must be specified");
@@ -250,12 +276,13 @@ int runWait(int argc, char** argv) {
     fors.push_back(forSpec);
   }
   Error err;
-  auto left = waitForAll(cli, paths, words, fors, *timeout,
-                         [&](size_t i) {
-                           std::printf("%s condition met\n", words[i].c_str());
-                           std::fflush(stdout);
-                         },
-                         &err);
+  auto left = waitForAll(
+      cli, paths, words, fors, *timeout,
+      [&](size_t i) {
+        std::printf("%s condition met\n", words[i].c_str());
+        std::fflush(stdout);
+      },
+      &err);
   if (!err.message.empty()) return cli.fail(err);
   for (size_t i : left)
     std::fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n",
@@ -265,7 +292,11 @@ int runWait(int argc, char** argv) {
 
 }  // namespace
 
-int runDeleteCommand(int argc, char** argv) { return runDelete(argc, argv); }
-int runWaitCommand(int argc, char** argv) { return runWait(argc, argv); }
+int runDeleteCommand(int argc, char** argv) {
+  return runDelete(argc, argv);
+}
+int runWaitCommand(int argc, char** argv) {
+  return runWait(argc, argv);
+}
 
 }  // namespace skiff::ctl

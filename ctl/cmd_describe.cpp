@@ -57,13 +57,15 @@ std::string labelsInline(const Json& map) {
 
 std::chrono::system_clock::time_point parseTime(const std::string& t) {
   std::tm tm{};
-  if (strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return std::chrono::system_clock::now();
+  if (strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr)
+    return std::chrono::system_clock::now();
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 std::string age(const std::string& t) {
   if (t.empty()) return "<unknown>";
-  auto d = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - parseTime(t));
+  auto d = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                            parseTime(t));
   return api::humanDuration(d);
 }
 
@@ -80,7 +82,8 @@ void events(std::string& w, client::RestClient& c, const Json& obj) {
     for (const auto& e : (*r)["items"]) {
       // Servers that ignore the selector: filter here too.
       const Json& io = at(e, "involvedObject");
-      if (str(io, "name") == name && (uid.empty() || str(io, "uid").empty() || str(io, "uid") == uid))
+      if (str(io, "name") == name &&
+          (uid.empty() || str(io, "uid").empty() || str(io, "uid") == uid))
         items.push_back(e);
     }
   if (items.empty()) {
@@ -112,19 +115,24 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
   std::string sel = labelsInline(at(spec, "selector"));
   w += "Selector:\t" + sel + "\n";
   w += "Type:\t" + str(spec, "type") + "\n";
-  if (!str(spec, "ipFamilyPolicy").empty()) w += "IP Family Policy:\t" + str(spec, "ipFamilyPolicy") + "\n";
+  if (!str(spec, "ipFamilyPolicy").empty())
+    w += "IP Family Policy:\t" + str(spec, "ipFamilyPolicy") + "\n";
   std::string fams;
-  for (const auto& f : at(spec, "ipFamilies")) fams += (fams.empty() ? "" : ",") + f.get<std::string>();
+  for (const auto& f : at(spec, "ipFamilies"))
+    fams += (fams.empty() ? "" : ",") + f.get<std::string>();
   w += "IP Families:\t" + (fams.empty() ? std::string("<none>") : fams) + "\n";
   w += "IP:\t" + str(spec, "clusterIP") + "\n";
   std::string ips;
-  for (const auto& i : at(spec, "clusterIPs")) ips += (ips.empty() ? "" : ",") + i.get<std::string>();
+  for (const auto& i : at(spec, "clusterIPs"))
+    ips += (ips.empty() ? "" : ",") + i.get<std::string>();
   w += "IPs:\t" + (ips.empty() ? std::string("<none>") : ips) + "\n";
   std::string ext;
-  for (const auto& i : at(spec, "externalIPs")) ext += (ext.empty() ? "" : ",") + i.get<std::string>();
+  for (const auto& i : at(spec, "externalIPs"))
+    ext += (ext.empty() ? "" : ",") + i.get<std::string>();
   if (!ext.empty()) w += "External IPs:\t" + ext + "\n";
   if (!str(spec, "loadBalancerIP").empty()) w += "IP:\t" + str(spec, "loadBalancerIP") + "\n";
-  if (!str(spec, "externalName").empty()) w += "External Name:\t" + str(spec, "externalName") + "\n";
+  if (!str(spec, "externalName").empty())
+    w += "External Name:\t" + str(spec, "externalName") + "\n";
   std::string ingress;
   for (const auto& i : at(at(at(svc, "status"), "loadBalancer"), "ingress")) {
     std::string v = str(i, "ip");
@@ -133,7 +141,8 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
   }
   if (!ingress.empty()) w += "LoadBalancer Ingress:\t" + ingress + "\n";
   Json ep;
-  if (auto r = c.get("/api/v1/namespaces/" + str(meta, "namespace") + "/endpoints/" + str(meta, "name")))
+  if (auto r =
+          c.get("/api/v1/namespaces/" + str(meta, "namespace") + "/endpoints/" + str(meta, "name")))
     ep = *r;
   for (const auto& p : at(spec, "ports")) {
     std::string name = str(p, "name");
@@ -148,7 +157,8 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
     for (const auto& ss : at(ep, "subsets")) {
       for (const auto& ep2 : at(ss, "ports")) {
         if (str(ep2, "name") != name) continue;
-        for (const auto& a : at(ss, "addresses")) eps.push_back(str(a, "ip") + ":" + str(ep2, "port"));
+        for (const auto& a : at(ss, "addresses"))
+          eps.push_back(str(a, "ip") + ":" + str(ep2, "port"));
       }
     }
     std::string list;
@@ -176,14 +186,16 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
   if (!str(spec, "serviceAccountName").empty())
     w += "Service Account:\t" + str(spec, "serviceAccountName") + "\n";
   std::string node = str(spec, "nodeName");
-  w += "Node:\t" + (node.empty() ? std::string("<none>") : node + "/" + str(status, "hostIP")) + "\n";
+  w += "Node:\t" + (node.empty() ? std::string("<none>") : node + "/" + str(status, "hostIP")) +
+       "\n";
   if (!str(status, "startTime").empty()) w += "Start Time:\t" + str(status, "startTime") + "\n";
   multiline(w, "Labels", at(meta, "labels"));
   multiline(w, "Annotations", at(meta, "annotations"));
   w += "Status:\t" + str(status, "phase", "Pending") + "\n";
   w += "IP:\t" + str(status, "podIP") + "\n";
   w += "IPs:";
-  if (at(status, "podIPs").empty()) w += "\t<none>\n";
+  if (at(status, "podIPs").empty())
+    w += "\t<none>\n";
   else {
     w += "\n";
     for (const auto& i : at(status, "podIPs")) w += "  IP:\t" + str(i, "ip") + "\n";
@@ -194,19 +206,23 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
     const Json* cs = nullptr;
     for (const auto& s : at(status, "containerStatuses"))
       if (str(s, "name") == str(ctr, "name")) cs = &s;
-    if (cs && !str(*cs, "containerID").empty()) w += "    Container ID:\t" + str(*cs, "containerID") + "\n";
+    if (cs && !str(*cs, "containerID").empty())
+      w += "    Container ID:\t" + str(*cs, "containerID") + "\n";
     w += "    Image:\t" + str(ctr, "image") + "\n";
     if (cs) w += "    Image ID:\t" + str(*cs, "imageID") + "\n";
     std::string ports, hostPorts;
     for (const auto& p : at(ctr, "ports")) {
-      ports += (ports.empty() ? "" : ", ") + str(p, "containerPort") + "/" + str(p, "protocol", "TCP");
-      hostPorts += (hostPorts.empty() ? "" : ", ") + str(p, "hostPort", "0") + "/" + str(p, "protocol", "TCP");
+      ports +=
+          (ports.empty() ? "" : ", ") + str(p, "containerPort") + "/" + str(p, "protocol", "TCP");
+      hostPorts += (hostPorts.empty() ? "" : ", ") + str(p, "hostPort", "0") + "/" +
+                   str(p, "protocol", "TCP");
     }
     w += "    Port:\t" + (ports.empty() ? std::string("<none>") : ports) + "\n";
     w += "    Host Port:\t" + (hostPorts.empty() ? std::string("<none>") : hostPorts) + "\n";
     auto words = [](const Json& a) {
       std::string s;
-      for (const auto& x : a) s += (s.empty() ? "" : " ") + (x.is_string() ? x.get<std::string>() : x.dump());
+      for (const auto& x : a)
+        s += (s.empty() ? "" : " ") + (x.is_string() ? x.get<std::string>() : x.dump());
       return s;
     };
     if (!at(ctr, "command").empty()) w += "    Command:\n      " + words(at(ctr, "command")) + "\n";
@@ -221,16 +237,21 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
         w += "    State:\tTerminated\n      Reason:\t" + str(state["terminated"], "reason") +
              "\n      Exit Code:\t" + str(state["terminated"], "exitCode") + "\n";
       }
-      w += "    Ready:\t" + std::string(at(*cs, "ready").is_boolean() && at(*cs, "ready").get<bool>() ? "True" : "False") + "\n";
+      w += "    Ready:\t" +
+           std::string(at(*cs, "ready").is_boolean() && at(*cs, "ready").get<bool>() ? "True"
+                                                                                     : "False") +
+           "\n";
       w += "    Restart Count:\t" + str(*cs, "restartCount", "0") + "\n";
     }
     std::string env;
-    for (const auto& e : at(ctr, "env")) env += "      " + str(e, "name") + ":\t" + str(e, "value") + "\n";
+    for (const auto& e : at(ctr, "env"))
+      env += "      " + str(e, "name") + ":\t" + str(e, "value") + "\n";
     w += "    Environment:" + (env.empty() ? std::string("\t<none>\n") : "\n" + env);
     std::string mounts;
     for (const auto& m : at(ctr, "volumeMounts"))
       mounts += "      " + str(m, "mountPath") + " from " + str(m, "name") + " (" +
-                (at(m, "readOnly").is_boolean() && at(m, "readOnly").get<bool>() ? "ro" : "rw") + ")\n";
+                (at(m, "readOnly").is_boolean() && at(m, "readOnly").get<bool>() ? "ro" : "rw") +
+                ")\n";
     w += "    Mounts:" + (mounts.empty() ? std::string("\t<none>\n") : "\n" + mounts);
   }
   if (!at(status, "conditions").empty()) {
@@ -249,7 +270,8 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
         w += "    Type:\t" + it.key() + "\n";
         if (it->is_object())
           for (auto f = it->begin(); f != it->end(); ++f)
-            w += "    " + f.key() + ":\t" + (f->is_string() ? f->get<std::string>() : f->dump()) + "\n";
+            w += "    " + f.key() + ":\t" + (f->is_string() ? f->get<std::string>() : f->dump()) +
+                 "\n";
       }
     }
   }
@@ -259,15 +281,18 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
     ns += (ns.empty() ? "" : ",") + it.key() + "=" + it->get<std::string>();
   w += "Node-Selectors:\t" + (ns.empty() ? std::string("<none>") : ns) + "\n";
   w += "Tolerations:\t";
-  if (at(spec, "tolerations").empty()) w += "<none>\n";
+  if (at(spec, "tolerations").empty())
+    w += "<none>\n";
   else {
     bool first = true;
     for (const auto& t : at(spec, "tolerations")) {
       if (!first) w += "\t";
       first = false;
       std::string s = str(t, "key");
-      if (!str(t, "operator").empty() && str(t, "operator") == "Exists" && s.empty()) s = "op=Exists";
-      else if (!str(t, "value").empty()) s += "=" + str(t, "value");
+      if (!str(t, "operator").empty() && str(t, "operator") == "Exists" && s.empty())
+        s = "op=Exists";
+      else if (!str(t, "value").empty())
+        s += "=" + str(t, "value");
       if (!str(t, "effect").empty()) s += ":" + str(t, "effect");
       if (at(t, "tolerationSeconds").is_number()) s += " for " + str(t, "tolerationSeconds") + "s";
       w += s + "\n";
@@ -294,12 +319,14 @@ void describeEndpoints(std::string& w, client::RestClient& c, const Json& ep) {
   for (const auto& ss : at(ep, "subsets")) {
     std::string ready, notReady;
     for (const auto& a : at(ss, "addresses")) ready += (ready.empty() ? "" : ",") + str(a, "ip");
-    for (const auto& a : at(ss, "notReadyAddresses")) notReady += (notReady.empty() ? "" : ",") + str(a, "ip");
+    for (const auto& a : at(ss, "notReadyAddresses"))
+      notReady += (notReady.empty() ? "" : ",") + str(a, "ip");
     w += "  Addresses:\t" + (ready.empty() ? std::string("<none>") : ready) + "\n";
     w += "  NotReadyAddresses:\t" + (notReady.empty() ? std::string("<none>") : notReady) + "\n";
     w += "  Ports:\n    Name\tPort\tProtocol\n    ----\t----\t--------\n";
     for (const auto& p : at(ss, "ports"))
-      w += "    " + str(p, "name", "<unset>") + "\t" + str(p, "port") + "\t" + str(p, "protocol", "TCP") + "\n";
+      w += "    " + str(p, "name", "<unset>") + "\t" + str(p, "port") + "\t" +
+           str(p, "protocol", "TCP") + "\n";
     w += "\n";
   }
   events(w, c, ep);
@@ -312,11 +339,14 @@ void describeValue(std::string& w, const std::string& key, const Json& v, int in
     std::string t;
     for (size_t i = 0; i < k.size(); ++i) {
       char ch = k[i];
-      if (i == 0) t.push_back(static_cast<char>(toupper(static_cast<unsigned char>(ch))));
-      else if (isupper(static_cast<unsigned char>(ch)) && !isupper(static_cast<unsigned char>(k[i - 1]))) {
+      if (i == 0)
+        t.push_back(static_cast<char>(toupper(static_cast<unsigned char>(ch))));
+      else if (isupper(static_cast<unsigned char>(ch)) &&
+               !isupper(static_cast<unsigned char>(k[i - 1]))) {
         t.push_back(' ');
         t.push_back(ch);
-      } else t.push_back(ch);
+      } else
+        t.push_back(ch);
     }
     return t;
   };
@@ -368,7 +398,8 @@ int runDescribe(int argc, char** argv) {
   addGlobalFlags(desc, g, true);
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("describe", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("describe", err);
   if (vm["help"].as<bool>()) {
     printHelp("skiff describe (TYPE [NAME...] | TYPE/NAME | TYPE -l label) [options]",
               "Show details of a specific resource or group of resources, in kubectl's layout, "
@@ -379,7 +410,10 @@ int runDescribe(int argc, char** argv) {
               desc);
     return 0;
   }
-  if (args.empty()) return usageError("describe", "You must specify the type of resource to describe. Use \"skiff api-resources\" for a complete list of supported resources.");
+  if (args.empty())
+    return usageError("describe",
+                      "You must specify the type of resource to describe. Use \"skiff "
+                      "api-resources\" for a complete list of supported resources.");
   Cli cli(g);
   auto d = cli.discovery();
   if (!d) return cli.fail(d.error());
@@ -400,7 +434,8 @@ int runDescribe(int argc, char** argv) {
       if (!selector.empty()) path += "?labelSelector=" + urlEncode(selector);
       auto l = (*c)->get(path);
       if (!l) return cli.fail(l.error());
-      for (const auto& item : (*l)["items"]) targets.push_back({*t, item["metadata"].value("name", "")});
+      for (const auto& item : (*l)["items"])
+        targets.push_back({*t, item["metadata"].value("name", "")});
       if (targets.empty()) {
         std::fprintf(stderr, "No resources found in %s namespace.\n", ns.c_str());
         return 0;
@@ -419,11 +454,16 @@ int runDescribe(int argc, char** argv) {
       continue;
     }
     std::string w;
-    if (t.kind == "Service" && t.group.empty()) describeService(w, **c, *r);
-    else if (t.kind == "Pod" && t.group.empty()) describePod(w, **c, *r);
-    else if (t.kind == "Endpoints" && t.group.empty()) describeEndpoints(w, **c, *r);
-    else if (t.kind == "Namespace" && t.group.empty()) describeNamespace(w, *r);
-    else describeGeneric(w, **c, *r);
+    if (t.kind == "Service" && t.group.empty())
+      describeService(w, **c, *r);
+    else if (t.kind == "Pod" && t.group.empty())
+      describePod(w, **c, *r);
+    else if (t.kind == "Endpoints" && t.group.empty())
+      describeEndpoints(w, **c, *r);
+    else if (t.kind == "Namespace" && t.group.empty())
+      describeNamespace(w, *r);
+    else
+      describeGeneric(w, **c, *r);
     if (!first) std::fputs("\n\n", stdout);
     first = false;
     std::fputs(goTabwriter(w, 0, 2).c_str(), stdout);
@@ -433,6 +473,8 @@ int runDescribe(int argc, char** argv) {
 
 }  // namespace
 
-int runDescribeCommand(int argc, char** argv) { return runDescribe(argc, argv); }
+int runDescribeCommand(int argc, char** argv) {
+  return runDescribe(argc, argv);
+}
 
 }  // namespace skiff::ctl

@@ -46,9 +46,9 @@ Json fallbackTable(const std::vector<Json>& objects) {
                                         {{"name", "Created At"}, {"type", "date"}}});
   t["rows"] = Json::array();
   for (const auto& o : objects)
-    t["rows"].push_back({{"cells", {o["metadata"].value("name", ""),
-                                    o["metadata"].value("creationTimestamp", "")}},
-                         {"object", o}});
+    t["rows"].push_back(
+        {{"cells", {o["metadata"].value("name", ""), o["metadata"].value("creationTimestamp", "")}},
+         {"object", o}});
   return t;
 }
 
@@ -57,7 +57,9 @@ int emitObjects(const std::vector<Json>& objects, bool single, const std::string
   if (single && objects.size() == 1) {
     data = objects[0];
   } else {
-    data = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", objects},
+    data = {{"apiVersion", "v1"},
+            {"kind", "List"},
+            {"items", objects},
             {"metadata", {{"resourceVersion", ""}}}};
   }
   if (output == "json") {
@@ -80,29 +82,35 @@ int runGet(int argc, char** argv) {
   GlobalFlags g;
   GetFlags f;
   po::options_description desc;
-  desc.add_options()
-      ("selector,l", po::value(&f.selector), "Selector (label query) to filter on, e.g. -l app=web,tier!=db")
-      ("field-selector", po::value(&f.fieldSelector), "Selector (field query) to filter on, e.g. --field-selector status.phase=Running")
-      ("output,o", po::value(&f.output), "Output format: wide, name, json, yaml, jsonpath=TEMPLATE")
-      ("watch,w", po::bool_switch(&f.watch), "After listing/getting the requested objects, watch for changes")
-      ("watch-only", po::bool_switch(&f.watchOnly), "Watch for changes without listing first")
-      ("show-labels", po::bool_switch(&f.showLabels), "Show all labels as the last column")
-      ("no-headers", po::bool_switch(&f.noHeaders), "Don't print headers");
+  desc.add_options()("selector,l", po::value(&f.selector),
+                     "Selector (label query) to filter on, e.g. -l app=web,tier!=db")(
+      "field-selector", po::value(&f.fieldSelector),
+      "Selector (field query) to filter on, e.g. --field-selector status.phase=Running")(
+      "output,o", po::value(&f.output), "Output format: wide, name, json, yaml, jsonpath=TEMPLATE")(
+      "watch,w", po::bool_switch(&f.watch),
+      "After listing/getting the requested objects, watch for changes")(
+      "watch-only", po::bool_switch(&f.watchOnly), "Watch for changes without listing first")(
+      "show-labels", po::bool_switch(&f.showLabels), "Show all labels as the last column")(
+      "no-headers", po::bool_switch(&f.noHeaders), "Don't print headers");
   addGlobalFlags(desc, g, true);
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("get", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("get", err);
   if (vm["help"].as<bool>()) {
-    printHelp("skiff get [(-o|--output=)json|yaml|name|wide|jsonpath=...] (TYPE[.VERSION][.GROUP] [NAME | -l label] | TYPE[.VERSION][.GROUP]/NAME ...) [flags]",
-              "Display one or many resources, as the server's Table (kubectl's columns). Types "
-              "take plural, singular or short names (po, svc, ep, no, ns, ev, deploy).",
-              "  # List all pods in the current namespace\n  skiff get pods\n\n"
-              "  # List pods and services across all namespaces\n  skiff get po,svc -A\n\n"
-              "  # One service as YAML\n  skiff get svc http-go-np -o yaml\n\n"
-              "  # Names of pods labelled app=web\n  skiff get pods -l app=web -o name\n\n"
-              "  # Node ports of every service\n  skiff get svc -o jsonpath='{range .items[*]}{.metadata.name}{\" \"}{.spec.ports[*].nodePort}{\"\\n\"}{end}'\n\n"
-              "  # Watch pods change\n  skiff get pods -w",
-              desc);
+    printHelp(
+        "skiff get [(-o|--output=)json|yaml|name|wide|jsonpath=...] (TYPE[.VERSION][.GROUP] [NAME "
+        "| -l label] | TYPE[.VERSION][.GROUP]/NAME ...) [flags]",
+        "Display one or many resources, as the server's Table (kubectl's columns). Types "
+        "take plural, singular or short names (po, svc, ep, no, ns, ev, deploy).",
+        "  # List all pods in the current namespace\n  skiff get pods\n\n"
+        "  # List pods and services across all namespaces\n  skiff get po,svc -A\n\n"
+        "  # One service as YAML\n  skiff get svc http-go-np -o yaml\n\n"
+        "  # Names of pods labelled app=web\n  skiff get pods -l app=web -o name\n\n"
+        "  # Node ports of every service\n  skiff get svc -o jsonpath='{range "
+        ".items[*]}{.metadata.name}{\" \"}{.spec.ports[*].nodePort}{\"\\n\"}{end}'\n\n"
+        "  # Watch pods change\n  skiff get pods -w",
+        desc);
     return 0;
   }
   if (args.empty()) {
@@ -113,8 +121,8 @@ int runGet(int argc, char** argv) {
   }
   std::string out = f.output;
   bool tableOut = out.empty() || out == "wide";
-  if (!tableOut && out != "name" && out != "json" && out != "yaml" && out.rfind("jsonpath=", 0) != 0 &&
-      out.rfind("jsonpath", 0) != 0)
+  if (!tableOut && out != "name" && out != "json" && out != "yaml" &&
+      out.rfind("jsonpath=", 0) != 0 && out.rfind("jsonpath", 0) != 0)
     return usageError("get", "unable to match a printer suitable for the output format \"" + out +
                                  "\", allowed formats are: json,jsonpath,name,wide,yaml");
   if (out.rfind("jsonpath", 0) == 0 && out.find('=') == std::string::npos)
@@ -131,7 +139,11 @@ int runGet(int argc, char** argv) {
     for (const auto& a : args) {
       auto slash = a.find('/');
       if (slash == std::string::npos)
-        return usageError("get", "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'skiff get resource/<resource_name>' instead of 'skiff get resource resource/<resource_name>'");
+        return usageError(
+            "get",
+            "there is no need to specify a resource type as a separate argument when passing "
+            "arguments in resource/name form (e.g. 'skiff get resource/<resource_name>' instead of "
+            "'skiff get resource resource/<resource_name>'");
       auto t = (*d)->resolve(a.substr(0, slash));
       if (!t) return cli.fail(t.error());
       bool merged = false;
@@ -191,7 +203,8 @@ int runGet(int argc, char** argv) {
       if (!r) return cli.fail(r.error());
       lastRv = (*r)["metadata"].value("resourceVersion", "");
       if (tableOut) {
-        if (r->value("kind", "") == "Table") tables.push_back(*r);
+        if (r->value("kind", "") == "Table")
+          tables.push_back(*r);
         else {
           std::vector<Json> items;
           for (const auto& i : (*r)["items"]) items.push_back(i);
@@ -214,8 +227,10 @@ int runGet(int argc, char** argv) {
           return cli.fail(r.error());
         }
         if (tableOut) {
-          if (r->value("kind", "") == "Table") tables.push_back(*r);
-          else tables.push_back(fallbackTable({*r}));
+          if (r->value("kind", "") == "Table")
+            tables.push_back(*r);
+          else
+            tables.push_back(fallbackTable({*r}));
         } else {
           objects.push_back(completeItem(*r, rq.type));
         }
@@ -225,7 +240,8 @@ int runGet(int argc, char** argv) {
       // Merge the tables of this type into one (same columns).
       Json merged;
       for (auto& t : tables) {
-        if (merged.is_null()) merged = t;
+        if (merged.is_null())
+          merged = t;
         else
           for (auto& row : t["rows"]) merged["rows"].push_back(row);
       }
@@ -259,8 +275,10 @@ int runGet(int argc, char** argv) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
   if (!printedAny && errors.empty() && (tableOut || out == "name") && !f.watchOnly) {
     bool clusterScoped = !reqs.empty() && !reqs[0].type.namespaced;
-    if (allNs || clusterScoped) std::fprintf(stderr, "No resources found\n");
-    else std::fprintf(stderr, "No resources found in %s namespace.\n", ns.c_str());
+    if (allNs || clusterScoped)
+      std::fprintf(stderr, "No resources found\n");
+    else
+      std::fprintf(stderr, "No resources found in %s namespace.\n", ns.c_str());
   }
   if (!(f.watch || f.watchOnly)) return failed ? 1 : 0;
 
@@ -332,6 +350,8 @@ int runGet(int argc, char** argv) {
 
 }  // namespace
 
-int runGetCommand(int argc, char** argv) { return runGet(argc, argv); }
+int runGetCommand(int argc, char** argv) {
+  return runGet(argc, argv);
+}
 
 }  // namespace skiff::ctl

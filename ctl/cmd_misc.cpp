@@ -16,40 +16,51 @@ int runVersionCommand(int argc, char** argv) {
   bool clientOnly = false;
   std::string output;
   po::options_description desc;
-  desc.add_options()
-      ("client", po::bool_switch(&clientOnly), "If true, shows client version only (no server required)")
-      ("output,o", po::value(&output), "One of 'yaml' or 'json'");
+  desc.add_options()("client", po::bool_switch(&clientOnly),
+                     "If true, shows client version only (no server required)")(
+      "output,o", po::value(&output), "One of 'yaml' or 'json'");
   addGlobalFlags(desc, g, false);
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("version", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("version", err);
   if (vm["help"].as<bool>()) {
     printHelp("skiff version [--client] [-o json|yaml]",
               "Print the client and server version information.",
-              "  # Print the client and server versions\n  skiff version\n\n  # Client only\n  skiff version --client",
+              "  # Print the client and server versions\n  skiff version\n\n  # Client only\n  "
+              "skiff version --client",
               desc);
     return 0;
   }
-  Json info = {{"clientVersion", {{"gitVersion", kClientVersion}, {"major", "1"}, {"minor", "32"},
-                                  {"platform", "linux/amd64"}}}};
+  Json info = {{"clientVersion",
+                {{"gitVersion", kClientVersion},
+                 {"major", "1"},
+                 {"minor", "32"},
+                 {"platform", "linux/amd64"}}}};
   Error serverErr;
   if (!clientOnly) {
     Cli cli(g);
     auto c = cli.client();
-    if (!c) serverErr = c.error();
+    if (!c)
+      serverErr = c.error();
     else {
       auto v = (*c)->get("/version");
-      if (v) info["serverVersion"] = *v;
-      else serverErr = v.error();
+      if (v)
+        info["serverVersion"] = *v;
+      else
+        serverErr = v.error();
     }
     if (!serverErr.message.empty()) {
       if (output.empty()) std::printf("Client Version: %s\n", kClientVersion);
       return cli.fail(serverErr);
     }
   }
-  if (output == "json") std::fputs(toJsonText(info).c_str(), stdout);
-  else if (output == "yaml") std::fputs(jsonToYaml(info).c_str(), stdout);
-  else if (!output.empty()) return usageError("version", "--output must be 'yaml' or 'json'");
+  if (output == "json")
+    std::fputs(toJsonText(info).c_str(), stdout);
+  else if (output == "yaml")
+    std::fputs(jsonToYaml(info).c_str(), stdout);
+  else if (!output.empty())
+    return usageError("version", "--output must be 'yaml' or 'json'");
   else {
     std::printf("Client Version: %s\n", kClientVersion);
     if (info.contains("serverVersion"))
@@ -63,20 +74,22 @@ int runApiResourcesCommand(int argc, char** argv) {
   std::string output, group, namespacedText;
   bool noHeaders = false;
   po::options_description desc;
-  desc.add_options()
-      ("output,o", po::value(&output), "Output format: wide or name")
-      ("api-group", po::value(&group), "Limit to resources in the specified API group")
-      ("namespaced", po::value(&namespacedText), "If false, non-namespaced resources are returned; if true, namespaced ones")
-      ("no-headers", po::bool_switch(&noHeaders), "Don't print headers");
+  desc.add_options()("output,o", po::value(&output), "Output format: wide or name")(
+      "api-group", po::value(&group), "Limit to resources in the specified API group")(
+      "namespaced", po::value(&namespacedText),
+      "If false, non-namespaced resources are returned; if true, namespaced ones")(
+      "no-headers", po::bool_switch(&noHeaders), "Don't print headers");
   addGlobalFlags(desc, g, false);
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("api-resources", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("api-resources", err);
   if (vm["help"].as<bool>()) {
-    printHelp("skiff api-resources [flags]", "Print the supported API resources on the server.",
-              "  # Print the supported API resources\n  skiff api-resources\n\n"
-              "  # Print the supported namespaced resources\n  skiff api-resources --namespaced=true",
-              desc);
+    printHelp(
+        "skiff api-resources [flags]", "Print the supported API resources on the server.",
+        "  # Print the supported API resources\n  skiff api-resources\n\n"
+        "  # Print the supported namespaced resources\n  skiff api-resources --namespaced=true",
+        desc);
     return 0;
   }
   Cli cli(g);
@@ -120,7 +133,8 @@ int runCompletionCommand(int argc, char** argv) {
     std::printf(
         "Output shell completion code for bash.\n\nExamples:\n"
         "  # Load completion into the current shell\n  source <(skiff completion bash)\n\n"
-        "  # Install it for every new shell\n  skiff completion bash > /etc/bash_completion.d/skiff\n\n"
+        "  # Install it for every new shell\n  skiff completion bash > "
+        "/etc/bash_completion.d/skiff\n\n"
         "Usage:\n  skiff completion bash\n");
     return argc < 2 ? 1 : 0;
   }
@@ -128,7 +142,8 @@ int runCompletionCommand(int argc, char** argv) {
     std::fprintf(stderr, "error: Unsupported shell type \"%s\".\n", argv[1]);
     return 1;
   }
-  std::fputs(R"BASH(# bash completion for skiff                                  -*- shell-script -*-
+  std::fputs(
+      R"BASH(# bash completion for skiff                                  -*- shell-script -*-
 _skiff_types() {
   skiff api-resources -o name 2>/dev/null | sed 's/\..*//'
   echo "po svc ep no ns ev deploy rs"
@@ -164,7 +179,7 @@ _skiff() {
 }
 complete -o default -F _skiff skiff
 )BASH",
-             stdout);
+      stdout);
   return 0;
 }
 

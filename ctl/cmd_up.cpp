@@ -20,9 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "apiserver/server.h"
@@ -51,7 +51,9 @@ int readPid(const std::string& pidFile) {
   return 0;
 }
 
-bool alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool alive(int pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
 // GET /healthz through the kubeconfig until it answers "ok" (or 5 s pass).
 Status waitHealthy(const std::string& kubeconfig) {
@@ -63,8 +65,11 @@ Status waitHealthy(const std::string& kubeconfig) {
   while (Clock::now() < deadline) {
     auto r = c.request("GET", "/healthz");
     if (r && r->status == 200) return Status();
-    if (!r) last = r.error();
-    else last = makeError(Code::kUnavailable, "/healthz answered " + std::to_string(r->status) + ": " + r->body);
+    if (!r)
+      last = r.error();
+    else
+      last = makeError(Code::kUnavailable,
+                       "/healthz answered " + std::to_string(r->status) + ": " + r->body);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return last.wrap("waiting for /healthz");
@@ -77,8 +82,9 @@ long elapsedMs(Clock::time_point start) {
 
 // Runs the server until a stop signal. `report` is called once: with "" and
 // the kubeconfig path when healthy, or with an error message.
-int serve(const apiserver::ServerOptions& options, bool ephemeral,
-          const std::function<void(const std::string& err, const std::string& kubeconfig)>& report) {
+int serve(
+    const apiserver::ServerOptions& options, bool ephemeral,
+    const std::function<void(const std::string& err, const std::string& kubeconfig)>& report) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -134,13 +140,16 @@ int runUp(int argc, char** argv) {
   std::string listen = "127.0.0.1:6443";
   bool detach = false, ephemeral = false, noFsync = false;
   po::options_description desc;
-  desc.add_options()
-      ("data-dir", po::value(&dataDir), "Where state lives (state.db, pki, kubeconfig); default /var/lib/skiff")
-      ("listen", po::value(&listen), "ADDR:PORT the API serves on (port 0 picks a free port)")
-      ("detach,d", po::bool_switch(&detach), "Return once the cluster is ready, leaving it running in the background")
-      ("ephemeral", po::bool_switch(&ephemeral), "Use a fresh temporary data directory, removed when the cluster stops")
-      ("no-fsync", po::bool_switch(&noFsync), "Do not fsync the store (tests only: loses writes on power failure)")
-      ("help,h", po::bool_switch(), "Help for this command");
+  desc.add_options()("data-dir", po::value(&dataDir),
+                     "Where state lives (state.db, pki, kubeconfig); default /var/lib/skiff")(
+      "listen", po::value(&listen), "ADDR:PORT the API serves on (port 0 picks a free port)")(
+      "detach,d", po::bool_switch(&detach),
+      "Return once the cluster is ready, leaving it running in the background")(
+      "ephemeral", po::bool_switch(&ephemeral),
+      "Use a fresh temporary data directory, removed when the cluster stops")(
+      "no-fsync", po::bool_switch(&noFsync),
+      "Do not fsync the store (tests only: loses writes on power failure)")(
+      "help,h", po::bool_switch(), "Help for this command");
   po::variables_map vm;
   std::vector<std::string> args;
   if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("up", err);
@@ -176,7 +185,9 @@ int runUp(int argc, char** argv) {
     ::chmod(dataDir.c_str(), 0700);
     int pid = readPid(dataDir + "/skiff.pid");
     if (alive(pid)) {
-      std::fprintf(stderr, "error: skiff is already running in %s (pid %d); stop it with `skiff down --data-dir %s`\n",
+      std::fprintf(stderr,
+                   "error: skiff is already running in %s (pid %d); stop it with `skiff down "
+                   "--data-dir %s`\n",
                    dataDir.c_str(), pid, dataDir.c_str());
       return 1;
     }
@@ -247,7 +258,8 @@ int runUp(int argc, char** argv) {
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
     std::fprintf(stderr, "error: %s\n", msg.substr(6).c_str());
   } else {
-    std::fprintf(stderr, "error: the server exited before it was ready (see %s/skiff.log)\n", dataDir.c_str());
+    std::fprintf(stderr, "error: the server exited before it was ready (see %s/skiff.log)\n",
+                 dataDir.c_str());
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -262,18 +274,21 @@ int runDown(int argc, char** argv) {
   std::string dataDir;
   std::string timeoutText = "30s";
   po::options_description desc;
-  desc.add_options()
-      ("data-dir", po::value(&dataDir), "The data directory of the cluster to stop (default /var/lib/skiff, or the last detached --ephemeral one)")
-      ("timeout", po::value(&timeoutText), "How long to wait for it to exit")
-      ("help,h", po::bool_switch(), "Help for this command");
+  desc.add_options()("data-dir", po::value(&dataDir),
+                     "The data directory of the cluster to stop (default /var/lib/skiff, or the "
+                     "last detached --ephemeral one)")("timeout", po::value(&timeoutText),
+                                                       "How long to wait for it to exit")(
+      "help,h", po::bool_switch(), "Help for this command");
   po::variables_map vm;
   std::vector<std::string> args;
-  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty()) return usageError("down", err);
+  if (auto err = parseFlags(argc, argv, desc, vm, args); !err.empty())
+    return usageError("down", err);
   if (vm["help"].as<bool>()) {
     printHelp("skiff down [--data-dir DIR]",
               "Stop the cluster running from DIR (its pid is in DIR/skiff.pid): SIGTERM, then "
               "wait for it to exit. An --ephemeral cluster removes its directory as it stops.",
-              "  # Stop the default cluster\n  skiff down\n\n  # Stop one in another directory\n  skiff down --data-dir /tmp/c1",
+              "  # Stop the default cluster\n  skiff down\n\n  # Stop one in another directory\n  "
+              "skiff down --data-dir /tmp/c1",
               desc);
     return 0;
   }
@@ -309,7 +324,8 @@ int runDown(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (alive(pid)) {
-    std::fprintf(stderr, "error: skiff (pid %d) did not stop within %s\n", pid, timeoutText.c_str());
+    std::fprintf(stderr, "error: skiff (pid %d) did not stop within %s\n", pid,
+                 timeoutText.c_str());
     return 1;
   }
   std::printf("skiff stopped (pid %d)\n", pid);
@@ -318,7 +334,11 @@ int runDown(int argc, char** argv) {
 
 }  // namespace
 
-int runUpCommand(int argc, char** argv) { return runUp(argc, argv); }
-int runDownCommand(int argc, char** argv) { return runDown(argc, argv); }
+int runUpCommand(int argc, char** argv) {
+  return runUp(argc, argv);
+}
+int runDownCommand(int argc, char** argv) {
+  return runDown(argc, argv);
+}
 
 }  // namespace skiff::ctl

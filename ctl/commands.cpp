@@ -14,14 +14,16 @@ struct Verb {
 };
 
 const Verb kVerbs[] = {
-    {"up", "Start a cluster on this machine (API server and components) and print its kubeconfig", runUpCommand},
+    {"up", "Start a cluster on this machine (API server and components) and print its kubeconfig",
+     runUpCommand},
     {"down", "Stop the cluster `skiff up --detach` started", runDownCommand},
     {"apply", "Apply a configuration to resources by file name or stdin", runApplyCommand},
     {"create", "Create resources from a file or stdin", runCreateCommand},
     {"replace", "Replace resources by file name or stdin", runReplaceCommand},
     {"get", "Display one or many resources", runGetCommand},
     {"describe", "Show details of a specific resource or group of resources", runDescribeCommand},
-    {"delete", "Delete resources by file names, stdin, resources and names, or by label selector", runDeleteCommand},
+    {"delete", "Delete resources by file names, stdin, resources and names, or by label selector",
+     runDeleteCommand},
     {"wait", "Wait for a specific condition on one or many resources", runWaitCommand},
     {"api-resources", "Print the supported API resources on the server", runApiResourcesCommand},
     {"version", "Print the client and server version information", runVersionCommand},
@@ -30,9 +32,10 @@ const Verb kVerbs[] = {
 };
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "skiff: Kubernetes for one machine. Speaks the Kubernetes API; kubectl works too.\n\n"
-               "Usage:\n  skiff VERB [flags]\n\nVerbs:\n");
+  std::fprintf(
+      out,
+      "skiff: Kubernetes for one machine. Speaks the Kubernetes API; kubectl works too.\n\n"
+      "Usage:\n  skiff VERB [flags]\n\nVerbs:\n");
   for (const auto& v : kVerbs) std::fprintf(out, "  %-14s %s\n", v.name, v.summary);
   std::fprintf(out,
                "\nFinding the server: --kubeconfig F, else $KUBECONFIG, else "
@@ -50,7 +53,8 @@ int run(int argc, char** argv) {
   }
   for (const auto& v : kVerbs)
     if (!std::strcmp(argv[1], v.name)) return v.fn(argc - 1, argv + 1);
-  std::fprintf(stderr, "error: unknown command \"%s\" for \"skiff\"\nRun 'skiff --help' for usage.\n",
+  std::fprintf(stderr,
+               "error: unknown command \"%s\" for \"skiff\"\nRun 'skiff --help' for usage.\n",
                argv[1]);
   return 1;
 }

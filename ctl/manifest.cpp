@@ -14,15 +14,16 @@ namespace {
 void expandInto(const api::Json& obj, const std::string& source, std::vector<Manifest>& out) {
   if (obj.is_object()) {
     std::string kind = obj.value("kind", "");
-    if (kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0 && obj.contains("items") &&
-        obj["items"].is_array()) {
+    if (kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0 &&
+        obj.contains("items") && obj["items"].is_array()) {
       for (const auto& item : obj["items"]) expandInto(item, source, out);
       return;
     }
-    if (!obj.contains("kind") || !obj["kind"].is_string() || obj["kind"].get<std::string>().empty()) {
-      out.push_back({source, makeError(Code::kBadRequest,
-                                       "error validating \"" + source +
-                                           "\": error validating data: kind not set")});
+    if (!obj.contains("kind") || !obj["kind"].is_string() ||
+        obj["kind"].get<std::string>().empty()) {
+      out.push_back(
+          {source, makeError(Code::kBadRequest, "error validating \"" + source +
+                                                    "\": error validating data: kind not set")});
       return;
     }
     if (!obj.contains("apiVersion") || !obj["apiVersion"].is_string()) {
@@ -34,8 +35,9 @@ void expandInto(const api::Json& obj, const std::string& source, std::vector<Man
     out.push_back({source, obj});
     return;
   }
-  out.push_back({source, makeError(Code::kBadRequest, "error parsing " + source +
-                                                          ": a manifest must be a YAML or JSON object")});
+  out.push_back(
+      {source, makeError(Code::kBadRequest, "error parsing " + source +
+                                                ": a manifest must be a YAML or JSON object")});
 }
 
 bool hasManifestExtension(const fs::path& p) {
@@ -113,8 +115,8 @@ std::vector<Manifest> parseManifestText(const std::string& text, const std::stri
   }
   for (auto& d : parseYamlStream(text)) {
     if (!d.object) {
-      out.push_back({source, makeError(Code::kBadRequest,
-                                       "error parsing " + source + ": " + d.object.error().message)});
+      out.push_back({source, makeError(Code::kBadRequest, "error parsing " + source + ": " +
+                                                              d.object.error().message)});
       continue;
     }
     expandInto(*d.object, source, out);

@@ -7,7 +7,9 @@
 
 namespace skiff::ctl {
 
-std::string BoundObject::word() const { return typeWord(type.kind, type.group) + "/" + name; }
+std::string BoundObject::word() const {
+  return typeWord(type.kind, type.group) + "/" + name;
+}
 
 Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source) {
   auto d = cli.discovery();
@@ -31,14 +33,15 @@ Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string
   b.type = *t;
   if (name.empty())
     return makeError(Code::kBadRequest, "error when retrieving current configuration of " + kind +
-                                            " from \"" + source + "\": resource name may not be empty");
+                                            " from \"" + source +
+                                            "\": resource name may not be empty");
   b.name = name;
   if (b.type.namespaced) {
     if (!ns.empty() && cli.namespaceExplicit() && ns != cli.ns())
-      return makeError(Code::kBadRequest,
-                       "the namespace from the provided object \"" + ns +
-                           "\" does not match the namespace \"" + cli.ns() +
-                           "\". You must pass '--namespace=" + ns + "' to perform this operation.");
+      return makeError(Code::kBadRequest, "the namespace from the provided object \"" + ns +
+                                              "\" does not match the namespace \"" + cli.ns() +
+                                              "\". You must pass '--namespace=" + ns +
+                                              "' to perform this operation.");
     b.ns = ns.empty() ? cli.ns() : ns;
     b.object["metadata"]["namespace"] = b.ns;
   }
@@ -53,13 +56,18 @@ std::string goJson(const Json& v) {
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else if (c == '\xe2' && i + 2 < in.size() && in[i + 1] == '\x80' && (in[i + 2] == '\xa8' || in[i + 2] == '\xa9')) {
+    if (c == '<')
+      out += "\\u003c";
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
+    else if (c == '\xe2' && i + 2 < in.size() && in[i + 1] == '\x80' &&
+             (in[i + 2] == '\xa8' || in[i + 2] == '\xa9')) {
       out += in[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
       i += 2;
-    } else out.push_back(c);
+    } else
+      out.push_back(c);
   }
   return out;
 }
@@ -134,8 +142,8 @@ Result<Readiness> evaluateWaitFor(const std::string& forSpec, const Json* object
     // {.path}=value, or {.path} alone (any non-empty value).
     std::string expr = spec, want;
     bool hasWant = false;
-    if (auto close = spec.rfind('}'); close != std::string::npos && close + 1 < spec.size() &&
-                                      spec[close + 1] == '=') {
+    if (auto close = spec.rfind('}');
+        close != std::string::npos && close + 1 < spec.size() && spec[close + 1] == '=') {
       expr = spec.substr(0, close + 1);
       want = spec.substr(close + 2);
       hasWant = true;

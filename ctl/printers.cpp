@@ -49,11 +49,13 @@ std::vector<std::vector<std::string>> tableCells(const Json& table, const TableP
   std::vector<size_t> shown;
   std::vector<std::string> header;
   int nameCol = -1;
-  const Json& cols = table.contains("columnDefinitions") ? table["columnDefinitions"] : Json::array();
+  const Json& cols =
+      table.contains("columnDefinitions") ? table["columnDefinitions"] : Json::array();
   for (size_t i = 0; i < cols.size(); ++i) {
     int priority = cols[i].value("priority", 0);
     if (priority > 0 && !o.wide) continue;
-    if (nameCol < 0 && (cols[i].value("format", "") == "name" || cols[i].value("name", "") == "Name"))
+    if (nameCol < 0 &&
+        (cols[i].value("format", "") == "name" || cols[i].value("name", "") == "Name"))
       nameCol = static_cast<int>(shown.size());
     shown.push_back(i);
     header.push_back(upper(cols[i].value("name", "")));
@@ -113,7 +115,9 @@ std::string tabwrite(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string toJsonText(const Json& value) { return value.dump(4) + "\n"; }
+std::string toJsonText(const Json& value) {
+  return value.dump(4) + "\n";
+}
 
 std::string typeWord(const std::string& kind, const std::string& group) {
   std::string w;
@@ -126,7 +130,7 @@ namespace {
 
 struct Node {
   enum Type { kText, kExpr, kRange } type = kText;
-  std::string text;  // kText: literal; kExpr/kRange: the path
+  std::string text;            // kText: literal; kExpr/kRange: the path
   std::vector<Node> children;  // kRange body
 };
 
@@ -147,12 +151,18 @@ Result<std::vector<Node>> parseTemplate(const std::string& t, size_t& i, bool in
     for (; j < t.size(); ++j) {
       char c = t[j];
       if (quote) {
-        if (c == '\\') ++j;
-        else if (c == quote) quote = 0;
-      } else if (c == '"' || c == '\'') quote = c;
-      else if (c == '[' || c == '(') ++depth;
-      else if (c == ']' || c == ')') --depth;
-      else if (c == '}' && depth <= 0) break;
+        if (c == '\\')
+          ++j;
+        else if (c == quote)
+          quote = 0;
+      } else if (c == '"' || c == '\'')
+        quote = c;
+      else if (c == '[' || c == '(')
+        ++depth;
+      else if (c == ']' || c == ')')
+        --depth;
+      else if (c == '}' && depth <= 0)
+        break;
     }
     if (j >= t.size()) return makeError(Code::kBadRequest, "unclosed action");
     std::string expr = t.substr(i + 1, j - i - 1);
@@ -225,8 +235,10 @@ bool filterMatches(const std::string& cond, const Json& item) {
     if (!vals || vals->empty()) return false;
     const Json& v = vals->front();
     Json r;
-    if (!rhs.empty() && (rhs[0] == '"' || rhs[0] == '\'')) r = rhs.substr(1, rhs.size() - 2);
-    else r = Json::parse(rhs, nullptr, false);
+    if (!rhs.empty() && (rhs[0] == '"' || rhs[0] == '\''))
+      r = rhs.substr(1, rhs.size() - 2);
+    else
+      r = Json::parse(rhs, nullptr, false);
     std::string o = op;
     if (o == "==") return v == r;
     if (o == "!=") return v != r;
@@ -279,9 +291,12 @@ Result<std::vector<Json>> evalPath(const std::string& path, const std::vector<Js
         char c = path[j];
         if (quote) {
           if (c == quote) quote = 0;
-        } else if (c == '"' || c == '\'') quote = c;
-        else if (c == '(' || c == '[') ++depth;
-        else if (c == ')') --depth;
+        } else if (c == '"' || c == '\'')
+          quote = c;
+        else if (c == '(' || c == '[')
+          ++depth;
+        else if (c == ')')
+          --depth;
         else if (c == ']') {
           if (depth == 0) break;
           --depth;
@@ -314,8 +329,11 @@ Result<std::vector<Json>> evalPath(const std::string& path, const std::vector<Js
             if (colon == std::string::npos) {
               long k = std::stol(in);
               if (k < 0) k += n;
-              if (k >= 0 && k < n) next.push_back(v[k]);
-              else return makeError(Code::kBadRequest, "array index out of bounds: index " + in + ", length " + std::to_string(n));
+              if (k >= 0 && k < n)
+                next.push_back(v[k]);
+              else
+                return makeError(Code::kBadRequest, "array index out of bounds: index " + in +
+                                                        ", length " + std::to_string(n));
             } else {
               std::string a = in.substr(0, colon), b = in.substr(colon + 1);
               long s = a.empty() ? 0 : std::stol(a), e = b.empty() ? n : std::stol(b);

@@ -16,7 +16,7 @@ namespace skiff::ctl {
 using api::Json;
 
 struct TablePrintOptions {
-  bool wide = false;           // include priority > 0 columns
+  bool wide = false;  // include priority > 0 columns
   bool noHeaders = false;
   bool showLabels = false;     // a LABELS column from each row's object
   bool withNamespace = false;  // a NAMESPACE column first (-A)

@@ -12,18 +12,22 @@ namespace skiff::ctl {
 namespace {
 
 bool isBoolTrue(const std::string& s) {
-  static const char* k[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
+  static const char* k[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                            "True", "TRUE", "on",  "On",  "ON"};
   for (auto* w : k)
     if (s == w) return true;
   return false;
 }
 bool isBoolFalse(const std::string& s) {
-  static const char* k[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
+  static const char* k[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                            "False", "FALSE", "off", "Off", "OFF"};
   for (auto* w : k)
     if (s == w) return true;
   return false;
 }
-bool isNull(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+bool isNull(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
 
 // go-yaml v2's resolve() for integers: strconv.ParseInt(s, 0, 64) after
 // dropping underscores, plus "0b" binary.
@@ -40,19 +44,27 @@ bool parseInt(const std::string& in, Json* out) {
   }
   if (i >= s.size()) return false;
   int base = 10;
-  if (s.compare(i, 2, "0x") == 0 || s.compare(i, 2, "0X") == 0) base = 16, i += 2;
-  else if (s.compare(i, 2, "0b") == 0) base = 2, i += 2;
-  else if (s.compare(i, 2, "0o") == 0) base = 8, i += 2;
-  else if (s[i] == '0' && s.size() > i + 1) base = 8, i += 1;
+  if (s.compare(i, 2, "0x") == 0 || s.compare(i, 2, "0X") == 0)
+    base = 16, i += 2;
+  else if (s.compare(i, 2, "0b") == 0)
+    base = 2, i += 2;
+  else if (s.compare(i, 2, "0o") == 0)
+    base = 8, i += 2;
+  else if (s[i] == '0' && s.size() > i + 1)
+    base = 8, i += 1;
   if (i >= s.size()) return false;
   unsigned long long v = 0;
   for (; i < s.size(); ++i) {
     int d;
     char c = s[i];
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     if (d >= base) return false;
     if (v > (~0ULL - d) / base) return false;  // overflow: not an int64
     v = v * base + d;
@@ -202,7 +214,9 @@ std::vector<YamlDocument> parseYamlStream(const std::string& text) {
   return docs;
 }
 
-Result<Json> yamlToJson(const std::string& text) { return convertDocument(text, 1); }
+Result<Json> yamlToJson(const std::string& text) {
+  return convertDocument(text, 1);
+}
 
 // ---- writing ----
 namespace {
@@ -217,7 +231,8 @@ Quote quoting(const std::string& s) {
   if (!resolvePlain(s).is_string()) return Quote::kDouble;
   // go-yaml v2 resolves timestamps too (reading them back as strings), so it
   // quotes them: kubectl prints creationTimestamp: "2024-01-01T00:00:00Z".
-  static const std::regex ts(R"(\d{4}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)");
+  static const std::regex ts(
+      R"(\d{4}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)");
   if (s.size() >= 8 && isdigit(static_cast<unsigned char>(s[0])) && std::regex_match(s, ts))
     return Quote::kDouble;
   for (unsigned char c : s)
@@ -238,22 +253,31 @@ std::string yamlQuoted(const std::string& s) {
   if (q == Quote::kDouble) return Json(s).dump();
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }
 
 void emitScalar(const Json& v, std::string& out) {
-  if (v.is_null()) out += "null";
-  else if (v.is_boolean()) out += v.get<bool>() ? "true" : "false";
-  else if (v.is_number_integer()) out += v.dump();
+  if (v.is_null())
+    out += "null";
+  else if (v.is_boolean())
+    out += v.get<bool>() ? "true" : "false";
+  else if (v.is_number_integer())
+    out += v.dump();
   else if (v.is_number_float()) {
     double d = v.get<double>();
-    if (std::isnan(d)) out += ".nan";
-    else if (std::isinf(d)) out += d > 0 ? ".inf" : "-.inf";
-    else if (d == std::floor(d) && std::fabs(d) < 1e15) out += std::to_string(static_cast<int64_t>(d));
-    else out += v.dump();
+    if (std::isnan(d))
+      out += ".nan";
+    else if (std::isinf(d))
+      out += d > 0 ? ".inf" : "-.inf";
+    else if (d == std::floor(d) && std::fabs(d) < 1e15)
+      out += std::to_string(static_cast<int64_t>(d));
+    else
+      out += v.dump();
   } else {
     const std::string& s = v.get_ref<const std::string&>();
     out += yamlQuoted(s);
@@ -269,8 +293,10 @@ bool emitLiteral(const std::string& s, int indent, std::string& out) {
     if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
   out += "|";
   if (s[0] == ' ') out += "2";
-  if (s.back() != '\n') out += "-";
-  else if (s.size() >= 2 && s[s.size() - 2] == '\n') out += "+";
+  if (s.back() != '\n')
+    out += "-";
+  else if (s.size() >= 2 && s[s.size() - 2] == '\n')
+    out += "+";
   out += "\n";
   std::string pad(indent, ' ');
   size_t start = 0;
@@ -330,7 +356,8 @@ void emit(const Json& v, int indent, std::string& out) {
         out += " {}\n";
       } else if (e.is_array()) {
         out += " []\n";
-      } else if (e.is_string() && (out += " ", emitLiteral(e.get<std::string>(), indent + 2, out))) {
+      } else if (e.is_string() &&
+                 (out += " ", emitLiteral(e.get<std::string>(), indent + 2, out))) {
       } else {
         if (!e.is_string()) out += " ";
         emitScalar(e, out);

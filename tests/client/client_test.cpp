@@ -16,7 +16,8 @@ clusters:
 - name: skiff
   cluster:
     server: https://127.0.0.1:6443/
-    certificate-authority-data: )" + base64Encode(ca) + R"(
+    certificate-authority-data: )" +
+                     base64Encode(ca) + R"(
 - name: other
   cluster:
     server: https://10.0.0.1:6443
@@ -78,7 +79,8 @@ Discovery sampleDiscovery() {
     {"name":"events","singularName":"event","namespaced":true,"kind":"Event","verbs":["get"],"shortNames":["ev"]}]})");
   Json apps = Json::parse(R"({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
     {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get"],"shortNames":["deploy"]}]})");
-  Json events = Json::parse(R"({"kind":"APIResourceList","groupVersion":"events.k8s.io/v1","resources":[
+  Json events =
+      Json::parse(R"({"kind":"APIResourceList","groupVersion":"events.k8s.io/v1","resources":[
     {"name":"events","singularName":"event","namespaced":true,"kind":"Event","verbs":["get"],"shortNames":["ev"]}]})");
   return Discovery::fromDocuments({core, apps, events});
 }
@@ -110,7 +112,8 @@ TEST_CASE("unknown resource types name the nearest one", "[client]") {
   Discovery d = sampleDiscovery();
   auto r = d.resolve("pdos");
   REQUIRE_FALSE(r);
-  CHECK(r.error().message == "the server doesn't have a resource type \"pdos\" (did you mean \"pods\"?)");
+  CHECK(r.error().message ==
+        "the server doesn't have a resource type \"pdos\" (did you mean \"pods\"?)");
   auto far = d.resolve("zzzzzzzz");
   REQUIRE_FALSE(far);
   CHECK(far.error().message == "the server doesn't have a resource type \"zzzzzzzz\"");
@@ -124,7 +127,8 @@ TEST_CASE("unknown resource types name the nearest one", "[client]") {
 TEST_CASE("Status responses render as kubectl's errors", "[client]") {
   Response r;
   r.status = 404;
-  r.body = R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"x\" not found","reason":"NotFound","details":{"name":"x","kind":"pods"},"code":404})";
+  r.body =
+      R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"x\" not found","reason":"NotFound","details":{"name":"x","kind":"pods"},"code":404})";
   Error e = errorFromResponse(r);
   CHECK(e.code == Code::kNotFound);
   CHECK(e.name == "x");
@@ -135,8 +139,10 @@ TEST_CASE("Status responses render as kubectl's errors", "[client]") {
 
   Response u;
   u.status = 401;
-  u.body = R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})";
-  CHECK(renderError(errorFromResponse(u)) == "error: You must be logged in to the server (Unauthorized)");
+  u.body =
+      R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})";
+  CHECK(renderError(errorFromResponse(u)) ==
+        "error: You must be logged in to the server (Unauthorized)");
 
   Response plain;
   plain.status = 404;
@@ -154,5 +160,6 @@ TEST_CASE("a refused connection says so, with the host and port", "[client]") {
   REQUIRE_FALSE(r);
   CHECK_FALSE(isServerError(r.error()));
   CHECK(renderError(r.error()) ==
-        "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?");
+        "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or "
+        "port?");
 }

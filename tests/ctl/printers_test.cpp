@@ -36,7 +36,8 @@ TEST_CASE("tables print as kubectl prints them", "[ctl][printers]") {
   o.noHeaders = true;
   CHECK(tabwrite(tableCells(serviceTable(), o)) ==
         "default   kubernetes   ClusterIP   10.96.0.1    <none>   443/TCP        5m    <none>\n"
-        "default   http-go-np   NodePort    10.96.7.20   <none>   80:30001/TCP   3s    app=http-go\n");
+        "default   http-go-np   NodePort    10.96.7.20   <none>   80:30001/TCP   3s    "
+        "app=http-go\n");
   TablePrintOptions l;
   l.showLabels = true;
   l.kindPrefix = "service";
@@ -56,7 +57,8 @@ TEST_CASE("describe output aligns per column block", "[ctl][printers]") {
       "Name:\tweb\nNamespace:\tdefault\nPort:\t<unset>\t80/TCP\nTargetPort:\t8080/TCP\n"
       "Events:\n  Type\tReason\tAge\n  ----\t------\t----\n";
   CHECK(goTabwriter(in, 0, 2) ==
-        "Name:        web\nNamespace:   default\nPort:        <unset>  80/TCP\nTargetPort:  8080/TCP\n"
+        "Name:        web\nNamespace:   default\nPort:        <unset>  80/TCP\nTargetPort:  "
+        "8080/TCP\n"
         "Events:\n  Type  Reason  Age\n  ----  ------  ----\n");
 }
 
@@ -87,20 +89,23 @@ TEST_CASE("durations as kubectl takes them", "[ctl]") {
 }
 
 TEST_CASE("last-applied-configuration is kubectl's encoding", "[ctl]") {
-  Json m = Json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s","namespace":"default"},
+  Json m = Json::parse(
+      R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s","namespace":"default"},
     "spec":{"ports":[{"port":80}],"selector":{"app":"a<b>&"}}})");
   Json out = withLastApplied(m);
-  CHECK(out["metadata"]["annotations"][kLastApplied] ==
-        "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"annotations\":{},\"name\":\"s\","
-        "\"namespace\":\"default\"},\"spec\":{\"ports\":[{\"port\":80}],\"selector\":{\"app\":"
-        "\"a\\u003cb\\u003e\\u0026\"}}}\n");
+  CHECK(
+      out["metadata"]["annotations"][kLastApplied] ==
+      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"annotations\":{},\"name\":\"s\","
+      "\"namespace\":\"default\"},\"spec\":{\"ports\":[{\"port\":80}],\"selector\":{\"app\":"
+      "\"a\\u003cb\\u003e\\u0026\"}}}\n");
   // Re-applying the annotated object yields the same annotation.
   CHECK(withLastApplied(out)["metadata"]["annotations"][kLastApplied] ==
         out["metadata"]["annotations"][kLastApplied]);
 }
 
 TEST_CASE("wait --for conditions", "[ctl]") {
-  Json pod = Json::parse(R"({"status":{"phase":"Running","conditions":[{"type":"Ready","status":"False","reason":"ContainersNotReady"}]}})");
+  Json pod = Json::parse(
+      R"({"status":{"phase":"Running","conditions":[{"type":"Ready","status":"False","reason":"ContainersNotReady"}]}})");
   auto r = evaluateWaitFor("condition=Ready", &pod);
   REQUIRE(r);
   CHECK_FALSE(r->done);

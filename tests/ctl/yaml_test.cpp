@@ -100,14 +100,16 @@ metadata: {name: nokind}
   CHECK(ms[3].object.error().message ==
         "error validating \"f.yaml\": error validating data: kind not set");
 
-  auto js = parseManifestText(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"j"}})", "p.json");
+  auto js =
+      parseManifestText(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"j"}})", "p.json");
   REQUIRE(js.size() == 1);
   CHECK((*js[0].object)["metadata"]["name"] == "j");
 
   auto bad = parseManifestText("kind: Pod\n  x: [\n", "bad.yaml");
   REQUIRE(bad.size() == 1);
   REQUIRE_FALSE(bad[0].object);
-  CHECK(bad[0].object.error().message.rfind("error parsing bad.yaml: error converting YAML to JSON: yaml: line 2", 0) == 0);
+  CHECK(bad[0].object.error().message.rfind(
+            "error parsing bad.yaml: error converting YAML to JSON: yaml: line 2", 0) == 0);
 
   std::istringstream none;
   auto missing = readManifests({"/nonexistent/x.yaml"}, false, none);
