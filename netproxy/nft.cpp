@@ -2,6 +2,8 @@
 
 #include <nftables/libnftables.h>
 
+#include "netproxy/nftnl_batch.h"
+
 namespace skiff::netproxy {
 namespace {
 
@@ -56,6 +58,30 @@ Result<std::string> LibNftExecutor::listJson(const std::string& command) {
                      "nftables " + command + ": " + (err.empty() ? std::string("failed") : err));
   }
   return out;
+}
+
+Result<std::set<std::string>> LibNftExecutor::setNames(const std::string& table) {
+  return listSetNames(table);
+}
+
+Status LibNftExecutor::refill(const std::string& table, const std::set<std::string>& flush,
+                              const ElementsBySet& elements) {
+  return refillSets(table, flush, elements);
+}
+
+Result<std::set<std::string>> FakeNftExecutor::setNames(const std::string& table) {
+  if (!haveTable_) return makeError(Code::kNotFound, "table ip " + table + " not found");
+  return tableSets_;
+}
+
+Status FakeNftExecutor::refill(const std::string& table, const std::set<std::string>& flush,
+                               const ElementsBySet& elements) {
+  refills.push_back({flush, elements});
+  if (refillFailures_ > 0) {
+    --refillFailures_;
+    return makeError(Code::kInternal, "refill table ip " + table + ": injected failure");
+  }
+  return {};
 }
 
 Status FakeNftExecutor::apply(const std::string& text) {

@@ -10,10 +10,12 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "netproxy/ruleset.h"
 
 struct nft_ctx;
 
@@ -26,6 +28,12 @@ class NftExecutor {
   virtual Status apply(const std::string& transactionText) = 0;
   // Runs one read command (e.g. "list map ip skiff aff") and returns its JSON output.
   virtual Result<std::string> listJson(const std::string& command) = 0;
+  // Names of the sets and maps of `ip <table>`; kNotFound when there is no such table.
+  virtual Result<std::set<std::string>> setNames(const std::string& table) = 0;
+  // One atomic batch: empty the sets in `flush`, then add `elements` (binary
+  // netlink, no text parsing; see nftnl_batch.h).
+  virtual Status refill(const std::string& table, const std::set<std::string>& flush,
+                        const ElementsBySet& elements) = 0;
 };
 
 class LibNftExecutor : public NftExecutor {
@@ -38,6 +46,9 @@ class LibNftExecutor : public NftExecutor {
 
   Status apply(const std::string& transactionText) override;
   Result<std::string> listJson(const std::string& command) override;
+  Result<std::set<std::string>> setNames(const std::string& table) override;
+  Status refill(const std::string& table, const std::set<std::string>& flush,
+                const ElementsBySet& elements) override;
 
  private:
   LibNftExecutor(nft_ctx* apply, nft_ctx* list) : apply_(apply), list_(list) {}
@@ -51,15 +62,32 @@ class FakeNftExecutor : public NftExecutor {
  public:
   Status apply(const std::string& transactionText) override;
   Result<std::string> listJson(const std::string& command) override;
+  // kNotFound unless setTableSets() was called (so full syncs recreate the table).
+  Result<std::set<std::string>> setNames(const std::string& table) override;
+  Status refill(const std::string& table, const std::set<std::string>& flush,
+                const ElementsBySet& elements) override;
 
   void failNext(int n = 1) { failures_ = n; }
+  void failNextRefill() { refillFailures_ = 1; }
+  void setTableSets(std::set<std::string> names) {
+    tableSets_ = std::move(names);
+    haveTable_ = true;
+  }
   void setListing(std::string json) { listing_ = std::move(json); }
 
   std::vector<std::string> applied;  // every text passed to apply(), in order
   std::vector<std::string> listed;   // every command passed to listJson()
+  struct Refill {
+    std::set<std::string> flush;
+    ElementsBySet elements;
+  };
+  std::vector<Refill> refills;  // every refill() call
 
  private:
   int failures_ = 0;
+  int refillFailures_ = 0;
+  bool haveTable_ = false;
+  std::set<std::string> tableSets_;
   std::string listing_ = R"({"nftables": []})";
 };
 

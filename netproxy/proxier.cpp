@@ -22,8 +22,15 @@ Status Proxier::sync(const Model& desired) {
 }
 
 Status Proxier::sync(const Model& desired, const std::set<std::string>& changed) {
+  if (needFull_) {
+    Status refilled = refillSync(desired);
+    if (refilled.ok()) return refilled;
+    logDebug("nft refill not possible, recreating the table",
+             {{"table", config_.table}, {"reason", refilled.error().message}});
+  }
   last_ = SyncRecord{};
   last_.full = needFull_;
+  last_.mode = needFull_ ? "recreate" : "partial";
   auto start = std::chrono::steady_clock::now();
   std::string text;
   KnownClasses classes = classes_;
@@ -64,6 +71,41 @@ Status Proxier::sync(const Model& desired, const std::set<std::string>& changed)
     if (!c.ok()) logWarn("nft affinity cleanup failed", {{"error", c.error().message}});
   }
   needFull_ = false;
+  return {};
+}
+
+Status Proxier::refillSync(const Model& desired) {
+  last_ = SyncRecord{};
+  last_.full = true;
+  last_.mode = "refill";
+  last_.changedServices = desired.services.size();
+  auto start = std::chrono::steady_clock::now();
+  auto names = nft_.setNames(config_.table);
+  if (!names.ok()) return names.error();
+  std::string rules = refillRulesText(desired, config_, *names);
+  ElementsBySet elements = elementsBySet(desired);
+  std::set<std::string> flush = *names;
+  flush.erase("aff");  // affinity survives a full sync that keeps the table
+  KnownClasses classes = classesOf(desired);
+  for (const auto& n : *names) {
+    if (n.rfind("ep_", 0) == 0) classes.endpointCounts.insert(std::atoi(n.c_str() + 3));
+  }
+  last_.buildMillis = millisSince(start);
+  last_.textBytes = rules.size();
+  auto applyStart = std::chrono::steady_clock::now();
+  Status st = nft_.apply(rules);
+  if (st.ok()) st = nft_.refill(config_.table, flush, elements);
+  last_.applyMillis = millisSince(applyStart);
+  if (!st.ok()) return st;
+  last_.ok = true;
+  current_ = desired;
+  classes_ = std::move(classes);
+  needFull_ = false;
+  // Endpoints may have gone while nobody was looking: check every sticky entry.
+  std::set<std::string> all;
+  for (const auto& [k, s] : desired.services) all.insert(k);
+  Status c = cleanAffinity(desired, desired, all);
+  if (!c.ok()) logWarn("nft affinity cleanup failed", {{"error", c.error().message}});
   return {};
 }
 

@@ -1,8 +1,12 @@
 // Proxier: keeps the kernel's `ip <table>` equal to a desired Model, as
 // kube-proxy's nftables proxier does. It remembers the Model it last applied;
 // sync() then sends only the changed Services' elements (partial sync). The
-// first sync, a sync after any failure, and forceFullSync() replace the whole
-// table in one transaction (full sync), which also repairs drift.
+// first sync, a sync after any failure, and forceFullSync() are full syncs, which
+// also repair drift. A full sync first tries to keep the table: it rewrites every
+// chain's rules in one text transaction, then empties and refills every set in one
+// libnftnl batch (fast at 10,000 Services; affinity entries survive, e.g. across a
+// netproxy restart). If the table is missing or either step fails, it recreates
+// the whole table in one text transaction instead.
 //
 // After a partial sync that touched Services with ClientIP affinity, it lists the
 // kernel's affinity map and deletes entries for removed endpoints (or for ports
@@ -26,6 +30,7 @@ namespace skiff::netproxy {
 
 struct SyncRecord {
   bool full = false;
+  std::string mode;  // "partial"; full syncs: "refill" (table kept) or "recreate"
   bool ok = false;
   size_t changedServices = 0;
   size_t textBytes = 0;
@@ -51,6 +56,7 @@ class Proxier {
   const SyncRecord& lastSync() const { return last_; }
   const RulesetConfig& config() const { return config_; }
 
+  Status refillSync(const Model& desired);
   // Makes `desired` the applied model; returns the previous versions of the
   // changed Services (all of them after a full sync).
   Model adopt(const Model& desired, const std::set<std::string>& changed, bool full);

@@ -39,18 +39,22 @@ bool isClusterIP(const ServiceInfo& s, const std::string& ip) {
 }
 
 // The declarations and rules that do not depend on the Services.
-void writeSkeleton(std::ostringstream& o, const RulesetConfig& c) {
+// `existing`: sets already in the table (not re-declared); `flush`: empty each
+// chain before adding its rules, so the text can be applied over a live table.
+void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = false,
+                   const std::set<std::string>& existing = {}) {
   const std::string t = "ip " + c.table;
   auto map = [&](const std::string& name, const std::string& spec) {
-    o << "add map " << t << " " << name << " { " << spec << " ; }\n";
+    if (!existing.count(name)) o << "add map " << t << " " << name << " { " << spec << " ; }\n";
   };
   auto set = [&](const std::string& name, const std::string& spec) {
-    o << "add set " << t << " " << name << " { " << spec << " ; }\n";
+    if (!existing.count(name)) o << "add set " << t << " " << name << " { " << spec << " ; }\n";
   };
   auto chain = [&](const std::string& name, const std::string& spec = "") {
     o << "add chain " << t << " " << name;
     if (!spec.empty()) o << " { " << spec << " ; policy accept ; }";
     o << "\n";
+    if (flush) o << "flush chain " << t << " " << name << "\n";
   };
   auto rule = [&](const std::string& chainName, const std::string& r) {
     o << "add rule " << t << " " << chainName << " " << r << "\n";
@@ -147,13 +151,16 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c) {
 }
 
 // Chains and maps of endpoint-count class N. `flush` makes re-adding idempotent.
-void writeCountClass(std::ostringstream& o, const RulesetConfig& c, int n, bool flush) {
+void writeCountClass(std::ostringstream& o, const RulesetConfig& c, int n, bool flush,
+                     bool declareMaps = true) {
   const std::string t = "ip " + c.table;
   const std::string mod = "numgen random mod " + str(n);
-  o << "add map " << t << " ep_" << n << " { typeof ip daddr . meta l4proto . th dport . " << mod
-    << " : ip daddr . th dport ; }\n";
-  o << "add map " << t << " npep_" << n << " { typeof meta l4proto . th dport . " << mod
-    << " : ip daddr . th dport ; }\n";
+  if (declareMaps) {
+    o << "add map " << t << " ep_" << n << " { typeof ip daddr . meta l4proto . th dport . " << mod
+      << " : ip daddr . th dport ; }\n";
+    o << "add map " << t << " npep_" << n << " { typeof meta l4proto . th dport . " << mod
+      << " : ip daddr . th dport ; }\n";
+  }
   const std::string pick =
       "dnat ip to ip daddr . meta l4proto . th dport . " + mod + " map @ep_" + str(n);
   const std::string npPick = "dnat ip to meta l4proto . th dport . " + mod + " map @npep_" + str(n);
@@ -286,37 +293,56 @@ ServiceRules serviceRules(const ServiceInfo& s) {
   return out;
 }
 
+ElementsBySet elementsBySet(const Model& model) {
+  ElementsBySet out;
+  std::unordered_set<std::string> seen;  // "set|key": on a conflicting key the first Service wins
+  for (const auto& [key, s] : model.services) {
+    for (auto& [k, v] : serviceRules(s).elements) {
+      if (seen.insert(k.set + "|" + k.key).second) out[k.set].emplace_back(k.key, v);
+    }
+  }
+  return out;
+}
+
 std::string fullSyncText(const Model& model, const RulesetConfig& config) {
   std::ostringstream o;
   const std::string t = "ip " + config.table;
   o << "add table " << t << "\ndelete table " << t << "\nadd table " << t << "\n";
   writeSkeleton(o, config);
-  // Elements go straight into one text list per set (a global ordered map of
-  // ~115,000 strings costs more than the rest of the text at 10,000 Services).
-  std::map<std::string, std::string> perSet;
-  std::unordered_set<std::string> seen;  // "set|key": on a conflicting key the first Service wins
-  std::set<int> counts, timeouts;
-  for (const auto& [key, s] : model.services) {
-    ServiceRules r = serviceRules(s);
-    for (const auto& [k, v] : r.elements) {
-      if (!seen.insert(k.set + "|" + k.key).second) continue;
-      std::string& list = perSet[k.set];
+  KnownClasses classes = classesOf(model);
+  for (int n : classes.endpointCounts) writeCountClass(o, config, n, false);
+  for (int sec : classes.affinityTimeouts) writeTimeoutClass(o, config, sec, false);
+  // One command per set; a global ordered map of ~115,000 strings would cost more
+  // than the rest of the text at 10,000 Services.
+  std::string list;
+  for (const auto& [set, elems] : elementsBySet(model)) {
+    list.clear();
+    for (const auto& [k, v] : elems) {
       if (!list.empty()) list += ", ";
-      list += k.key;
+      list += k;
       if (!v.empty()) {
         list += " : ";
         list += v;
       }
     }
-    counts.insert(r.endpointCounts.begin(), r.endpointCounts.end());
-    timeouts.insert(r.affinityTimeouts.begin(), r.affinityTimeouts.end());
-  }
-  // The same classes as classesOf(model).
-  for (int n : counts) writeCountClass(o, config, n, false);
-  for (int sec : timeouts) writeTimeoutClass(o, config, sec, false);
-  for (const auto& [set, list] : perSet) {
     o << "add element ip " << config.table << " " << set << " { " << list << " }\n";
   }
+  return o.str();
+}
+
+std::string refillRulesText(const Model& model, const RulesetConfig& config,
+                            const std::set<std::string>& existingSets) {
+  std::ostringstream o;
+  o << "add table ip " << config.table << "\n";
+  writeSkeleton(o, config, true, existingSets);
+  KnownClasses classes = classesOf(model);
+  for (int n : classes.endpointCounts) {
+    // An existing class is left as it is: its rules depend on N alone, and nft
+    // 1.0.6 cannot add a rule that uses an existing `typeof ... th dport` map.
+    bool have = existingSets.count("ep_" + str(n)) && existingSets.count("npep_" + str(n));
+    if (!have) writeCountClass(o, config, n, true);
+  }
+  for (int sec : classes.affinityTimeouts) writeTimeoutClass(o, config, sec, true);
   return o.str();
 }
 

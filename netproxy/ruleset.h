@@ -92,6 +92,24 @@ ServiceRules serviceRules(const ServiceInfo& service);
 // Text that atomically replaces the whole table with the one for `model`.
 std::string fullSyncText(const Model& model, const RulesetConfig& config);
 
+// Every element of the table for `model`, by set, in nft text ("key", "value"
+// or "" for plain sets). A key claimed by two Services goes to the first.
+using ElementsBySet = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
+ElementsBySet elementsBySet(const Model& model);
+
+// Full sync in two steps, for a table that exists (affinity entries survive):
+// 1. this text re-creates every fixed chain's rules (flush chain + add rule) and
+//    declares the sets and classes missing from `existingSets`, leaving all
+//    elements in place (still consistent: old elements only name chains that
+//    exist). Existing class chains (svc_N ...) are kept as they are: their rules
+//    depend on N alone, and nft 1.0.6 cannot add a rule using an existing
+//    `typeof ... th dport` map;
+// 2. the executor's refill() empties every set but `aff` and loads
+//    elementsBySet(model), in one batch. Each step is atomic; if either fails,
+//    fullSyncText() (which recreates the table) is the fallback.
+std::string refillRulesText(const Model& model, const RulesetConfig& config,
+                            const std::set<std::string>& existingSets);
+
 // Class chains/maps known to exist in the kernel table. nft 1.0.6 cannot
 // re-declare an existing `typeof ... th dport . numgen` map ("conflicting
 // protocols specified: ip vs. th"), so a partial sync declares only new classes.

@@ -180,6 +180,13 @@ TEST_CASE("kernel: spreading, ClientIP affinity, affinity off, removed endpoints
   CHECK(distinct(stickyNp).size() == 1);
   CHECK(distinct(names(f.net.connect(f.net.node, "127.0.0.1", 30090, 15))).size() == 1);
 
+  // A full sync that keeps the table (as after a netproxy restart) keeps stickiness.
+  proxier.forceFullSync();
+  REQUIRE(proxier.sync(m).ok());
+  CHECK(proxier.lastSync().mode == "refill");
+  CHECK(names(f.net.connect(f.net.pod, "10.96.0.20", 80, 5)) ==
+        std::vector<std::string>(5, sticky[0]));
+
   // The kernel's affinity map holds the choice, and it expires after the timeout.
   auto listing = f.nft->listJson(listAffinityCommand(f.config));
   REQUIRE(listing.ok());
@@ -254,6 +261,14 @@ TEST_CASE("kernel: incremental changes take effect; failures fall back to a full
   CHECK(proxier.needsFullSync());
   REQUIRE(proxier.sync(m).ok());
   CHECK(proxier.lastSync().full);
+  CHECK(proxier.lastSync().mode == "refill");
+  CHECK(names(f.net.connect(f.net.pod, "10.96.0.30", 80)) == std::vector<std::string>{"S1"});
+  CHECK(f.net.connect(f.net.pod, "10.96.0.31", 80)[0].rfind("ERR ECONNREFUSED", 0) == 0);
+  // Someone deletes the whole table: the next full sync recreates it.
+  REQUIRE(f.nft->apply(deleteTableText(f.config)).ok());
+  proxier.forceFullSync();
+  REQUIRE(proxier.sync(m).ok());
+  CHECK(proxier.lastSync().mode == "recreate");
   CHECK(names(f.net.connect(f.net.pod, "10.96.0.30", 80)) == std::vector<std::string>{"S1"});
 
   // A bad transaction is refused whole, with libnftables' error text.

@@ -116,3 +116,49 @@ TEST_CASE("Proxier: deleteTable leaves the next sync full", "[proxier]") {
   CHECK(nft.applied.back() == "add table ip skiff_ptest\ndelete table ip skiff_ptest\n");
   CHECK(p.needsFullSync());
 }
+
+TEST_CASE("Proxier: a full sync over an existing table refills it, keeping affinity entries",
+          "[proxier]") {
+  FakeNftExecutor nft;
+  nft.setTableSets({"svc", "ep_1", "npep_1", "aff", "cluster_ips"});
+  Proxier p(nft, config());
+  Model m = modelOf({service("a", "10.96.0.1", {{"10.244.0.2", 80}}, true),
+                     service("b", "10.96.0.2", {{"10.244.0.3", 80}, {"10.244.0.4", 80}})});
+  REQUIRE(p.sync(m).ok());
+  CHECK(p.lastSync().full);
+  CHECK(p.lastSync().mode == "refill");
+  REQUIRE(nft.applied.size() == 1);
+  const std::string& rules = nft.applied[0];
+  CHECK_FALSE(isFull(rules));  // no table deletion
+  CHECK(rules.find("flush chain ip skiff_ptest nat_prerouting\n") != std::string::npos);
+  CHECK(rules.find("add map ip skiff_ptest ep_1 ") == std::string::npos);  // exists: kept as is
+  CHECK(rules.find("svc_1") == std::string::npos);
+  CHECK(rules.find("add map ip skiff_ptest ep_2 ") != std::string::npos);  // new class
+  CHECK(rules.find("add map ip skiff_ptest aff ") == std::string::npos);
+  CHECK(rules.find("add element") == std::string::npos);  // elements go through refill()
+  REQUIRE(nft.refills.size() == 1);
+  CHECK(nft.refills[0].flush == std::set<std::string>{"svc", "ep_1", "npep_1", "cluster_ips"});
+  const auto& svc = nft.refills[0].elements.at("svc");
+  CHECK(svc == std::vector<std::pair<std::string, std::string>>{
+                   {"10.96.0.1 . tcp . 80", "goto aff_1"}, {"10.96.0.2 . tcp . 80", "goto svc_2"}});
+  CHECK(nft.listed.size() == 1);  // affinity entries checked against the endpoints
+
+  // Then partial syncs as usual; class 1 is known, so it is never re-declared.
+  Model m2 = m;
+  m2.services["default/b"].ports[0].endpoints = {{"10.244.0.3", 80}};
+  REQUIRE(p.sync(m2).ok());
+  CHECK(p.lastSync().mode == "partial");
+  CHECK(nft.applied.back().find("add map") == std::string::npos);
+}
+
+TEST_CASE("Proxier: a failed refill falls back to recreating the table in the same sync",
+          "[proxier]") {
+  FakeNftExecutor nft;
+  nft.setTableSets({"svc"});
+  nft.failNextRefill();
+  Proxier p(nft, config());
+  REQUIRE(p.sync(modelOf({service("a", "10.96.0.1", {{"10.244.0.2", 80}})})).ok());
+  CHECK(p.lastSync().mode == "recreate");
+  CHECK(isFull(nft.applied.back()));
+  CHECK_FALSE(p.needsFullSync());
+}
