@@ -3,11 +3,11 @@
 // Builds N Services x 4 endpoints (N = 1,000 and 10,000; one Service in ten with
 // ClientIP affinity, one in five with a NodePort), then measures through the
 // real Proxier and libnftables:
-//   - full sync: the whole table replaced in one transaction (median of 3);
+//   - full sync, median of 3, both ways the Proxier does it: "recreate" (the table
+//     replaced in one libnftables text transaction) and "refill" (over an existing
+//     table: rules by text, every element in one libnftnl/libmnl batch);
 //   - incremental: one Service's endpoint changed, from apply() call to return
 //     (the rule is live), p50/p99 over many changes; also with text generation.
-// Also measures the same elements loaded through libnftnl/libmnl (flush + refill of
-// every set in one netlink batch, no text parser) to compare the two paths.
 // Runs in a private network namespace (unshare), in a table of its own that it
 // deletes at the end; needs root. Prints one JSON object per line.
 #include <sched.h>
@@ -20,17 +20,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <arpa/inet.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/common.h>
-#include <libnftnl/set.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-
-#include <cstring>
-#include <map>
 
 #include "netproxy/nft.h"
 #include "netproxy/proxier.h"
@@ -88,146 +77,6 @@ double loadAverage() {
   return l;
 }
 
-// ---- The libnftnl/libmnl experiment -------------------------------------
-// Refills every set and map of an existing table (flush + add all elements) in
-// ONE netlink batch built with libnftnl, skipping libnftables' parser. Used only
-// to measure what a binary element path would gain over text at 10,000 Services.
-
-// Appends one key/data component in nftables register layout (4-byte aligned).
-void putComponent(std::string& out, const std::string& text, bool lastIsIndex, bool isLast) {
-  char reg[4] = {0, 0, 0, 0};
-  in_addr a;
-  if (text == "tcp" || text == "udp" || text == "sctp") {
-    reg[0] = text == "tcp" ? IPPROTO_TCP : text == "udp" ? IPPROTO_UDP : IPPROTO_SCTP;
-  } else if (inet_pton(AF_INET, text.c_str(), &a) == 1) {
-    std::memcpy(reg, &a, 4);
-  } else if (lastIsIndex && isLast) {
-    uint32_t v = static_cast<uint32_t>(std::stoul(text));  // numgen: host byte order
-    std::memcpy(reg, &v, 4);
-  } else {
-    uint16_t v = htons(static_cast<uint16_t>(std::stoul(text)));  // inet_service
-    std::memcpy(reg, &v, 2);
-  }
-  out.append(reg, 4);
-}
-
-std::string encode(const std::string& text, bool lastIsIndex) {
-  std::string out;
-  size_t start = 0;
-  while (true) {
-    size_t dot = text.find(" . ", start);
-    std::string part =
-        text.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    putComponent(out, part, lastIsIndex, dot == std::string::npos);
-    if (dot == std::string::npos) break;
-    start = dot + 3;
-  }
-  return out;
-}
-
-// Returns the wall milliseconds of the batch, or -1 on failure (message in err).
-double refillWithNftnl(const Model& model, const std::string& table, std::string& err) {
-  auto t0 = std::chrono::steady_clock::now();
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> sets;
-  for (const auto& [k, s] : model.services) {
-    for (const auto& [key, value] : serviceRules(s).elements)
-      sets[key.set].emplace_back(key.key, value);
-  }
-  std::vector<char> buf(64 << 20);
-  mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(buf.data(), buf.size());
-  uint32_t seq = 1;
-  nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq++);
-  mnl_nlmsg_batch_next(batch);
-  uint32_t firstSeq = seq;
-  for (const auto& [name, elems] : sets) {
-    bool indexed = name.rfind("ep_", 0) == 0 || name.rfind("npep_", 0) == 0;
-    {  // flush
-      nftnl_set* s = nftnl_set_alloc();
-      nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
-      nftnl_set_set_str(s, NFTNL_SET_NAME, name.c_str());
-      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
-                                            NFT_MSG_DELSETELEM, NFPROTO_IPV4, NLM_F_ACK, seq++);
-      nftnl_set_elems_nlmsg_build_payload(nlh, s);
-      mnl_nlmsg_batch_next(batch);
-      nftnl_set_free(s);
-    }
-    for (size_t i = 0; i < elems.size(); i += 500) {
-      nftnl_set* s = nftnl_set_alloc();
-      nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
-      nftnl_set_set_str(s, NFTNL_SET_NAME, name.c_str());
-      for (size_t j = i; j < std::min(elems.size(), i + 500); ++j) {
-        nftnl_set_elem* e = nftnl_set_elem_alloc();
-        std::string key = encode(elems[j].first, indexed);
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), key.size());
-        const std::string& v = elems[j].second;
-        if (v.rfind("goto ", 0) == 0) {
-          nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
-          nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, v.substr(5).c_str());
-        } else if (!v.empty()) {
-          std::string data = encode(v, false);
-          nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data.data(), data.size());
-        }
-        nftnl_set_elem_add(s, e);
-      }
-      nlmsghdr* nlh =
-          nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
-                                NFT_MSG_NEWSETELEM, NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, seq++);
-      nftnl_set_elems_nlmsg_build_payload(nlh, s);
-      mnl_nlmsg_batch_next(batch);
-      nftnl_set_free(s);
-    }
-  }
-  uint32_t lastSeq = seq - 1;
-  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq++);
-  mnl_nlmsg_batch_next(batch);
-
-  mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
-  if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-    err = "mnl socket";
-    if (nl) mnl_socket_close(nl);
-    return -1;
-  }
-  int size = static_cast<int>(mnl_nlmsg_batch_size(batch)) + 4096;
-  setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-  int rcv = 16 << 20;
-  setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv);
-  double result = -1;
-  if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch)) < 0) {
-    err = std::string("sendto: ") + std::strerror(errno);
-  } else {
-    uint32_t acked = 0, need = lastSeq - firstSeq + 1;
-    std::vector<char> rbuf(MNL_SOCKET_BUFFER_SIZE * 4);
-    while (acked < need) {
-      ssize_t n = mnl_socket_recvfrom(nl, rbuf.data(), rbuf.size());
-      if (n <= 0) {
-        err = "recv";
-        break;
-      }
-      bool failed = false;
-      for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(rbuf.data());
-           mnl_nlmsg_ok(h, static_cast<int>(n));
-           h = mnl_nlmsg_next(h, reinterpret_cast<int*>(&n))) {
-        if (h->nlmsg_type == NLMSG_ERROR) {
-          auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(h));
-          if (e->error != 0) {
-            err = std::string("kernel: ") + std::strerror(-e->error) + " at seq " +
-                  std::to_string(h->nlmsg_seq);
-            failed = true;
-          }
-          ++acked;
-        }
-      }
-      if (failed) break;
-    }
-    if (err.empty()) {
-      result =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    }
-  }
-  mnl_socket_close(nl);
-  return result;
-}
-
 double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
@@ -261,57 +110,45 @@ int main(int argc, char** argv) {
   for (int n : {1000, 10000}) {
     Model model = makeModel(n);
     Proxier proxier(**nft, config);
-    std::vector<double> full, fullBuild, fullCpu;
-    size_t bytes = 0;
-    for (int i = 0; i < 3; ++i) {
-      proxier.forceFullSync();
-      double cpu0 = cpuMillis();
-      Status st = proxier.sync(model);
-      fullCpu.push_back(cpuMillis() - cpu0);
-      if (!st.ok()) {
-        fail("full sync", st.error());
-        rc = 1;
-        break;
+    // Full sync, both ways: "recreate" (no table yet: libnftables text, one
+    // transaction) and "refill" (table exists: rules by text, then every element
+    // in one libnftnl batch).
+    for (const char* mode : {"recreate", "refill"}) {
+      std::vector<double> full, fullBuild, fullCpu;
+      size_t bytes = 0;
+      for (int i = 0; i < 3; ++i) {
+        if (std::string(mode) == "recreate") {
+          if (!proxier.deleteTable().ok()) rc = 1;
+        }
+        proxier.forceFullSync();
+        double cpu0 = cpuMillis();
+        Status st = proxier.sync(model);
+        fullCpu.push_back(cpuMillis() - cpu0);
+        if (!st.ok() || proxier.lastSync().mode != mode) {
+          fail(std::string("full sync ") + mode,
+               st.ok() ? makeError(Code::kInternal, "ran as " + proxier.lastSync().mode)
+                       : st.error());
+          rc = 1;
+          break;
+        }
+        full.push_back(proxier.lastSync().applyMillis);
+        fullBuild.push_back(proxier.lastSync().buildMillis);
+        bytes = proxier.lastSync().textBytes;
       }
-      full.push_back(proxier.lastSync().applyMillis);
-      fullBuild.push_back(proxier.lastSync().buildMillis);
-      bytes = proxier.lastSync().textBytes;
+      if (rc) break;
+      std::printf(
+          "{\"bench\":\"netproxy\",\"op\":\"full_sync\",\"mode\":\"%s\",\"via\":\"%s\","
+          "\"services\":%d,\"endpoints_per_service\":4,\"apply_ms_median\":%.1f,"
+          "\"build_ms_median\":%.1f,\"total_ms_median\":%.1f,\"cpu_ms_median\":%.1f,"
+          "\"text_bytes\":%zu,\"runs\":3,\"loadavg\":%.1f}\n",
+          mode,
+          std::string(mode) == "recreate" ? "libnftables_text" : "text_rules+libnftnl_elements", n,
+          percentile(full, 0.5), percentile(fullBuild, 0.5),
+          percentile(full, 0.5) + percentile(fullBuild, 0.5), percentile(fullCpu, 0.5), bytes,
+          loadAverage());
+      std::fflush(stdout);
     }
     if (rc) break;
-    std::printf(
-        "{\"bench\":\"netproxy\",\"op\":\"full_sync\",\"via\":\"libnftables_text\",\"services\":%d,"
-        "\"endpoints_per_service\":4,\"apply_ms_median\":%.1f,\"build_ms_median\":%.1f,"
-        "\"total_ms_median\":%.1f,\"cpu_ms_median\":%.1f,\"text_bytes\":%zu,\"runs\":3,"
-        "\"loadavg\":%.1f}\n",
-        n, percentile(full, 0.5), percentile(fullBuild, 0.5),
-        percentile(full, 0.5) + percentile(fullBuild, 0.5), percentile(fullCpu, 0.5), bytes,
-        loadAverage());
-    std::fflush(stdout);
-
-    // The same elements through libnftnl/libmnl (flush + refill in one batch).
-    std::vector<double> nftnl;
-    std::string err;
-    for (int i = 0; i < 3 && err.empty(); ++i) {
-      double cpu0 = cpuMillis();
-      double ms = refillWithNftnl(model, config.table, err);
-      if (ms >= 0) nftnl.push_back(ms);
-      if (i == 0 && ms >= 0) {
-        std::printf(
-            "{\"bench\":\"netproxy\",\"op\":\"refill_all_elements\",\"via\":\"libnftnl_batch\","
-            "\"services\":%d,\"first_run_ms\":%.1f,\"first_run_cpu_ms\":%.1f}\n",
-            n, ms, cpuMillis() - cpu0);
-      }
-    }
-    if (!err.empty()) {
-      std::printf("{\"bench\":\"netproxy\",\"op\":\"refill_all_elements\",\"error\":\"%s\"}\n",
-                  err.c_str());
-    } else {
-      std::printf(
-          "{\"bench\":\"netproxy\",\"op\":\"refill_all_elements\",\"via\":\"libnftnl_batch\","
-          "\"services\":%d,\"ms_median\":%.1f,\"runs\":3,\"loadavg\":%.1f}\n",
-          n, percentile(nftnl, 0.5), loadAverage());
-    }
-    std::fflush(stdout);
 
     std::vector<double> apply, total;
     int lastIdx = 0;
