@@ -296,3 +296,23 @@ TEST_CASE("Affinity cleanup deletes entries of removed endpoints only", "[rulese
   // Nothing changed with affinity: no listing needed, no text.
   CHECK(affinityCleanupText(*listing, modelOf({before}), modelOf({before}), {}, config()).empty());
 }
+
+TEST_CASE("UDP and SCTP ports are keyed by their protocol", "[ruleset]") {
+  ServiceInfo s = service("dns", "10.96.0.10", 1, 30053);
+  s.ports[0].protocol = Protocol::kUdp;
+  s.ports[0].port = 53;
+  ServicePortInfo sctp = s.ports[0];
+  sctp.protocol = Protocol::kSctp;
+  sctp.nodePort = 0;
+  sctp.endpoints.clear();
+  s.ports.push_back(sctp);
+  auto e = serviceRules(s).elements;
+  CHECK(has(e, "svc", "10.96.0.10 . udp . 53", "goto svc_1"));
+  CHECK(has(e, "nodeport", "udp . 30053", "goto np_1"));
+  CHECK(has(e, "noep", "10.96.0.10 . sctp . 53"));  // refused with ICMP port unreachable
+  CHECK_FALSE(e.count({"svc", "10.96.0.10 . tcp . 53"}));
+  std::string text = fullSyncText(modelOf({s}), config());
+  CHECK(text.find("add rule ip skiff_test do_reject reject\n") != std::string::npos);
+  CHECK(text.find("meta l4proto udp ct original ip daddr . meta l4proto . ct original proto-dst "
+                  "vmap @post") != std::string::npos);
+}
