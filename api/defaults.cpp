@@ -114,40 +114,9 @@ void defaultContainer(Json& c, bool hostNetwork) {
   }
 }
 
-const char* const kVolumeSources[] = {"hostPath",
-                                      "emptyDir",
-                                      "secret",
-                                      "configMap",
-                                      "projected",
-                                      "downwardAPI",
-                                      "persistentVolumeClaim",
-                                      "nfs",
-                                      "image",
-                                      "ephemeral",
-                                      "csi",
-                                      "gcePersistentDisk",
-                                      "awsElasticBlockStore",
-                                      "gitRepo",
-                                      "iscsi",
-                                      "glusterfs",
-                                      "rbd",
-                                      "flexVolume",
-                                      "cinder",
-                                      "cephfs",
-                                      "flocker",
-                                      "fc",
-                                      "azureFile",
-                                      "azureDisk",
-                                      "vsphereVolume",
-                                      "quobyte",
-                                      "photonPersistentDisk",
-                                      "portworxVolume",
-                                      "scaleIO",
-                                      "storageos"};
-
 void defaultVolume(Json& v) {
   bool any = false;
-  for (const char* s : kVolumeSources) any = any || get(v, s);
+  for (const char* s : detail::kVolumeSources) any = any || get(v, s);
   if (!any) v["emptyDir"] = Json::object();
   if (Json* hp = get(v, "hostPath") ? &v["hostPath"] : nullptr; hp && hp->is_object()) {
     if (!hp->contains("type") || (*hp)["type"].is_null()) (*hp)["type"] = "";

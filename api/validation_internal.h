@@ -18,6 +18,39 @@ inline constexpr const char* kQuantityFormatError =
     "quantities must match the regular expression "
     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
+// The volume source fields of a Volume, in the order validation reports a second one;
+// shared by defaulting (a volume with none gets emptyDir) and validation.
+inline constexpr const char* kVolumeSources[] = {"hostPath",
+                                                 "emptyDir",
+                                                 "secret",
+                                                 "configMap",
+                                                 "projected",
+                                                 "downwardAPI",
+                                                 "persistentVolumeClaim",
+                                                 "nfs",
+                                                 "image",
+                                                 "ephemeral",
+                                                 "csi",
+                                                 "gcePersistentDisk",
+                                                 "awsElasticBlockStore",
+                                                 "gitRepo",
+                                                 "iscsi",
+                                                 "glusterfs",
+                                                 "rbd",
+                                                 "flexVolume",
+                                                 "cinder",
+                                                 "cephfs",
+                                                 "flocker",
+                                                 "fc",
+                                                 "azureFile",
+                                                 "azureDisk",
+                                                 "vsphereVolume",
+                                                 "quobyte",
+                                                 "photonPersistentDisk",
+                                                 "portworxVolume",
+                                                 "scaleIO",
+                                                 "storageos"};
+
 // RFC 3339 date-time as metav1.Time accepts it.
 bool isRfc3339(const std::string& s);
 

@@ -289,37 +289,6 @@ void validateContainer(const Json& c, const std::string& p, const std::set<std::
   checkEnum(c, "terminationMessagePolicy", p, {"File", "FallbackToLogsOnError"}, true, errs);
 }
 
-const char* const kVolumeSources[] = {"hostPath",
-                                      "emptyDir",
-                                      "secret",
-                                      "configMap",
-                                      "projected",
-                                      "downwardAPI",
-                                      "persistentVolumeClaim",
-                                      "nfs",
-                                      "image",
-                                      "ephemeral",
-                                      "csi",
-                                      "gcePersistentDisk",
-                                      "awsElasticBlockStore",
-                                      "gitRepo",
-                                      "iscsi",
-                                      "glusterfs",
-                                      "rbd",
-                                      "flexVolume",
-                                      "cinder",
-                                      "cephfs",
-                                      "flocker",
-                                      "fc",
-                                      "azureFile",
-                                      "azureDisk",
-                                      "vsphereVolume",
-                                      "quobyte",
-                                      "photonPersistentDisk",
-                                      "portworxVolume",
-                                      "scaleIO",
-                                      "storageos"};
-
 std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
                                       FieldErrors& errs) {
   std::set<std::string> names;
