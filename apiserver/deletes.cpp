@@ -67,11 +67,8 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
   Planner planner = [this, scope, options,
                      dryRun](const std::set<std::string>&) -> Result<WritePlan> {
     const ResourceInfo& r = *scope.resource;
-    auto rec = store_.get(scope.key());
-    if (!rec) {
-      if (rec.error().code == Code::kNotFound) return notFound(r.groupResource(), scope.name);
-      return rec.error();
-    }
+    auto rec = getStored(scope);
+    if (!rec) return rec.error();
     auto parsed = parseStored(rec->value);
     if (!parsed) return parsed.error();
     Json obj = std::move(*parsed);

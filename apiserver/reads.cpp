@@ -46,15 +46,17 @@ api::TableOptions tableOptions(const Request& request) {
 
 }  // namespace
 
+Result<storage::Record> RestApiImpl::getStored(const Scope& scope) {
+  auto rec = store_.get(scope.key());
+  if (!rec && rec.error().code == Code::kNotFound)
+    return notFound(scope.resource->groupResource(), scope.name);
+  return rec;
+}
+
 void RestApiImpl::get(const Scope& scope, const Request& request, ResponseWriter& writer) {
   const ResourceInfo& r = *scope.resource;
-  auto rec = store_.get(scope.key());
-  if (!rec) {
-    respondError(writer, rec.error().code == Code::kNotFound
-                             ? notFound(r.groupResource(), scope.name)
-                             : rec.error());
-    return;
-  }
+  auto rec = getStored(scope);
+  if (!rec) return respondError(writer, rec.error());
   if (wantsTable(request)) {
     auto obj = parseStored(rec->value);
     if (!obj) return respondError(writer, obj.error());
@@ -230,14 +232,8 @@ Json scaleOf(const Json& object, storage::Revision rv) {
 }
 
 void RestApiImpl::getScale(const Scope& scope, ResponseWriter& writer) {
-  const ResourceInfo& r = *scope.resource;
-  auto rec = store_.get(scope.key());
-  if (!rec) {
-    respondError(writer, rec.error().code == Code::kNotFound
-                             ? notFound(r.groupResource(), scope.name)
-                             : rec.error());
-    return;
-  }
+  auto rec = getStored(scope);
+  if (!rec) return respondError(writer, rec.error());
   auto obj = parseStored(rec->value);
   if (!obj) return respondError(writer, obj.error());
   respondJson(writer, 200, scaleOf(*obj, rec->modRevision).dump());

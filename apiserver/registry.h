@@ -107,6 +107,10 @@ class RestApiImpl : public RestApi {
   Result<WritePlan> planCreate(const Scope& scope, api::Json object, bool dryRun,
                                const std::set<std::string>& avoid);
 
+  // The stored record at scope.key(); a missing one is Kubernetes' NotFound for
+  // the scope's resource and name (reads.cpp).
+  Result<storage::Record> getStored(const Scope& scope);
+
   // deletes.cpp
   void remove(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
   void removeCollection(const Scope& scope, const Request& request,

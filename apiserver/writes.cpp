@@ -47,6 +47,31 @@ Result<api::Decoded> decodeBody(const std::string& body, const ResourceInfo& r,
   return api::decodeObject(*parsed, r.gvk(), mode);
 }
 
+// The body of a create or update, decoded as the resource's kind under the
+// request's fieldValidation mode; its warnings become Warning headers.
+struct DecodedWrite {
+  Json object;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool dryRun = false;
+};
+
+Result<DecodedWrite> decodeWriteRequest(const Request& request, const ResourceInfo& r) {
+  auto mode = unknownFieldsMode(request);
+  if (!mode) return mode.error();
+  auto decoded = decodeBody(request.body, r, *mode);
+  if (!decoded) return decoded.error();
+  return DecodedWrite{std::move(decoded->object), warningHeaders(decoded->warnings),
+                      isDryRun(request)};
+}
+
+// Appends the write of the object itself, then the allocator's ops and keys.
+void addObjectOp(WritePlan& plan, storage::Op op, AllocationPlan& alloc) {
+  plan.ops.push_back(std::move(op));
+  for (auto& o : alloc.ops) plan.ops.push_back(std::move(o));
+  plan.autoKeys = std::move(alloc.autoKeys);
+  plan.userKeys = std::move(alloc.userKeys);
+}
+
 Json& metadataOf(Json& object) {
   if (!object.contains("metadata") || !object["metadata"].is_object())
     object["metadata"] = Json::object();
@@ -146,22 +171,16 @@ Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dry
   op.kind = storage::Op::Kind::kCreate;
   op.key = plan.mainKey;
   op.encode = [obj](storage::Revision rv) { return encodeWithRevision(obj, rv); };
-  plan.ops.push_back(std::move(op));
-  for (auto& o : alloc.ops) plan.ops.push_back(std::move(o));
-  plan.autoKeys = std::move(alloc.autoKeys);
-  plan.userKeys = std::move(alloc.userKeys);
+  addObjectOp(plan, std::move(op), alloc);
   return plan;
 }
 
 void RestApiImpl::create(const Scope& scope, const Request& request,
                          std::shared_ptr<ResponseWriter> writer) {
-  const ResourceInfo& r = *scope.resource;
-  auto mode = unknownFieldsMode(request);
-  if (!mode) return respondError(*writer, mode.error());
-  auto decoded = decodeBody(request.body, r, *mode);
+  auto decoded = decodeWriteRequest(request, *scope.resource);
   if (!decoded) return respondError(*writer, decoded.error());
-  auto headers = warningHeaders(decoded->warnings);
-  bool dryRun = isDryRun(request);
+  auto headers = std::move(decoded->headers);
+  bool dryRun = decoded->dryRun;
   Json obj = std::move(decoded->object);
   runWriteAndRespond(
       [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
@@ -272,22 +291,16 @@ Result<WritePlan> RestApiImpl::planUpdate(const Scope& scope, const storage::Rec
   op.key = plan.mainKey;
   op.expectedRevision = current.modRevision;
   op.encode = [next](storage::Revision rv) { return encodeWithRevision(next, rv); };
-  plan.ops.push_back(std::move(op));
-  for (auto& o : alloc.ops) plan.ops.push_back(std::move(o));
-  plan.autoKeys = std::move(alloc.autoKeys);
-  plan.userKeys = std::move(alloc.userKeys);
+  addObjectOp(plan, std::move(op), alloc);
   return plan;
 }
 
 void RestApiImpl::update(const Scope& scope, const Request& request,
                          std::shared_ptr<ResponseWriter> writer) {
-  const ResourceInfo& r = *scope.resource;
-  auto mode = unknownFieldsMode(request);
-  if (!mode) return respondError(*writer, mode.error());
-  auto decoded = decodeBody(request.body, r, *mode);
+  auto decoded = decodeWriteRequest(request, *scope.resource);
   if (!decoded) return respondError(*writer, decoded.error());
-  auto headers = warningHeaders(decoded->warnings);
-  bool dryRun = isDryRun(request);
+  auto headers = std::move(decoded->headers);
+  bool dryRun = decoded->dryRun;
   Json obj = std::move(decoded->object);
   std::string bodyName = stringAt(obj, "metadata", "name");
   if (!bodyName.empty() && bodyName != scope.name)
@@ -365,11 +378,8 @@ void RestApiImpl::patch(const Scope& scope, const Request& request,
       [this, scope, type, patchJson, unknown,
        dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *scope.resource;
-        auto rec = store_.get(scope.key());
-        if (!rec) {
-          if (rec.error().code == Code::kNotFound) return notFound(r.groupResource(), scope.name);
-          return rec.error();
-        }
+        auto rec = getStored(scope);
+        if (!rec) return rec.error();
         auto current = parseStored(rec->value);
         if (!current) return current.error();
         auto patched = applyPatch(type, *current, patchJson, r.gvk());
@@ -503,11 +513,8 @@ void RestApiImpl::writeScale(const Scope& scope, const Request& request,
       [this, main, doc, type, isPatch,
        dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *main.resource;
-        auto rec = store_.get(main.key());
-        if (!rec) {
-          if (rec.error().code == Code::kNotFound) return notFound(r.groupResource(), main.name);
-          return rec.error();
-        }
+        auto rec = getStored(main);
+        if (!rec) return rec.error();
         auto obj = parseStored(rec->value);
         if (!obj) return obj.error();
         Json scale = scaleOf(*obj, rec->modRevision);
