@@ -9,21 +9,15 @@
 #include <regex>
 #include <set>
 
+#include "api/table_internal.h"
+#include "api/validation_internal.h"
+
 namespace skiff::api {
 namespace {
 
-// ---- label key / value validity (k8s.io/apimachinery/pkg/util/validation) ----
+using detail::regexError;
 
-std::string regexError(const std::string& msg, const std::string& fmt,
-                       const std::vector<std::string>& examples) {
-  if (examples.empty()) return msg + " (regex used for validation is '" + fmt + "')";
-  std::string out = msg + " (e.g. ";
-  for (size_t i = 0; i < examples.size(); ++i) {
-    if (i > 0) out += " or ";
-    out += "'" + examples[i] + "', ";
-  }
-  return out + "regex used for validation is '" + fmt + "')";
-}
+// ---- label key / value validity (k8s.io/apimachinery/pkg/util/validation) ----
 
 const std::string kQualifiedNameFmt = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const std::string kQualifiedNameErrMsg =
@@ -623,22 +617,8 @@ const FieldSet& fieldSetFor(const std::string& resource) {
   return it == sets.end() ? defaults : it->second;
 }
 
-const Json* at(const Json& obj, std::initializer_list<const char*> path) {
-  const Json* cur = &obj;
-  for (const char* p : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(p);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
-
-std::string str(const Json* j) {
-  if (!j || j->is_null()) return "";
-  if (j->is_string()) return j->get<std::string>();
-  return j->dump();
-}
+using table_internal::at;
+using table_internal::str;
 
 std::string boolStr(const Json* j) {
   return j && j->is_boolean() && j->get<bool>() ? "true" : "false";

@@ -51,6 +51,10 @@ inline constexpr const char* kVolumeSources[] = {"hostPath",
                                                  "scaleIO",
                                                  "storageos"};
 
+// Kubernetes' RegexError text: msg, then the examples and the regex `fmt`.
+std::string regexError(const std::string& msg, const std::string& fmt,
+                       const std::vector<std::string>& examples);
+
 // RFC 3339 date-time as metav1.Time accepts it.
 bool isRfc3339(const std::string& s);
 

@@ -15,6 +15,8 @@ namespace skiff::api {
 
 namespace {
 
+using detail::regexError;
+
 // As field.Error.ErrorBody prints a bad value in Kubernetes 1.32: %q for
 // strings, %v for numbers and booleans, %#v for the rest ([]string{"a", "b"},
 // map[string]string{"k":"v"}); other shapes fall back to JSON.
@@ -42,17 +44,6 @@ std::string showValue(const Json& v) {
 std::string withDetail(std::string s, const std::string& detail) {
   if (!detail.empty()) s += ": " + detail;
   return s;
-}
-
-std::string regexError(const std::string& msg, const std::string& fmt,
-                       const std::vector<std::string>& examples) {
-  if (examples.empty()) return msg + " (regex used for validation is '" + fmt + "')";
-  std::string out = msg + " (e.g. ";
-  for (size_t i = 0; i < examples.size(); ++i) {
-    if (i > 0) out += " or ";
-    out += "'" + examples[i] + "', ";
-  }
-  return out + "regex used for validation is '" + fmt + "')";
 }
 
 std::string maxLenError(size_t n) {
@@ -203,6 +194,17 @@ std::vector<std::string> isDns1035Label(const std::string& value) {
 }
 
 namespace detail {
+
+std::string regexError(const std::string& msg, const std::string& fmt,
+                       const std::vector<std::string>& examples) {
+  if (examples.empty()) return msg + " (regex used for validation is '" + fmt + "')";
+  std::string out = msg + " (e.g. ";
+  for (size_t i = 0; i < examples.size(); ++i) {
+    if (i > 0) out += " or ";
+    out += "'" + examples[i] + "', ";
+  }
+  return out + "regex used for validation is '" + fmt + "')";
+}
 
 std::vector<std::string> isQualifiedName(const std::string& value) {
   std::vector<std::string> errs;
