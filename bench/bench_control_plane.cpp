@@ -35,21 +35,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
+
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using skiff::bench::Clock;
+using skiff::bench::msSince;
+using skiff::bench::percentile;
 
 namespace {
-
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, size_t(p * (v.size() - 1) + 0.5));
-  return v[i];
-}
 
 int freePort() {
   // Bind port 0 through a throwaway socket via /bin/python3-free approach: ask the kernel.

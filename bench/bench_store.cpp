@@ -27,24 +27,16 @@
 #include <vector>
 
 #include "base/log.h"
+#include "bench/bench_util.h"
 #include "storage/store.h"
 
 using namespace skiff;
 using namespace skiff::storage;
-using Clock = std::chrono::steady_clock;
+using skiff::bench::Clock;
+using skiff::bench::msSince;
+using skiff::bench::percentile;
 
 namespace {
-
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  return v[i];
-}
 
 const std::string kValue = [] {
   // About the size of a small pod's JSON.
