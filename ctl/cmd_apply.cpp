@@ -57,6 +57,19 @@ void printWarnings(client::RestClient& c) {
   for (const auto& w : c.lastWarnings()) std::fprintf(stderr, "Warning: %s\n", w.c_str());
 }
 
+// POSTs `object` to b's collection: "created", or the error prefixed as kubectl does.
+Result<std::string> createObject(client::RestClient& c, const BoundObject& b, const ApplyFlags& f,
+                                 const Json& object) {
+  auto r = c.post(b.type.collectionPath(b.ns) + query(f.dryRun), object);
+  printWarnings(c);
+  if (!r) {
+    Error e = r.error();
+    e.message = "error when creating \"" + b.source + "\": " + e.message;
+    return e;
+  }
+  return std::string("created");
+}
+
 // Applies one object; returns the verb printed ("created", ...) or the error.
 Result<std::string> applyOne(Cli& cli, client::RestClient& c, BoundObject& b, const ApplyFlags& f) {
   Json modified = withLastApplied(b.object);
@@ -68,14 +81,7 @@ Result<std::string> applyOne(Cli& cli, client::RestClient& c, BoundObject& b, co
                                   "\", Namespace: \"" + b.ns + "\"\nfrom server for: \"" +
                                   b.source + "\"");
     if (f.dryRun == "client") return std::string("created");
-    auto r = c.post(b.type.collectionPath(b.ns) + query(f.dryRun), modified);
-    printWarnings(c);
-    if (!r) {
-      Error e = r.error();
-      e.message = "error when creating \"" + b.source + "\": " + e.message;
-      return e;
-    }
-    return std::string("created");
+    return createObject(c, b, f, modified);
   }
   Json original;
   const Json& meta = (*current)["metadata"];
@@ -116,14 +122,7 @@ Result<std::string> createOrReplaceOne(client::RestClient& c, BoundObject& b, co
                                        bool replace) {
   if (f.dryRun == "client") return std::string(replace ? "replaced" : "created");
   if (!replace) {
-    auto r = c.post(b.type.collectionPath(b.ns) + query(f.dryRun), b.object);
-    printWarnings(c);
-    if (!r) {
-      Error e = r.error();
-      e.message = "error when creating \"" + b.source + "\": " + e.message;
-      return e;
-    }
-    return std::string("created");
+    return createObject(c, b, f, b.object);
   }
   // replace: PUT with the live resourceVersion unless the manifest has one.
   Json obj = b.object;
@@ -251,13 +250,7 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
   }
   if (!waitPaths.empty()) {
     Error err;
-    auto left = waitForAll(
-        cli, waitPaths, waitWords, waitFor, *timeout,
-        [&](size_t i) {
-          std::printf("%s condition met\n", waitWords[i].c_str());
-          std::fflush(stdout);
-        },
-        &err);
+    auto left = waitForAllReporting(cli, waitPaths, waitWords, waitFor, *timeout, &err);
     if (!err.message.empty()) return cli.fail(err);
     for (size_t i : left) {
       std::fprintf(stderr, "error: timed out waiting for the condition on %s\n",

@@ -276,13 +276,7 @@ int runWait(int argc, char** argv) {
     fors.push_back(forSpec);
   }
   Error err;
-  auto left = waitForAll(
-      cli, paths, words, fors, *timeout,
-      [&](size_t i) {
-        std::printf("%s condition met\n", words[i].c_str());
-        std::fflush(stdout);
-      },
-      &err);
+  auto left = waitForAllReporting(cli, paths, words, fors, *timeout, &err);
   if (!err.message.empty()) return cli.fail(err);
   for (size_t i : left)
     std::fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n",

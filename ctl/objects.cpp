@@ -247,4 +247,17 @@ std::vector<size_t> waitForAll(Cli& cli, const std::vector<std::string>& paths,
   }
 }
 
+std::vector<size_t> waitForAllReporting(Cli& cli, const std::vector<std::string>& paths,
+                                        const std::vector<std::string>& words,
+                                        const std::vector<std::string>& forSpecs,
+                                        std::chrono::milliseconds timeout, Error* error) {
+  return waitForAll(
+      cli, paths, words, forSpecs, timeout,
+      [&](size_t i) {
+        std::printf("%s condition met\n", words[i].c_str());
+        std::fflush(stdout);
+      },
+      error);
+}
+
 }  // namespace skiff::ctl

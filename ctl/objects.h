@@ -58,5 +58,10 @@ std::vector<size_t> waitForAll(Cli& cli, const std::vector<std::string>& paths,
                                const std::vector<std::string>& forSpecs,
                                std::chrono::milliseconds timeout,
                                const std::function<void(size_t)>& onDone, Error* error);
+// waitForAll printing "<word> condition met" to stdout as each object finishes.
+std::vector<size_t> waitForAllReporting(Cli& cli, const std::vector<std::string>& paths,
+                                        const std::vector<std::string>& words,
+                                        const std::vector<std::string>& forSpecs,
+                                        std::chrono::milliseconds timeout, Error* error);
 
 }  // namespace skiff::ctl
