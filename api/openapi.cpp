@@ -509,11 +509,11 @@ Json info() {
 
 Json openApiV3Document(const std::string& groupVersion) {
   if (groupVersion != "v1" && groupVersion != "apps/v1") return nullptr;
-  static const Json core = [] {
+  auto build = [](const std::string& gv) {
     Json d{{"openapi", "3.0.0"}, {"info", info()}};
-    d["paths"] = pathsFor(Flavor::kV3, "v1");
+    d["paths"] = pathsFor(Flavor::kV3, gv);
     d["components"] =
-        Json{{"schemas", schemasFor(Flavor::kV3, "v1")},
+        Json{{"schemas", schemasFor(Flavor::kV3, gv)},
              {"securitySchemes",
               Json{{"BearerToken", Json{{"type", "apiKey"},
                                         {"description", "Bearer Token authentication"},
@@ -521,20 +521,9 @@ Json openApiV3Document(const std::string& groupVersion) {
                                         {"in", "header"}}}}}};
     d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
     return d;
-  }();
-  static const Json apps = [] {
-    Json d{{"openapi", "3.0.0"}, {"info", info()}};
-    d["paths"] = pathsFor(Flavor::kV3, "apps/v1");
-    d["components"] =
-        Json{{"schemas", schemasFor(Flavor::kV3, "apps/v1")},
-             {"securitySchemes",
-              Json{{"BearerToken", Json{{"type", "apiKey"},
-                                        {"description", "Bearer Token authentication"},
-                                        {"name", "authorization"},
-                                        {"in", "header"}}}}}};
-    d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
-    return d;
-  }();
+  };
+  static const Json core = build("v1");
+  static const Json apps = build("apps/v1");
   return groupVersion == "v1" ? core : apps;
 }
 
