@@ -5,6 +5,7 @@
 #include <random>
 
 #include "api/validation.h"
+#include "apiserver/objects.h"
 #include "base/log.h"
 
 namespace skiff::apiserver {
@@ -12,11 +13,6 @@ namespace skiff::apiserver {
 using api::Json;
 
 namespace {
-
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return gen;
-}
 
 std::string ownerOf(const Json& svc) {
   const Json& md = svc["metadata"];

@@ -10,11 +10,6 @@ using api::Json;
 
 namespace {
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return gen;
-}
-
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string base64Url(const std::string& in) {
@@ -51,6 +46,11 @@ std::optional<std::string> unBase64Url(const std::string& in) {
 }
 
 }  // namespace
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return gen;
+}
 
 std::string newUid() {
   std::uniform_int_distribution<int> d(0, 15);

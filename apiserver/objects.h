@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "api/json.h"
@@ -14,6 +15,9 @@
 
 namespace skiff::apiserver {
 
+// This thread's random generator (seeded from std::random_device), shared by
+// names, UIDs and the service allocator.
+std::mt19937_64& rng();
 // A random UUID v4, "0f8fad5b-d9cb-469f-a165-70867728950e".
 std::string newUid();
 // n random characters from Kubernetes' generateName alphabet
