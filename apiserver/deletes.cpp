@@ -96,12 +96,7 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
         plan.immediateBody = next.dump();
         return;
       }
-      storage::Op op;
-      op.kind = storage::Op::Kind::kUpdate;
-      op.key = plan.mainKey;
-      op.expectedRevision = rec->modRevision;
-      op.encode = [next](storage::Revision rv) { return encodeWithRevision(next, rv); };
-      plan.ops.push_back(std::move(op));
+      plan.ops.push_back(updateOp(plan.mainKey, rec->modRevision, next));
     };
     auto now = std::chrono::system_clock::now();
     bool deleting = !stringAt(obj, "metadata", "deletionTimestamp").empty();

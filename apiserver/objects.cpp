@@ -86,6 +86,17 @@ std::string encodeWithRevision(const Json& object, storage::Revision rv) {
   return copy.dump();
 }
 
+storage::Op updateOp(const std::string& key, storage::Revision expected, Json next) {
+  storage::Op op;
+  op.kind = storage::Op::Kind::kUpdate;
+  op.key = key;
+  op.expectedRevision = expected;
+  op.encode = [next = std::move(next)](storage::Revision rv) {
+    return encodeWithRevision(next, rv);
+  };
+  return op;
+}
+
 std::string encodeContinue(storage::Revision rv, const std::string& lastKey) {
   Json j = {{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", lastKey}};
   return base64Url(j.dump());

@@ -31,6 +31,9 @@ inline std::string nowRfc3339() {
 
 // The object's JSON text with metadata.resourceVersion = rv.
 std::string encodeWithRevision(const api::Json& object, storage::Revision rv);
+// The store op that replaces `key`, last written at `expected`, by `next`
+// (stamped with the new revision on write).
+storage::Op updateOp(const std::string& key, storage::Revision expected, api::Json next);
 
 // Opaque list continuation: the list's revision and the last key returned.
 std::string encodeContinue(storage::Revision rv, const std::string& lastKey);

@@ -286,12 +286,7 @@ Result<WritePlan> RestApiImpl::planUpdate(const Scope& scope, const storage::Rec
     };
     return plan;
   }
-  storage::Op op;
-  op.kind = storage::Op::Kind::kUpdate;
-  op.key = plan.mainKey;
-  op.expectedRevision = current.modRevision;
-  op.encode = [next](storage::Revision rv) { return encodeWithRevision(next, rv); };
-  addObjectOp(plan, std::move(op), alloc);
+  addObjectOp(plan, updateOp(plan.mainKey, current.modRevision, next), alloc);
   return plan;
 }
 
@@ -480,12 +475,7 @@ void RestApiImpl::bind(const Scope& scope, const Request& request,
           plan.immediateBody = ok;
           return plan;
         }
-        storage::Op op;
-        op.kind = storage::Op::Kind::kUpdate;
-        op.key = plan.mainKey;
-        op.expectedRevision = rec->modRevision;
-        op.encode = [next](storage::Revision rv) { return encodeWithRevision(next, rv); };
-        plan.ops.push_back(std::move(op));
+        plan.ops.push_back(updateOp(plan.mainKey, rec->modRevision, next));
         plan.body = [ok](const storage::TxnResult&) { return ok; };
         return plan;
       },
