@@ -97,14 +97,7 @@ std::vector<std::string> isValidLabelValue(const std::string& v) {
   return errs;
 }
 
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += sep;
-    out += v[i];
-  }
-  return out;
-}
+using table_internal::join;
 
 // Go's %q for the ASCII strings that reach here.
 std::string quote(const std::string& s) {
