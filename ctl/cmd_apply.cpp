@@ -249,14 +249,9 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
     }
   }
   if (!waitPaths.empty()) {
-    Error err;
-    auto left = waitForAllReporting(cli, waitPaths, waitWords, waitFor, *timeout, &err);
-    if (!err.message.empty()) return cli.fail(err);
-    for (size_t i : left) {
-      std::fprintf(stderr, "error: timed out waiting for the condition on %s\n",
-                   waitWords[i].c_str());
-      failed = true;
-    }
+    auto done = waitForAllOrComplain(cli, waitPaths, waitWords, waitFor, *timeout, true);
+    if (!done) return cli.fail(done.error());
+    if (!*done) failed = true;
   }
   return failed ? 1 : 0;
 }

@@ -188,15 +188,9 @@ int runDelete(int argc, char** argv) {
     }
   }
   if (!waitPaths.empty()) {
-    Error err;
-    auto left = waitForAll(
-        cli, waitPaths, waitWords, waitFor, *timeout, [](size_t) {}, &err);
-    if (!err.message.empty()) return cli.fail(err);
-    for (size_t i : left) {
-      std::fprintf(stderr, "error: timed out waiting for the condition on %s\n",
-                   waitWords[i].c_str());
-      failed = true;
-    }
+    auto done = waitForAllOrComplain(cli, waitPaths, waitWords, waitFor, *timeout, false);
+    if (!done) return cli.fail(done.error());
+    if (!*done) failed = true;
   }
   return failed ? 1 : 0;
 }

@@ -260,4 +260,18 @@ std::vector<size_t> waitForAllReporting(Cli& cli, const std::vector<std::string>
       error);
 }
 
+Result<bool> waitForAllOrComplain(Cli& cli, const std::vector<std::string>& paths,
+                                  const std::vector<std::string>& words,
+                                  const std::vector<std::string>& forSpecs,
+                                  std::chrono::milliseconds timeout, bool reportMet) {
+  Error err;
+  auto left = reportMet ? waitForAllReporting(cli, paths, words, forSpecs, timeout, &err)
+                        : waitForAll(
+                              cli, paths, words, forSpecs, timeout, [](size_t) {}, &err);
+  if (!err.message.empty()) return err;
+  for (size_t i : left)
+    std::fprintf(stderr, "error: timed out waiting for the condition on %s\n", words[i].c_str());
+  return left.empty();
+}
+
 }  // namespace skiff::ctl

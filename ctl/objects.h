@@ -63,5 +63,12 @@ std::vector<size_t> waitForAllReporting(Cli& cli, const std::vector<std::string>
                                         const std::vector<std::string>& words,
                                         const std::vector<std::string>& forSpecs,
                                         std::chrono::milliseconds timeout, Error* error);
+// waitForAll (reporting met conditions when reportMet) then "error: timed out
+// waiting for the condition on <word>" on stderr for each object that timed
+// out. True when all finished; an Error when waiting itself failed.
+Result<bool> waitForAllOrComplain(Cli& cli, const std::vector<std::string>& paths,
+                                  const std::vector<std::string>& words,
+                                  const std::vector<std::string>& forSpecs,
+                                  std::chrono::milliseconds timeout, bool reportMet);
 
 }  // namespace skiff::ctl
