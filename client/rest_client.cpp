@@ -156,6 +156,7 @@ Result<Response> RestClient::perform(void* h, const std::string& method, const s
   curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
 
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.stopped) &&
+      !(rc == CURLE_ABORTED_BY_CALLBACK && onChunk) &&
       !(rc == CURLE_OPERATION_TIMEDOUT && onChunk && timeoutSeconds > 0)) {
     Error e;
     e.code = Code::kUnavailable;
@@ -227,10 +228,20 @@ Result<Json> RestClient::del(const std::string& path, const Json& options) {
 }
 
 Status RestClient::watch(const std::string& path, const std::function<bool(const Json&)>& onEvent,
-                         int timeoutSeconds, const std::string& accept) {
+                         int timeoutSeconds, const std::string& accept,
+                         const std::atomic<bool>* cancel) {
   CURL* c = curl_easy_init();
   if (!c) return makeError(Code::kInternal, "curl_easy_init failed");
   configure(c);
+  if (cancel) {
+    // libcurl calls this about once a second even on an idle stream.
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+                     +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+                       return static_cast<std::atomic<bool>*>(p)->load() ? 1 : 0;
+                     });
+  }
   std::string pending;
   int status = 0;
   std::string errorBody;
@@ -256,7 +267,7 @@ Status RestClient::watch(const std::string& path, const std::function<bool(const
       if (!j) continue;
       if (!onEvent(*j)) return false;
     }
-    return true;
+    return !(cancel && cancel->load());
   };
   auto r = perform(c, "GET", path, "", "", accept, &onChunk, timeoutSeconds);
   if (r && !checked) status = r->status;

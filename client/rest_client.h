@@ -19,6 +19,7 @@
 // renderError() prints any Error as kubectl does.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -82,8 +83,11 @@ class RestClient {
   // false from it to stop. Returns when the server ends the stream, on
   // transport error, or after a false. `timeoutSeconds` > 0 bounds the whole
   // stream (the Status ok in that case).
+  // `cancel`, when given, is polled about once a second (and on every chunk):
+  // once true the stream is closed and watch() returns ok.
   Status watch(const std::string& path, const std::function<bool(const Json&)>& onEvent,
-               int timeoutSeconds = 0, const std::string& accept = "application/json");
+               int timeoutSeconds = 0, const std::string& accept = "application/json",
+               const std::atomic<bool>* cancel = nullptr);
 
  private:
   Result<Response> perform(void* curl, const std::string& method, const std::string& path,
