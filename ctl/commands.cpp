@@ -25,10 +25,22 @@ const Verb kVerbs[] = {
     {"delete", "Delete resources by file names, stdin, resources and names, or by label selector",
      runDeleteCommand},
     {"wait", "Wait for a specific condition on one or many resources", runWaitCommand},
+    {"logs", "Print the logs for a container in a pod", runLogsCommand},
+    {"exec", "Execute a command in a container", runExecCommand},
+    {"scale", "Set a new size for a deployment or replica set", runScaleCommand},
+    {"rollout", "Manage the rollout of a deployment", runRolloutCommand},
+    {"set", "Set specific features on objects (set image)", runSetCommand},
+    {"image", "Load, list and remove container images (skiff image load|ls|rm)", runImageCommand},
     {"api-resources", "Print the supported API resources on the server", runApiResourcesCommand},
     {"version", "Print the client and server version information", runVersionCommand},
     {"completion", "Output shell completion code for bash", runCompletionCommand},
     {"apiserver", "Run the API server alone (on SQLite in --data-dir)", runApiserverCommand},
+    {"kubelet", "Run the kubelet alone against a running API server", runKubeletCommand},
+    {"scheduler", "Run the scheduler alone against a running API server", runSchedulerCommand},
+    {"controller-manager", "Run the controllers alone against a running API server",
+     runControllerManagerCommand},
+    {"netproxy", "Run the service proxy and cluster DNS alone against a running API server",
+     runNetproxyCommand},
 };
 
 void usage(FILE* out) {
@@ -36,7 +48,7 @@ void usage(FILE* out) {
       out,
       "skiff: Kubernetes for one machine. Speaks the Kubernetes API; kubectl works too.\n\n"
       "Usage:\n  skiff VERB [flags]\n\nVerbs:\n");
-  for (const auto& v : kVerbs) std::fprintf(out, "  %-14s %s\n", v.name, v.summary);
+  for (const auto& v : kVerbs) std::fprintf(out, "  %-19s %s\n", v.name, v.summary);
   std::fprintf(out,
                "\nFinding the server: --kubeconfig F, else $KUBECONFIG, else "
                "/var/lib/skiff/kubeconfig; --context, -n/--namespace as kubectl.\n"

@@ -24,5 +24,15 @@ int runWaitCommand(int argc, char** argv);          // cmd_delete.cpp
 int runVersionCommand(int argc, char** argv);       // cmd_misc.cpp
 int runApiResourcesCommand(int argc, char** argv);  // cmd_misc.cpp
 int runCompletionCommand(int argc, char** argv);    // cmd_misc.cpp
+int runImageCommand(int argc, char** argv);         // cmd_image.cpp
+int runLogsCommand(int argc, char** argv);          // cmd_logs.cpp
+int runExecCommand(int argc, char** argv);          // cmd_logs.cpp
+int runScaleCommand(int argc, char** argv);         // cmd_rollout.cpp
+int runRolloutCommand(int argc, char** argv);       // cmd_rollout.cpp
+int runSetCommand(int argc, char** argv);           // cmd_rollout.cpp
+int runKubeletCommand(int argc, char** argv);       // cmd_kubelet.cpp
+int runSchedulerCommand(int argc, char** argv);     // cmd_scheduler.cpp
+int runControllerManagerCommand(int argc, char** argv);  // cmd_controllers.cpp
+int runNetproxyCommand(int argc, char** argv);      // cmd_netproxy.cpp
 
 }  // namespace skiff::ctl

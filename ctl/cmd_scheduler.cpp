@@ -1,0 +1,13 @@
+// Placeholder until this verb lands: says so and fails.
+#include <cstdio>
+
+#include "ctl/commands.h"
+
+namespace skiff::ctl {
+
+int runSchedulerCommand(int, char**) {
+  std::fprintf(stderr, "error: skiff scheduler is not available in this build yet\n");
+  return 1;
+}
+
+}  // namespace skiff::ctl
