@@ -131,6 +131,14 @@ class Runtime {
   };
   virtual Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& argv,
                                       std::chrono::milliseconds timeout) = 0;
+  // The host command line that runs argv inside the running container with
+  // the container's environment, user and cwd (e.g. {"runc", "--root", R,
+  // "exec", ...}), for a streaming exec whose caller wires stdin/stdout/stderr
+  // (kubectl exec). `tty` asks for a terminal (runc exec -t needs a console
+  // socket; callers may refuse tty).
+  virtual Result<std::vector<std::string>> execCommand(const std::string& id,
+                                                       const std::vector<std::string>& argv,
+                                                       bool tty) = 0;
 };
 
 }  // namespace skiff::kubelet
