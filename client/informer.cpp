@@ -7,9 +7,13 @@ namespace skiff::client {
 Informer::Informer(RestClient& client, std::string path, std::string query)
     : client_(client), path_(std::move(path)), query_(std::move(query)) {}
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
-void Informer::addHandlers(InformerHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+void Informer::addHandlers(InformerHandlers handlers) {
+  handlers_.push_back(std::move(handlers));
+}
 
 void Informer::start() {
   if (thread_.joinable()) return;
@@ -127,8 +131,9 @@ std::string Informer::relist() {
 }
 
 bool Informer::watchFrom(std::string& rv) {
-  std::string p = path_ + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=" +
-                  rv + (query_.empty() ? "" : "&" + query_);
+  std::string p = path_ +
+                  "?watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=" + rv +
+                  (query_.empty() ? "" : "&" + query_);
   bool gone = false;
   auto st = client_.watch(
       p,
@@ -136,14 +141,16 @@ bool Informer::watchFrom(std::string& rv) {
         std::string type = ev.value("type", "");
         const Json& obj = ev.contains("object") ? ev["object"] : Json::object();
         if (type == "ERROR") {
-          if (obj.value("code", 0) == 410) gone = true;
+          if (obj.value("code", 0) == 410)
+            gone = true;
           else
-            logWarn("informer watch error", {{"path", path_}, {"message", obj.value("message", "")}});
+            logWarn("informer watch error",
+                    {{"path", path_}, {"message", obj.value("message", "")}});
           gone = true;  // any error: relist
           return false;
         }
-        std::string newRv = obj.contains("metadata") ? obj["metadata"].value("resourceVersion", "")
-                                                     : std::string();
+        std::string newRv =
+            obj.contains("metadata") ? obj["metadata"].value("resourceVersion", "") : std::string();
         if (!newRv.empty()) rv = newRv;
         if (type == "BOOKMARK") {
           std::lock_guard<std::mutex> lock(mu_);

@@ -237,10 +237,11 @@ Status RestClient::watch(const std::string& path, const std::function<bool(const
     // libcurl calls this about once a second even on an idle stream.
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
-                     +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-                       return static_cast<std::atomic<bool>*>(p)->load() ? 1 : 0;
-                     });
+    curl_easy_setopt(
+        c, CURLOPT_XFERINFOFUNCTION,
+        +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+          return static_cast<std::atomic<bool>*>(p)->load() ? 1 : 0;
+        });
   }
   std::string pending;
   int status = 0;
