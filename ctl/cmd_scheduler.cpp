@@ -1,13 +1,108 @@
-// Placeholder until this verb lands: says so and fails.
-#include <cstdio>
+// `skiff scheduler`: runs the scheduler alone against an apiserver until
+// SIGINT or SIGTERM.
 
+#include <signal.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "base/log.h"
+#include "client/kubeconfig.h"
 #include "ctl/commands.h"
+#include "scheduler/scheduler.h"
 
 namespace skiff::ctl {
+namespace {
 
-int runSchedulerCommand(int, char**) {
-  std::fprintf(stderr, "error: skiff scheduler is not available in this build yet\n");
-  return 1;
+namespace po = boost::program_options;
+
+bool parseLevel(const std::string& s, LogLevel& out) {
+  if (s == "debug")
+    out = LogLevel::kDebug;
+  else if (s == "info")
+    out = LogLevel::kInfo;
+  else if (s == "warn" || s == "warning")
+    out = LogLevel::kWarn;
+  else if (s == "error")
+    out = LogLevel::kError;
+  else
+    return false;
+  return true;
+}
+
+}  // namespace
+
+int runSchedulerCommand(int argc, char** argv) {
+  std::string kubeconfig;
+  std::string logLevel = "info";
+  std::string schedulerName = scheduler::SchedulerOptions{}.schedulerName;
+  po::options_description flags("Flags");
+  flags.add_options()("help,h", "Show this help")(
+      "kubeconfig", po::value<std::string>(&kubeconfig),
+      "Path to the kubeconfig (default: $KUBECONFIG, else /var/lib/skiff/kubeconfig)")(
+      "log-level", po::value<std::string>(&logLevel)->default_value(logLevel),
+      "debug, info, warn or error")(
+      "scheduler-name", po::value<std::string>(&schedulerName)->default_value(schedulerName),
+      "Schedule the pods whose spec.schedulerName is this");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\nSee 'skiff scheduler --help' for usage.\n", e.what());
+    return 1;
+  }
+  if (vm.count("help")) {
+    std::cout << "Run the scheduler alone: bind pending pods to nodes.\n\n"
+                 "Pods without spec.nodeName go to the node that fits (nodeSelector, node\n"
+                 "affinity, taints, host ports, cpu and memory requests) and has the most room\n"
+                 "left. A pod that fits nowhere gets PodScheduled=False, reason Unschedulable,\n"
+                 "and is tried again when nodes or pods change. Runs until SIGINT or SIGTERM.\n\n"
+                 "Examples:\n"
+                 "  skiff scheduler --kubeconfig /var/lib/skiff/kubeconfig\n\n"
+                 "Usage:\n  skiff scheduler [flags]\n\n"
+              << flags << "\n";
+    return 0;
+  }
+  LogLevel level;
+  if (!parseLevel(logLevel, level)) {
+    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                 logLevel.c_str());
+    return 1;
+  }
+  setLogLevel(level);
+  if (schedulerName.empty()) {
+    std::fprintf(stderr, "error: --scheduler-name must not be empty\n");
+    return 1;
+  }
+  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
+  if (!config) {
+    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
+    return 1;
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait() sees them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  scheduler::SchedulerOptions options;
+  options.schedulerName = schedulerName;
+  scheduler::Scheduler sched(*config, options);
+  if (auto s = sched.start(); !s) {
+    std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
+  logInfo("scheduler stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  sched.stop();
+  return 0;
 }
 
 }  // namespace skiff::ctl

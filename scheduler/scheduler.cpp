@@ -1,0 +1,282 @@
+#include "scheduler/scheduler.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <random>
+
+#include "base/log.h"
+#include "scheduler/algorithm.h"
+
+namespace skiff::scheduler {
+namespace {
+
+using api::Json;
+
+std::string str(const Json& obj, const char* a, const char* b) {
+  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return "";
+  const Json& o = obj[a];
+  auto it = o.find(b);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string nowRfc3339() {
+  time_t t = time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string podPath(const std::string& ns, const std::string& name) {
+  return "/api/v1/namespaces/" + ns + "/pods/" + name;
+}
+
+// The pod's PodScheduled condition, or null.
+Json scheduledCondition(const Json& pod) {
+  if (!pod.contains("status") || !pod["status"].is_object()) return nullptr;
+  const Json& conds = pod["status"].value("conditions", Json::array());
+  if (!conds.is_array()) return nullptr;
+  for (const Json& c : conds)
+    if (c.is_object() && c.value("type", "") == "PodScheduled") return c;
+  return nullptr;
+}
+
+// Unbound, not being deleted, not ended: a pod waiting for a node.
+bool isPending(const Json& pod) {
+  return str(pod, "spec", "nodeName").empty() &&
+         str(pod, "metadata", "deletionTimestamp").empty() && !isTerminated(pod);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(client::ClientConfig config, SchedulerOptions options)
+    : options_(std::move(options)), client_(std::move(config)) {}
+
+Scheduler::~Scheduler() {
+  stop();
+}
+
+Status Scheduler::start() {
+  if (started_) return {};
+  started_ = true;
+  stopping_ = false;
+  pods_ = std::make_unique<client::Informer>(client_, "/api/v1/pods");
+  nodes_ = std::make_unique<client::Informer>(client_, "/api/v1/nodes");
+  pods_->addHandlers({[this](const Json& p) { onPod(nullptr, p); },
+                      [this](const Json& o, const Json& p) { onPod(&o, p); },
+                      [this](const Json& p) { onPodDeleted(p); }});
+  nodes_->addHandlers({[this](const Json&) { onNode(); },
+                       [this](const Json&, const Json&) { onNode(); }, [this](const Json&) {}});
+  pods_->start();
+  nodes_->start();
+  worker_ = std::thread([this] { run(); });
+  logInfo("scheduler started", {{"schedulerName", options_.schedulerName}});
+  return {};
+}
+
+void Scheduler::stop() {
+  if (!started_) return;
+  stopping_ = true;
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (pods_) pods_->stop();
+  if (nodes_) nodes_->stop();
+  started_ = false;
+}
+
+void Scheduler::enqueueLocked(const std::string& key) {
+  unschedulable_.erase(key);
+  if (queued_.insert(key).second) active_.push_back(key);
+  cv_.notify_one();
+}
+
+void Scheduler::flushUnschedulableLocked() {
+  std::set<std::string> keys;
+  keys.swap(unschedulable_);
+  for (const std::string& k : keys) enqueueLocked(k);
+}
+
+void Scheduler::onPod(const Json* oldPod, const Json& pod) {
+  std::string key = client::Informer::keyOf(pod);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (isPending(pod)) {
+    if (pod["spec"].value("schedulerName", "default-scheduler") != options_.schedulerName) return;
+    // A pod we already found unschedulable is tried again only when its spec
+    // changed: our own status patch must not start a loop.
+    if (oldPod && unschedulable_.count(key) && (*oldPod)["spec"] == pod["spec"] &&
+        (*oldPod)["metadata"].value("labels", Json()) == pod["metadata"].value("labels", Json()))
+      return;
+    enqueueLocked(key);
+    return;
+  }
+  // A bound pod that ends frees its resources and ports.
+  if (oldPod && !isTerminated(*oldPod) && isTerminated(pod)) flushUnschedulableLocked();
+}
+
+void Scheduler::onPodDeleted(const Json& pod) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string key = client::Informer::keyOf(pod);
+  unschedulable_.erase(key);
+  assumed_.erase(key);
+  if (!str(pod, "spec", "nodeName").empty()) flushUnschedulableLocked();
+}
+
+void Scheduler::onNode() {
+  std::lock_guard<std::mutex> lock(mu_);
+  flushUnschedulableLocked();
+}
+
+void Scheduler::run() {
+  while (!stopping_ && !(pods_->hasSynced() && nodes_->hasSynced())) {
+    (void)pods_->waitForSync(std::chrono::milliseconds(100));
+    (void)nodes_->waitForSync(std::chrono::milliseconds(100));
+  }
+  auto nextFlush = std::chrono::steady_clock::now() + options_.retryInterval;
+  while (!stopping_) {
+    std::string key;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, nextFlush, [&] { return stopping_ || !active_.empty(); });
+      if (stopping_) return;
+      if (std::chrono::steady_clock::now() >= nextFlush) {
+        flushUnschedulableLocked();
+        nextFlush = std::chrono::steady_clock::now() + options_.retryInterval;
+      }
+      if (active_.empty()) continue;
+      key = active_.front();
+      active_.pop_front();
+      queued_.erase(key);
+    }
+    scheduleOne(key);
+  }
+}
+
+void Scheduler::scheduleOne(const std::string& key) {
+  std::optional<Json> pod = pods_->get(key);
+  if (!pod || !isPending(*pod) ||
+      (*pod)["spec"].value("schedulerName", "default-scheduler") != options_.schedulerName)
+    return;
+
+  // The cluster as this cycle sees it: nodes, the pods bound to each, and the
+  // pods we bound whose binding the watch has not shown yet.
+  std::map<std::string, NodeInfo> byName;
+  for (Json& n : nodes_->list()) {
+    std::string name = str(n, "metadata", "name");
+    byName[name].node = std::move(n);
+  }
+  std::vector<Json> all = pods_->list();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (assumed_.count(key)) return;  // bound already; the watch is behind
+    for (auto it = assumed_.begin(); it != assumed_.end();) {
+      std::optional<Json> cached = pods_->get(it->first);
+      if (!cached || !str(*cached, "spec", "nodeName").empty()) {
+        it = assumed_.erase(it);
+        continue;
+      }
+      all.push_back(it->second);
+      ++it;
+    }
+  }
+  for (Json& p : all) {
+    std::string node = str(p, "spec", "nodeName");
+    if (node.empty()) continue;
+    auto it = byName.find(node);
+    if (it != byName.end()) it->second.pods.push_back(std::move(p));
+  }
+  std::vector<NodeInfo> infos;
+  infos.reserve(byName.size());
+  for (auto& [name, info] : byName) infos.push_back(std::move(info));
+
+  ScheduleResult result = schedulePod(*pod, infos);
+  std::string ns = str(*pod, "metadata", "namespace");
+  std::string name = str(*pod, "metadata", "name");
+  if (!result.scheduled) {
+    logInfo("pod unschedulable", {{"pod", key}, {"message", result.message}});
+    recordUnschedulable(*pod, result.message);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!queued_.count(key)) unschedulable_.insert(key);
+    return;
+  }
+
+  Json assumed = *pod;
+  assumed["spec"]["nodeName"] = result.node;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    assumed_[key] = assumed;
+  }
+  Json binding = {{"apiVersion", "v1"},
+                  {"kind", "Binding"},
+                  {"metadata", {{"name", name}, {"namespace", ns}}},
+                  {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", result.node}}}};
+  auto r = client_.post(podPath(ns, name) + "/binding", binding);
+  if (!r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    assumed_.erase(key);
+    // Conflict: bound by someone else or being deleted; the watch will say.
+    if (r.error().code != Code::kConflict && r.error().code != Code::kNotFound) {
+      logWarn("binding failed",
+              {{"pod", key}, {"node", result.node}, {"error", r.error().message}});
+      unschedulable_.insert(key);  // retried at the next flush
+    }
+    return;
+  }
+  ++bound_;
+  logDebug("pod bound", {{"pod", key}, {"node", result.node}});
+}
+
+void Scheduler::recordUnschedulable(const Json& pod, const std::string& message) {
+  Json cond = scheduledCondition(pod);
+  if (cond.is_object() && cond.value("status", "") == "False" &&
+      cond.value("reason", "") == "Unschedulable" && cond.value("message", "") == message)
+    return;  // already says so
+  std::string ns = str(pod, "metadata", "namespace");
+  std::string name = str(pod, "metadata", "name");
+  std::string now = nowRfc3339();
+  Json patch = {{"status",
+                 {{"conditions", Json::array({{{"type", "PodScheduled"},
+                                               {"status", "False"},
+                                               {"reason", "Unschedulable"},
+                                               {"message", message},
+                                               {"lastProbeTime", nullptr},
+                                               {"lastTransitionTime", now}}})}}}};
+  auto r = client_.patch(podPath(ns, name) + "/status", patch, client::kStrategicMergePatch);
+  if (!r && r.error().code != Code::kNotFound)
+    logWarn("pod status update failed", {{"pod", ns + "/" + name}, {"error", r.error().message}});
+
+  if (!eventsSupported_) return;
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
+  Json event = {{"apiVersion", "v1"},
+                {"kind", "Event"},
+                {"metadata", {{"name", name + "." + suffix}, {"namespace", ns}}},
+                {"involvedObject",
+                 {{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"namespace", ns},
+                  {"name", name},
+                  {"uid", str(pod, "metadata", "uid")},
+                  {"resourceVersion", str(pod, "metadata", "resourceVersion")}}},
+                {"reason", "FailedScheduling"},
+                {"message", message},
+                {"type", "Warning"},
+                {"source", {{"component", options_.schedulerName}}},
+                {"reportingComponent", options_.schedulerName},
+                {"firstTimestamp", now},
+                {"lastTimestamp", now},
+                {"count", 1}};
+  auto e = client_.post("/api/v1/namespaces/" + ns + "/events", event);
+  if (!e) {
+    if (e.error().code == Code::kNotFound && e.error().kind != "namespaces") {
+      eventsSupported_ = false;  // the apiserver has no events resource
+      logInfo("events not supported by the apiserver; not recording FailedScheduling");
+    } else {
+      logWarn("event create failed", {{"pod", ns + "/" + name}, {"error", e.error().message}});
+    }
+  }
+}
+
+}  // namespace skiff::scheduler
