@@ -1,13 +1,85 @@
-// Placeholder until this verb lands: says so and fails.
-#include <cstdio>
+// `skiff controller-manager`: runs the ReplicaSet, Deployment, garbage
+// collection (and Endpoints) controllers alone until SIGINT or SIGTERM.
+#include <signal.h>
 
+#include <cstdio>
+#include <iostream>
+
+#include "base/log.h"
+#include "client/kubeconfig.h"
+#include "controllers/manager.h"
+#include "ctl/cli.h"
 #include "ctl/commands.h"
 
 namespace skiff::ctl {
 
-int runControllerManagerCommand(int, char**) {
-  std::fprintf(stderr, "error: skiff controller-manager is not available in this build yet\n");
-  return 1;
+int runControllerManagerCommand(int argc, char** argv) {
+  std::string kubeconfig, logLevel = "info";
+  controllers::ControllerManagerOptions options;
+  int workers = 2;
+  po::options_description desc("Flags");
+  desc.add_options()("help,h", "Show this help")(
+      "kubeconfig", po::value(&kubeconfig),
+      "Kubeconfig of the API server (default $KUBECONFIG, else /var/lib/skiff/kubeconfig)")(
+      "log-level", po::value(&logLevel)->default_value(logLevel), "debug, info, warn or error")(
+      "workers", po::value(&workers)->default_value(workers), "Worker threads per controller");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\nSee 'skiff controller-manager --help' for usage.\n", e.what());
+    return 1;
+  }
+  if (vm.count("help")) {
+    std::cout << "Run the ReplicaSet, Deployment, garbage collector and Endpoints controllers\n"
+                 "against an API server, until SIGINT or SIGTERM.\n\n"
+                 "Examples:\n  skiff controller-manager --kubeconfig /tmp/k/kubeconfig\n\n"
+                 "Usage:\n  skiff controller-manager [flags]\n\n"
+              << desc << "\n";
+    return 0;
+  }
+  LogLevel level;
+  if (logLevel == "debug")
+    level = LogLevel::kDebug;
+  else if (logLevel == "info")
+    level = LogLevel::kInfo;
+  else if (logLevel == "warn" || logLevel == "warning")
+    level = LogLevel::kWarn;
+  else if (logLevel == "error")
+    level = LogLevel::kError;
+  else {
+    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                 logLevel.c_str());
+    return 1;
+  }
+  if (workers < 1) {
+    std::fprintf(stderr, "error: invalid --workers %d: must be at least 1\n", workers);
+    return 1;
+  }
+  setLogLevel(level);
+  options.replicaSet.workers = options.deployment.workers = options.gc.workers = workers;
+  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
+  if (!config) {
+    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  controllers::ControllerManager manager(*config, options);
+  if (Status s = manager.start(); !s) {
+    std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
+  logInfo("controller-manager stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  manager.stop();
+  return 0;
 }
 
 }  // namespace skiff::ctl

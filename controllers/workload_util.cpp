@@ -1,0 +1,132 @@
+#include "controllers/workload_util.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace skiff::controllers {
+
+std::string formatTime(TimePoint t) {
+  std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<TimePoint> parseTime(const std::string& text) {
+  std::tm tm{};
+  int y, mo, d, h, mi, s;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &s) != 6)
+    return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+namespace {
+const Json* at(const Json& obj, const char* a, const char* b, const char* c) {
+  const Json* j = &obj;
+  for (const char* k : {a, b, c}) {
+    if (!k) break;
+    if (!j->is_object()) return nullptr;
+    auto it = j->find(k);
+    if (it == j->end()) return nullptr;
+    j = &*it;
+  }
+  return j;
+}
+}  // namespace
+
+std::string str(const Json& obj, const char* a, const char* b, const char* c) {
+  const Json* j = at(obj, a, b, c);
+  return j && j->is_string() ? j->get<std::string>() : "";
+}
+
+long long num(const Json& obj, const char* a, const char* b, long long fallback) {
+  const Json* j = at(obj, a, b, nullptr);
+  return j && j->is_number_integer() ? j->get<long long>() : fallback;
+}
+
+std::string keyOf(const Json& obj) {
+  return str(obj, "metadata", "namespace") + "/" + str(obj, "metadata", "name");
+}
+
+std::string uidOf(const Json& obj) {
+  return str(obj, "metadata", "uid");
+}
+
+bool isDeleting(const Json& obj) {
+  return !str(obj, "metadata", "deletionTimestamp").empty();
+}
+
+const Json* controllerRef(const Json& obj) {
+  const Json* refs = at(obj, "metadata", "ownerReferences", nullptr);
+  if (!refs || !refs->is_array()) return nullptr;
+  for (const Json& r : *refs)
+    if (r.is_object() && r.value("controller", false)) return &r;
+  return nullptr;
+}
+
+Json makeControllerRef(const Json& owner, const std::string& apiVersion, const std::string& kind) {
+  return Json{
+      {"apiVersion", apiVersion}, {"kind", kind},       {"name", str(owner, "metadata", "name")},
+      {"uid", uidOf(owner)},      {"controller", true}, {"blockOwnerDeletion", true}};
+}
+
+bool podIsActive(const Json& pod) {
+  std::string phase = str(pod, "status", "phase");
+  return phase != "Succeeded" && phase != "Failed" && !isDeleting(pod);
+}
+
+namespace {
+const Json* readyCondition(const Json& pod) {
+  const Json* conds = at(pod, "status", "conditions", nullptr);
+  if (!conds || !conds->is_array()) return nullptr;
+  for (const Json& c : *conds)
+    if (c.is_object() && c.value("type", "") == "Ready") return &c;
+  return nullptr;
+}
+}  // namespace
+
+bool podIsReady(const Json& pod) {
+  const Json* c = readyCondition(pod);
+  return c && c->value("status", "") == "True";
+}
+
+bool podIsAvailable(const Json& pod, long long minReadySeconds, TimePoint now) {
+  if (!podIsReady(pod)) return false;
+  if (minReadySeconds <= 0) return true;
+  const Json* c = readyCondition(pod);
+  auto t = parseTime(c->value("lastTransitionTime", ""));
+  if (!t) return true;
+  return *t + std::chrono::seconds(minReadySeconds) <= now;
+}
+
+long long resolveIntOrPercent(const Json* value, long long total, bool roundUp) {
+  if (!value || value->is_null()) value = nullptr;
+  if (value && value->is_number_integer()) return value->get<long long>();
+  std::string s = value && value->is_string() ? value->get<std::string>() : "25%";
+  if (s.empty() || s.back() != '%') {
+    try {
+      return std::stoll(s);
+    } catch (...) {
+      return 0;
+    }
+  }
+  long long pct = 0;
+  try {
+    pct = std::stoll(s.substr(0, s.size() - 1));
+  } catch (...) {
+    return 0;
+  }
+  long long scaled = pct * total;
+  return roundUp ? (scaled + 99) / 100 : scaled / 100;
+}
+
+}  // namespace skiff::controllers
