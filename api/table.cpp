@@ -510,6 +510,30 @@ Json tableColumns(const std::string& resource) {
   return cols;
 }
 
+namespace {
+
+// One row; `obj` is consumed (its metadata or the whole object moves in).
+Json tableRow(const Kind& kind, Json&& obj, const TableOptions& options) {
+  Json conditions = Json::array();
+  Json row = {{"cells", kind.print(obj, options.now, &conditions)}};
+  if (!conditions.empty()) row["conditions"] = std::move(conditions);
+  if (options.includeObject == "Object") {
+    row["object"] = std::move(obj);
+  } else if (options.includeObject == "None") {
+    row["object"] = nullptr;
+  } else {
+    Json meta = Json::object();
+    if (obj.is_object())
+      if (auto it = obj.find("metadata"); it != obj.end()) meta = std::move(*it);
+    row["object"] = {{"kind", "PartialObjectMetadata"},
+                     {"apiVersion", "meta.k8s.io/v1"},
+                     {"metadata", std::move(meta)}};
+  }
+  return row;
+}
+
+}  // namespace
+
 Json toTable(const std::string& resource, const std::vector<Json>& objects,
              const Json& listMetadata, const TableOptions& options) {
   const Kind& kind = kindFor(resource);
@@ -518,22 +542,32 @@ Json toTable(const std::string& resource, const std::vector<Json>& objects,
                 {"metadata", listMetadata.is_object() ? listMetadata : Json::object()},
                 {"columnDefinitions", tableColumns(resource)},
                 {"rows", Json::array()}};
-  for (const Json& obj : objects) {
-    Json conditions = Json::array();
-    Json row = {{"cells", kind.print(obj, options.now, &conditions)}};
-    if (!conditions.empty()) row["conditions"] = conditions;
-    if (options.includeObject == "Object") {
-      row["object"] = obj;
-    } else if (options.includeObject == "None") {
-      row["object"] = nullptr;
-    } else {
-      Json meta = obj.is_object() && obj.contains("metadata") ? obj["metadata"] : Json::object();
-      row["object"] = {
-          {"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", meta}};
-    }
-    table["rows"].push_back(std::move(row));
-  }
+  for (const Json& obj : objects) table["rows"].push_back(tableRow(kind, Json(obj), options));
   return table;
+}
+
+TableWriter::TableWriter(std::string resource, TableOptions options)
+    : resource_(std::move(resource)), options_(std::move(options)) {}
+
+void TableWriter::add(Json&& object) {
+  if (!rows_.empty()) rows_ += ',';
+  rows_ += tableRow(kindFor(resource_), std::move(object), options_).dump();
+}
+
+std::string TableWriter::finish(const Json& listMetadata) {
+  Json head = {{"kind", "Table"},
+               {"apiVersion", "meta.k8s.io/v1"},
+               {"metadata", listMetadata.is_object() ? listMetadata : Json::object()},
+               {"columnDefinitions", tableColumns(resource_)},
+               {"rows", Json::array()}};
+  std::string out = head.dump();
+  // nlohmann orders keys, so "rows" is last and the text ends with `[]}`.
+  out.resize(out.size() - 2);
+  out.reserve(out.size() + rows_.size() + 2);
+  out += rows_;
+  out += "]}";
+  rows_.clear();
+  return out;
 }
 
 }  // namespace skiff::api

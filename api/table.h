@@ -26,6 +26,23 @@ struct TableOptions {
 Json toTable(const std::string& resource, const std::vector<Json>& objects,
              const Json& listMetadata, const TableOptions& options = {});
 
+// The same Table, written as text while the objects are produced, so a list of
+// thousands of objects is never held as one Json tree: the caller adds each
+// object once (moved in: its metadata moves into the row) and takes the text.
+class TableWriter {
+ public:
+  TableWriter(std::string resource, TableOptions options = {});
+  void add(Json&& object);
+  // The complete Table text with `listMetadata` (resourceVersion, continue);
+  // the writer is spent afterwards.
+  std::string finish(const Json& listMetadata);
+
+ private:
+  std::string resource_;
+  TableOptions options_;
+  std::string rows_;  // "row,row,..."
+};
+
 // The column definitions alone (used for watch streams of Tables).
 Json tableColumns(const std::string& resource);
 

@@ -157,7 +157,12 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   }
 
   // Filtered (or Table) list: read in chunks until `limit` items matched.
-  std::vector<std::pair<std::string, Json>> matched;  // key, object
+  // A Table is written row by row as objects match (api::TableWriter); a
+  // plain list keeps the stored texts of the matches.
+  std::optional<api::TableWriter> tableOut;
+  if (table) tableOut.emplace(r.plural, tableOptions(request));
+  size_t matchedCount = 0;
+  std::string lastMatchedKey;
   std::vector<std::string> rawTexts;
   storage::Revision revision = 0;
   bool more = false;
@@ -170,7 +175,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     size_t i = 0;
     for (; i < listed->items.size(); ++i) {
       const auto& rec = listed->items[i];
-      if (*limit > 0 && static_cast<int64_t>(matched.size()) >= *limit) {
+      if (*limit > 0 && static_cast<int64_t>(matchedCount) >= *limit) {
         more = true;
         break;
       }
@@ -184,21 +189,22 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
         if (!labels->matches(l)) continue;
       }
       if (fields && !fields->matches(obj)) continue;
-      matched.emplace_back(rec.key, std::move(obj));
-      rawTexts.push_back(rec.value);
+      ++matchedCount;
+      lastMatchedKey = rec.key;
+      if (tableOut)
+        tableOut->add(std::move(obj));
+      else
+        rawTexts.push_back(rec.value);
     }
     if (more) break;
     if (!listed->more || listed->items.empty()) break;
     cursor = listed->items.back().key;
   }
-  std::string next = more && !matched.empty() ? encodeContinue(revision, matched.back().first) : "";
-  if (table) {
+  std::string next = more && matchedCount > 0 ? encodeContinue(revision, lastMatchedKey) : "";
+  if (tableOut) {
     Json md = {{"resourceVersion", std::to_string(revision)}};
     if (!next.empty()) md["continue"] = next;
-    std::vector<Json> objects;
-    objects.reserve(matched.size());
-    for (auto& [k, o] : matched) objects.push_back(std::move(o));
-    respondJson(*writer, 200, api::toTable(r.plural, objects, md, tableOptions(request)).dump());
+    respondJson(*writer, 200, tableOut->finish(md));
     return;
   }
   std::string body = listHead(r, revision, next);

@@ -6,6 +6,7 @@ using skiff::api::humanDuration;
 using skiff::api::Json;
 using skiff::api::tableColumns;
 using skiff::api::TableOptions;
+using skiff::api::TableWriter;
 using skiff::api::toTable;
 using std::chrono::hours;
 using std::chrono::minutes;
@@ -98,6 +99,25 @@ TEST_CASE("table: Table envelope, PartialObjectMetadata rows and includeObject")
   o.includeObject = "None";
   CHECK(toTable("namespaces", {obj}, Json::object(), o)["rows"][0]["object"].is_null());
   CHECK(toTable("namespaces", {}, Json::object(), opts())["rows"] == Json::array());
+}
+
+TEST_CASE("table: TableWriter writes the same Table as toTable, row by row") {
+  Json ns = Json::parse(
+      R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"dev","resourceVersion":"7",
+          "creationTimestamp":"2024-01-10T11:00:00Z"},"status":{"phase":"Active"}})");
+  Json other = ns;
+  other["metadata"]["name"] = "prod";
+  Json md = {{"resourceVersion", "42"}, {"continue", "abc"}};
+  for (const char* include : {"Metadata", "Object", "None"}) {
+    TableOptions o = opts();
+    o.includeObject = include;
+    TableWriter w("namespaces", o);
+    w.add(Json(ns));
+    w.add(Json(other));
+    CHECK(Json::parse(w.finish(md)) == toTable("namespaces", {ns, other}, md, o));
+  }
+  TableWriter empty("namespaces", opts());
+  CHECK(Json::parse(empty.finish(md)) == toTable("namespaces", {}, md, opts()));
 }
 
 TEST_CASE("table: pod columns") {
