@@ -52,6 +52,28 @@ std::string clusterIpOf(const Json& svc) {
   return "";
 }
 
+// A LoadBalancer Service that skiff's pool serves (another loadBalancerClass is
+// some other controller's).
+bool wantsPoolIp(const Json& svc) {
+  if (specType(svc) != "LoadBalancer") return false;
+  const Json& spec = svc["spec"];
+  return !(spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string() &&
+           !spec["loadBalancerClass"].get<std::string>().empty());
+}
+
+// status.loadBalancer.ingress[0].ip, or "".
+std::string ingressIpOf(const Json& svc) {
+  if (!svc.is_object() || !svc.contains("status") || !svc["status"].is_object()) return "";
+  const Json& st = svc["status"];
+  if (!st.contains("loadBalancer") || !st["loadBalancer"].is_object()) return "";
+  const Json& lb = st["loadBalancer"];
+  if (!lb.contains("ingress") || !lb["ingress"].is_array() || lb["ingress"].empty()) return "";
+  const Json& first = lb["ingress"][0];
+  return first.is_object() && first.contains("ip") && first["ip"].is_string()
+             ? first["ip"].get<std::string>()
+             : "";
+}
+
 int nodePortOf(const Json& port) {
   if (port.is_object() && port.contains("nodePort") && port["nodePort"].is_number_integer())
     return port["nodePort"].get<int>();
@@ -105,6 +127,10 @@ std::set<std::string> heldAllocationKeys(const Json& svc) {
       if (np > 0) keys.insert(kNodePortPrefix + std::to_string(np));
     }
   }
+  if (wantsPoolIp(svc)) {
+    std::string ip = ingressIpOf(svc);
+    if (parseIpv4(ip)) keys.insert(kLoadBalancerIpPrefix + ip);
+  }
   return keys;
 }
 
@@ -115,7 +141,15 @@ Result<std::unique_ptr<ServiceAllocator>> ServiceAllocator::create(storage::Stor
   if (options.nodePortMin < 1 || options.nodePortMax > 65535 ||
       options.nodePortMin > options.nodePortMax)
     return makeError(Code::kBadRequest, "invalid node port range");
-  return std::unique_ptr<ServiceAllocator>(new ServiceAllocator(store, options, *cidr));
+  std::optional<Ipv4Cidr> lb;
+  if (!options.loadBalancerCidr.empty()) {
+    auto parsed = parseCidr(options.loadBalancerCidr);
+    if (!parsed)
+      return makeError(Code::kBadRequest, "invalid load-balancer CIDR " + options.loadBalancerCidr +
+                                              " (IPv4, /8 to /30)");
+    lb = *parsed;
+  }
+  return std::unique_ptr<ServiceAllocator>(new ServiceAllocator(store, options, *cidr, lb));
 }
 
 bool ServiceAllocator::taken(const std::string& key) {
@@ -158,6 +192,18 @@ std::optional<int> ServiceAllocator::pickPort(const std::set<std::string>& avoid
   for (int p = options_.nodePortMin; p <= options_.nodePortMax; ++p) {
     std::string key = kNodePortPrefix + std::to_string(p);
     if (!avoid.count(key) && !taken(key)) return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ServiceAllocator::pickLoadBalancerIp(
+    const std::set<std::string>& avoid) {
+  if (!lbCidr_) return std::nullopt;
+  // Lowest free address first, as MetalLB does: small pools read predictably.
+  for (uint64_t off = 1; off + 1 < lbCidr_->size(); ++off) {
+    std::string ip = formatIpv4(lbCidr_->network + static_cast<uint32_t>(off));
+    std::string key = kLoadBalancerIpPrefix + ip;
+    if (!avoid.count(key) && !taken(key)) return ip;
   }
   return std::nullopt;
 }
@@ -305,6 +351,48 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
       port["nodePort"] = np;
     }
   }
+  // LoadBalancer ingress IP, written to the status in this same write.
+  if (lbCidr_ && wantsPoolIp(svc)) {
+    std::string requested = spec.contains("loadBalancerIP") && spec["loadBalancerIP"].is_string()
+                                ? spec["loadBalancerIP"].get<std::string>()
+                                : "";
+    std::string ip = requested.empty() && old && wantsPoolIp(*old) ? ingressIpOf(*old) : requested;
+    if (!requested.empty()) {
+      auto parsed = parseIpv4(requested);
+      if (!parsed || !lbCidr_->usable(*parsed)) {
+        errors.push_back(api::invalid("spec.loadBalancerIP", requested,
+                                      "must be an address of the load-balancer pool " +
+                                          options_.loadBalancerCidr +
+                                          " (or leave it out to get one)"));
+        ip.clear();
+      } else {
+        takeKey(kLoadBalancerIpPrefix + requested, false,
+                api::invalid(
+                    "spec.loadBalancerIP", requested,
+                    "failed to allocate IP " + requested + ": provided IP is already allocated"));
+      }
+    } else if (ip.empty()) {
+      std::set<std::string> avoidNow = avoid;
+      avoidNow.insert(planned.begin(), planned.end());
+      auto picked = pickLoadBalancerIp(avoidNow);
+      if (!picked) {
+        errors.push_back(api::invalid("spec.type", "LoadBalancer",
+                                      "failed to allocate a load-balancer IP: the pool " +
+                                          options_.loadBalancerCidr + " is full"));
+      } else {
+        ip = *picked;
+        takeKey(kLoadBalancerIpPrefix + ip, true, {});
+      }
+    }
+    if (!ip.empty()) {
+      if (!svc.contains("status") || !svc["status"].is_object()) svc["status"] = Json::object();
+      svc["status"]["loadBalancer"] = {{"ingress", Json::array({{{"ip", ip}}})}};
+    }
+  } else if (old && wantsPoolIp(*old) && !ingressIpOf(*old).empty() &&
+             ingressIpOf(svc) == ingressIpOf(*old)) {
+    // The type changed away (or to another class): the address goes back.
+    svc["status"]["loadBalancer"] = Json::object();
+  }
   if (!errors.empty())
     return api::invalidError({"", "v1", "Service"}, svc["metadata"].value("name", ""), errors);
 
@@ -332,7 +420,7 @@ Status ServiceAllocator::repair() {
     for (const auto& key : heldAllocationKeys(svc)) expected[key] = ownerOf(svc);
   }
   std::vector<storage::Op> ops;
-  for (const char* prefix : {kClusterIpPrefix, kNodePortPrefix}) {
+  for (const char* prefix : {kClusterIpPrefix, kNodePortPrefix, kLoadBalancerIpPrefix}) {
     auto held = store_.list(prefix);
     if (!held) return held.error();
     for (const auto& rec : held->items) {

@@ -1,15 +1,23 @@
-// Service admission: ClusterIP and NodePort allocation.
+// Service admission: ClusterIP, NodePort and LoadBalancer ingress IP allocation.
 //
 // Every allocation is its own store key, created in the same transaction as the
 // Service write that takes it and deleted in the transaction that gives it up:
 //   /registry/allocations/clusterips/10.96.0.5   value "default/web"
 //   /registry/allocations/nodeports/30001        value "default/web"
+//   /registry/allocations/loadbalancerips/10.255.0.1  value "default/web"
 // so two Services can never hold the same address or port, even when hundreds
 // are created at once: the store refuses the second kCreate (kAlreadyExists),
 // and the caller either re-plans with another free value (for an automatically
 // picked one) or answers 422 (for one the user asked for) with Kubernetes' text.
 // The allocator keeps no state of its own: the keys are the state, and repair()
 // reconciles them with the stored Services after a crash or an upgrade.
+//
+// LoadBalancer Services (without spec.loadBalancerClass) get an ingress IP from
+// the local pool (RestOptions::loadBalancerCidr, lowest free address first, or
+// spec.loadBalancerIP when it is inside the pool) written to
+// status.loadBalancer.ingress[0].ip in the same write, so it is never
+// <pending>; netproxy DNATs it like a ClusterIP. Changing the type away or
+// deleting the Service releases it.
 //
 // Thread-safe: it only reads the store and builds ops.
 #pragma once
@@ -42,6 +50,7 @@ std::string formatIpv4(uint32_t ip);
 
 inline constexpr const char* kClusterIpPrefix = "/registry/allocations/clusterips/";
 inline constexpr const char* kNodePortPrefix = "/registry/allocations/nodeports/";
+inline constexpr const char* kLoadBalancerIpPrefix = "/registry/allocations/loadbalancerips/";
 
 struct AllocationPlan {
   std::vector<storage::Op> ops;           // kCreate of taken values, kDelete of released ones
@@ -55,7 +64,8 @@ class ServiceAllocator {
                                                           const RestOptions& options);
 
   // Decides the allocations of Service `svc` (defaulted; modified in place:
-  // spec.clusterIP(s), ipFamilies, ipFamilyPolicy, ports[].nodePort), given
+  // spec.clusterIP(s), ipFamilies, ipFamilyPolicy, ports[].nodePort,
+  // status.loadBalancer), given
   // its previous state `old` (nullptr on create). `avoid` lists keys that lost a
   // race in an earlier attempt. kInvalid (422, with causes) for a requested value
   // out of range.
@@ -73,10 +83,12 @@ class ServiceAllocator {
   std::string firstIp() const { return formatIpv4(cidr_.network + 1); }
 
  private:
-  ServiceAllocator(storage::Store& store, RestOptions options, Ipv4Cidr cidr)
-      : store_(store), options_(std::move(options)), cidr_(cidr) {}
+  ServiceAllocator(storage::Store& store, RestOptions options, Ipv4Cidr cidr,
+                   std::optional<Ipv4Cidr> lbCidr)
+      : store_(store), options_(std::move(options)), cidr_(cidr), lbCidr_(lbCidr) {}
   std::optional<std::string> pickIp(const std::set<std::string>& avoid);
   std::optional<int> pickPort(const std::set<std::string>& avoid);
+  std::optional<std::string> pickLoadBalancerIp(const std::set<std::string>& avoid);
   bool taken(const std::string& key);
   void releaseIfOwned(const std::string& key, const std::string& owner,
                       std::vector<storage::Op>& ops);
@@ -84,6 +96,7 @@ class ServiceAllocator {
   storage::Store& store_;
   const RestOptions options_;
   const Ipv4Cidr cidr_;
+  const std::optional<Ipv4Cidr> lbCidr_;  // nullopt: no pool
 };
 
 // Keys a stored Service holds (for repair and release).

@@ -19,6 +19,8 @@ namespace skiff::apiserver {
 
 struct RestOptions {
   std::string serviceCidr = "10.96.0.0/12";
+  // LoadBalancer ingress IPs (status.loadBalancer.ingress[0].ip); "" = none.
+  std::string loadBalancerCidr = "10.255.0.0/24";
   int nodePortMin = 30000;
   int nodePortMax = 32767;
   std::string gitVersion = "v1.32.0-skiff.0.1.0";

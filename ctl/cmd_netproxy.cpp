@@ -1,13 +1,183 @@
-// Placeholder until this verb lands: says so and fails.
-#include <cstdio>
+// `skiff netproxy`: runs the service proxy (nftables rules) and cluster DNS
+// alone against an apiserver until SIGINT or SIGTERM.
 
+#include <signal.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "base/log.h"
+#include "client/kubeconfig.h"
 #include "ctl/commands.h"
+#include "netproxy/netproxy.h"
 
 namespace skiff::ctl {
+namespace {
 
-int runNetproxyCommand(int, char**) {
-  std::fprintf(stderr, "error: skiff netproxy is not available in this build yet\n");
-  return 1;
+namespace po = boost::program_options;
+
+bool parseLevel(const std::string& s, LogLevel& out) {
+  if (s == "debug")
+    out = LogLevel::kDebug;
+  else if (s == "info")
+    out = LogLevel::kInfo;
+  else if (s == "warn" || s == "warning")
+    out = LogLevel::kWarn;
+  else if (s == "error")
+    out = LogLevel::kError;
+  else
+    return false;
+  return true;
+}
+
+// "10.96.0.0/12"-shaped (the ruleset checks it again).
+bool looksLikeCidr(const std::string& s) {
+  auto slash = s.find('/');
+  return slash != std::string::npos && netproxy::isIPv4(s.substr(0, slash)) &&
+         slash + 1 < s.size() && s.size() - slash <= 3 &&
+         s.find_first_not_of("0123456789", slash + 1) == std::string::npos &&
+         std::stoi(s.substr(slash + 1)) <= 32;
+}
+
+}  // namespace
+
+int runNetproxyCommand(int argc, char** argv) {
+  std::string kubeconfig;
+  std::string logLevel = "info";
+  netproxy::NetProxyOptions options;
+  std::vector<std::string> nodeAddresses;
+  std::vector<std::string> upstreams;
+  int resyncSeconds = static_cast<int>(options.resyncPeriod.count() / 1000);
+  bool noDns = false;
+  std::string bootstrapDns;
+  po::options_description flags("Flags");
+  flags.add_options()("help,h", "Show this help")(
+      "kubeconfig", po::value<std::string>(&kubeconfig),
+      "Path to the kubeconfig (default: $KUBECONFIG, else /var/lib/skiff/kubeconfig)")(
+      "log-level", po::value<std::string>(&logLevel)->default_value(logLevel),
+      "debug, info, warn or error")(
+      "table", po::value<std::string>(&options.table)->default_value(options.table),
+      "The nftables table (`ip TABLE`) netproxy owns")(
+      "service-cidr",
+      po::value<std::string>(&options.serviceCidr)->default_value(options.serviceCidr),
+      "Service ClusterIP range (traffic to unused addresses is refused)")(
+      "lb-cidr",
+      po::value<std::string>(&options.loadBalancerCidr)->default_value(options.loadBalancerCidr),
+      "LoadBalancer ingress pool (must match the apiserver's)")(
+      "node-address", po::value<std::vector<std::string>>(&nodeAddresses),
+      "A local IPv4 address NodePorts answer on (repeatable; default: every local address)")(
+      "resync-seconds", po::value<int>(&resyncSeconds)->default_value(resyncSeconds),
+      "Full sync (drift repair) period")(
+      "dns-listen",
+      po::value<std::string>(&options.dnsOptions.listen)->default_value(options.dnsOptions.listen),
+      "IP:PORT the cluster DNS server listens on (UDP and TCP)")(
+      "dns-upstream", po::value<std::vector<std::string>>(&upstreams),
+      "Resolver for names outside the cluster domain, IP[:PORT] (repeatable; default: "
+      "/etc/resolv.conf)")("no-dns", po::bool_switch(&noDns), "Do not serve cluster DNS")(
+      "bootstrap-dns-service", po::value<std::string>(&bootstrapDns),
+      "Create Service kube-system/kube-dns with this clusterIP (e.g. 10.96.0.10) and Endpoints "
+      "pointing at --dns-listen, then run");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\nSee 'skiff netproxy --help' for usage.\n", e.what());
+    return 1;
+  }
+  if (vm.count("help")) {
+    std::cout
+        << "Run the service proxy and cluster DNS alone.\n\n"
+           "Keeps the nftables table `ip skiff` equal to the Services and Endpoints in the\n"
+           "API (ClusterIP, NodePort on every local address incl. 127.0.0.1, LoadBalancer\n"
+           "ingress IPs, externalIPs, session affinity) and answers DNS for cluster.local.\n"
+           "Exiting leaves the rules in place; a new netproxy takes them over.\n\n"
+           "Examples:\n"
+           "  skiff netproxy --kubeconfig /var/lib/skiff/kubeconfig\n"
+           "  skiff netproxy --dns-listen 10.244.0.1:53 --bootstrap-dns-service 10.96.0.10\n\n"
+           "Usage:\n  skiff netproxy [flags]\n\n"
+        << flags << "\n";
+    return 0;
+  }
+  LogLevel level;
+  if (!parseLevel(logLevel, level)) {
+    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                 logLevel.c_str());
+    return 1;
+  }
+  setLogLevel(level);
+  if (options.table.empty() ||
+      options.table.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_") != std::string::npos) {
+    std::fprintf(stderr, "error: --table \"%s\" must be letters, digits and '_'\n",
+                 options.table.c_str());
+    return 1;
+  }
+  for (const auto& [flag, value] :
+       {std::pair<const char*, std::string>{"--service-cidr", options.serviceCidr},
+        {"--lb-cidr", options.loadBalancerCidr}}) {
+    if (!value.empty() && !looksLikeCidr(value)) {
+      std::fprintf(stderr, "error: %s \"%s\" is not an IPv4 CIDR (e.g. 10.96.0.0/12)\n", flag,
+                   value.c_str());
+      return 1;
+    }
+  }
+  for (const auto& a : nodeAddresses) {
+    if (!netproxy::isIPv4(a)) {
+      std::fprintf(stderr, "error: --node-address \"%s\" is not an IPv4 address\n", a.c_str());
+      return 1;
+    }
+  }
+  if (resyncSeconds < 1) {
+    std::fprintf(stderr, "error: --resync-seconds must be at least 1\n");
+    return 1;
+  }
+  if (!bootstrapDns.empty() && !netproxy::isIPv4(bootstrapDns)) {
+    std::fprintf(stderr, "error: --bootstrap-dns-service \"%s\" is not an IPv4 address\n",
+                 bootstrapDns.c_str());
+    return 1;
+  }
+  options.nodeAddresses = nodeAddresses;
+  options.dnsOptions.upstreams = upstreams;
+  options.resyncPeriod = std::chrono::seconds(resyncSeconds);
+  options.dns = !noDns;
+  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
+  if (!config) {
+    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
+    return 1;
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait() sees them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  netproxy::NetProxy proxy(*config, options);
+  if (auto s = proxy.start(); !s) {
+    std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  if (!bootstrapDns.empty() && proxy.dns()) {
+    client::RestClient rc(*config);
+    auto st = netproxy::bootstrapDnsService(rc, proxy.dns()->address(), proxy.dns()->port(),
+                                            bootstrapDns);
+    if (!st) {
+      std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
+      proxy.stop();
+      return 1;
+    }
+  }
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
+  logInfo("netproxy stopping (rules stay in place)",
+          {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  proxy.stop();
+  return 0;
 }
 
 }  // namespace skiff::ctl

@@ -131,6 +131,8 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   rule("after_nat", "ct state new ct status dnat jump aff_record");
   rule("after_nat", "ip daddr @cluster_ips goto do_reject");
   if (validCidr(c.serviceCidr)) rule("after_nat", "ip daddr " + c.serviceCidr + " goto do_reject");
+  if (validCidr(c.loadBalancerCidr))
+    rule("after_nat", "ip daddr " + c.loadBalancerCidr + " goto do_reject");
   chain("after_prerouting", "type filter hook prerouting priority -90");
   rule("after_prerouting", "jump after_nat");
   chain("after_output", "type filter hook output priority -90");

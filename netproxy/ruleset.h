@@ -68,6 +68,9 @@ struct RulesetConfig {
   std::string localnetSourceAddress;
   // e.g. "10.96.0.0/12": traffic to it that no Service DNAT'ed is rejected. "" = off.
   std::string serviceCidr;
+  // e.g. "10.255.0.0/24", the LoadBalancer ingress pool: the same refusal for its
+  // addresses no Service took. "" = off.
+  std::string loadBalancerCidr;
 
   std::string localnetSource() const;
 };

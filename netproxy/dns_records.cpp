@@ -1,0 +1,253 @@
+#include "netproxy/dns_records.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "netproxy/service_state.h"
+
+namespace skiff::netproxy {
+namespace {
+
+using api::Json;
+
+std::string str(const Json& obj, const char* name) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(name);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+const Json& sub(const Json& obj, const char* name) {
+  static const Json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(name);
+  return it == obj.end() ? kNull : *it;
+}
+
+// A DNS label as Kubernetes names are (RFC 1123): letters, digits, '-', 1..63.
+bool isLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+}
+
+// A host name of labels separated by dots (ExternalName values).
+bool isHostName(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string label = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!isLabel(label)) return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
+std::string dashed(const std::string& ip) {
+  std::string out = ip;
+  std::replace(out.begin(), out.end(), '.', '-');
+  return out;
+}
+
+struct ReadyAddress {
+  std::string ip;
+  std::string hostname;
+};
+
+// Ready endpoint addresses of the whole Endpoints object (by IP, unique).
+std::vector<ReadyAddress> readyAddresses(const Json* endpoints) {
+  std::vector<ReadyAddress> out;
+  std::set<std::string> seen;
+  if (!endpoints) return out;
+  const Json& subsets = sub(*endpoints, "subsets");
+  if (!subsets.is_array()) return out;
+  for (const Json& s : subsets) {
+    const Json& addrs = sub(s, "addresses");
+    if (!addrs.is_array()) continue;
+    for (const Json& a : addrs) {
+      std::string ip = str(a, "ip");
+      if (!isIPv4(ip) || !seen.insert(ip).second) continue;
+      std::string host = canonicalDnsName(str(a, "hostname"));
+      out.push_back({ip, isLabel(host) ? host : ""});
+    }
+  }
+  return out;
+}
+
+// Endpoint IPs serving one named port (for headless SRV).
+std::set<std::string> addressesForPort(const Json* endpoints, const std::string& name,
+                                       const std::string& protocol) {
+  std::set<std::string> out;
+  if (!endpoints) return out;
+  const Json& subsets = sub(*endpoints, "subsets");
+  if (!subsets.is_array()) return out;
+  for (const Json& s : subsets) {
+    const Json& ports = sub(s, "ports");
+    const Json& addrs = sub(s, "addresses");
+    if (!ports.is_array() || !addrs.is_array()) continue;
+    for (const Json& p : ports) {
+      std::string proto = str(p, "protocol");
+      if (str(p, "name") != name || (proto.empty() ? "TCP" : proto) != protocol) continue;
+      for (const Json& a : addrs)
+        if (isIPv4(str(a, "ip"))) out.insert(str(a, "ip"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string canonicalDnsName(std::string name) {
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  return name;
+}
+
+std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoints,
+                                         const std::string& domain) {
+  std::vector<DnsRecord> out;
+  const Json& md = sub(service, "metadata");
+  const Json& spec = sub(service, "spec");
+  std::string ns = canonicalDnsName(str(md, "namespace"));
+  std::string name = canonicalDnsName(str(md, "name"));
+  if (ns.empty()) ns = "default";
+  if (!isLabel(name) || !isLabel(ns)) return out;
+  const std::string fqdn = name + "." + ns + ".svc." + canonicalDnsName(domain);
+
+  std::string type = str(spec, "type");
+  if (type == "ExternalName") {
+    std::string target = canonicalDnsName(str(spec, "externalName"));
+    if (isHostName(target)) out.push_back({fqdn, DnsType::kCname, target});
+    return out;
+  }
+  std::string clusterIP = str(spec, "clusterIP");
+  bool headless = clusterIP == "None";
+  if (!headless && !isIPv4(clusterIP)) return out;  // not allocated yet (or IPv6)
+
+  std::vector<ReadyAddress> ready;
+  if (headless) {
+    ready = readyAddresses(endpoints);
+    for (const auto& a : ready) {
+      out.push_back({fqdn, DnsType::kA, a.ip});
+      std::string own = (a.hostname.empty() ? dashed(a.ip) : a.hostname) + "." + fqdn;
+      out.push_back({own, DnsType::kA, a.ip});
+    }
+  } else {
+    out.push_back({fqdn, DnsType::kA, clusterIP});
+  }
+
+  const Json& ports = sub(spec, "ports");
+  if (ports.is_array()) {
+    for (const Json& p : ports) {
+      std::string pname = canonicalDnsName(str(p, "name"));
+      std::string proto = str(p, "protocol");
+      if (proto.empty()) proto = "TCP";
+      const Json& num = sub(p, "port");
+      if (pname.empty() || !isLabel(pname) || !num.is_number_integer()) continue;
+      std::string lowerProto = canonicalDnsName(proto);
+      std::string srvName = "_" + pname + "._" + lowerProto + "." + fqdn;
+      if (!headless) {
+        out.push_back({srvName, DnsType::kSrv, fqdn, num.get<int>(), 0, 100});
+        continue;
+      }
+      // Headless: each endpoint that serves this port, at its own port.
+      std::set<std::string> serving = addressesForPort(endpoints, str(p, "name"), proto);
+      for (const auto& a : ready) {
+        if (!serving.count(a.ip)) continue;
+        int epPort = 0;
+        // The endpoint port of that name (the same for every address of a subset).
+        for (const Json& s : sub(*endpoints, "subsets")) {
+          for (const Json& ep : sub(s, "ports").is_array() ? sub(s, "ports") : Json::array()) {
+            if (str(ep, "name") == str(p, "name") && sub(ep, "port").is_number_integer())
+              epPort = sub(ep, "port").get<int>();
+          }
+          if (epPort) break;
+        }
+        if (!epPort) epPort = num.get<int>();
+        std::string own = (a.hostname.empty() ? dashed(a.ip) : a.hostname) + "." + fqdn;
+        out.push_back({srvName, DnsType::kSrv, own, epPort, 0, 100});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+DnsZone::DnsZone(std::string domain) : domain_(canonicalDnsName(std::move(domain))) {}
+
+void DnsZone::index(const DnsRecord& r, int delta) {
+  if (delta > 0) {
+    byName_[r.name].push_back(r);
+  } else {
+    auto it = byName_.find(r.name);
+    if (it != byName_.end()) {
+      auto& v = it->second;
+      auto pos = std::find(v.begin(), v.end(), r);
+      if (pos != v.end()) v.erase(pos);
+      if (v.empty()) byName_.erase(it);
+    }
+  }
+  // The name and every ancestor down to the zone exist (empty non-terminals).
+  std::string n = r.name;
+  while (true) {
+    int& count = nodes_[n];
+    count += delta;
+    if (count <= 0) nodes_.erase(n);
+    if (n == domain_) break;
+    size_t dot = n.find('.');
+    if (dot == std::string::npos) break;
+    n = n.substr(dot + 1);
+  }
+}
+
+void DnsZone::setService(const std::string& key, std::vector<DnsRecord> records) {
+  auto it = byService_.find(key);
+  if (it != byService_.end()) {
+    for (const auto& r : it->second) index(r, -1);
+    byService_.erase(it);
+  }
+  if (records.empty()) return;
+  for (const auto& r : records) index(r, +1);
+  byService_.emplace(key, std::move(records));
+}
+
+void DnsZone::clear() {
+  byService_.clear();
+  byName_.clear();
+  nodes_.clear();
+}
+
+DnsLookup DnsZone::lookup(const std::string& rawName, DnsType type) const {
+  DnsLookup out;
+  std::string name = canonicalDnsName(rawName);
+  bool inZone = name == domain_ ||
+                (name.size() > domain_.size() &&
+                 name.compare(name.size() - domain_.size(), domain_.size(), domain_) == 0 &&
+                 name[name.size() - domain_.size() - 1] == '.');
+  if (!inZone) {
+    out.result = DnsLookup::Result::kNotInZone;
+    return out;
+  }
+  auto it = byName_.find(name);
+  if (it != byName_.end()) {
+    for (const auto& r : it->second)
+      if (r.type == type) out.records.push_back(r);
+    if (out.records.empty() && type != DnsType::kCname) {
+      for (const auto& r : it->second)
+        if (r.type == DnsType::kCname) out.records.push_back(r);
+    }
+  }
+  std::sort(out.records.begin(), out.records.end());
+  if (!out.records.empty()) {
+    out.result = DnsLookup::Result::kAnswer;
+  } else if (name == domain_ || name == "svc." + domain_ || nodes_.count(name)) {
+    out.result = DnsLookup::Result::kNoData;
+  } else {
+    out.result = DnsLookup::Result::kNxDomain;
+  }
+  return out;
+}
+
+}  // namespace skiff::netproxy
