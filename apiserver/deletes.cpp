@@ -126,6 +126,22 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
         grace = 0;
       if (grace < 0) grace = 0;
     }
+    // propagationPolicy as Kubernetes' deletionFinalizersForGarbageCollection:
+    // Orphan and Foreground become a finalizer the garbage collector acts on
+    // (and removes); Background drops both.
+    if (options.contains("propagationPolicy") && options["propagationPolicy"].is_string()) {
+      std::string policy = options["propagationPolicy"].get<std::string>();
+      Json kept = Json::array();
+      if (md.contains("finalizers") && md["finalizers"].is_array())
+        for (const Json& f : md["finalizers"])
+          if (f != "orphan" && f != "foregroundDeletion") kept.push_back(f);
+      if (policy == "Orphan") kept.push_back("orphan");
+      if (policy == "Foreground") kept.push_back("foregroundDeletion");
+      if (kept.empty())
+        md.erase("finalizers");
+      else
+        md["finalizers"] = kept;
+    }
     const Json* finalizers = fieldAt(obj, "metadata", "finalizers");
     bool hasFinalizers = finalizers && finalizers->is_array() && !finalizers->empty();
     auto currentGrace = intField(md, "deletionGracePeriodSeconds");

@@ -506,7 +506,11 @@ void DeploymentController::worker() {
     if (s) {
       queue_.forget(*key);
     } else {
-      logWarn("deployment sync failed", {{"key", *key}, {"error", s.error().message}});
+      // A conflict only means a newer object is on its way: retry quietly.
+      if (s.error().code == Code::kConflict)
+        logDebug("deployment sync conflict", {{"key", *key}, {"error", s.error().message}});
+      else
+        logWarn("deployment sync failed", {{"key", *key}, {"error", s.error().message}});
       queue_.addRateLimited(*key);
     }
     queue_.done(*key);
@@ -742,6 +746,18 @@ Result<Json> DeploymentController::getNewReplicaSet(SyncState& s, bool create) {
 }
 
 Status DeploymentController::writeStatus(const SyncState& s, const Json& status) {
+  // Look again when the progress deadline would pass.
+  if (hasProgressDeadline(s.d) && !deploymentComplete(s.d, status)) {
+    const Json* c = findCondition(status, "Progressing");
+    if (c && c->value("status", "") == "True") {
+      if (auto t = parseTime(c->value("lastUpdateTime", ""))) {
+        auto due = *t + std::chrono::seconds(num(s.d, "spec", "progressDeadlineSeconds", 600) + 1);
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+            due - std::chrono::system_clock::now());
+        queue_.addAfter(keyOf(s.d), std::max(wait, std::chrono::milliseconds(100)));
+      }
+    }
+  }
   if (status == s.originalStatus) return {};
   Json patch = Json::object();
   for (auto it = status.begin(); it != status.end(); ++it) {
@@ -808,16 +824,6 @@ Status DeploymentController::rolling(SyncState& s) {
     if (Status c = cleanup(s); !c) return c;
   }
   Json st = rolloutStatus(s.d, s.all(), &newRs, now);
-  // Look again when the progress deadline would pass.
-  if (hasProgressDeadline(s.d) && !deploymentComplete(s.d, st)) {
-    if (const Json* c = findCondition(st, "Progressing"); c && c->value("status", "") == "True") {
-      if (auto t = parseTime(c->value("lastUpdateTime", ""))) {
-        auto due = *t + std::chrono::seconds(num(s.d, "spec", "progressDeadlineSeconds", 600) + 1);
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
-        queue_.addAfter(keyOf(s.d), std::max(wait, std::chrono::milliseconds(100)));
-      }
-    }
-  }
   return writeStatus(s, st);
 }
 

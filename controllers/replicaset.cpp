@@ -302,7 +302,11 @@ void ReplicaSetController::worker() {
     if (s) {
       queue_.forget(*key);
     } else {
-      logWarn("replicaset sync failed", {{"key", *key}, {"error", s.error().message}});
+      // A conflict only means a newer object is on its way: retry quietly.
+      if (s.error().code == Code::kConflict)
+        logDebug("replicaset sync conflict", {{"key", *key}, {"error", s.error().message}});
+      else
+        logWarn("replicaset sync failed", {{"key", *key}, {"error", s.error().message}});
       queue_.addRateLimited(*key);
     }
     queue_.done(*key);
