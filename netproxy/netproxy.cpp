@@ -209,7 +209,10 @@ void NetProxy::syncOnce(bool full) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.syncs;
-  if (proxier_->lastSync().full) ++stats_.fullSyncs;
+  if (proxier_->lastSync().full) {
+    ++stats_.fullSyncs;
+    stats_.lastFull = proxier_->lastSync();
+  }
   stats_.last = proxier_->lastSync();
   stats_.services = desired_.services.size();
   if (st.ok()) {

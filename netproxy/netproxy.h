@@ -76,6 +76,7 @@ struct NetProxyStats {
   uint64_t fullSyncs = 0;
   uint64_t failures = 0;
   SyncRecord last;
+  SyncRecord lastFull;  // "refill" when the table was kept, "recreate" otherwise
   // When the last successful sync finished (steady clock).
   std::chrono::steady_clock::time_point lastSyncAt{};
   size_t services = 0;  // Services with rules

@@ -94,6 +94,13 @@ Status FakeNftExecutor::apply(const std::string& text) {
 }
 
 Result<std::string> FakeNftExecutor::listJson(const std::string& command) {
+  if (command.rfind("list chain ", 0) == 0) {
+    // Class chain checks: every chain has its rule unless emptied.
+    listedChains.push_back(command);
+    std::string chain = command.substr(command.rfind(' ') + 1);
+    return emptyChains.count(chain) ? std::string(R"({"nftables": []})")
+                                    : std::string(R"({"nftables": [{"rule": {}}]})");
+  }
   listed.push_back(command);
   return listing_;
 }

@@ -75,8 +75,10 @@ class FakeNftExecutor : public NftExecutor {
   }
   void setListing(std::string json) { listing_ = std::move(json); }
 
-  std::vector<std::string> applied;  // every text passed to apply(), in order
-  std::vector<std::string> listed;   // every command passed to listJson()
+  std::vector<std::string> applied;       // every text passed to apply(), in order
+  std::vector<std::string> listed;        // commands passed to listJson() but...
+  std::vector<std::string> listedChains;  // ..."list chain" ones (answered with one rule)
+  std::set<std::string> emptyChains;      // chains "list chain" shows without a rule
   struct Refill {
     std::set<std::string> flush;
     ElementsBySet elements;

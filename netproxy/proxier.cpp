@@ -82,6 +82,9 @@ Status Proxier::refillSync(const Model& desired) {
   auto start = std::chrono::steady_clock::now();
   auto names = nft_.setNames(config_.table);
   if (!names.ok()) return names.error();
+  // Refill keeps existing class chains as they are; one someone emptied (e.g.
+  // `nft flush table`) would stay broken, so check them and recreate if needed.
+  if (Status intact = checkClassChains(*names); !intact.ok()) return intact;
   std::string rules = refillRulesText(desired, config_, *names);
   ElementsBySet elements = elementsBySet(desired);
   std::set<std::string> flush = *names;
@@ -106,6 +109,29 @@ Status Proxier::refillSync(const Model& desired) {
   for (const auto& [k, s] : desired.services) all.insert(k);
   Status c = cleanAffinity(desired, desired, all);
   if (!c.ok()) logWarn("nft affinity cleanup failed", {{"error", c.error().message}});
+  return {};
+}
+
+Status Proxier::checkClassChains(const std::set<std::string>& setNames) {
+  for (const auto& set : setNames) {
+    if (set.rfind("ep_", 0) != 0) continue;
+    const std::string n = set.substr(3);
+    for (const char* prefix : {"svc_", "aff_", "np_", "npaff_"}) {
+      const std::string chain = prefix + n;
+      auto listing = nft_.listJson("list chain ip " + config_.table + " " + chain);
+      if (!listing.ok()) return listing.error().wrap("class chain " + chain);
+      auto json = api::parseJson(*listing);
+      if (!json.ok()) return json.error().wrap("class chain " + chain);
+      bool hasRule = false;
+      const api::Json& items = (*json)["nftables"];
+      if (items.is_array()) {
+        for (const auto& item : items)
+          if (item.is_object() && item.contains("rule")) hasRule = true;
+      }
+      if (!hasRule)
+        return makeError(Code::kInternal, "class chain " + chain + " has no rule (edited?)");
+    }
+  }
   return {};
 }
 

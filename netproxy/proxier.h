@@ -57,6 +57,9 @@ class Proxier {
   const RulesetConfig& config() const { return config_; }
 
   Status refillSync(const Model& desired);
+  // kInternal when a class chain (svc_N, aff_N, np_N, npaff_N) of the kernel
+  // table lacks its rule: refill would keep it broken, recreate repairs it.
+  Status checkClassChains(const std::set<std::string>& setNames);
   // Makes `desired` the applied model; returns the previous versions of the
   // changed Services (all of them after a full sync).
   Model adopt(const Model& desired, const std::set<std::string>& changed, bool full);

@@ -16,58 +16,13 @@
 
 #include <ldns/ldns.h>
 
+#include "tests/netproxy/dns_test_util.h"
+
 using namespace skiff::netproxy;
+using namespace skiff::netproxy::testing;
 using skiff::api::Json;
 
 namespace {
-
-struct Pkt {
-  ldns_pkt* p = nullptr;
-  ~Pkt() {
-    if (p) ldns_pkt_free(p);
-  }
-};
-
-std::string query(const std::string& name, ldns_rr_type type, uint16_t id = 4242) {
-  ldns_pkt* q = nullptr;
-  REQUIRE(ldns_pkt_query_new_frm_str(&q, name.c_str(), type, LDNS_RR_CLASS_IN, LDNS_RD) ==
-          LDNS_STATUS_OK);
-  ldns_pkt_set_id(q, id);
-  uint8_t* wire = nullptr;
-  size_t size = 0;
-  REQUIRE(ldns_pkt2wire(&wire, q, &size) == LDNS_STATUS_OK);
-  std::string out(reinterpret_cast<char*>(wire), size);
-  free(wire);
-  ldns_pkt_free(q);
-  return out;
-}
-
-// "RCODE answer1;answer2" with answers as "name type rdata".
-std::string describe(const std::string& wire) {
-  Pkt r;
-  if (ldns_wire2pkt(&r.p, reinterpret_cast<const uint8_t*>(wire.data()), wire.size()) !=
-      LDNS_STATUS_OK)
-    return "unparseable";
-  char* rc = ldns_pkt_rcode2str(ldns_pkt_get_rcode(r.p));
-  std::string out = rc;
-  free(rc);
-  ldns_rr_list* an = ldns_pkt_answer(r.p);
-  for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); ++i) {
-    ldns_rr* rr = ldns_rr_list_rr(an, i);
-    char* owner = ldns_rdf2str(ldns_rr_owner(rr));
-    char* type = ldns_rr_type2str(ldns_rr_get_type(rr));
-    std::string rdata;
-    for (size_t j = 0; j < ldns_rr_rd_count(rr); ++j) {
-      char* d = ldns_rdf2str(ldns_rr_rdf(rr, j));
-      rdata += (j ? " " : "") + std::string(d);
-      free(d);
-    }
-    out += std::string(i ? ";" : " ") + owner + " " + type + " " + rdata;
-    free(owner);
-    free(type);
-  }
-  return out;
-}
 
 uint16_t idOf(const std::string& wire) {
   return wire.size() >= 2 ? static_cast<uint16_t>((static_cast<unsigned char>(wire[0]) << 8) |

@@ -162,3 +162,30 @@ TEST_CASE("Proxier: a failed refill falls back to recreating the table in the sa
   CHECK(isFull(nft.applied.back()));
   CHECK_FALSE(p.needsFullSync());
 }
+
+TEST_CASE("proxier: a full sync recreates the table when a class chain lost its rule",
+          "[proxier]") {
+  FakeNftExecutor nft;
+  RulesetConfig config;
+  config.table = "skiff_ptest";
+  Proxier p(nft, config);
+  Model m;
+  ServiceInfo s;
+  s.ns = "default";
+  s.name = "a";
+  s.clusterIPs = {"10.96.0.1"};
+  ServicePortInfo port;
+  port.port = 80;
+  port.endpoints = {{"10.244.0.2", 8080}};
+  s.ports.push_back(port);
+  m.services[s.key()] = s;
+  nft.setTableSets({"svc", "ep_1", "npep_1", "aff", "cluster_ips"});
+  REQUIRE(p.sync(m).ok());
+  CHECK(p.lastSync().mode == "refill");
+  CHECK(nft.listedChains.size() == 4);  // svc_1, aff_1, np_1, npaff_1
+
+  nft.emptyChains = {"np_1"};  // e.g. after `nft flush table`
+  p.forceFullSync();
+  REQUIRE(p.sync(m).ok());
+  CHECK(p.lastSync().mode == "recreate");
+}
