@@ -51,7 +51,24 @@ bool hasProgressDeadline(const Json& d) {
   return p > 0 && p != INT32_MAX;
 }
 
+// Drops nulls, {} and [] (recursively): Kubernetes compares templates as Go
+// structs, where `resources: {}` and no resources are the same value, and
+// kubectl's rollout undo sends the template re-encoded from Go.
+void dropEmpty(Json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      dropEmpty(it.value());
+      bool empty = it.value().is_null() ||
+                   ((it.value().is_object() || it.value().is_array()) && it.value().empty());
+      it = empty ? j.erase(it) : std::next(it);
+    }
+  } else if (j.is_array()) {
+    for (Json& e : j) dropEmpty(e);
+  }
+}
+
 Json stripHash(Json tmpl) {
+  dropEmpty(tmpl);
   if (tmpl.is_object() && tmpl.contains("metadata") && tmpl["metadata"].is_object() &&
       tmpl["metadata"].contains("labels") && tmpl["metadata"]["labels"].is_object()) {
     tmpl["metadata"]["labels"].erase(kPodTemplateHashLabel);

@@ -1,13 +1,7 @@
 #include "controllers/manager.h"
 
 #include "base/log.h"
-
-// The Endpoints controller is another engineer's; it joins as soon as its
-// header exists. TODO(endpoints): drop the __has_include once it has landed.
-#if __has_include("controllers/endpoints.h")
 #include "controllers/endpoints.h"
-#define SKIFF_HAS_ENDPOINTS_CONTROLLER 1
-#endif
 
 namespace skiff::controllers {
 
@@ -17,9 +11,7 @@ struct ControllerManager::Impl {
   std::unique_ptr<ReplicaSetController> replicaSets;
   std::unique_ptr<DeploymentController> deployments;
   std::unique_ptr<GarbageCollector> gc;
-#ifdef SKIFF_HAS_ENDPOINTS_CONTROLLER
   std::unique_ptr<EndpointsController> endpoints;
-#endif
   bool started = false;
 };
 
@@ -53,21 +45,17 @@ Status ControllerManager::start() {
     m.gc = std::make_unique<GarbageCollector>(m.config, m.options.gc);
     if (Status s = m.gc->start(); !s) return fail(s.error(), "garbage collector");
   }
-#ifdef SKIFF_HAS_ENDPOINTS_CONTROLLER
   if (m.options.endpoints) {
     m.endpoints = std::make_unique<EndpointsController>(m.config, EndpointsControllerOptions{});
     if (Status s = m.endpoints->start(); !s) return fail(s.error(), "endpoints controller");
   }
-#endif
   logInfo("controller manager started");
   return {};
 }
 
 void ControllerManager::stop() {
   Impl& m = *impl_;
-#ifdef SKIFF_HAS_ENDPOINTS_CONTROLLER
   if (m.endpoints) m.endpoints->stop();
-#endif
   if (m.gc) m.gc->stop();
   if (m.deployments) m.deployments->stop();
   if (m.replicaSets) m.replicaSets->stop();

@@ -1,6 +1,6 @@
 // ControllerManager: runs every controller of controllers/ in one process, as
 // kube-controller-manager: ReplicaSet, Deployment, the garbage collector and
-// (once it lands) Endpoints. `skiff controller-manager` runs it alone; `skiff
+// Endpoints. `skiff controller-manager` runs it alone; `skiff
 // up` embeds it.
 //
 // Each controller has its own informers and clients built from the same
@@ -22,7 +22,7 @@ struct ControllerManagerOptions {
   bool replicaSets = true;
   bool deployments = true;
   bool garbageCollector = true;
-  bool endpoints = true;  // ignored until controllers/endpoints.h lands
+  bool endpoints = true;
   ReplicaSetControllerOptions replicaSet;
   DeploymentControllerOptions deployment;
   GarbageCollectorOptions gc;

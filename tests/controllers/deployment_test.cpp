@@ -55,6 +55,11 @@ TEST_CASE("template hash is stable, ignores pod-template-hash and follows the te
   withHash["metadata"]["labels"]["pod-template-hash"] = h;
   CHECK(podTemplateHash(withHash, 0) == h);
   CHECK(equalIgnoreHash(withHash, t));
+  // kubectl rollout undo re-encodes the template from Go: `resources: {}` is no change.
+  Json reencoded = t;
+  reencoded["spec"]["containers"][0]["resources"] = Json::object();
+  CHECK(equalIgnoreHash(reencoded, t));
+  CHECK(podTemplateHash(reencoded, 0) == h);
   CHECK(podTemplateHash(podTemplate({{"app", "web"}}, "nginx:2"), 0) != h);
   CHECK(podTemplateHash(t, 1) != h);
 }
