@@ -56,6 +56,25 @@ class ResponseWriter {
   virtual bool write(std::string chunk) = 0;
   virtual void end() = 0;
 
+  // Hands the connection to a TCP peer, as an upgrade-aware reverse proxy
+  // (how pods/log and pods/exec reach the kubelet): the transport connects to
+  // host:port (an IP address), sends `head` — a complete request the handler
+  // built — then copies bytes both ways, unchanged, until either side closes.
+  // Whatever the peer answers (200 with a body delimited by its close, a 101
+  // upgrade and WebSocket frames, an error Status) goes to the client as is;
+  // the connection is not reused afterwards. Call instead of respond() or
+  // startStream(). When the peer cannot be reached the client gets a 500
+  // Status "error dialing backend: ...". Transports without it answer 501.
+  virtual void tunnel(std::string host, uint16_t port, std::string head) {
+    (void)host;
+    (void)port;
+    (void)head;
+    respond(501, "application/json",
+            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+            R"("message":"this transport cannot proxy connections","reason":"InternalError",)"
+            R"("code":501})");
+  }
+
   // True once the client disconnected or the response ended.
   virtual bool closed() const = 0;
   // Runs once when the connection closes (client gone, server stopping, or after

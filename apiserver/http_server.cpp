@@ -32,6 +32,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -66,6 +67,8 @@ class ConnectionIface {
   // response finished: answer 500, or end/close a stream.
   virtual void abandonAsync(uint64_t id, std::string why) = 0;
   virtual void closeAsync() = 0;
+  // Hand the connection to host:port (ResponseWriter::tunnel).
+  virtual void tunnelAsync(uint64_t id, std::string host, uint16_t port, std::string head) = 0;
 
   std::atomic<bool> closed_{false};
   std::atomic<size_t> queued_{0};  // streamed payload bytes accepted by write(), not yet sent
@@ -114,6 +117,15 @@ class Exchange final : public ResponseWriter {
     }
     conn_->writeAsync(id_, std::move(chunk));
     return true;
+  }
+
+  void tunnel(std::string host, uint16_t port, std::string head) override {
+    int expected = kIdle;
+    if (!state_.compare_exchange_strong(expected, kDone)) {
+      logWarn("http tunnel() after the response started");
+      return;
+    }
+    conn_->tunnelAsync(id_, std::move(host), port, std::move(head));
   }
 
   void end() override {
@@ -284,6 +296,12 @@ class Connection final : public ConnectionIface,
   }
   void closeAsync() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->closeNow(); });
+  }
+  void tunnelAsync(uint64_t id, std::string host, uint16_t port, std::string head) override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), id, host = std::move(host),
+                                       port, head = std::move(head)]() mutable {
+      self->doTunnel(id, host, port, std::move(head));
+    });
   }
 
  private:
@@ -558,6 +576,113 @@ class Connection final : public ConnectionIface,
     readRequest();
   }
 
+  // ---- tunnel (strand) ----
+  //
+  // Two pumps, each one read then one write at a time: client -> peer and
+  // peer -> client, so at most one read and one write are outstanding on the
+  // client stream (what an SSL stream allows). The peer closing ends the
+  // tunnel gracefully (after its last bytes reached the client); the client
+  // closing, or any error, closes both at once.
+
+  void doTunnel(uint64_t id, const std::string& host, uint16_t port, std::string head) {
+    if (closed_ || id != curId_ || responseStarted_) return;
+    keepAlive_ = false;
+    beast::error_code ec;
+    auto ip = net::ip::make_address(host, ec);
+    std::string target = host + ":" + std::to_string(port);
+    if (ec) {
+      doRespond(id, 500, "application/json",
+                statusJson(500, "InternalError",
+                           "error dialing backend: invalid address " + target),
+                {}, true);
+      return;
+    }
+    responseStarted_ = true;
+    tunnelBufs_ = std::make_unique<TunnelBuffers>();
+    upstream_.emplace(stream_.get_executor());
+    upstream_->async_connect(
+        tcp::endpoint(ip, port), [self = this->shared_from_this(), id, target,
+                                  head = std::move(head)](beast::error_code ec) mutable {
+          self->onTunnelConnected(ec, id, target, std::move(head));
+        });
+  }
+
+  void onTunnelConnected(beast::error_code ec, uint64_t id, const std::string& target,
+                         std::string head) {
+    if (closed_) return;
+    if (ec) {
+      responseStarted_ = false;
+      upstream_.reset();
+      doRespond(id, 500, "application/json",
+                statusJson(500, "InternalError",
+                           "error dialing backend: dial tcp " + target + ": " + ec.message()),
+                {}, true);
+      return;
+    }
+    curStatus_ = 101;  // for the request log: the peer answers from here on
+    beast::error_code ignored;
+    upstream_->set_option(tcp::no_delay(true), ignored);
+    // Bytes the client sent after the request head go along.
+    auto pending = buffer_.data();
+    head.append(static_cast<const char*>(pending.data()), pending.size());
+    buffer_.consume(buffer_.size());
+    toPeer_ = std::move(head);
+    net::async_write(*upstream_, net::buffer(toPeer_),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->tunnelClosed(ec);
+                       self->readClientIntoTunnel();
+                     });
+    readPeerIntoTunnel();
+  }
+
+  void readClientIntoTunnel() {
+    if (closed_) return;
+    clientReading_ = true;
+    stream_.async_read_some(net::buffer(tunnelBufs_->fromClient),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->clientReading_ = false;
+                              if (self->peerDone_) return self->gracefulClose();
+                              if (ec) return self->tunnelClosed(ec);
+                              net::async_write(*self->upstream_,
+                                               net::buffer(self->tunnelBufs_->fromClient.data(), n),
+                                               [self](beast::error_code ec, size_t) {
+                                                 if (ec) return self->tunnelClosed(ec);
+                                                 self->readClientIntoTunnel();
+                                               });
+                            });
+  }
+
+  void readPeerIntoTunnel() {
+    if (closed_) return;
+    upstream_->async_read_some(
+        net::buffer(tunnelBufs_->fromPeer), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          if (self->closed_) return;
+          if (ec == net::error::eof) {
+            // The peer finished: end the client's connection properly (TLS
+            // close_notify), once its pending read is out of the way.
+            self->peerDone_ = true;
+            if (self->clientReading_) {
+              self->lowest().cancel();
+            } else {
+              self->gracefulClose();
+            }
+            return;
+          }
+          if (ec) return self->tunnelClosed(ec);
+          net::async_write(self->stream_, net::buffer(self->tunnelBufs_->fromPeer.data(), n),
+                           [self](beast::error_code ec, size_t) {
+                             if (ec) return self->tunnelClosed(ec);
+                             self->readPeerIntoTunnel();
+                           });
+        });
+  }
+
+  void tunnelClosed(beast::error_code ec) {
+    if (!closed_ && !quietError(ec))
+      logDebug("http tunnel closed", {{"remote", remote_}, {"error", ec.message()}});
+    closeNow();
+  }
+
   // While streaming: notice the client going away.
   void startDetectRead() {
     if (detectReading_ || closed_) return;
@@ -611,6 +736,7 @@ class Connection final : public ConnectionIface,
   void gracefulClose() {
     if (closed_) return;
     markClosed();
+    closeUpstream();
     if constexpr (kTls) {
       lowest().expires_after(std::chrono::seconds(1));
       stream_.async_shutdown(
@@ -622,8 +748,15 @@ class Connection final : public ConnectionIface,
     }
   }
 
+  void closeUpstream() {
+    if (!upstream_) return;
+    beast::error_code ignored;
+    upstream_->close(ignored);
+  }
+
   void closeNow() {
     if (!closed_) markClosed();
+    closeUpstream();
     beast::error_code ignored;
     lowest().socket().close(ignored);
     lowest().cancel();
@@ -654,6 +787,14 @@ class Connection final : public ConnectionIface,
   bool responseStarted_ = false, responseDone_ = false, streaming_ = false;
   bool detectReading_ = false, resumeOnDetect_ = false, drainAfterFlush_ = false;
   size_t drained_ = 0;
+  // Tunnel (doTunnel): the peer's socket, the bytes in flight each way.
+  std::optional<tcp::socket> upstream_;
+  std::string toPeer_;
+  struct TunnelBuffers {
+    std::array<char, 16 * 1024> fromClient, fromPeer;
+  };
+  std::unique_ptr<TunnelBuffers> tunnelBufs_;  // only while tunnelling
+  bool clientReading_ = false, peerDone_ = false;
   bool logged_ = true;  // the current request's line was written
   int curStatus_ = 0;
   Clock::time_point curStart_;

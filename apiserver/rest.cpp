@@ -8,6 +8,7 @@
 #include "apiserver/api_errors.h"
 #include "apiserver/discovery.h"
 #include "apiserver/objects.h"
+#include "apiserver/pod_proxy.h"
 #include "apiserver/registry.h"
 #include "apiserver/watch.h"
 #include "base/log.h"
@@ -334,12 +335,12 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
     } else {
       respondError(*writer, methodNotAllowed());
     }
+  } else if (r.plural == "pods" && (scope.sub == "log" || scope.sub == "exec")) {
+    // Served by the pod's kubelet (pod_proxy.h).
+    proxyPodSubresource(store_, options_.kubeletToken, scope.ns, scope.name, scope.sub, request,
+                        writer);
   } else {
-    // pods/log and pods/exec are served by the kubelet, which is not wired in yet.
-    respondError(*writer,
-                 makeError(Code::kUnavailable, "pods/" + scope.sub +
-                                                   " is not available: no kubelet "
-                                                   "connection is configured in this apiserver"));
+    respondError(*writer, methodNotAllowed());
   }
 }
 

@@ -24,6 +24,9 @@ struct RestOptions {
   int nodePortMin = 30000;
   int nodePortMax = 32767;
   std::string gitVersion = "v1.32.0-skiff.0.1.0";
+  // Bearer token presented to kubelets for pods/log and pods/exec (pod_proxy.h);
+  // ApiServer sets the admin token. Empty: those subresources answer 503.
+  std::string kubeletToken;
 };
 
 class RestApi {

@@ -59,7 +59,12 @@ class ApiServerImpl final : public ApiServer {
     if (!store) return store.error().wrap("open " + dir + "/state.db");
     store_ = std::move(*store);
 
-    auto rest = RestApi::create(*store_, options_.rest);
+    auto token = ensureAdminToken(dir);
+    if (!token) return token.error();
+    RestOptions restOptions = options_.rest;
+    // pods/log and pods/exec reach kubelets with the admin token (kubelet/server.h).
+    if (restOptions.kubeletToken.empty()) restOptions.kubeletToken = *token;
+    auto rest = RestApi::create(*store_, restOptions);
     if (!rest) return rest.error().wrap("bootstrap");
     rest_ = std::move(*rest);
     ready_ = true;
@@ -68,8 +73,6 @@ class ApiServerImpl final : public ApiServer {
     if (!isWildcard(host)) sans.push_back(host);
     auto pki = ensurePki(dir, sans);
     if (!pki) return pki.error();
-    auto token = ensureAdminToken(dir);
-    if (!token) return token.error();
     auth_ = std::make_unique<TokenAuthenticator>(*token);
 
     HttpServerOptions ho;
