@@ -4,6 +4,15 @@
 # with `kubectl patch --subresource=status`, as a kubelet would).
 source "$(dirname "$0")/kube_lib.sh"
 
+# poll_until SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
+poll_until() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
 start_apiserver
 "$SKIFF" controller-manager --kubeconfig "$KUBECONFIG" >>"$E2E_TMP/cm.log" 2>&1 &
 CM_PID=$!
@@ -60,17 +69,17 @@ expect_contains "ready 3/3" "3/3" "$(k get deployment web)"
 # A deleted pod is replaced.
 victim=$(k get pods -o jsonpath='{.items[0].metadata.name}')
 check "delete a pod" k delete pod "$victim" --wait=false
-wait_for 20 bash -c "[ \$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name | grep -vc $victim) -eq 3 ]" &&
+poll_until 20 bash -c "[ \$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name | grep -vc $victim) -eq 3 ]" &&
   pass "deleted pod replaced" || fail "deleted pod replaced"
 
 # kubectl scale (the scale subresource).
 run_capture out k scale deployment/web --replicas=5
 expect_eq "kubectl scale output" "deployment.apps/web scaled" "$out"
-wait_for 30 bash -c "[ \$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name | wc -l) -eq 5 ]" &&
+poll_until 30 bash -c "[ \$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name | wc -l) -eq 5 ]" &&
   pass "scaled to 5" || fail "scaled to 5"
 run_capture out "$SKIFF" scale deployment/web --replicas=3
 expect_eq "skiff scale output" "deployment.apps/web scaled" "$out"
-wait_for 30 bash -c "[ \$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name | wc -l) -eq 3 ]" &&
+poll_until 30 bash -c "[ \$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name | wc -l) -eq 3 ]" &&
   pass "scaled to 3" || fail "scaled to 3"
 
 # A new image rolls out; kubectl rollout status follows it.
@@ -110,7 +119,7 @@ expect_eq "three ReplicaSets after restart" 3 "$(k get rs -o name | wc -l)"
 # kill -9 of the controller-manager mid-rollout: a new one finishes the rollout.
 kill "$READY_PID"; wait "$READY_PID" 2>/dev/null || true
 check "set image (rollout that stalls)" "$SKIFF" set image deployment/web web=nginx:3
-wait_for 20 bash -c "$KUBECTL --kubeconfig $KUBECONFIG get pods -o jsonpath='{.items[*].spec.containers[0].image}' | grep -q nginx:3" &&
+poll_until 20 bash -c "$KUBECTL --kubeconfig $KUBECONFIG get pods -o jsonpath='{.items[*].spec.containers[0].image}' | grep -q nginx:3" &&
   pass "rollout started" || fail "rollout started"
 kill -9 "$CM_PID"; wait "$CM_PID" 2>/dev/null || true
 "$SKIFF" controller-manager --kubeconfig "$KUBECONFIG" >>"$E2E_TMP/cm.log" 2>&1 &
@@ -127,7 +136,7 @@ expect_contains "negative replicas refused" "spec.replicas" "$out"
 
 # delete --cascade=orphan leaves the ReplicaSets and pods.
 check "delete --cascade=orphan" k delete deployment web --cascade=orphan
-wait_for 20 bash -c "! $KUBECTL --kubeconfig $KUBECONFIG get deployment web" &&
+poll_until 20 bash -c "! $KUBECTL --kubeconfig $KUBECONFIG get deployment web" &&
   pass "deployment gone" || fail "deployment gone"
 expect_eq "ReplicaSets kept" 4 "$(k get rs -o name | wc -l)"
 expect_eq "pods kept" 3 "$(k get pods -o name | wc -l)"
@@ -135,7 +144,7 @@ expect_eq "ReplicaSets orphaned" "" "$(k get rs -o jsonpath='{.items[*].metadata
 
 # Background cascade of a ReplicaSet removes its pods.
 for rs in $(k get rs -o name); do k delete "$rs" --wait=false >/dev/null; done
-wait_for 30 bash -c "[ -z \"\$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name)\" ]" &&
+poll_until 30 bash -c "[ -z \"\$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name)\" ]" &&
   pass "pods collected with their ReplicaSets" || fail "pods collected with their ReplicaSets"
 
 finish
