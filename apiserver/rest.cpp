@@ -4,6 +4,7 @@
 #include "apiserver/rest.h"
 
 #include "api/json.h"
+#include "api/protobuf.h"
 #include "api/validation.h"
 #include "apiserver/api_errors.h"
 #include "apiserver/discovery.h"
@@ -256,15 +257,28 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
     }
   }
   if (m == "POST" || m == "PUT" || (m == "DELETE" && !request.body.empty())) {
-    // Only JSON bodies. Clients that try protobuf first (kubectl's typed
-    // clients) fall back to JSON on 415.
+    // JSON bodies, and Kubernetes protobuf (kubectl's typed clients send it
+    // and never fall back), read into JSON here so one path serves both.
     std::string type = request.header("content-type");
+    if (api::isProtobufContentType(type)) {
+      auto decoded = api::decodeProtobuf(request.body);
+      if (!decoded) {
+        respondError(*writer, decoded.error());
+        return;
+      }
+      Request asJson = request;
+      asJson.body = decoded->dump();
+      asJson.headers["content-type"] = "application/json";
+      dispatch(asJson, writer);
+      return;
+    }
     type = type.substr(0, type.find(';'));
     while (!type.empty() && type.back() == ' ') type.pop_back();
     if (!type.empty() && type != "application/json" && type != "*/*") {
       respondError(*writer, makeError(Code::kUnsupportedMediaType,
                                       "the body of the request was in an unknown format - "
-                                      "accepted media types include: application/json"));
+                                      "accepted media types include: application/json, "
+                                      "application/vnd.kubernetes.protobuf"));
       return;
     }
   }
