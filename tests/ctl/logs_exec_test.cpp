@@ -392,3 +392,29 @@ TEST_CASE("the kubelet server refuses requests without the token", "[logs]") {
   REQUIRE_FALSE(st);
   CHECK(st.error().message.find("only loopback") != std::string::npos);
 }
+
+TEST_CASE("stopping the kubelet server ends a follow and an exec in progress", "[logs][exec]") {
+  if (!haveKubectl()) {
+    WARN("kubectl not installed; skipped");
+    return;
+  }
+  Cluster c;
+  FILE* logs = popen((c.kubectl("logs -f --tail=1 web") + " 2>/dev/null").c_str(), "r");
+  REQUIRE(logs != nullptr);
+  char line[256];
+  REQUIRE(fgets(line, sizeof line, logs) != nullptr);
+  CHECK(std::string(line) == "line three\n");
+  FILE* exec =
+      popen((c.kubectl("exec web -- sh -c 'echo started; exec sleep 600'") + " 2>&1").c_str(), "r");
+  REQUIRE(exec != nullptr);
+  REQUIRE(fgets(line, sizeof line, exec) != nullptr);
+  CHECK(std::string(line) == "started\n");
+  c.kubelet->stop();  // closes both connections and kills the sleep
+  CHECK(fgets(line, sizeof line, logs) == nullptr);
+  pclose(logs);
+  while (fgets(line, sizeof line, exec) != nullptr) {
+  }
+  int status = pclose(exec);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) != 0);  // the session ended without the command's status
+}
