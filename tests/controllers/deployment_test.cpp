@@ -441,3 +441,67 @@ TEST_CASE("recreate, history limit, progress deadline and pause", "[deployment][
   REQUIRE(eventually([&] { return rolledOut(c, "nginx:5"); }));
   ctl.stop();
 }
+
+TEST_CASE("two deployments with overlapping selectors each keep only their own pods",
+          "[deployment][api]") {
+  Cluster c;
+  FakeKubelet kubelet(c.config);
+  Controllers ctl(c.config);
+  Json a = liveDeployment(2, 1, 0, "nginx:1");
+  a["metadata"]["name"] = "a";
+  Json b = liveDeployment(3, 1, 0, "redis:1");
+  b["metadata"]["name"] = "b";  // the same selector app=web
+  REQUIRE(c.client->post(kDeployments, a));
+  REQUIRE(c.client->post(kDeployments, b));
+  auto settled = [&] {
+    int na = 0, nb = 0;
+    for (const Json& p : c.items(kPods)) {
+      std::string image = p["spec"]["containers"][0]["image"];
+      (image == "nginx:1" ? na : nb)++;
+    }
+    Json da = c.get(kDeployments + "/a"), db = c.get(kDeployments + "/b");
+    return na == 2 && nb == 3 && viewRollout(da).done && viewRollout(db).done;
+  };
+  REQUIRE(eventually(settled));
+  for (const Json& rs : c.items(kReplicaSets)) {
+    const Json* ref = controllerRef(rs);
+    REQUIRE(ref);
+    std::string image = rs["spec"]["template"]["spec"]["containers"][0]["image"];
+    CHECK((*ref)["name"] == (image == "nginx:1" ? "a" : "b"));
+  }
+  // Still so a while later (no fight over pods).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(settled());
+  CHECK(c.items(kPods).size() == 5);
+  ctl.stop();
+}
+
+TEST_CASE("bad deployments are refused with field paths and nothing stored", "[deployment][api]") {
+  Cluster c;
+  Json d = liveDeployment(2, 1, 0, "nginx:1");
+  Json mismatch = d;
+  mismatch["spec"]["selector"]["matchLabels"]["app"] = "other";
+  auto r = c.client->post(kDeployments, mismatch);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Code::kInvalid);
+  REQUIRE_FALSE(r.error().causes.empty());
+  CHECK(r.error().causes[0].field == "spec.template.metadata.labels");
+  Json negative = d;
+  negative["spec"]["replicas"] = -1;
+  r = c.client->post(kDeployments, negative);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().causes[0].field == "spec.replicas");
+  CHECK(c.items(kDeployments).empty());
+  REQUIRE(c.client->post(kDeployments, d));
+  r = c.client->patch(kDeployments + "/web",
+                      Json{{"spec",
+                            {{"selector", {{"matchLabels", {{"app", "web"}, {"x", "y"}}}}},
+                             {"template", {{"metadata", {{"labels", {{"x", "y"}}}}}}}}}},
+                      client::kStrategicMergePatch);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Code::kInvalid);
+  bool selectorCause = false;
+  for (const auto& cause : r.error().causes)
+    if (cause.field == "spec.selector") selectorCause = true;
+  CHECK(selectorCause);
+}
