@@ -20,12 +20,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -651,7 +653,8 @@ void KubeletServer::serve(int fd) {
     return;
   }
   bool wantStdin = req.flag("stdin"), wantStdout = req.flag("stdout"),
-       wantStderr = req.flag("stderr");
+       wantStderr = req.flag("stderr"), tty = req.flag("tty");
+  if (tty) wantStderr = false;  // a terminal has one output
   auto argv = runtime_.execCommand(c->id, command, false);
   if (!argv) {
     respondStatus(fd, httpFor(argv.error().code), argv.error().message);
@@ -671,25 +674,55 @@ void KubeletServer::serve(int fd) {
     if (f >= 0) ::close(f);
     f = -1;
   };
-  if ((wantStdin && pipe2(in, O_CLOEXEC) != 0) || pipe2(out, O_CLOEXEC) != 0 ||
-      (wantStderr && pipe2(err, O_CLOEXEC) != 0)) {
-    ws.sendChannel(3, failureStatusJson(std::string("pipe: ") + std::strerror(errno)));
+  // With tty: a pseudo-terminal instead. Our side reads the master for
+  // output (out[0]) and writes a duplicate of it for input and resizes
+  // (in[1]); the child opens the slave as its controlling terminal.
+  std::string slaveName;
+  bool ioFailed = false;
+  if (tty) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    char name[128];
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 ||
+        ptsname_r(master, name, sizeof name) != 0) {
+      ioFailed = true;
+      if (master >= 0) ::close(master);
+    } else {
+      slaveName = name;
+      out[0] = master;
+      in[1] = fcntl(master, F_DUPFD_CLOEXEC, 0);
+      wantStdin = true;
+    }
+  } else {
+    ioFailed = (wantStdin && pipe2(in, O_CLOEXEC) != 0) || pipe2(out, O_CLOEXEC) != 0 ||
+               (wantStderr && pipe2(err, O_CLOEXEC) != 0);
+  }
+  if (ioFailed) {
+    ws.sendChannel(3,
+                   failureStatusJson(std::string(tty ? "pty: " : "pipe: ") + std::strerror(errno)));
     ws.sendFrame(0x8, "");
     for (int* f : {&in[0], &in[1], &out[0], &out[1], &err[0], &err[1]}) closeFd(*f);
     return;
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  if (wantStdin) {
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  if (tty) {
+    // glibc runs setsid() before the file actions, so opening the slave
+    // (without O_NOCTTY) makes it the child's controlling terminal.
+    posix_spawn_file_actions_addopen(&fa, 0, slaveName.c_str(), O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, 0, 1);
+    posix_spawn_file_actions_adddup2(&fa, 0, 2);
   } else {
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  }
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  if (wantStderr) {
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  } else {
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (wantStdin) {
+      posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    } else {
+      posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    if (wantStderr) {
+      posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    } else {
+      posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    }
   }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -701,7 +734,9 @@ void KubeletServer::serve(int fd) {
   sigdelset(&all, SIGKILL);
   sigdelset(&all, SIGSTOP);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (tty) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
   std::vector<char*> cargv;
   for (auto& a : *argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -736,7 +771,7 @@ void KubeletServer::serve(int fd) {
     for (;;) {
       ssize_t n = ::read(from, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
+      if (n <= 0) break;  // EOF, or EIO from a pty master once the child is gone
       if (forward) ws.sendChannel(channel, std::string_view(buf, size_t(n)));
     }
   };
@@ -764,10 +799,25 @@ void KubeletServer::serve(int fd) {
           }
         }
       } else if (channel == 255 && msg.size() >= 2 && uint8_t(msg[1]) == 0) {
+        // v5: the client closed stdin. A terminal reads that as ^D.
         std::lock_guard<std::mutex> lock(stdinMu);
-        closeFd(in[1]);  // v5: the client closed stdin
+        if (tty && in[1] >= 0) {
+          (void)!::write(in[1], "\x04", 1);
+        } else {
+          closeFd(in[1]);
+        }
+      } else if (channel == 4 && tty) {
+        // {"Width":80,"Height":24}
+        auto size = api::parseJson(std::string_view(msg.data() + 1, msg.size() - 1));
+        if (size && size->is_object()) {
+          winsize wsz{};
+          wsz.ws_col = static_cast<unsigned short>(size->value("Width", 0));
+          wsz.ws_row = static_cast<unsigned short>(size->value("Height", 0));
+          std::lock_guard<std::mutex> lock(stdinMu);
+          if (in[1] >= 0 && wsz.ws_col > 0 && wsz.ws_row > 0) ::ioctl(in[1], TIOCSWINSZ, &wsz);
+        }
       }
-      // 4 (resize) and anything else: ignored, no terminal here.
+      // Anything else: ignored.
     }
     clientGone = true;
     {

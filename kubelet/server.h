@@ -27,8 +27,12 @@
 //       protocol: binary messages whose first byte is the channel, 0 stdin,
 //       1 stdout, 2 stderr, 3 error — a Status JSON sent once the command
 //       ended, then the connection closes — 4 resize, and in v5 255 close:
-//       [255, 0] ends stdin). A terminal (tty=true) is not offered: the command
-//       runs with pipes, and resize messages are ignored.
+//       [255, 0] ends stdin). With tty=true the command gets a pseudo-terminal
+//       of the kubelet's (its controlling terminal, stdin/stdout/stderr all
+//       on it, output on channel 1); resize messages ({"Width":W,"Height":H})
+//       set its size, and a v5 close of stdin types ^D. Without tty, pipes.
+//       Runtime::execCommand is always asked for tty=false: the terminal is
+//       made here and handed to the runtime's command as its stdio.
 //
 // The command runs through Runtime::execCommand (e.g. `runc exec`), as a child
 // of the kubelet process; a client that goes away kills it.

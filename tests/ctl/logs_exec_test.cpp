@@ -334,6 +334,17 @@ TEST_CASE("kubectl exec over WebSocket: output, exit code, stdin", "[exec]") {
   CHECK(in.first == 0);
   CHECK(in.second == "abc\ndef\ndone\n");
 
+  // -t under a terminal (script(1) gives kubectl one): the command runs on a
+  // pseudo-terminal, and its exit code still comes back.
+  if (access("/usr/bin/script", X_OK) == 0) {
+    auto t = run("/usr/bin/script -qec \"" +
+                 c.kubectl("exec -it web -- sh -c 'test -t 0 && test -t 1 && echo on-a-tty; "
+                           "exit 5'") +
+                 "\" /dev/null < /dev/null");
+    CHECK(t.first == 5);
+    CHECK(t.second.find("on-a-tty") != std::string::npos);
+  }
+
   auto wrong = run(c.kubectl("exec web -c nope -- true"));
   CHECK(wrong.first == 1);
   CHECK(wrong.second.find("container nope is not valid for pod web") != std::string::npos);
