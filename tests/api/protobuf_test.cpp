@@ -590,3 +590,15 @@ TEST_CASE("protobuf errors name what could not be read", "[protobuf]") {
     CHECK(r.error().code == Code::kUnsupportedMediaType);
   }
 }
+
+TEST_CASE("decodeProtobufMessage reads a bare message of a model type", "[protobuf]") {
+  // ServicePort {1 name, 2 protocol, 3 port, 4 targetPort}, no envelope.
+  auto r = decodeProtobufMessage(
+      Msg().str(1, "dns").str(2, "UDP").num(3, 53).msg(4, intVal(5353)).bytes(),
+      "io.k8s.api.core.v1.ServicePort");
+  REQUIRE(r.ok());
+  CHECK(*r == json(R"({"name": "dns", "protocol": "UDP", "port": 53, "targetPort": 5353})"));
+  auto unknown = decodeProtobufMessage("", "io.k8s.api.core.v1.NoSuchType");
+  REQUIRE(!unknown.ok());
+  CHECK(unknown.error().code == Code::kUnsupportedMediaType);
+}
