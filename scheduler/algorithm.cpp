@@ -177,11 +177,6 @@ bool matchesAffinity(const Json& pod, const Json& node) {
 
 // ---- host ports ----
 
-struct HostPort {
-  std::string ip, protocol;
-  int64_t port;
-};
-
 std::vector<HostPort> hostPorts(const Json& pod) {
   std::vector<HostPort> out;
   const Json& spec = field(pod, "spec");
@@ -214,19 +209,6 @@ ResourceList allocatable(const Json& node) {
   const Json& status = field(node, "status");
   const Json& alloc = field(status, "allocatable");
   return parseResources(alloc.is_object() ? alloc : field(status, "capacity"));
-}
-
-// Requests of the node's pods that still hold resources, and their count.
-ResourceList requestedOnNode(const NodeInfo& info, int64_t* count) {
-  ResourceList used;
-  int64_t n = 0;
-  for (const Json& p : info.pods) {
-    if (isTerminated(p)) continue;
-    ++n;
-    addTo(used, podRequests(p));
-  }
-  if (count) *count = n;
-  return used;
 }
 
 int64_t get(const ResourceList& r, const std::string& k) {
@@ -281,8 +263,35 @@ bool isTerminated(const Json& pod) {
   return phase == "Succeeded" || phase == "Failed";
 }
 
-std::vector<std::string> filterNode(const Json& pod, const NodeInfo& info) {
-  const Json& node = info.node;
+void Usage::add(const Usage& other) {
+  addTo(requested, other.requested);
+  nonZeroCpu += other.nonZeroCpu;
+  nonZeroMemory += other.nonZeroMemory;
+  pods += other.pods;
+  hostPorts.insert(hostPorts.end(), other.hostPorts.begin(), other.hostPorts.end());
+}
+
+Usage podUsage(const Json& pod) {
+  Usage u;
+  if (isTerminated(pod)) return u;
+  u.requested = podRequests(pod);
+  u.nonZeroCpu = u.requested.count("cpu") ? u.requested["cpu"] : kDefaultMilliCpu;
+  u.nonZeroMemory = u.requested.count("memory") ? u.requested["memory"] : kDefaultMemory;
+  u.pods = 1;
+  u.hostPorts = hostPorts(pod);
+  return u;
+}
+
+NodeState summarize(const NodeInfo& info) {
+  NodeState state{info.node, {}};
+  for (const Json& p : info.pods) state.usage.add(podUsage(p));
+  return state;
+}
+
+namespace {
+
+std::vector<std::string> filterWith(const Json& pod, const Usage& want, const NodeState& state) {
+  const Json& node = state.node;
   // NodeUnschedulable.
   const Json& unsched = field(field(node, "spec"), "unschedulable");
   if (unsched.is_boolean() && unsched.get<bool>() &&
@@ -297,75 +306,74 @@ std::vector<std::string> filterNode(const Json& pod, const NodeInfo& info) {
   // NodeAffinity.
   if (!matchesAffinity(pod, node)) return {kAffinityMismatch};
   // NodePorts.
-  std::vector<HostPort> wanted = hostPorts(pod);
-  if (!wanted.empty()) {
-    for (const Json& other : info.pods) {
-      if (isTerminated(other)) continue;
-      for (const HostPort& have : hostPorts(other))
-        for (const HostPort& want : wanted)
-          if (portsConflict(have, want)) return {kNoFreePorts};
-    }
-  }
+  for (const HostPort& have : state.usage.hostPorts)
+    for (const HostPort& w : want.hostPorts)
+      if (portsConflict(have, w)) return {kNoFreePorts};
   // NodeResourcesFit.
   std::vector<std::string> reasons;
   ResourceList alloc = allocatable(node);
-  int64_t podCount = 0;
-  ResourceList used = requestedOnNode(info, &podCount);
-  if (alloc.count("pods") && podCount + 1 > alloc["pods"]) reasons.push_back(kTooManyPods);
-  for (const auto& [name, amount] : podRequests(pod)) {
+  if (alloc.count("pods") && state.usage.pods + 1 > alloc["pods"]) reasons.push_back(kTooManyPods);
+  for (const auto& [name, amount] : want.requested) {
     if (name == "pods" || amount <= 0) continue;
-    if (amount > get(alloc, name) - get(used, name)) reasons.push_back("Insufficient " + name);
+    if (amount > get(alloc, name) - get(state.usage.requested, name))
+      reasons.push_back("Insufficient " + name);
   }
   return reasons;
 }
 
-int64_t scoreNode(const Json& pod, const NodeInfo& info) {
-  ResourceList alloc = allocatable(info.node);
-  auto nonZero = [](const Json& p) {
-    ResourceList r = podRequests(p);
-    return std::pair<int64_t, int64_t>{r.count("cpu") ? r["cpu"] : kDefaultMilliCpu,
-                                       r.count("memory") ? r["memory"] : kDefaultMemory};
-  };
-  auto [cpu, mem] = nonZero(pod);
-  for (const Json& p : info.pods) {
-    if (isTerminated(p)) continue;
-    auto [c, m] = nonZero(p);
-    cpu += c;
-    mem += m;
-  }
+int64_t scoreWith(const Usage& want, const NodeState& state) {
+  ResourceList alloc = allocatable(state.node);
   auto score = [](int64_t requested, int64_t capacity) -> int64_t {
     if (capacity <= 0 || requested > capacity) return 0;
     return (capacity - requested) * 100 / capacity;
   };
-  return (score(cpu, get(alloc, "cpu")) + score(mem, get(alloc, "memory"))) / 2;
+  return (score(want.nonZeroCpu + state.usage.nonZeroCpu, get(alloc, "cpu")) +
+          score(want.nonZeroMemory + state.usage.nonZeroMemory, get(alloc, "memory"))) /
+         2;
+}
+
+}  // namespace
+
+std::vector<std::string> filterNode(const Json& pod, const NodeState& state) {
+  return filterWith(pod, podUsage(pod), state);
+}
+
+int64_t scoreNode(const Json& pod, const NodeState& state) {
+  return scoreWith(podUsage(pod), state);
 }
 
 ScheduleResult schedulePod(const Json& pod, const std::vector<NodeInfo>& nodes) {
+  std::vector<NodeState> states;
+  states.reserve(nodes.size());
+  for (const NodeInfo& info : nodes) states.push_back(summarize(info));
+  return scheduleWithUsage(pod, states);
+}
+
+ScheduleResult scheduleWithUsage(const Json& pod, const std::vector<NodeState>& nodes) {
   ScheduleResult result;
   if (nodes.empty()) {
     result.message = "no nodes available to schedule pods";  // ErrNoNodesAvailable
     return result;
   }
+  Usage want = podUsage(pod);
   std::map<std::string, int> histogram;
-  const NodeInfo* best = nullptr;
   int64_t bestScore = -1;
   std::string bestName;
-  for (const NodeInfo& info : nodes) {
-    std::vector<std::string> reasons = filterNode(pod, info);
+  for (const NodeState& state : nodes) {
+    std::vector<std::string> reasons = filterWith(pod, want, state);
     if (!reasons.empty()) {
       for (const std::string& r : std::set<std::string>(reasons.begin(), reasons.end()))
         ++histogram[r];
       continue;
     }
-    int64_t s = scoreNode(pod, info);
-    std::string name = str(field(info.node, "metadata"), "name");
-    if (!best || s > bestScore || (s == bestScore && name < bestName)) {
-      best = &info;
+    int64_t s = scoreWith(want, state);
+    std::string name = str(field(state.node, "metadata"), "name");
+    if (bestScore < 0 || s > bestScore || (s == bestScore && name < bestName)) {
       bestScore = s;
       bestName = name;
     }
   }
-  if (best) {
+  if (bestScore >= 0) {
     result.scheduled = true;
     result.node = bestName;
     return result;

@@ -54,6 +54,36 @@ struct NodeInfo {
   std::vector<Json> pods;
 };
 
+// Resource amounts: "cpu" in millicores, everything else ("memory",
+// "ephemeral-storage", "pods", extended resources) in whole units (rounded up).
+using ResourceList = std::map<std::string, int64_t>;
+
+// What pods hold on a node, summed: the form the filters and the score read.
+// A scheduler keeps one per pod (podUsage) and adds them up per node, so a
+// scheduling cycle does not re-read every pod's JSON.
+struct HostPort {
+  std::string ip;        // "0.0.0.0" when unset
+  std::string protocol;  // "TCP" when unset
+  int64_t port = 0;
+};
+struct Usage {
+  ResourceList requested;  // summed podRequests
+  int64_t nonZeroCpu = 0;  // for scoring: requests, or 100m / 200Mi when none
+  int64_t nonZeroMemory = 0;
+  int64_t pods = 0;
+  std::vector<HostPort> hostPorts;
+  void add(const Usage& other);
+};
+
+// The usage of one pod; empty for a terminated pod (Succeeded, Failed).
+Usage podUsage(const Json& pod);
+
+// A node and the summed usage of the pods on it.
+struct NodeState {
+  Json node;
+  Usage usage;
+};
+
 struct ScheduleResult {
   bool scheduled = false;
   std::string node;     // when scheduled
@@ -61,12 +91,10 @@ struct ScheduleResult {
 };
 
 ScheduleResult schedulePod(const Json& pod, const std::vector<NodeInfo>& nodes);
+// The same over summed usage (what a long-running scheduler keeps).
+ScheduleResult scheduleWithUsage(const Json& pod, const std::vector<NodeState>& nodes);
 
 // ---- the pieces, exposed for tests ----
-
-// Resource amounts: "cpu" in millicores, everything else ("memory",
-// "ephemeral-storage", "pods", extended resources) in whole units (rounded up).
-using ResourceList = std::map<std::string, int64_t>;
 
 // Parses a resources map ({"cpu": "500m", "memory": "1Gi"}). Unparseable
 // quantities are skipped (the apiserver validates them).
@@ -78,12 +106,15 @@ ResourceList parseResources(const Json& resources);
 // defaulting Kubernetes applies).
 ResourceList podRequests(const Json& pod);
 
-// Why `pod` cannot go to `info` (empty: it fits). One entry per reason, in the
+// Why `pod` cannot go to `state` (empty: it fits). One entry per reason, in the
 // texts listed above.
-std::vector<std::string> filterNode(const Json& pod, const NodeInfo& info);
+std::vector<std::string> filterNode(const Json& pod, const NodeState& state);
 
 // LeastAllocated score 0..100 of placing `pod` on a node that fits.
-int64_t scoreNode(const Json& pod, const NodeInfo& info);
+int64_t scoreNode(const Json& pod, const NodeState& state);
+
+// Sums the usage of info.pods.
+NodeState summarize(const NodeInfo& info);
 
 // True for pods that no longer hold resources (phase Succeeded or Failed).
 bool isTerminated(const Json& pod);

@@ -102,19 +102,27 @@ void Scheduler::flushUnschedulableLocked() {
 
 void Scheduler::onPod(const Json* oldPod, const Json& pod) {
   std::string key = client::Informer::keyOf(pod);
+  std::string node = str(pod, "spec", "nodeName");
   std::lock_guard<std::mutex> lock(mu_);
-  if (isPending(pod)) {
-    if (pod["spec"].value("schedulerName", "default-scheduler") != options_.schedulerName) return;
-    // A pod we already found unschedulable is tried again only when its spec
-    // changed: our own status patch must not start a loop.
-    if (oldPod && unschedulable_.count(key) && (*oldPod)["spec"] == pod["spec"] &&
-        (*oldPod)["metadata"].value("labels", Json()) == pod["metadata"].value("labels", Json()))
-      return;
-    enqueueLocked(key);
+  if (!node.empty()) {
+    assumed_.erase(key);
+    if (isTerminated(pod))
+      onNodes_.erase(key);
+    else
+      onNodes_[key] = {node, podUsage(pod)};
+    // A bound pod that ends frees its resources and ports.
+    if (oldPod && !isTerminated(*oldPod) && isTerminated(pod)) flushUnschedulableLocked();
     return;
   }
-  // A bound pod that ends frees its resources and ports.
-  if (oldPod && !isTerminated(*oldPod) && isTerminated(pod)) flushUnschedulableLocked();
+  if (!assumed_.count(key)) onNodes_.erase(key);
+  if (!isPending(pod)) return;
+  if (pod["spec"].value("schedulerName", "default-scheduler") != options_.schedulerName) return;
+  // A pod we already found unschedulable is tried again only when its spec
+  // changed: our own status patch must not start a loop.
+  if (oldPod && unschedulable_.count(key) && (*oldPod)["spec"] == pod["spec"] &&
+      (*oldPod)["metadata"].value("labels", Json()) == pod["metadata"].value("labels", Json()))
+    return;
+  enqueueLocked(key);
 }
 
 void Scheduler::onPodDeleted(const Json& pod) {
@@ -122,6 +130,7 @@ void Scheduler::onPodDeleted(const Json& pod) {
   std::string key = client::Informer::keyOf(pod);
   unschedulable_.erase(key);
   assumed_.erase(key);
+  onNodes_.erase(key);
   if (!str(pod, "spec", "nodeName").empty()) flushUnschedulableLocked();
 }
 
@@ -161,38 +170,24 @@ void Scheduler::scheduleOne(const std::string& key) {
       (*pod)["spec"].value("schedulerName", "default-scheduler") != options_.schedulerName)
     return;
 
-  // The cluster as this cycle sees it: nodes, the pods bound to each, and the
-  // pods we bound whose binding the watch has not shown yet.
-  std::map<std::string, NodeInfo> byName;
+  // The cluster as this cycle sees it: nodes, and the summed usage of the
+  // pods on each (bound, or bound by us and not yet seen so).
+  std::vector<NodeState> states;
+  std::map<std::string, size_t> index;
   for (Json& n : nodes_->list()) {
-    std::string name = str(n, "metadata", "name");
-    byName[name].node = std::move(n);
+    index[str(n, "metadata", "name")] = states.size();
+    states.push_back({std::move(n), {}});
   }
-  std::vector<Json> all = pods_->list();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (assumed_.count(key)) return;  // bound already; the watch is behind
-    for (auto it = assumed_.begin(); it != assumed_.end();) {
-      std::optional<Json> cached = pods_->get(it->first);
-      if (!cached || !str(*cached, "spec", "nodeName").empty()) {
-        it = assumed_.erase(it);
-        continue;
-      }
-      all.push_back(it->second);
-      ++it;
+    for (const auto& [k, rec] : onNodes_) {
+      auto it = index.find(rec.node);
+      if (it != index.end()) states[it->second].usage.add(rec.usage);
     }
   }
-  for (Json& p : all) {
-    std::string node = str(p, "spec", "nodeName");
-    if (node.empty()) continue;
-    auto it = byName.find(node);
-    if (it != byName.end()) it->second.pods.push_back(std::move(p));
-  }
-  std::vector<NodeInfo> infos;
-  infos.reserve(byName.size());
-  for (auto& [name, info] : byName) infos.push_back(std::move(info));
 
-  ScheduleResult result = schedulePod(*pod, infos);
+  ScheduleResult result = scheduleWithUsage(*pod, states);
   std::string ns = str(*pod, "metadata", "namespace");
   std::string name = str(*pod, "metadata", "name");
   if (!result.scheduled) {
@@ -202,11 +197,10 @@ void Scheduler::scheduleOne(const std::string& key) {
     return;
   }
 
-  Json assumed = *pod;
-  assumed["spec"]["nodeName"] = result.node;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    assumed_[key] = assumed;
+    assumed_.insert(key);
+    onNodes_[key] = {result.node, podUsage(*pod)};
   }
   Json binding = {{"apiVersion", "v1"},
                   {"kind", "Binding"},
@@ -215,7 +209,8 @@ void Scheduler::scheduleOne(const std::string& key) {
   auto r = client_.post(podPath(ns, name) + "/binding", binding);
   if (!r) {
     std::lock_guard<std::mutex> lock(mu_);
-    assumed_.erase(key);
+    // Unless the watch has meanwhile shown the pod bound, forget the assumption.
+    if (assumed_.erase(key)) onNodes_.erase(key);
     // Conflict: bound by someone else or being deleted; the watch will say.
     if (r.error().code != Code::kConflict && r.error().code != Code::kNotFound) {
       logWarn("binding failed",

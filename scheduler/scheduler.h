@@ -34,6 +34,7 @@
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "scheduler/algorithm.h"
 
 namespace skiff::scheduler {
 
@@ -85,10 +86,18 @@ class Scheduler {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> active_;            // guarded by mu_: pods to try, in order
-  std::set<std::string> queued_;              // guarded by mu_: the keys in active_
-  std::set<std::string> unschedulable_;       // guarded by mu_: tried, did not fit
-  std::map<std::string, api::Json> assumed_;  // guarded by mu_: key -> pod as bound
+  std::deque<std::string> active_;       // guarded by mu_: pods to try, in order
+  std::set<std::string> queued_;         // guarded by mu_: the keys in active_
+  std::set<std::string> unschedulable_;  // guarded by mu_: tried, did not fit
+  // The usage of every pod on a node, kept from the informer's events (plus
+  // the assumed ones), so a cycle sums small records instead of every pod's JSON.
+  struct PodOnNode {
+    std::string node;
+    Usage usage;
+  };
+  std::map<std::string, PodOnNode> onNodes_;  // guarded by mu_: pod key -> record
+  // Pods we bound whose binding the watch has not shown yet.
+  std::set<std::string> assumed_;  // guarded by mu_
 };
 
 }  // namespace skiff::scheduler

@@ -233,11 +233,29 @@ TEST_CASE("several nodes: reasons counted and sorted, the first failing filter p
   CHECK(schedulePod(pod("p"), {}).message == "no nodes available to schedule pods");
 }
 
+TEST_CASE("usage sums requests, non-zero defaults, pod count and host ports") {
+  Json a = pod("a", "250m", "1Gi");
+  a["spec"]["containers"][0]["ports"] = Json::array({{{"containerPort", 80}, {"hostPort", 8080}}});
+  NodeState s = summarize(
+      {node("n1"),
+       {onNode(a, "n1"), onNode(pod("b"), "n1"), onNode(pod("c", "1"), "n1", "Succeeded")}});
+  CHECK(s.usage.pods == 2);
+  CHECK(s.usage.requested == ResourceList{{"cpu", 250}, {"memory", 1LL << 30}});
+  CHECK(s.usage.nonZeroCpu == 350);
+  CHECK(s.usage.nonZeroMemory == (1LL << 30) + (200LL << 20));
+  REQUIRE(s.usage.hostPorts.size() == 1);
+  CHECK(s.usage.hostPorts[0].ip == "0.0.0.0");
+  CHECK(s.usage.hostPorts[0].protocol == "TCP");
+  CHECK(s.usage.hostPorts[0].port == 8080);
+  CHECK(filterNode(pod("p", "4"), s) == std::vector<std::string>{"Insufficient cpu"});
+}
+
 TEST_CASE("LeastAllocated: the emptier node wins, ties go to the first name") {
   NodeInfo busy{node("a"), {onNode(pod("x", "3", "6Gi"), "a")}};
   NodeInfo idle{node("b"), {}};
   CHECK(schedulePod(pod("p", "500m", "1Gi"), {busy, idle}).node == "b");
-  CHECK(scoreNode(pod("p", "500m", "1Gi"), idle) > scoreNode(pod("p", "500m", "1Gi"), busy));
+  CHECK(scoreNode(pod("p", "500m", "1Gi"), summarize(idle)) >
+        scoreNode(pod("p", "500m", "1Gi"), summarize(busy)));
   // Pods without requests count as 100m / 200Mi for scoring.
   NodeInfo many{node("a"), {onNode(pod("x"), "a"), onNode(pod("y"), "a")}};
   CHECK(schedulePod(pod("p"), {many, idle}).node == "b");
