@@ -10,6 +10,8 @@
 // and sending its bearer token. One io_context thread runs the exec session;
 // a second thread copies our stdin into it.
 #include <openssl/x509v3.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <utility>  // before Boost.Asio, which uses std::exchange
@@ -319,8 +321,15 @@ class ExecSession {
   }
 
   // Runs until the server closes; returns the exit code.
-  int run(bool withStdin) {
+  int run(bool withStdin, bool tty) {
     read();
+    if (tty) {
+      // The remote terminal takes our window's size (kubectl also follows
+      // later changes; skiff sends the size once).
+      winsize wsz{};
+      if (::ioctl(0, TIOCGWINSZ, &wsz) == 0 && wsz.ws_col > 0)
+        send(std::string(1, '\x04') + Json{{"Width", wsz.ws_col}, {"Height", wsz.ws_row}}.dump());
+    }
     if (withStdin) {
       // Detached: it may sit in read(0) after the session ends; the process
       // exits then.
@@ -445,7 +454,7 @@ int runExecCommand(int argc, char** argv) {
   desc.add_options()("container,c", po::value(&container),
                      "Container name. If omitted, the first container in the pod will be chosen")(
       "stdin,i", po::bool_switch(&stdinFlag), "Pass stdin to the container")(
-      "tty,t", po::bool_switch(&tty), "Stdin is a TTY (not supported by skiff: ignored)")(
+      "tty,t", po::bool_switch(&tty), "Stdin is a TTY")(
       "quiet,q", po::bool_switch(&quiet), "Only print output from the remote session");
   addGlobalFlags(desc, g, false);
   po::variables_map vm;
@@ -473,8 +482,14 @@ int runExecCommand(int argc, char** argv) {
   std::string pod = args[0];
   if (pod.rfind("pod/", 0) == 0) pod = pod.substr(4);
   if (pod.rfind("pods/", 0) == 0) pod = pod.substr(5);
-  if (tty && !quiet)
-    std::fprintf(stderr, "Unable to use a TTY - skiff runs exec commands without a terminal\n");
+  if (tty && (!stdinFlag || !::isatty(0))) {
+    // kubectl's rule: a terminal needs -i and a terminal on stdin.
+    if (!quiet)
+      std::fprintf(stderr,
+                   "Unable to use a TTY - input is not a terminal or the right kind of "
+                   "file\n");
+    tty = false;
+  }
 
   Cli cli(g);
   auto c = cli.client();
@@ -494,14 +509,27 @@ int runExecCommand(int argc, char** argv) {
                        "/exec?container=" + urlEncode(*chosen);
   for (const auto& a : command) target += "&command=" + urlEncode(a);
   if (stdinFlag) target += "&stdin=true";
-  target += "&stdout=true&stderr=true";
+  target += tty ? "&stdout=true&tty=true" : "&stdout=true&stderr=true";
 
   // Never freed: the stdin thread may still use them while the process exits.
   auto* conn = new Connection;
   if (auto st = conn->open((*c)->config()); !st) return cli.fail(st.error());
   auto* session = new ExecSession(*conn);
   if (auto st = session->handshake(target); !st) return cli.fail(st.error());
-  return session->run(stdinFlag);
+  // Raw mode while the remote terminal runs, restored however we leave.
+  struct RawTerminal {
+    termios saved{};
+    bool active = false;
+    ~RawTerminal() {
+      if (active) ::tcsetattr(0, TCSADRAIN, &saved);
+    }
+  } raw;
+  if (tty && ::tcgetattr(0, &raw.saved) == 0) {
+    termios t = raw.saved;
+    ::cfmakeraw(&t);
+    raw.active = ::tcsetattr(0, TCSADRAIN, &t) == 0;
+  }
+  return session->run(stdinFlag, tty);
 }
 
 }  // namespace skiff::ctl

@@ -385,6 +385,19 @@ TEST_CASE("skiff logs and skiff exec use the same endpoints", "[logs][exec]") {
   CHECK(in.code == 0);
   CHECK(in.out == "from stdin\n");
 
+  // -it needs a terminal: the built binary under script(1), when both exist.
+  std::string skiff =
+      std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "skiff";
+  if (access(skiff.c_str(), X_OK) == 0 && access("/usr/bin/script", X_OK) == 0) {
+    auto t = run("/usr/bin/script -qec \"" + skiff + " exec " + kc +
+                 " -it web -- sh -c 'test -t 0 && test -t 1 && echo on-a-tty; exit 5'\" "
+                 "/dev/null < /dev/null");
+    CHECK(t.first == 5);
+    CHECK(t.second.find("on-a-tty") != std::string::npos);
+  } else {
+    WARN("no " + skiff + " or script(1): skiff exec -it not tested");
+  }
+
   auto defaulted = runVerb(ctl::runExecCommand, {"exec", kc, "two", "--", "true"}, c.dir);
   CHECK(defaulted.err.find("Defaulted container \"a\" out of: a, b") != std::string::npos);
 }
