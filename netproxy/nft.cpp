@@ -64,6 +64,10 @@ Result<std::set<std::string>> LibNftExecutor::setNames(const std::string& table)
   return listSetNames(table);
 }
 
+Result<std::map<std::string, int>> LibNftExecutor::ruleCounts(const std::string& table) {
+  return listRuleCounts(table);
+}
+
 Status LibNftExecutor::refill(const std::string& table, const std::set<std::string>& flush,
                               const ElementsBySet& elements) {
   return refillSets(table, flush, elements);
@@ -93,14 +97,20 @@ Status FakeNftExecutor::apply(const std::string& text) {
   return {};
 }
 
-Result<std::string> FakeNftExecutor::listJson(const std::string& command) {
-  if (command.rfind("list chain ", 0) == 0) {
-    // Class chain checks: every chain has its rule unless emptied.
-    listedChains.push_back(command);
-    std::string chain = command.substr(command.rfind(' ') + 1);
-    return emptyChains.count(chain) ? std::string(R"({"nftables": []})")
-                                    : std::string(R"({"nftables": [{"rule": {}}]})");
+Result<std::map<std::string, int>> FakeNftExecutor::ruleCounts(const std::string& table) {
+  if (!haveTable_) return makeError(Code::kNotFound, "table ip " + table + " not found");
+  std::map<std::string, int> counts;
+  for (const auto& set : tableSets_) {
+    if (set.rfind("ep_", 0) != 0) continue;
+    for (const char* prefix : {"svc_", "aff_", "np_", "npaff_"}) {
+      std::string chain = prefix + set.substr(3);
+      if (!emptyChains.count(chain)) counts[chain] = 1;
+    }
   }
+  return counts;
+}
+
+Result<std::string> FakeNftExecutor::listJson(const std::string& command) {
   listed.push_back(command);
   return listing_;
 }

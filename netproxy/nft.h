@@ -9,6 +9,7 @@
 // Thread-safety: an executor is used by one thread at a time (the Proxier's).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -30,6 +31,9 @@ class NftExecutor {
   virtual Result<std::string> listJson(const std::string& command) = 0;
   // Names of the sets and maps of `ip <table>`; kNotFound when there is no such table.
   virtual Result<std::set<std::string>> setNames(const std::string& table) = 0;
+  // Rules per chain of `ip <table>` (chains without rules absent); kNotFound
+  // when there is no such table.
+  virtual Result<std::map<std::string, int>> ruleCounts(const std::string& table) = 0;
   // One atomic batch: empty the sets in `flush`, then add `elements` (binary
   // netlink, no text parsing; see nftnl_batch.h).
   virtual Status refill(const std::string& table, const std::set<std::string>& flush,
@@ -47,6 +51,7 @@ class LibNftExecutor : public NftExecutor {
   Status apply(const std::string& transactionText) override;
   Result<std::string> listJson(const std::string& command) override;
   Result<std::set<std::string>> setNames(const std::string& table) override;
+  Result<std::map<std::string, int>> ruleCounts(const std::string& table) override;
   Status refill(const std::string& table, const std::set<std::string>& flush,
                 const ElementsBySet& elements) override;
 
@@ -64,6 +69,9 @@ class FakeNftExecutor : public NftExecutor {
   Result<std::string> listJson(const std::string& command) override;
   // kNotFound unless setTableSets() was called (so full syncs recreate the table).
   Result<std::set<std::string>> setNames(const std::string& table) override;
+  // Every class chain of the ep_N sets given to setTableSets() has one rule,
+  // but those in emptyChains.
+  Result<std::map<std::string, int>> ruleCounts(const std::string& table) override;
   Status refill(const std::string& table, const std::set<std::string>& flush,
                 const ElementsBySet& elements) override;
 
@@ -75,10 +83,9 @@ class FakeNftExecutor : public NftExecutor {
   }
   void setListing(std::string json) { listing_ = std::move(json); }
 
-  std::vector<std::string> applied;       // every text passed to apply(), in order
-  std::vector<std::string> listed;        // commands passed to listJson() but...
-  std::vector<std::string> listedChains;  // ..."list chain" ones (answered with one rule)
-  std::set<std::string> emptyChains;      // chains "list chain" shows without a rule
+  std::vector<std::string> applied;   // every text passed to apply(), in order
+  std::vector<std::string> listed;    // every command passed to listJson()
+  std::set<std::string> emptyChains;  // class chains ruleCounts() shows without rules
   struct Refill {
     std::set<std::string> flush;
     ElementsBySet elements;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -129,6 +130,51 @@ Result<std::set<std::string>> listSetNames(const std::string& table) {
     if (rc == MNL_CB_STOP) break;
   }
   return names;
+}
+
+namespace {
+
+int countRule(const nlmsghdr* nlh, void* data) {
+  auto* counts = static_cast<std::map<std::string, int>*>(data);
+  nftnl_rule* r = nftnl_rule_alloc();
+  if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0) {
+    const char* chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+    if (chain) ++(*counts)[chain];
+  }
+  if (r) nftnl_rule_free(r);
+  return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<std::map<std::string, int>> listRuleCounts(const std::string& table) {
+  auto nl = openSocket(1 << 20);
+  if (!nl.ok()) return nl.error();
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  uint32_t seq = 1;
+  nlmsghdr* nlh =
+      nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
+  nftnl_rule* filter = nftnl_rule_alloc();
+  nftnl_rule_set_str(filter, NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_nlmsg_build_payload(nlh, filter);
+  nftnl_rule_free(filter);
+  if (mnl_socket_sendto(nl->get(), nlh, nlh->nlmsg_len) < 0) {
+    return makeError(Code::kInternal, std::string("list rules: ") + std::strerror(errno));
+  }
+  std::map<std::string, int> counts;
+  uint32_t portid = mnl_socket_get_portid(nl->get());
+  while (true) {
+    ssize_t n = mnl_socket_recvfrom(nl->get(), buf.data(), buf.size());
+    if (n < 0)
+      return makeError(Code::kInternal, std::string("list rules: ") + std::strerror(errno));
+    int rc = mnl_cb_run(buf.data(), n, seq, portid, countRule, &counts);
+    if (rc < 0) {
+      if (errno == ENOENT) return makeError(Code::kNotFound, "table ip " + table + " not found");
+      return makeError(Code::kInternal, std::string("list rules: ") + std::strerror(errno));
+    }
+    if (rc == MNL_CB_STOP) break;
+  }
+  return counts;
 }
 
 Status refillSets(const std::string& table, const std::set<std::string>& flush,

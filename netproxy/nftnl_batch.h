@@ -11,6 +11,7 @@
 // Thread-safety: each call opens its own netlink socket; safe from any thread.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -21,6 +22,10 @@ namespace skiff::netproxy {
 
 // Names of the sets and maps in `ip <table>`. kNotFound if the table does not exist.
 Result<std::set<std::string>> listSetNames(const std::string& table);
+
+// Rules per chain of `ip <table>` (chains without rules are absent), from one
+// rule dump: no set elements are read, so it is cheap at 10,000 Services.
+Result<std::map<std::string, int>> listRuleCounts(const std::string& table);
 
 // One atomic batch: flush every set in `flush`, then add all `elements`.
 // kInternal with the kernel's reason if anything is refused (nothing applied).

@@ -113,22 +113,13 @@ Status Proxier::refillSync(const Model& desired) {
 }
 
 Status Proxier::checkClassChains(const std::set<std::string>& setNames) {
+  auto counts = nft_.ruleCounts(config_.table);
+  if (!counts.ok()) return counts.error();
   for (const auto& set : setNames) {
     if (set.rfind("ep_", 0) != 0) continue;
-    const std::string n = set.substr(3);
     for (const char* prefix : {"svc_", "aff_", "np_", "npaff_"}) {
-      const std::string chain = prefix + n;
-      auto listing = nft_.listJson("list chain ip " + config_.table + " " + chain);
-      if (!listing.ok()) return listing.error().wrap("class chain " + chain);
-      auto json = api::parseJson(*listing);
-      if (!json.ok()) return json.error().wrap("class chain " + chain);
-      bool hasRule = false;
-      const api::Json& items = (*json)["nftables"];
-      if (items.is_array()) {
-        for (const auto& item : items)
-          if (item.is_object() && item.contains("rule")) hasRule = true;
-      }
-      if (!hasRule)
+      const std::string chain = prefix + set.substr(3);
+      if (!counts->count(chain))
         return makeError(Code::kInternal, "class chain " + chain + " has no rule (edited?)");
     }
   }
