@@ -482,8 +482,7 @@ void DeploymentController::stop() {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
-  for (auto* inf : {deployments_.get(), replicaSets_.get(), pods_.get()})
-    if (inf) inf->stop();
+  stopInformers({deployments_.get(), replicaSets_.get(), pods_.get()});
 }
 
 void DeploymentController::resyncLoop() {

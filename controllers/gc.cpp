@@ -113,7 +113,9 @@ void GarbageCollector::stop() {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
-  for (auto& k : kinds_) k->informer->stop();
+  std::vector<client::Informer*> informers;
+  for (auto& k : kinds_) informers.push_back(k->informer.get());
+  stopInformers(informers);
 }
 
 namespace {

@@ -1,5 +1,8 @@
 #include "controllers/manager.h"
 
+#include <thread>
+#include <vector>
+
 #include "base/log.h"
 #include "controllers/endpoints.h"
 
@@ -55,10 +58,13 @@ Status ControllerManager::start() {
 
 void ControllerManager::stop() {
   Impl& m = *impl_;
-  if (m.endpoints) m.endpoints->stop();
-  if (m.gc) m.gc->stop();
-  if (m.deployments) m.deployments->stop();
-  if (m.replicaSets) m.replicaSets->stop();
+  // Side by side: each waits up to a second for its watches to notice.
+  std::vector<std::thread> stopping;
+  if (m.endpoints) stopping.emplace_back([&] { m.endpoints->stop(); });
+  if (m.gc) stopping.emplace_back([&] { m.gc->stop(); });
+  if (m.deployments) stopping.emplace_back([&] { m.deployments->stop(); });
+  if (m.replicaSets) stopping.emplace_back([&] { m.replicaSets->stop(); });
+  for (auto& t : stopping) t.join();
   m.started = false;
 }
 

@@ -263,8 +263,7 @@ void ReplicaSetController::stop() {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
-  if (pods_) pods_->stop();
-  if (replicaSets_) replicaSets_->stop();
+  stopInformers({pods_.get(), replicaSets_.get()});
 }
 
 void ReplicaSetController::resyncLoop() {

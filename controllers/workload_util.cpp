@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 namespace skiff::controllers {
 
@@ -127,6 +128,13 @@ long long resolveIntOrPercent(const Json* value, long long total, bool roundUp) 
   }
   long long scaled = pct * total;
   return roundUp ? (scaled + 99) / 100 : scaled / 100;
+}
+
+void stopInformers(const std::vector<client::Informer*>& informers) {
+  std::vector<std::thread> threads;
+  for (client::Informer* i : informers)
+    if (i) threads.emplace_back([i] { i->stop(); });
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace skiff::controllers

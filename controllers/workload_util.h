@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "client/informer.h"
 
 namespace skiff::controllers {
 
@@ -50,5 +51,8 @@ bool podIsAvailable(const Json& pod, long long minReadySeconds, TimePoint now);
 // maxSurge / maxUnavailable: an int, or "N%" of `total` rounded up (roundUp)
 // or down. Absent -> `fallback` ("25%").
 long long resolveIntOrPercent(const Json* value, long long total, bool roundUp);
+
+// Stops informers side by side (each takes up to a second to notice), joins all.
+void stopInformers(const std::vector<client::Informer*>& informers);
 
 }  // namespace skiff::controllers
