@@ -444,8 +444,12 @@ bool EndpointsController::reconcile(const std::string& key) {
   }
   if (!managesEndpointsOf(*service)) return true;  // the user's Endpoints
 
-  std::vector<Json> pods =
-      pods_->list([&](const Json& p) { return str(field(p, "metadata"), "namespace") == ns; });
+  // Copy only the selected pods out of the cache (desiredEndpoints checks again).
+  api::LabelSelector selector = api::LabelSelector::fromMap((*service)["spec"]["selector"]);
+  std::vector<Json> pods = pods_->list([&](const Json& p) {
+    const Json& meta = field(p, "metadata");
+    return str(meta, "namespace") == ns && selector.matches(field(meta, "labels"));
+  });
   Json desired = desiredEndpoints(*service, pods);
   if (current && endpointsUpToDate(*current, desired)) return true;
 
