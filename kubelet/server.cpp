@@ -592,11 +592,18 @@ void KubeletServer::serve(int fd) {
       }
       return sendAll(fd, data);
     };
+    // Asked about four times a second while the file is quiet; the runtime
+    // (which may run `runc state`) at most once a second.
+    auto lastAsked = std::chrono::steady_clock::now();
     auto keepFollowing = [&] {
       if (stopping_ || peerGone(fd)) return false;
       if (!running) return false;
+      auto now = std::chrono::steady_clock::now();
+      if (now - lastAsked < std::chrono::seconds(1)) return true;
+      lastAsked = now;
       auto st = runtime_.containerStatus(id);
-      return st && st->state == ContainerState::kRunning;
+      running = st && st->state == ContainerState::kRunning;
+      return running;
     };
     auto st = readCriLog(c->logPath, opts, sink, keepFollowing);
     if (!st && !headSent) {
