@@ -213,6 +213,25 @@ TEST_CASE("netproxy: ClusterIP, NodePort on 127.0.0.1, refusal, type changes, dr
     CHECK(w.reach(w.net.pod, "10.96.1.10", 80) == "S2");
   }
 
+  SECTION("LoadBalancer and externalIPs: Cluster policy masquerades, Local keeps the source") {
+    Json lb = w.patch(
+        kSvcPath + "/web",
+        {{"spec", {{"type", "LoadBalancer"}, {"externalIPs", Json::array({"192.0.2.50"})}}}});
+    std::string lbIp = lb["status"]["loadBalancer"]["ingress"][0]["ip"];
+    auto answer = [&](const std::string& ip) {
+      auto lines = w.net.connect(w.net.pod, ip, 80);
+      return lines.empty() ? std::string("(no output)") : lines[0];
+    };
+    // Cluster policy: the endpoint sees the node (the address facing it).
+    CHECK(eventually([&] { return answer(lbIp) == "S2 10.250.3.1"; }));
+    CHECK(answer("192.0.2.50") == "S2 10.250.3.1");
+    // The ClusterIP keeps a pod's source either way.
+    CHECK(answer("10.96.1.10") == "S2 10.250.1.2");
+    w.patch(kSvcPath + "/web", {{"spec", {{"externalTrafficPolicy", "Local"}}}});
+    CHECK(eventually([&] { return answer(lbIp) == "S2 10.250.1.2"; }));
+    CHECK(answer("192.0.2.50") == "S2 10.250.1.2");
+  }
+
   SECTION("drift repair: a deleted table is back within the resync period") {
     REQUIRE(run("nft delete table ip " + w.options.table).status == 0);
     CHECK(eventually([&] { return w.reach(w.net.pod, "10.96.1.10", 80) == "S2"; }));
