@@ -152,8 +152,11 @@ long long maxUnavailable(const Json& d) {
 long long newReplicaSetReplicas(const Json& d, const std::vector<Json>& allRs, const Json* newRs) {
   long long replicas = specReplicas(d);
   if (!isRolling(d)) return replicas;
+  // Pods that exist count even when the spec says fewer (an old ReplicaSet
+  // scaled down whose pods are not gone yet): never more than replicas +
+  // maxSurge pods, not only ReplicaSet sizes.
   long long current = 0;
-  for (const Json& rs : allRs) current += specReplicas(rs);
+  for (const Json& rs : allRs) current += std::max(specReplicas(rs), statusNum(rs, "replicas"));
   long long newSpec = newRs ? specReplicas(*newRs) : 0;
   long long maxTotal = replicas + resolveFenceposts(d).surge;
   if (current >= maxTotal) return newSpec;
@@ -328,10 +331,20 @@ Json rolloutStatus(const Json& d, const std::vector<Json>& allRs, const Json* ne
       if (c.value("type", "") != "Progressing") conds.push_back(c);
     s["conditions"] = conds;
   }
+  std::string rsName = newRs ? str(*newRs, "metadata", "name") : "";
   const Json* cur = findCondition(s, "Progressing");
+  // "Complete" for another ReplicaSet than today's new one is a rollout that
+  // has started (a status written before the new ReplicaSet was lost or not
+  // yet seen): say so, or the rollout would look finished forever.
+  if (hasProgressDeadline(d) && newRs && cur &&
+      cur->value("reason", "") == "NewReplicaSetAvailable" &&
+      cur->value("message", "") != "ReplicaSet \"" + rsName + "\" has successfully progressed.") {
+    setCondition(s, "Progressing", "True", "FoundNewReplicaSet",
+                 "Found new replica set \"" + rsName + "\"", now);
+    cur = findCondition(s, "Progressing");
+  }
   bool complete = s.value("replicas", 0LL) == s.value("updatedReplicas", 0LL) && cur &&
                   cur->value("reason", "") == "NewReplicaSetAvailable";
-  std::string rsName = newRs ? str(*newRs, "metadata", "name") : "";
   if (hasProgressDeadline(d) && !complete) {
     if (deploymentComplete(d, s)) {
       setCondition(s, "Progressing", "True", "NewReplicaSetAvailable",
@@ -782,8 +795,11 @@ Status DeploymentController::writeStatus(const SyncState& s, const Json& status)
   }
   for (auto it = s.originalStatus.begin(); it != s.originalStatus.end(); ++it)
     if (!status.contains(it.key())) patch[it.key()] = Json();
-  auto r = client_->patch(deployPath(s.ns(), s.name()) + "/status", Json{{"status", patch}},
-                          client::kMergePatch);
+  // With the resourceVersion seen: a status computed from a stale cache must
+  // not overwrite a newer one (the conflict requeues with fresh data).
+  Json body = {{"metadata", {{"resourceVersion", str(s.d, "metadata", "resourceVersion")}}},
+               {"status", patch}};
+  auto r = client_->patch(deployPath(s.ns(), s.name()) + "/status", body, client::kMergePatch);
   if (!r && r.error().code != Code::kNotFound) return r.error();
   return {};
 }

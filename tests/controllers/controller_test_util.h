@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -110,12 +111,18 @@ class FakeKubelet {
     stop_ = true;
     thread_.join();
   }
-  void setEnabled(bool on) { enabled_ = on; }
+  // Once setEnabled(false) returns, no pod is made Ready any more (a pass in
+  // progress is waited for).
+  void setEnabled(bool on) {
+    std::lock_guard<std::mutex> lock(passMu_);
+    enabled_ = on;
+  }
 
  private:
   void run() {
     int n = 0;
     while (!stop_) {
+      std::unique_lock<std::mutex> pass(passMu_);
       if (enabled_) {
         auto l = client_->get(kPods);
         if (l)
@@ -123,10 +130,12 @@ class FakeKubelet {
             if (!podIsReady(p) && !isDeleting(p))
               makeReady(*client_, p["metadata"].value("name", ""), n++);
       }
+      pass.unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
   std::unique_ptr<client::RestClient> client_;
+  std::mutex passMu_;  // held for one pass over the pods
   std::atomic<bool> enabled_{true};
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -408,11 +408,13 @@ TEST_CASE("recreate, history limit, progress deadline and pause", "[deployment][
   // No ready pods for longer than progressDeadlineSeconds.
   kubelet.setEnabled(false);
   setImage(c, "nginx:4");
-  REQUIRE(eventually([&] {
+  bool timedOut = eventually([&] {
     Json live = c.get(kDeployments + "/web");
     const Json* p = findCondition(live["status"], "Progressing");
     return p && (*p)["reason"] == "ProgressDeadlineExceeded" && (*p)["status"] == "False";
-  }));
+  });
+  INFO(c.get(kDeployments + "/web").dump() << "\n" << c.items(kReplicaSets).dump());
+  REQUIRE(timedOut);
   CHECK(viewRollout(c.get(kDeployments + "/web")).error ==
         "deployment \"web\" exceeded its progress deadline");
   kubelet.setEnabled(true);
