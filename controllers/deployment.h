@@ -6,8 +6,10 @@
 // SafeEncodeString) whose template and selector carry the pod-template-hash
 // label. The newest template's ReplicaSet is "new", the rest are "old".
 //   RollingUpdate: scale new up while sum(replicas) <= replicas + maxSurge
-//   (percent rounded up), scale old down while available >= replicas -
-//   maxUnavailable (percent rounded down), unhealthy old pods first.
+//   (percent rounded up; each ReplicaSet counts max(spec, status.replicas), so
+//   pods an old set still has count too), scale old down while available >=
+//   replicas - maxUnavailable (percent rounded down; an old set never counts
+//   more available pods than its spec), unhealthy old pods first.
 //   Recreate: old to 0, wait until their pods are gone, then new to replicas.
 // Revisions live in the annotation deployment.kubernetes.io/revision on each
 // ReplicaSet and on the Deployment; old ReplicaSets at 0 replicas beyond
