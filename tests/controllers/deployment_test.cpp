@@ -507,3 +507,33 @@ TEST_CASE("bad deployments are refused with field paths and nothing stored", "[d
     if (cause.field == "spec.selector") selectorCause = true;
   CHECK(selectorCause);
 }
+
+// Not run by default (`controllers_tests "[.bench]"`): how long the controllers
+// take, with pods Ready as soon as the fake kubelet sees them.
+TEST_CASE("rollout and scale timings", "[.bench]") {
+  Cluster c;
+  FakeKubelet kubelet(c.config);
+  Controllers ctl(c.config);
+  REQUIRE(c.client->post(kDeployments, liveDeployment(20, "25%", "25%", "nginx:1")));
+  REQUIRE(eventually([&] { return rolledOut(c, "nginx:1"); }));
+  auto t0 = std::chrono::steady_clock::now();
+  setImage(c, "nginx:2");
+  REQUIRE(eventually([&] { return rolledOut(c, "nginx:2"); }, 60));
+  auto ms = [](auto since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 since)
+        .count();
+  };
+  WARN("roll 20 replicas (maxSurge 25%): " << ms(t0) << " ms");
+  t0 = std::chrono::steady_clock::now();
+  REQUIRE(c.client->patch(kDeployments + "/web/scale", Json{{"spec", {{"replicas", 100}}}},
+                          client::kMergePatch));
+  REQUIRE(eventually([&] { return c.items(kPods).size() == 100 && rolledOut(c, "nginx:2"); }, 60));
+  WARN("scale 20 -> 100, all Ready: " << ms(t0) << " ms");
+  t0 = std::chrono::steady_clock::now();
+  REQUIRE(c.client->patch(kDeployments + "/web/scale", Json{{"spec", {{"replicas", 0}}}},
+                          client::kMergePatch));
+  REQUIRE(eventually([&] { return c.items(kPods).empty(); }, 60));
+  WARN("scale 100 -> 0, all gone: " << ms(t0) << " ms");
+  ctl.stop();
+}
