@@ -83,6 +83,7 @@ int runDelete(int argc, char** argv) {
   bool recursive = false, all = false, ignoreNotFound = false;
   bool wait = true;
   int gracePeriod = -1;
+  std::string cascade = "background";
   std::string selector, timeoutText = "0s", output;
   po::options_description desc;
   desc.add_options()("filename,f", po::value(&files)->composing(),
@@ -92,6 +93,8 @@ int runDelete(int argc, char** argv) {
       "all", po::bool_switch(&all), "Delete all resources of the given types in the namespace")(
       "ignore-not-found", po::bool_switch(&ignoreNotFound),
       "Treat \"resource not found\" as a successful delete")(
+      "cascade", po::value(&cascade)->implicit_value("background"),
+      "background, foreground or orphan: what happens to the objects this one owns")(
       "grace-period", po::value(&gracePeriod),
       "Seconds given to the resource to terminate gracefully; -1 uses the object's default")(
       "wait", po::value(&wait)->implicit_value(true),
@@ -158,10 +161,20 @@ int runDelete(int argc, char** argv) {
       return 0;
     }
   }
+  // kubectl's --cascade (true/false are its deprecated spellings).
+  std::string policy;
+  if (cascade == "background" || cascade == "true")
+    policy = "Background";
+  else if (cascade == "foreground")
+    policy = "Foreground";
+  else if (cascade == "orphan" || cascade == "false")
+    policy = "Orphan";
+  else
+    return usageError("delete", "invalid cascade value (" + cascade +
+                                    "). Must be \"background\", \"foreground\", or \"orphan\".");
   auto c = cli.client();
   if (!c) return cli.fail(c.error());
-  Json opts = {
-      {"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
+  Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", policy}};
   // kubectl needs --force for 0; skiff, one machine, takes 0 to mean now.
   if (gracePeriod >= 0) opts["gracePeriodSeconds"] = gracePeriod;
   std::vector<std::string> waitPaths, waitWords, waitFor;

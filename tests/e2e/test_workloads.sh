@@ -147,4 +147,13 @@ for rs in $(k get rs -o name); do k delete "$rs" --wait=false >/dev/null; done
 poll_until 30 bash -c "[ -z \"\$($KUBECTL --kubeconfig $KUBECONFIG get pods -o name)\" ]" &&
   pass "pods collected with their ReplicaSets" || fail "pods collected with their ReplicaSets"
 
+# skiff delete --cascade=foreground: when it returns, the dependents are gone too.
+check "apply deployment again" k apply -f "$E2E_TMP/web.yaml"
+check "rolled out again" k rollout status deployment/web --timeout=60s
+run_capture out "$SKIFF" delete deployment web --cascade=nope
+expect_contains "bad --cascade refused" 'invalid cascade value (nope)' "$out"
+check "skiff delete --cascade=foreground" "$SKIFF" delete deployment web --cascade=foreground
+expect_eq "no ReplicaSets left" "" "$(k get rs -o name)"
+expect_eq "no pods left" "" "$(k get pods -o name)"
+
 finish
