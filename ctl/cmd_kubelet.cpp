@@ -1,13 +1,124 @@
-// Placeholder until this verb lands: says so and fails.
-#include <cstdio>
+// `skiff kubelet`: runs the kubelet alone against a running API server, with
+// the real runtime (runc under conmon, a netns per pod) and the loopback
+// server the apiserver proxies logs and exec to, until SIGINT or SIGTERM.
+// Containers keep running when it stops; a new kubelet re-adopts them.
+#include <signal.h>
 
+#include <cstdio>
+#include <iostream>
+
+#include "base/log.h"
+#include "client/kubeconfig.h"
+#include "ctl/cli.h"
 #include "ctl/commands.h"
+#include "kubelet/kubelet.h"
+#include "kubelet/runc_runtime.h"
+#include "kubelet/server.h"
 
 namespace skiff::ctl {
 
-int runKubeletCommand(int, char**) {
-  std::fprintf(stderr, "error: skiff kubelet is not available in this build yet\n");
-  return 1;
+int runKubeletCommand(int argc, char** argv) {
+  std::string kubeconfig, logLevel = "info", listen = "127.0.0.1:10250";
+  kubelet::KubeletOptions options;
+  kubelet::RuncRuntimeOptions runtimeOptions;
+  options.podCIDR = runtimeOptions.podCidr;
+  po::options_description desc("Flags");
+  desc.add_options()("help,h", "Show this help")(
+      "kubeconfig", po::value(&kubeconfig),
+      "Kubeconfig of the API server (default $KUBECONFIG, else /var/lib/skiff/kubeconfig)")(
+      "data-dir", po::value(&options.dataDir)->default_value(options.dataDir),
+      "Where images (DATA/images) and pods (DATA/pods) live")(
+      "node-name", po::value(&options.nodeName), "The Node's name (default: the host name)")(
+      "node-ip", po::value(&options.nodeIP),
+      "The node's InternalIP (default: the first address of an interface that is up)")(
+      "pod-cidr", po::value(&options.podCIDR)->default_value(options.podCIDR),
+      "Addresses for pods (a range inside the bridge's 10.244.0.0/16)")(
+      "cluster-dns", po::value(&options.clusterDNS)->default_value(options.clusterDNS),
+      "The DNS Service's address pods with dnsPolicy ClusterFirst use")(
+      "cluster-domain", po::value(&options.clusterDomain)->default_value(options.clusterDomain),
+      "The cluster's DNS domain")(
+      "pods-pids-limit", po::value(&options.podPidsLimit)->default_value(options.podPidsLimit),
+      "Process limit per container (0: none)")(
+      "listen", po::value(&listen)->default_value(listen),
+      "Loopback IP:PORT for logs and exec, which the API server proxies to")(
+      "log-level", po::value(&logLevel)->default_value(logLevel), "debug, info, warn or error");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\nSee 'skiff kubelet --help' for usage.\n", e.what());
+    return 1;
+  }
+  if (vm.count("help")) {
+    std::cout << "Run the kubelet against an API server: register this machine as a Node and\n"
+                 "run the pods bound to it as runc containers, each pod in its own network\n"
+                 "namespace. Needs root. Runs until SIGINT or SIGTERM; containers keep running\n"
+                 "and a restarted kubelet takes them over.\n\n"
+                 "Examples:\n  skiff kubelet --kubeconfig /var/lib/skiff/kubeconfig\n\n"
+                 "Usage:\n  skiff kubelet [flags]\n\n"
+              << desc << "\n";
+    return 0;
+  }
+  LogLevel level;
+  if (logLevel == "debug")
+    level = LogLevel::kDebug;
+  else if (logLevel == "info")
+    level = LogLevel::kInfo;
+  else if (logLevel == "warn" || logLevel == "warning")
+    level = LogLevel::kWarn;
+  else if (logLevel == "error")
+    level = LogLevel::kError;
+  else {
+    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                 logLevel.c_str());
+    return 1;
+  }
+  setLogLevel(level);
+  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
+  if (!config) {
+    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  runtimeOptions.dataDir = options.dataDir;
+  runtimeOptions.podCidr = options.podCIDR;
+  auto runtime = kubelet::RuncRuntime::create(runtimeOptions);
+  if (!runtime) {
+    std::fprintf(stderr, "error: %s\n", runtime.error().message.c_str());
+    return 1;
+  }
+  // One image store for the runtime and the kubelet's decisions.
+  kubelet::ImageStore& images = (*runtime)->images();
+  options.imageResolver = [&images](const std::string& ref) { return images.resolve(ref); };
+  // The server needs the runtime, which the Kubelet will own; the runtime
+  // lives on the heap, so the reference stays valid after the move.
+  auto server = std::make_unique<kubelet::KubeletServer>(
+      **runtime, kubelet::KubeletServerOptions{listen, config->token});
+  if (Status s = server->start(); !s) {
+    std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  options.kubeletPort = server->port();
+  kubelet::Kubelet node(*config, options, std::move(*runtime));
+  if (Status s = node.start(); !s) {
+    std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
+    server->stop();
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
+  logInfo("kubelet stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server->stop();
+  server.reset();
+  node.stop();
+  return 0;
 }
 
 }  // namespace skiff::ctl
