@@ -17,9 +17,14 @@ start_apiserver
 "$SKIFF" controller-manager --kubeconfig "$KUBECONFIG" >>"$E2E_TMP/cm.log" 2>&1 &
 CM_PID=$!
 READY_PID=""
+# At exit, whatever happened: the ready loop, the controller-manager, then
+# kube_lib's cleanup (apiserver, temp dir). Never stops half way under set -e.
 stop_extra() {
-  [ -n "$READY_PID" ] && kill "$READY_PID" 2>/dev/null && wait "$READY_PID" 2>/dev/null
-  kill "$CM_PID" 2>/dev/null && wait "$CM_PID" 2>/dev/null
+  set +e
+  [ -n "$READY_PID" ] && kill "$READY_PID" 2>/dev/null
+  [ -n "$READY_PID" ] && wait "$READY_PID" 2>/dev/null
+  kill "$CM_PID" 2>/dev/null
+  wait "$CM_PID" 2>/dev/null
   cleanup
 }
 trap stop_extra EXIT
