@@ -85,7 +85,9 @@ struct ContainerStatus {
   int attempt = 0;
   ContainerState state = ContainerState::kUnknown;
   int exitCode = 0;           // when kExited
-  std::string reason;         // when kExited: "Completed", "Error", "OOMKilled"
+  std::string reason;         // when kExited: "Completed", "Error", "OOMKilled",
+                              // "ContainerCannotRun", "ContainerStatusUnknown" (its
+                              // monitor died before recording the exit code: 137)
   std::string message;        // runtime's words when it could not run (ContainerCannotRun)
   std::chrono::system_clock::time_point startedAt{};
   std::chrono::system_clock::time_point finishedAt{};

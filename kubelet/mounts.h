@@ -1,0 +1,44 @@
+// The mounts the runtime makes on the host: a container's overlayfs root, the
+// tmpfs behind an emptyDir of medium Memory, and their removal. Removing a
+// directory tree that still has a mount in it would delete what is mounted
+// there (an overlay's lower layers are the image store's!), so every removal
+// goes through removeTreeUnmounted(), which unmounts first and refuses when it
+// cannot.
+//
+// Thread-safety: free functions; safe from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace skiff::kubelet {
+
+// The options string of an overlay mount (pure): "lowerdir=A:B,upperdir=U,workdir=W".
+// Lower dirs are given top-most first. kBadRequest when a path holds ',' or ':',
+// or the string would pass the kernel's one-page limit.
+Result<std::string> overlayOptions(const std::vector<std::string>& lowerDirs,
+                                   const std::string& upper, const std::string& work);
+
+Status mountOverlay(const std::vector<std::string>& lowerDirs, const std::string& upper,
+                    const std::string& work, const std::string& target);
+Status mountTmpfs(const std::string& target);
+
+// True when path is the root of a mount.
+bool isMountPoint(const std::string& path);
+// Mount points at or below dir, deepest first (from /proc/self/mountinfo).
+std::vector<std::string> mountsUnder(const std::string& dir);
+// Unmounts (lazily) every mount at or below dir.
+Status unmountAll(const std::string& dir);
+// Unmounts everything below dir, then removes dir and its contents. Refuses
+// (kInternal) when a mount remains. Success when dir does not exist.
+Status removeTreeUnmounted(const std::string& dir);
+
+// Small files: read whole (kNotFound when missing), replace atomically by
+// temp file + rename (no fsync: the runtime's files describe processes that a
+// power loss ends anyway).
+Result<std::string> readSmallFile(const std::string& path);
+Status replaceFile(const std::string& path, const std::string& data);
+
+}  // namespace skiff::kubelet

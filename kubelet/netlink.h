@@ -1,0 +1,44 @@
+// The few rtnetlink operations the pod network needs, over libnl-route-3: a
+// bridge with an address, a veth pair whose pod end is born inside the pod's
+// network namespace, and an interface's address, state and default route.
+//
+// Every function works in the network namespace of the calling thread (a
+// netlink socket belongs to the namespace of the thread that opens it); use
+// sandbox.h's inNetns() to act inside a pod. Operations are idempotent where
+// the kernel lets them be: an address or route that exists already, or a link
+// that is gone already, is success. Errors read `create veth veth1a2b: File
+// exists`.
+//
+// Thread-safety: free functions, each with its own netlink socket.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+
+namespace skiff::kubelet::netlink {
+
+// The bridge `name`: created when missing, `addressCidr` ("10.244.0.1/16") added
+// when missing, brought up.
+Status ensureBridge(const std::string& name, const std::string& addressCidr);
+
+// A veth pair: `hostName` in this namespace, enslaved to `bridge` and up;
+// `peerName` created directly in the namespace behind `netnsFd` (so a pod end
+// named eth0 never collides with the host's eth0). mtu 0 = the kernel's default.
+Status createVeth(const std::string& hostName, const std::string& peerName, int netnsFd,
+                  const std::string& bridge, int mtu);
+
+// True when the link exists in this namespace.
+Result<bool> linkExists(const std::string& name);
+// The link's master's name ("" when none); kNotFound when the link is missing.
+Result<std::string> linkMaster(const std::string& name);
+// Deletes a link (for a veth, both ends); success when it does not exist.
+Status deleteLink(const std::string& name);
+
+Status setLinkUp(const std::string& name);
+// Adds "a.b.c.d/n" to the interface; success when it is there already.
+Status addAddress(const std::string& ifname, const std::string& addressCidr);
+// Adds the IPv4 default route via gateway on ifname; success when present.
+Status addDefaultRoute(const std::string& ifname, const std::string& gateway);
+
+}  // namespace skiff::kubelet::netlink
