@@ -69,7 +69,7 @@ Json containerStatus(const Json& spec, const ContainerObservation* obs,
   switch (latest.state) {
     case ContainerState::kRunning:
       st["state"] = {{"running", {{"startedAt", formatTime(latest.startedAt)}}}};
-      st["ready"] = obs->ready;
+      st["ready"] = !isInit && obs->ready;
       if (!isInit) st["started"] = obs->started;
       break;
     case ContainerState::kExited:
@@ -78,6 +78,8 @@ Json containerStatus(const Json& spec, const ContainerObservation* obs,
         previous = terminated(latest);
       } else {
         st["state"] = terminated(latest);
+        // An init container is ready once it completed (Kubernetes' status manager).
+        st["ready"] = isInit && latest.exitCode == 0;
       }
       break;
     case ContainerState::kCreated:

@@ -13,6 +13,8 @@
 //     worker set a waiting reason (CrashLoopBackOff) the state is waiting and
 //     that attempt moves to lastState;
 //   - lastState otherwise is the attempt before the latest, terminated.
+//   ready: a running app container whose readiness passed; an init container
+//   that exited 0.
 //   restartCount is the latest attempt number (attempt = restarts before it),
 //   so it survives a kubelet restart; containerID is skiff://<runtime id>.
 // Phase (getPhase): an init container that failed with restartPolicy Never

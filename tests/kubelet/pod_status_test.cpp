@@ -224,6 +224,7 @@ TEST_CASE("init containers: Pending until all exited 0; a failed one with Never 
   CHECK(s["initContainerStatuses"][1]["state"] ==
         Json({{"waiting", {{"reason", "PodInitializing"}}}}));
   CHECK_FALSE(s["initContainerStatuses"][0].contains("started"));
+  CHECK(s["initContainerStatuses"][0]["ready"] == false);
   CHECK(s["containerStatuses"][0]["state"] == Json({{"waiting", {{"reason", "PodInitializing"}}}}));
   CHECK(conditionOf(s, "Initialized")["status"] == "False");
   CHECK(conditionOf(s, "Initialized")["reason"] == "ContainersNotInitialized");
@@ -238,6 +239,7 @@ TEST_CASE("init containers: Pending until all exited 0; a failed one with Never 
   CHECK(s["phase"] == "Running");
   CHECK(conditionOf(s, "Initialized")["status"] == "True");
   CHECK(conditionOf(s, "Ready")["status"] == "True");
+  CHECK(s["initContainerStatuses"][1]["ready"] == true);
 
   i2.attempts = {exited("i2", 0, 1, 2, 3)};
   s = computePodStatus(observe(pod("Never", inits), {{"i1", i1}, {"i2", i2}}), at(5));
