@@ -29,6 +29,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "ctl/cli.h"
+#include "ctl/cluster.h"
 #include "ctl/commands.h"
 
 namespace skiff::ctl {
@@ -83,7 +84,7 @@ long elapsedMs(Clock::time_point start) {
 // Runs the server until a stop signal. `report` is called once: with "" and
 // the kubeconfig path when healthy, or with an error message.
 int serve(
-    const apiserver::ServerOptions& options, bool ephemeral,
+    const apiserver::ServerOptions& options, ClusterOptions cluster, bool ephemeral,
     const std::function<void(const std::string& err, const std::string& kubeconfig)>& report) {
   sigset_t set;
   sigemptyset(&set);
@@ -123,10 +124,29 @@ int serve(
     cleanup();
     return 1;
   }
+  cluster.dataDir = options.dataDir;
+  cluster.kubeconfig = kubeconfig;
+  auto components = LocalCluster::start(cluster);
+  if (!components) {
+    report(components.error().message, "");
+    (*server)->stop();
+    cleanup();
+    return 1;
+  }
+  if (auto ready = (*components)->waitNodeReady(std::chrono::seconds(30)); !ready) {
+    report(ready.error().message, "");
+    (*components)->stop(ephemeral);
+    (*server)->stop();
+    cleanup();
+    return 1;
+  }
   report("", kubeconfig);
   int sig = 0;
   sigwait(&set, &sig);
   std::fprintf(stderr, "skiff: signal %d, stopping\n", sig);
+  // An ephemeral cluster leaves nothing behind; a lasting one leaves its
+  // containers and rules running for the next `skiff up` to adopt.
+  (*components)->stop(ephemeral);
   (*server)->stop();
   server->reset();
   cleanup();
@@ -139,6 +159,8 @@ int runUp(int argc, char** argv) {
   dataDir = dataDir.substr(0, dataDir.rfind('/'));
   std::string listen = "127.0.0.1:6443";
   bool detach = false, ephemeral = false, noFsync = false;
+  ClusterOptions cluster;
+  std::string disable;
   po::options_description desc;
   desc.add_options()("data-dir", po::value(&dataDir),
                      "Where state lives (state.db, pki, kubeconfig); default /var/lib/skiff")(
@@ -149,6 +171,13 @@ int runUp(int argc, char** argv) {
       "Use a fresh temporary data directory, removed when the cluster stops")(
       "no-fsync", po::bool_switch(&noFsync),
       "Do not fsync the store (tests only: loses writes on power failure)")(
+      "disable", po::value(&disable),
+      "Components not to run, comma-separated: controller-manager, scheduler, netproxy, kubelet")(
+      "node-name", po::value(&cluster.nodeName), "This node's name (default: the host name)")(
+      "bridge", po::value(&cluster.bridge), "The pods' bridge (default skiff0)")(
+      "pod-cidr", po::value(&cluster.podCidr),
+      "The node's pod addresses (default 10.244.0.0/24; the bridge takes the .1)")(
+      "nft-table", po::value(&cluster.nftTable), "The nftables table `ip NAME` (default skiff)")(
       "help,h", po::bool_switch(), "Help for this command");
   po::variables_map vm;
   std::vector<std::string> args;
@@ -192,6 +221,46 @@ int runUp(int argc, char** argv) {
       return 1;
     }
   }
+  for (size_t p = 0; p <= disable.size() && !disable.empty();) {
+    size_t q = disable.find(',', p);
+    if (q == std::string::npos) q = disable.size();
+    std::string c = disable.substr(p, q - p);
+    if (c == "controllers") c = "controller-manager";
+    if (c != "controller-manager" && c != "scheduler" && c != "netproxy" && c != "kubelet")
+      return usageError("up", "--disable: unknown component \"" + c +
+                                  "\" (choose from controller-manager, scheduler, netproxy, "
+                                  "kubelet)");
+    cluster.disabled.insert(c);
+    p = q + 1;
+  }
+  if (ephemeral) {
+    // Names of its own in the kernel, unless given: a throwaway cluster never
+    // meets a lasting one (or another throwaway one).
+    std::string tag = fs::path(dataDir).filename().string();
+    tag = tag.substr(tag.find('-') + 1);
+    for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    int subnet = 1 + static_cast<int>(std::hash<std::string>{}(tag) % 254);
+    ClusterOptions unique = cluster;
+    unique.makeUnique(tag, subnet);
+    if (!vm.count("bridge")) cluster.bridge = unique.bridge;
+    if (!vm.count("nft-table")) cluster.nftTable = unique.nftTable;
+    if (!vm.count("pod-cidr")) {
+      cluster.podCidr = unique.podCidr;
+      cluster.bridgeAddress = unique.bridgeAddress;
+    }
+    cluster.runcRoot = unique.runcRoot;
+    cluster.cgroupParent = unique.cgroupParent;
+    cluster.netnsPrefix = unique.netnsPrefix;
+  }
+  if (vm.count("pod-cidr")) {
+    // The bridge takes the subnet's first address.
+    std::string net = cluster.podCidr.substr(0, cluster.podCidr.find('/'));
+    auto dot = net.rfind('.');
+    if (dot == std::string::npos || cluster.podCidr.find('/') == std::string::npos)
+      return usageError("up", "--pod-cidr: want A.B.C.0/24, got \"" + cluster.podCidr + "\"");
+    cluster.bridgeAddress =
+        net.substr(0, dot) + ".1" + cluster.podCidr.substr(cluster.podCidr.find('/'));
+  }
   apiserver::ServerOptions options;
   options.dataDir = dataDir;
   options.listen = listen;
@@ -199,7 +268,7 @@ int runUp(int argc, char** argv) {
   options.fsync = !noFsync && !ephemeral;
 
   if (!detach) {
-    return serve(options, ephemeral, [&](const std::string& err, const std::string& kc) {
+    return serve(options, cluster, ephemeral, [&](const std::string& err, const std::string& kc) {
       if (!err.empty()) {
         std::fprintf(stderr, "error: %s\n", err.c_str());
         return;
@@ -233,7 +302,7 @@ int runUp(int argc, char** argv) {
       ::dup2(lf, 2);
     }
     int wfd = fds[1];
-    int rc = serve(options, ephemeral, [&](const std::string& err, const std::string& kc) {
+    int rc = serve(options, cluster, ephemeral, [&](const std::string& err, const std::string& kc) {
       std::string msg = err.empty() ? "ready " + kc + "\n" : "error " + err + "\n";
       (void)!::write(wfd, msg.data(), msg.size());
       ::close(wfd);

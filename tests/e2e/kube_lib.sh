@@ -12,7 +12,12 @@ SERVER_PID=""
 PASSED=0
 FAILED=0
 
+CLUSTER_DATA=""
+
 cleanup() {
+  if [ -n "$CLUSTER_DATA" ]; then
+    "$SKIFF" down --data-dir "$CLUSTER_DATA" >/dev/null 2>&1 || true
+  fi
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -42,6 +47,40 @@ start_apiserver() {
   echo "apiserver did not become ready; log:" >&2
   cat "$E2E_TMP/server.log" >&2
   exit 1
+}
+
+# start_cluster [skiff up flags...]: a whole ephemeral cluster (apiserver,
+# controllers, scheduler, netproxy, kubelet) with kernel names of its own, as
+# `skiff up --ephemeral --detach`; exports KUBECONFIG and DATA. Needs root.
+# `skiff down` (at exit at the latest) removes every trace.
+start_cluster() {
+  local out
+  if ! out=$("$SKIFF" up --ephemeral --detach --listen 127.0.0.1:0 --no-fsync "$@" 2>&1); then
+    echo "skiff up failed: $out" >&2
+    exit 1
+  fi
+  KUBECONFIG=${out##*kubeconfig: }
+  DATA=$(dirname "$KUBECONFIG")
+  CLUSTER_DATA=$DATA
+  export KUBECONFIG DATA
+}
+
+# stop_cluster: `skiff down`, keeping the log in $E2E_TMP/server.log.
+stop_cluster() {
+  if [ -n "$CLUSTER_DATA" ]; then
+    cp "$CLUSTER_DATA/skiff.log" "$E2E_TMP/server.log" 2>/dev/null || true
+    "$SKIFF" down --data-dir "$CLUSTER_DATA"
+    CLUSTER_DATA=""
+  fi
+}
+
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
 }
 
 stop_apiserver() {
@@ -91,6 +130,7 @@ run_capture() {
 finish() {
   echo "$PASSED passed, $FAILED failed"
   if [ "$FAILED" -ne 0 ]; then
+    if [ -n "$CLUSTER_DATA" ]; then cp "$CLUSTER_DATA/skiff.log" "$E2E_TMP/server.log" 2>/dev/null || true; fi
     echo "--- server log (tail) ---" >&2
     tail -n 40 "$E2E_TMP/server.log" >&2 || true
     exit 1

@@ -1,0 +1,72 @@
+// The components `skiff up` runs next to the API server, in one process: the
+// controller manager, the scheduler, the service proxy with cluster DNS, and
+// the kubelet (with its logs/exec server) — k3s' single binary, in small.
+//
+// They reach the API server only through the kubeconfig it wrote, exactly as
+// when each runs alone (`skiff scheduler`, `skiff kubelet`, ...).
+//
+// Names in the kernel (bridge, nft table, runc root, cgroup parent, netns
+// prefix) come from the options; an --ephemeral cluster gets its own unique
+// names (ClusterOptions::makeUnique), so several can run side by side and
+// none touches a long-lived cluster's objects. stop(teardown=true) removes
+// every container, sandbox, the table and the bridge the cluster made;
+// stop(false) leaves containers and rules running for the next `skiff up`,
+// which re-adopts them.
+//
+// Not thread-safe: start and stop from one thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "base/result.h"
+
+namespace skiff::ctl {
+
+struct ClusterOptions {
+  std::string dataDir;
+  std::string kubeconfig;
+  // Components not to run: "controller-manager", "scheduler", "netproxy", "kubelet".
+  std::set<std::string> disabled;
+  std::string nodeName;  // "" = the host name
+  std::string bridge = "skiff0";
+  std::string podCidr = "10.244.0.0/24";  // the node's pods
+  std::string bridgeAddress = "10.244.0.1/16";
+  std::string nftTable = "skiff";
+  std::string runcRoot = "/run/skiff/runc";
+  std::string cgroupParent = "skiff";
+  std::string netnsPrefix = "skiff-";
+  std::string serviceCidr = "10.96.0.0/12";
+  std::string loadBalancerCidr = "10.255.0.0/24";
+  int kubeletPort = 0;  // the logs/exec server on 127.0.0.1; 0 = any free port
+
+  // Unique kernel names (suffix `tag`) and a pod /24 of their own, for a
+  // cluster that must not meet another one.
+  void makeUnique(const std::string& tag, int podSubnet);
+};
+
+class LocalCluster {
+ public:
+  // Starts every component not disabled. Components that need root (kubelet,
+  // netproxy) are skipped with a warning when not root. On error, what was
+  // started is stopped again.
+  static Result<std::unique_ptr<LocalCluster>> start(const ClusterOptions& options);
+  ~LocalCluster();
+
+  // Waits until this node is Ready in the API (at once when no kubelet runs).
+  Status waitNodeReady(std::chrono::milliseconds timeout);
+
+  // Stops the components, in reverse order. teardown: also removes every
+  // container, sandbox, the nft table and the bridge this cluster used.
+  void stop(bool teardown);
+
+  struct Impl;
+
+ private:
+  explicit LocalCluster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace skiff::ctl
