@@ -16,13 +16,13 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*" >&2; }
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 P=$(port)
-out=$("$SKIFF" up --data-dir "$T/d" --listen "127.0.0.1:$P" --detach)
+out=$("$SKIFF" up --disable kubelet,netproxy --data-dir "$T/d" --listen "127.0.0.1:$P" --detach)
 if [[ "$out" =~ ^skiff\ ready\ in\ ([0-9]+)\ ms\ —\ kubeconfig:\ $T/d/kubeconfig$ ]]; then
   pass "ready line ($out)"; else fail "ready line: [$out]"; fi
 [ -f "$T/d/skiff.pid" ] && kill -0 "$(cat "$T/d/skiff.pid")" && pass "pid file names a live process" || fail "pid file"
 [ -f "$T/d/skiff.log" ] && pass "log file" || fail "log file"
 "$SKIFF" get ns --kubeconfig "$T/d/kubeconfig" | grep -q '^default ' && pass "cluster answers" || fail "cluster answers"
-if "$SKIFF" up --data-dir "$T/d" --listen "127.0.0.1:$P" --detach 2>"$T/err"; then fail "second up should fail"; else
+if "$SKIFF" up --disable kubelet,netproxy --data-dir "$T/d" --listen "127.0.0.1:$P" --detach 2>"$T/err"; then fail "second up should fail"; else
   grep -q "already running" "$T/err" && pass "second up refused" || fail "second up message: $(cat "$T/err")"; fi
 pid=$(cat "$T/d/skiff.pid")
 "$SKIFF" down --data-dir "$T/d" >/dev/null && pass "down exits 0" || fail "down"
@@ -33,7 +33,7 @@ if "$SKIFF" down --data-dir "$T/d" 2>/dev/null; then fail "down with nothing run
 # Warm restart in the same directory: the ready time.
 best=999999
 for _ in 1 2 3; do
-  out=$("$SKIFF" up --data-dir "$T/d" --listen "127.0.0.1:0" --detach)
+  out=$("$SKIFF" up --disable kubelet,netproxy --data-dir "$T/d" --listen "127.0.0.1:0" --detach)
   ms=$(sed -E 's/skiff ready in ([0-9]+) ms.*/\1/' <<<"$out")
   [ "$ms" -lt "$best" ] && best=$ms
   "$SKIFF" down --data-dir "$T/d" >/dev/null
@@ -54,7 +54,7 @@ EPH_PID=""
 
 # Foreground: Ctrl-C stops it.
 P=$(port)
-"$SKIFF" up --data-dir "$T/f" --listen "127.0.0.1:$P" >"$T/fg.out" 2>"$T/fg.err" &
+"$SKIFF" up --disable kubelet,netproxy --data-dir "$T/f" --listen "127.0.0.1:$P" >"$T/fg.out" 2>"$T/fg.err" &
 FG=$!
 for _ in $(seq 1 100); do grep -q "skiff ready" "$T/fg.out" && break; sleep 0.05; done
 grep -q "skiff ready in" "$T/fg.out" && pass "foreground ready line" || fail "foreground ready"
