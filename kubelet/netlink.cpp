@@ -1,5 +1,7 @@
 #include "kubelet/netlink.h"
 
+#include <fstream>
+
 #include <linux/if.h>
 #include <netlink/addr.h>
 #include <netlink/netlink.h>
@@ -147,7 +149,15 @@ Status createVeth(const std::string& hostName, const std::string& peerName, int 
       return nlError("attach " + hostName + " to " + bridge, e);
     }
   }
-  return up(s->get(), made->get(), hostName);
+  if (auto u = up(s->get(), made->get(), hostName); !u) return u;
+  // Hairpin: a pod reaching its own Service is DNATed back to itself; with
+  // br_netfilter the bridge must then send the frame out the port it came in
+  // on, which it refuses unless the port is in hairpin mode (as kubenet does).
+  std::string hairpin = "/sys/class/net/" + hostName + "/brport/hairpin_mode";
+  std::ofstream hp(hairpin);
+  if (!(hp << "1\n") || !hp.flush())
+    return makeError(Code::kInternal, "set hairpin mode on " + hostName + ": write " + hairpin);
+  return Status();
 }
 
 Result<bool> linkExists(const std::string& name) {

@@ -61,8 +61,9 @@ run_capture out curl -s --max-time 5 "http://$CIP/"
 expect_eq "ClusterIP answers from the host" "hello from http-go" "$out"
 run_capture out k exec http-go -- nslookup http-go-np.default.svc.cluster.local
 expect_contains "DNS from the pod resolves the service" "$CIP" "$out"
-# Known gap (issue 5): hairpin — a pod reaching its own Service and landing
-# on itself — times out today; it is not checked here until it works.
+run_capture out k exec http-go -- wget -q -O - http://http-go-np/
+expect_eq "hairpin: the pod reaches its own service by its short name, and itself" \
+  "hello from http-go" "$out"
 
 # A pod that completes; a command that cannot run.
 run_capture out k run once --image=busybox:latest --restart=Never -- sh -c 'echo done; exit 0'
