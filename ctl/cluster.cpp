@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <thread>
+#include <vector>
 
 #include "base/log.h"
 #include "client/kubeconfig.h"
@@ -162,19 +165,33 @@ void LocalCluster::Impl::stop(bool teardown) {
 // cluster stays in the kernel.
 void LocalCluster::Impl::teardownKernel() {
   if (!runtime) return;
+  // Every pod at once, a few threads wide: the cluster is going away, so
+  // there is no grace period to honour (SIGKILL at once).
+  auto parallel = [](size_t n, const std::function<void(size_t)>& fn) {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 8; ++t)
+      ts.emplace_back([&] {
+        for (size_t i; (i = next++) < n;) fn(i);
+      });
+    for (auto& t : ts) t.join();
+  };
   if (auto cs = runtime->listContainers(""); cs) {
-    for (const auto& c : *cs) {
+    parallel(cs->size(), [&](size_t i) {
+      const auto& c = (*cs)[i];
       if (c.state == kubelet::ContainerState::kRunning ||
           c.state == kubelet::ContainerState::kCreated)
-        (void)runtime->stopContainer(c.id, std::chrono::seconds(2));
+        (void)runtime->stopContainer(c.id, std::chrono::seconds(0));
       if (auto s = runtime->removeContainer(c.id); !s)
         logWarn("teardown: remove container", {{"id", c.id}, {"error", s.error().message}});
-    }
+    });
   }
   if (auto ss = runtime->listSandboxes(); ss) {
-    for (const auto& s : *ss)
+    parallel(ss->size(), [&](size_t i) {
+      const auto& s = (*ss)[i];
       if (auto r = runtime->removeSandbox(s.podUid); !r)
         logWarn("teardown: remove sandbox", {{"pod", s.podUid}, {"error", r.error().message}});
+    });
   }
   (void)runtime->removeCgroupParent();
   (void)runtime->removeBridge();
