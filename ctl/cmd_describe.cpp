@@ -219,14 +219,15 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
     }
     w += "    Port:\t" + (ports.empty() ? std::string("<none>") : ports) + "\n";
     w += "    Host Port:\t" + (hostPorts.empty() ? std::string("<none>") : hostPorts) + "\n";
-    auto words = [](const Json& a) {
+    // kubectl prints one element of command and args per line.
+    auto lines = [](const Json& a) {
       std::string s;
       for (const auto& x : a)
-        s += (s.empty() ? "" : " ") + (x.is_string() ? x.get<std::string>() : x.dump());
+        s += "      " + (x.is_string() ? x.get<std::string>() : x.dump()) + "\n";
       return s;
     };
-    if (!at(ctr, "command").empty()) w += "    Command:\n      " + words(at(ctr, "command")) + "\n";
-    if (!at(ctr, "args").empty()) w += "    Args:\n      " + words(at(ctr, "args")) + "\n";
+    if (!at(ctr, "command").empty()) w += "    Command:\n" + lines(at(ctr, "command"));
+    if (!at(ctr, "args").empty()) w += "    Args:\n" + lines(at(ctr, "args"));
     if (cs) {
       const Json& state = at(*cs, "state");
       if (state.contains("running")) {
@@ -243,6 +244,37 @@ void describePod(std::string& w, client::RestClient& c, const Json& pod) {
            "\n";
       w += "    Restart Count:\t" + str(*cs, "restartCount", "0") + "\n";
     }
+    // Probes as kubectl's describe prints them (DescribeProbe).
+    auto probe = [](const Json& p) {
+      std::string what;
+      if (p.contains("exec")) {
+        std::string cmd;
+        for (const auto& x : at(p["exec"], "command"))
+          cmd += (cmd.empty() ? "" : " ") + (x.is_string() ? x.get<std::string>() : x.dump());
+        what = "exec [" + cmd + "]";
+      } else if (p.contains("httpGet")) {
+        const Json& h = p["httpGet"];
+        std::string scheme = str(h, "scheme", "HTTP");
+        for (auto& ch : scheme)
+          ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        what =
+            "http-get " + scheme + "://" + str(h, "host") + ":" + str(h, "port") + str(h, "path");
+      } else if (p.contains("tcpSocket")) {
+        what = "tcp-socket " + str(p["tcpSocket"], "host") + ":" + str(p["tcpSocket"], "port");
+      } else if (p.contains("grpc")) {
+        what = "grpc <pod>:" + str(p["grpc"], "port") + " " + str(p["grpc"], "service");
+      } else {
+        what = "unknown";
+      }
+      return what + " delay=" + str(p, "initialDelaySeconds", "0") +
+             "s timeout=" + str(p, "timeoutSeconds", "1") +
+             "s period=" + str(p, "periodSeconds", "10") +
+             "s #success=" + str(p, "successThreshold", "1") +
+             " #failure=" + str(p, "failureThreshold", "3") + "\n";
+    };
+    if (ctr.contains("livenessProbe")) w += "    Liveness:\t" + probe(ctr["livenessProbe"]);
+    if (ctr.contains("readinessProbe")) w += "    Readiness:\t" + probe(ctr["readinessProbe"]);
+    if (ctr.contains("startupProbe")) w += "    Startup:\t" + probe(ctr["startupProbe"]);
     std::string env;
     for (const auto& e : at(ctr, "env"))
       env += "      " + str(e, "name") + ":\t" + str(e, "value") + "\n";

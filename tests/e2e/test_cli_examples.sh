@@ -67,7 +67,7 @@ expect_contains "manual endpoints shown" "10.244.0.50:5432" "$out"
 run_capture out s describe svc http-go-sticky
 expect_contains "session affinity shown" "ClientIP" "$out"
 run_capture out s describe pod http-go
-expect_contains "pod describe" "localhost/http-go:latest" "$out"
+expect_contains "pod describe" "busybox:latest" "$out"
 expect_eq "describe pod matches kubectl" "$(k describe pod http-go)" "$(s describe pod http-go)"
 expect_eq "describe ns matches kubectl" "$(k describe ns default)" "$(s describe ns default)"
 expect_eq "describe ExternalName svc matches kubectl" "$(k describe svc search)" "$(s describe svc search)"
