@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "controllers/endpoints.h"
+#include "controllers/node_lifecycle.h"
 
 namespace skiff::controllers {
 
@@ -15,6 +16,7 @@ struct ControllerManager::Impl {
   std::unique_ptr<DeploymentController> deployments;
   std::unique_ptr<GarbageCollector> gc;
   std::unique_ptr<EndpointsController> endpoints;
+  std::unique_ptr<NodeLifecycleController> nodes;
   bool started = false;
 };
 
@@ -52,6 +54,10 @@ Status ControllerManager::start() {
     m.endpoints = std::make_unique<EndpointsController>(m.config, EndpointsControllerOptions{});
     if (Status s = m.endpoints->start(); !s) return fail(s.error(), "endpoints controller");
   }
+  if (m.options.nodeLifecycle) {
+    m.nodes = std::make_unique<NodeLifecycleController>(m.config, m.options.nodeLifecycleOptions);
+    if (Status s = m.nodes->start(); !s) return fail(s.error(), "node lifecycle controller");
+  }
   logInfo("controller manager started");
   return {};
 }
@@ -60,6 +66,7 @@ void ControllerManager::stop() {
   Impl& m = *impl_;
   // Side by side: each waits up to a second for its watches to notice.
   std::vector<std::thread> stopping;
+  if (m.nodes) stopping.emplace_back([&] { m.nodes->stop(); });
   if (m.endpoints) stopping.emplace_back([&] { m.endpoints->stop(); });
   if (m.gc) stopping.emplace_back([&] { m.gc->stop(); });
   if (m.deployments) stopping.emplace_back([&] { m.deployments->stop(); });

@@ -14,6 +14,7 @@
 #include "client/kubeconfig.h"
 #include "controllers/deployment.h"
 #include "controllers/gc.h"
+#include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
 
 namespace skiff::controllers {
@@ -23,9 +24,11 @@ struct ControllerManagerOptions {
   bool deployments = true;
   bool garbageCollector = true;
   bool endpoints = true;
+  bool nodeLifecycle = true;  // Ready=Unknown when a kubelet stops posting status
   ReplicaSetControllerOptions replicaSet;
   DeploymentControllerOptions deployment;
   GarbageCollectorOptions gc;
+  NodeLifecycleControllerOptions nodeLifecycleOptions;
 };
 
 class ControllerManager {
