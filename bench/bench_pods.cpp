@@ -32,22 +32,9 @@ using skiff::api::Json;
 using skiff::bench::Clock;
 using skiff::bench::msSince;
 using skiff::bench::percentile;
+using skiff::bench::sh;
 
 namespace {
-
-// Runs a shell command, returns its stdout (trailing newline trimmed).
-std::string sh(const std::string& cmd, int* rc = nullptr) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
 
 long rssKb(const std::string& pid) {
   std::ifstream f("/proc/" + pid + "/status");
