@@ -1,5 +1,7 @@
 #include "ctl/cli.h"
 
+#include "base/log.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -163,4 +165,39 @@ std::string urlEncode(const std::string& s) {
   }
   return out;
 }
+bool applyLogLevelFlag(const std::string& text) {
+  LogLevel level;
+  if (text == "debug")
+    level = LogLevel::kDebug;
+  else if (text == "info")
+    level = LogLevel::kInfo;
+  else if (text == "warn" || text == "warning")
+    level = LogLevel::kWarn;
+  else if (text == "error")
+    level = LogLevel::kError;
+  else {
+    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                 text.c_str());
+    return false;
+  }
+  setLogLevel(level);
+  return true;
+}
+
+sigset_t blockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+std::string waitForStopSignal(const sigset_t& stopSignals) {
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
+  return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
 }  // namespace skiff::ctl

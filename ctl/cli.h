@@ -5,6 +5,8 @@
 // One Cli per invocation, used by one thread.
 #pragma once
 
+#include <signal.h>
+
 #include <boost/program_options.hpp>
 
 #include <chrono>
@@ -80,4 +82,16 @@ bool stdoutIsTerminal();
 namespace skiff::ctl {
 // Percent-encodes a query parameter value.
 std::string urlEncode(const std::string& s);
+
+// The component verbs (apiserver, kubelet, scheduler, controller-manager,
+// netproxy) share these.
+// --log-level: sets the process's level, or prints `error: invalid
+// --log-level "x" (debug, info, warn, error)` and returns false.
+bool applyLogLevelFlag(const std::string& text);
+// Blocks SIGINT and SIGTERM in the calling thread and ignores SIGPIPE. Call it
+// before any thread starts: threads inherit the mask, so only
+// waitForStopSignal() sees the signals.
+sigset_t blockStopSignals();
+// Waits for SIGINT or SIGTERM; returns its name for the log.
+std::string waitForStopSignal(const sigset_t& stopSignals);
 }  // namespace skiff::ctl

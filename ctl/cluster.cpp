@@ -164,7 +164,14 @@ void LocalCluster::Impl::stop(bool teardown) {
 // Every container and sandbox of this node, then the bridge: nothing of the
 // cluster stays in the kernel.
 void LocalCluster::Impl::teardownKernel() {
-  if (!runtime) return;
+  if (!kubeletEnabled) return;
+  // The bridge goes last, whether or not the runtime got to start.
+  auto removeBridge = [&] {
+    (void)kubelet::netlink::deleteLink(options.bridge);
+    std::error_code ec;
+    std::filesystem::remove_all(options.runcRoot, ec);
+  };
+  if (!runtime) return removeBridge();
   // Every pod at once, a few threads wide: the cluster is going away, so
   // there is no grace period to honour (SIGKILL at once).
   auto parallel = [](size_t n, const std::function<void(size_t)>& fn) {
@@ -194,10 +201,7 @@ void LocalCluster::Impl::teardownKernel() {
     });
   }
   (void)runtime->removeCgroupParent();
-  (void)runtime->removeBridge();
-  (void)kubelet::netlink::deleteLink(options.bridge);  // made by start() even without pods
-  std::error_code ec;
-  std::filesystem::remove_all(options.runcRoot, ec);
+  removeBridge();
 }
 
 LocalCluster::LocalCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -210,7 +214,7 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::start(const ClusterOptions& 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   if (auto s = impl->start(); !s) {
-    impl->stop(true);
+    impl->stop(options.ephemeral);
     return s.error();
   }
   return std::unique_ptr<LocalCluster>(new LocalCluster(std::move(impl)));

@@ -41,6 +41,9 @@ struct ClusterOptions {
   std::string serviceCidr = "10.96.0.0/12";
   std::string loadBalancerCidr = "10.255.0.0/24";
   int kubeletPort = 0;  // the logs/exec server on 127.0.0.1; 0 = any free port
+  // A throwaway cluster: a failed start removes what it made in the kernel. A
+  // lasting one never does (its pods from an earlier run keep running).
+  bool ephemeral = false;
 
   // Unique kernel names (suffix `tag`) and a pod /24 of their own, for a
   // cluster that must not meet another one.
@@ -51,7 +54,7 @@ class LocalCluster {
  public:
   // Starts every component not disabled. Components that need root (kubelet,
   // netproxy) are skipped with a warning when not root. On error, what was
-  // started is stopped again.
+  // started is stopped again (and, for an ephemeral cluster, torn down).
   static Result<std::unique_ptr<LocalCluster>> start(const ClusterOptions& options);
   ~LocalCluster();
 

@@ -9,26 +9,13 @@
 
 #include "apiserver/server.h"
 #include "base/log.h"
+#include "ctl/cli.h"
 #include "ctl/commands.h"
 
 namespace skiff::ctl {
 namespace {
 
 namespace po = boost::program_options;
-
-bool parseLogLevel(const std::string& s, LogLevel& out) {
-  if (s == "debug")
-    out = LogLevel::kDebug;
-  else if (s == "info")
-    out = LogLevel::kInfo;
-  else if (s == "warn" || s == "warning")
-    out = LogLevel::kWarn;
-  else if (s == "error")
-    out = LogLevel::kError;
-  else
-    return false;
-  return true;
-}
 
 }  // namespace
 
@@ -69,32 +56,18 @@ int runApiserverCommand(int argc, char** argv) {
               << flags << "\n";
     return 0;
   }
-  LogLevel level;
-  if (!parseLogLevel(logLevel, level)) {
-    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
-                 logLevel.c_str());
-    return 1;
-  }
-  setLogLevel(level);
+  if (!applyLogLevelFlag(logLevel)) return 1;
   options.fsync = !noFsync;
 
-  // Block the stop signals before any thread starts, so every thread inherits
-  // the mask and only sigwait() below sees them.
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: only waitForStopSignal() sees the stop signals.
+  sigset_t stopSignals = blockStopSignals();
 
   auto server = apiserver::ApiServer::start(options);
   if (!server) {
     std::fprintf(stderr, "error: %s\n", server.error().message.c_str());
     return 1;
   }
-  int sig = 0;
-  sigwait(&stopSignals, &sig);
-  logInfo("apiserver stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  logInfo("apiserver stopping", {{"signal", waitForStopSignal(stopSignals)}});
   (*server)->stop();
   return 0;
 }

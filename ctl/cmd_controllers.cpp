@@ -39,45 +39,25 @@ int runControllerManagerCommand(int argc, char** argv) {
               << desc << "\n";
     return 0;
   }
-  LogLevel level;
-  if (logLevel == "debug")
-    level = LogLevel::kDebug;
-  else if (logLevel == "info")
-    level = LogLevel::kInfo;
-  else if (logLevel == "warn" || logLevel == "warning")
-    level = LogLevel::kWarn;
-  else if (logLevel == "error")
-    level = LogLevel::kError;
-  else {
-    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
-                 logLevel.c_str());
-    return 1;
-  }
+  if (!applyLogLevelFlag(logLevel)) return 1;
   if (workers < 1) {
     std::fprintf(stderr, "error: invalid --workers %d: must be at least 1\n", workers);
     return 1;
   }
-  setLogLevel(level);
   options.replicaSet.workers = options.deployment.workers = options.gc.workers = workers;
   auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
   if (!config) {
     std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
     return 1;
   }
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: only waitForStopSignal() sees the stop signals.
+  sigset_t stopSignals = blockStopSignals();
   controllers::ControllerManager manager(*config, options);
   if (Status s = manager.start(); !s) {
     std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
     return 1;
   }
-  int sig = 0;
-  sigwait(&stopSignals, &sig);
-  logInfo("controller-manager stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  logInfo("controller-manager stopping", {{"signal", waitForStopSignal(stopSignals)}});
   manager.stop();
   return 0;
 }

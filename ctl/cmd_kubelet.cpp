@@ -60,32 +60,14 @@ int runKubeletCommand(int argc, char** argv) {
               << desc << "\n";
     return 0;
   }
-  LogLevel level;
-  if (logLevel == "debug")
-    level = LogLevel::kDebug;
-  else if (logLevel == "info")
-    level = LogLevel::kInfo;
-  else if (logLevel == "warn" || logLevel == "warning")
-    level = LogLevel::kWarn;
-  else if (logLevel == "error")
-    level = LogLevel::kError;
-  else {
-    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
-                 logLevel.c_str());
-    return 1;
-  }
-  setLogLevel(level);
+  if (!applyLogLevelFlag(logLevel)) return 1;
   auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
   if (!config) {
     std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
     return 1;
   }
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: only waitForStopSignal() sees the stop signals.
+  sigset_t stopSignals = blockStopSignals();
 
   runtimeOptions.dataDir = options.dataDir;
   runtimeOptions.podCidr = options.podCIDR;
@@ -112,9 +94,7 @@ int runKubeletCommand(int argc, char** argv) {
     server->stop();
     return 1;
   }
-  int sig = 0;
-  sigwait(&stopSignals, &sig);
-  logInfo("kubelet stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  logInfo("kubelet stopping", {{"signal", waitForStopSignal(stopSignals)}});
   server->stop();
   server.reset();
   node.stop();

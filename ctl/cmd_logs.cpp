@@ -104,7 +104,7 @@ struct Connection {
       }
       stream = std::make_unique<TlsStream>(ioc, ctx);
       beast::error_code ec;
-      auto ip = net::ip::make_address(ep.host, ec);
+      net::ip::make_address(ep.host, ec);  // only: is the host an IP literal?
       X509_VERIFY_PARAM* param = SSL_get0_param(stream->native_handle());
       if (!ec) {
         X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str());

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "client/kubeconfig.h"
+#include "ctl/cli.h"
 #include "ctl/commands.h"
 #include "netproxy/netproxy.h"
 
@@ -17,20 +18,6 @@ namespace skiff::ctl {
 namespace {
 
 namespace po = boost::program_options;
-
-bool parseLevel(const std::string& s, LogLevel& out) {
-  if (s == "debug")
-    out = LogLevel::kDebug;
-  else if (s == "info")
-    out = LogLevel::kInfo;
-  else if (s == "warn" || s == "warning")
-    out = LogLevel::kWarn;
-  else if (s == "error")
-    out = LogLevel::kError;
-  else
-    return false;
-  return true;
-}
 
 // "10.96.0.0/12"-shaped (the ruleset checks it again).
 bool looksLikeCidr(const std::string& s) {
@@ -101,13 +88,7 @@ int runNetproxyCommand(int argc, char** argv) {
         << flags << "\n";
     return 0;
   }
-  LogLevel level;
-  if (!parseLevel(logLevel, level)) {
-    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
-                 logLevel.c_str());
-    return 1;
-  }
-  setLogLevel(level);
+  if (!applyLogLevelFlag(logLevel)) return 1;
   if (options.table.empty() ||
       options.table.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                       "0123456789_") != std::string::npos) {
@@ -149,13 +130,8 @@ int runNetproxyCommand(int argc, char** argv) {
     return 1;
   }
 
-  // Block the stop signals before any thread starts, so only sigwait() sees them.
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: only waitForStopSignal() sees the stop signals.
+  sigset_t stopSignals = blockStopSignals();
 
   netproxy::NetProxy proxy(*config, options);
   if (auto s = proxy.start(); !s) {
@@ -172,10 +148,7 @@ int runNetproxyCommand(int argc, char** argv) {
       return 1;
     }
   }
-  int sig = 0;
-  sigwait(&stopSignals, &sig);
-  logInfo("netproxy stopping (rules stay in place)",
-          {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  logInfo("netproxy stopping (rules stay in place)", {{"signal", waitForStopSignal(stopSignals)}});
   proxy.stop();
   return 0;
 }

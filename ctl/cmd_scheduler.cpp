@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "client/kubeconfig.h"
+#include "ctl/cli.h"
 #include "ctl/commands.h"
 #include "scheduler/scheduler.h"
 
@@ -17,20 +18,6 @@ namespace skiff::ctl {
 namespace {
 
 namespace po = boost::program_options;
-
-bool parseLevel(const std::string& s, LogLevel& out) {
-  if (s == "debug")
-    out = LogLevel::kDebug;
-  else if (s == "info")
-    out = LogLevel::kInfo;
-  else if (s == "warn" || s == "warning")
-    out = LogLevel::kWarn;
-  else if (s == "error")
-    out = LogLevel::kError;
-  else
-    return false;
-  return true;
-}
 
 }  // namespace
 
@@ -66,13 +53,7 @@ int runSchedulerCommand(int argc, char** argv) {
               << flags << "\n";
     return 0;
   }
-  LogLevel level;
-  if (!parseLevel(logLevel, level)) {
-    std::fprintf(stderr, "error: invalid --log-level \"%s\" (debug, info, warn, error)\n",
-                 logLevel.c_str());
-    return 1;
-  }
-  setLogLevel(level);
+  if (!applyLogLevelFlag(logLevel)) return 1;
   if (schedulerName.empty()) {
     std::fprintf(stderr, "error: --scheduler-name must not be empty\n");
     return 1;
@@ -83,13 +64,8 @@ int runSchedulerCommand(int argc, char** argv) {
     return 1;
   }
 
-  // Block the stop signals before any thread starts, so only sigwait() sees them.
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: only waitForStopSignal() sees the stop signals.
+  sigset_t stopSignals = blockStopSignals();
 
   scheduler::SchedulerOptions options;
   options.schedulerName = schedulerName;
@@ -98,9 +74,7 @@ int runSchedulerCommand(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", s.error().message.c_str());
     return 1;
   }
-  int sig = 0;
-  sigwait(&stopSignals, &sig);
-  logInfo("scheduler stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  logInfo("scheduler stopping", {{"signal", waitForStopSignal(stopSignals)}});
   sched.stop();
   return 0;
 }

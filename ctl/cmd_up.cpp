@@ -126,6 +126,7 @@ int serve(
   }
   cluster.dataDir = options.dataDir;
   cluster.kubeconfig = kubeconfig;
+  cluster.ephemeral = ephemeral;
   auto components = LocalCluster::start(cluster);
   if (!components) {
     report(components.error().message, "");
