@@ -10,6 +10,7 @@
 
 #include "apiserver/server.h"
 #include "client/kubeconfig.h"
+#include "tests/test_apiserver.h"
 
 using namespace skiff;
 using namespace skiff::client;
@@ -17,32 +18,7 @@ using api::Json;
 
 namespace {
 
-// A real apiserver in a temp dir on a free loopback port, removed at the end.
-struct Cluster {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> server;
-  std::unique_ptr<RestClient> client;
-  Cluster() {
-    char tmpl[] = "/tmp/skiff-informer-XXXXXX";
-    dir = mkdtemp(tmpl);
-    apiserver::ServerOptions o;
-    o.dataDir = dir;
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    REQUIRE(s);
-    server = std::move(*s);
-    auto cfg = loadKubeconfig(server->kubeconfigPath());
-    REQUIRE(cfg);
-    client = std::make_unique<RestClient>(*cfg);
-  }
-  ~Cluster() {
-    client.reset();
-    if (server) server->stop();
-    server.reset();
-    std::filesystem::remove_all(dir);
-  }
-};
+using Cluster = skiff::testing::TestApiServer;
 
 // Endpoints are the simplest object skiff serves; a label carries the value.
 Json object(const std::string& name, const std::string& value) {
@@ -143,26 +119,18 @@ TEST_CASE("informer relists after the server restarts and delivers what changed 
   Cluster c;
   const std::string path = "/api/v1/namespaces/default/endpoints";
   REQUIRE(c.client->post(path, object("x", "1")));
-  Informer inf(*c.client, path);
+  // A client of its own: c.client is replaced by the restart.
+  RestClient reader(c.config);
+  Informer inf(reader, path);
   Recorder rec;
   inf.addHandlers(rec.handlers());
   inf.start();
   REQUIRE(inf.waitForSync(std::chrono::seconds(10)));
   // Restart the server on the same port and data dir; change things while
   // the informer's watch is broken.
-  uint16_t port = c.server->port();
-  c.server->stop();
-  c.server.reset();
-  apiserver::ServerOptions o;
-  o.dataDir = c.dir;
-  o.listen = "127.0.0.1:" + std::to_string(port);
-  o.fsync = false;
-  auto s = apiserver::ApiServer::start(o);
-  REQUIRE(s);
-  c.server = std::move(*s);
-  RestClient writer(loadKubeconfig(c.server->kubeconfigPath()).value());
-  REQUIRE(writer.del(path + "/x"));
-  REQUIRE(writer.post(path, object("y", "1")));
+  c.restart();
+  REQUIRE(c.client->del(path + "/x"));
+  REQUIRE(c.client->post(path, object("y", "1")));
   CHECK(eventually([&] { return rec.has("delete default/x") && rec.has("add default/y"); }));
   inf.stop();
 }

@@ -11,6 +11,7 @@
 
 #include "apiserver/server.h"
 #include "client/kubeconfig.h"
+#include "tests/test_apiserver.h"
 
 using namespace skiff;
 using api::Json;
@@ -19,32 +20,8 @@ namespace {
 
 const std::string kNs = "/api/v1/namespaces/default";
 
-struct Cluster {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> server;
-  std::unique_ptr<client::ClientConfig> config;
-  std::unique_ptr<client::RestClient> client;
-  Cluster() {
-    char tmpl[] = "/tmp/skiff-endpoints-XXXXXX";
-    dir = mkdtemp(tmpl);
-    apiserver::ServerOptions o;
-    o.dataDir = dir;
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    REQUIRE(s);
-    server = std::move(*s);
-    auto cfg = client::loadKubeconfig(server->kubeconfigPath());
-    REQUIRE(cfg);
-    config = std::make_unique<client::ClientConfig>(*cfg);
-    client = std::make_unique<client::RestClient>(*cfg);
-  }
-  ~Cluster() {
-    client.reset();
-    if (server) server->stop();
-    server.reset();
-    std::filesystem::remove_all(dir);
-  }
+struct Cluster : skiff::testing::TestApiServer {
+  Cluster() : TestApiServer("endpoints") {}
 
   // A bound pod labelled app=web with a container port named http.
   void addPod(const std::string& name, const std::string& ip, bool ready) {
@@ -109,7 +86,7 @@ std::string summary(const Json& ep) {
 TEST_CASE("endpoints follow pods: readiness, deletion, service deletion",
           "[controllers][endpoints]") {
   Cluster c;
-  controllers::EndpointsController ctl(*c.config, controllers::EndpointsControllerOptions{});
+  controllers::EndpointsController ctl(c.config, controllers::EndpointsControllerOptions{});
   REQUIRE(ctl.start());
 
   Json svc = {
@@ -169,7 +146,7 @@ TEST_CASE("endpoints follow pods: readiness, deletion, service deletion",
 
 TEST_CASE("services without a selector keep the user's Endpoints", "[controllers][endpoints]") {
   Cluster c;
-  controllers::EndpointsController ctl(*c.config, controllers::EndpointsControllerOptions{});
+  controllers::EndpointsController ctl(c.config, controllers::EndpointsControllerOptions{});
   REQUIRE(ctl.start());
   Json svc = {{"apiVersion", "v1"},
               {"kind", "Service"},
@@ -211,7 +188,7 @@ TEST_CASE("a restarted controller removes Endpoints of Services deleted meanwhil
   REQUIRE(c.client->post(kNs + "/services", svc));
   c.addPod("a", "10.244.0.5", true);
   {
-    controllers::EndpointsController ctl(*c.config);
+    controllers::EndpointsController ctl(c.config);
     REQUIRE(ctl.start());
     REQUIRE(
         eventually([&] { return summary(c.endpoints("web")) == "ready:10.244.0.5 notready:"; }));
@@ -219,7 +196,7 @@ TEST_CASE("a restarted controller removes Endpoints of Services deleted meanwhil
   }
   REQUIRE(c.client->del(kNs + "/services/web"));
   CHECK(c.endpoints("web").is_object());  // nobody removed it while stopped
-  controllers::EndpointsController again(*c.config);
+  controllers::EndpointsController again(c.config);
   REQUIRE(again.start());
   CHECK(eventually([&] { return !c.endpoints("web").is_object(); }));
 }

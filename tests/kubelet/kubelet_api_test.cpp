@@ -14,6 +14,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "tests/kubelet/fake_runtime.h"
+#include "tests/test_apiserver.h"
 
 using namespace skiff;
 using namespace skiff::kubelet;
@@ -22,32 +23,8 @@ using skiff::kubelet::testing::FakeRuntime;
 
 namespace {
 
-struct Cluster {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> server;
-  client::ClientConfig config;
-  std::unique_ptr<client::RestClient> client;
-  Cluster() {
-    char tmpl[] = "/tmp/skiff-kubelet-api-XXXXXX";
-    dir = mkdtemp(tmpl);
-    apiserver::ServerOptions o;
-    o.dataDir = dir + "/api";
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    REQUIRE(s);
-    server = std::move(*s);
-    auto cfg = client::loadKubeconfig(server->kubeconfigPath());
-    REQUIRE(cfg);
-    config = *cfg;
-    client = std::make_unique<client::RestClient>(config);
-  }
-  ~Cluster() {
-    client.reset();
-    if (server) server->stop();
-    server.reset();
-    std::filesystem::remove_all(dir);
-  }
+struct Cluster : skiff::testing::TestApiServer {
+  Cluster() : TestApiServer("kubelet-api") {}
 };
 
 bool eventually(const std::function<bool()>& pred, int seconds = 10) {

@@ -11,38 +11,15 @@
 
 #include "apiserver/server.h"
 #include "client/kubeconfig.h"
+#include "tests/test_apiserver.h"
 
 using namespace skiff;
 using api::Json;
 
 namespace {
 
-struct Cluster {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> server;
-  std::unique_ptr<client::ClientConfig> config;
-  std::unique_ptr<client::RestClient> client;
-  Cluster() {
-    char tmpl[] = "/tmp/skiff-sched-XXXXXX";
-    dir = mkdtemp(tmpl);
-    apiserver::ServerOptions o;
-    o.dataDir = dir;
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    REQUIRE(s);
-    server = std::move(*s);
-    auto cfg = client::loadKubeconfig(server->kubeconfigPath());
-    REQUIRE(cfg);
-    config = std::make_unique<client::ClientConfig>(*cfg);
-    client = std::make_unique<client::RestClient>(*cfg);
-  }
-  ~Cluster() {
-    client.reset();
-    if (server) server->stop();
-    server.reset();
-    std::filesystem::remove_all(dir);
-  }
+struct Cluster : skiff::testing::TestApiServer {
+  Cluster() : TestApiServer("sched") {}
 
   void addNode(const std::string& name, const std::string& cpu, const std::string& mem) {
     Json n = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}};
@@ -102,7 +79,7 @@ TEST_CASE("scheduler binds a pending pod, marks a too-big one Unschedulable, ret
           "[scheduler]") {
   Cluster c;
   c.addNode("small", "2", "2Gi");
-  scheduler::Scheduler sched(*c.config);
+  scheduler::Scheduler sched(c.config);
   REQUIRE(sched.start());
 
   c.addPod("fits", "500m", "512Mi");
@@ -139,7 +116,7 @@ TEST_CASE("scheduler binds a pending pod, marks a too-big one Unschedulable, ret
 TEST_CASE("scheduler leaves pods with a nodeName or another schedulerName alone", "[scheduler]") {
   Cluster c;
   c.addNode("n1", "2", "2Gi");
-  scheduler::Scheduler sched(*c.config);
+  scheduler::Scheduler sched(c.config);
   REQUIRE(sched.start());
   Json other = {{"metadata", {{"name", "other"}}},
                 {"spec",
@@ -163,7 +140,7 @@ TEST_CASE("scheduler leaves pods with a nodeName or another schedulerName alone"
 TEST_CASE("100 pods created at once never overcommit a node (assume cache)", "[scheduler]") {
   Cluster c;
   c.addNode("n1", "10", "64Gi");  // room for exactly 50 pods of 200m
-  scheduler::Scheduler sched(*c.config);
+  scheduler::Scheduler sched(c.config);
   REQUIRE(sched.start());
   for (int i = 0; i < 100; ++i) c.addPod("p" + std::to_string(i), "200m", "64Mi");
   auto counts = [&](int& bound, int& unschedulable) {
