@@ -165,13 +165,35 @@ std::string base64(const std::string& in) {
 struct LoadResult {
   double opsPerSec = 0, p50 = 0, p99 = 0;
   size_t ok = 0, failed = 0;
+  double serverCpuUsPerOp = 0;  // the server's user+system CPU per acknowledged op
+  double clientCpuUsPerOp = 0;  // this load generator's own CPU per op
 };
+
+// User+system CPU seconds a process has used so far (/proc/PID/stat).
+double cpuSeconds(pid_t pid) {
+  std::ifstream f(pid == 0 ? "/proc/self/stat" : "/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = s.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; in >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::atof(field.c_str());
+    if (i == 15) {
+      stime = std::atof(field.c_str());
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 // `clients` threads, each with its own keep-alive connection, for `seconds`.
 LoadResult runLoad(int clients, double seconds,
                    const std::function<long(Http&, int client, int n)>& op,
-                   const std::function<std::unique_ptr<Http>()>& make) {
+                   const std::function<std::unique_ptr<Http>()>& make, pid_t server) {
   std::vector<std::vector<double>> lat(clients);
+  const double server0 = cpuSeconds(server), client0 = cpuSeconds(0);
   std::atomic<size_t> failed{0};
   auto t0 = Clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
@@ -198,6 +220,10 @@ LoadResult runLoad(int clients, double seconds,
   r.opsPerSec = all.size() / wall;
   r.p50 = percentile(all, 0.5);
   r.p99 = percentile(all, 0.99);
+  if (!all.empty()) {
+    r.serverCpuUsPerOp = (cpuSeconds(server) - server0) * 1e6 / all.size();
+    r.clientCpuUsPerOp = (cpuSeconds(0) - client0) * 1e6 / all.size();
+  }
   return r;
 }
 
@@ -344,7 +370,7 @@ int main(int argc, char** argv) {
   std::string bin = "build/skiff";
   double seconds = 3;
   int watchers = 1000;
-  std::string only;  // "watch": start the server and run only that part
+  std::string only;  // "watch" or "create": start the server and run only that part
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--only") only = argv[i + 1];
@@ -364,6 +390,26 @@ int main(int argc, char** argv) {
   if (only == "watch") {
     s.start();
     benchWatch(s, watchers);
+    stop(s.pid);
+    fs::remove_all(tmp);
+    return 0;
+  }
+  if (only == "create") {  // for profiling the server under the 16-client load
+    s.start();
+    std::printf("{\"apiserver_pid\":%d}\n", s.pid);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto r = runLoad(
+        16, seconds,
+        [&](Http& h, int c, int n) {
+          return h.request("POST", s.url + "/api/v1/namespaces/default/pods",
+                           podJson("p-" + std::to_string(c) + "-" + std::to_string(n)));
+        },
+        [&] { return s.client(); }, s.pid);
+    std::printf(
+        "{\"bench\":\"create\",\"clients\":16,\"ops_per_s\":%.0f,\"p50_ms\":%.3f,"
+        "\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f}\n",
+        r.opsPerSec, r.p50, r.serverCpuUsPerOp, r.clientCpuUsPerOp);
     stop(s.pid);
     fs::remove_all(tmp);
     return 0;
@@ -389,12 +435,14 @@ int main(int argc, char** argv) {
                            podJson("c" + std::to_string(clients) + "-" + std::to_string(c) + "-" +
                                    std::to_string(n)));
         },
-        [&] { return s.client(); });
+        [&] { return s.client(); }, s.pid);
     skiffCreates[clients] = r;
     std::printf(
         "{\"bench\":\"create\",\"system\":\"skiff\",\"clients\":%d,\"ops_per_s\":%.0f,"
-        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu}\n",
-        clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed);
+        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,"
+        "\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f}\n",
+        clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed, r.serverCpuUsPerOp,
+        r.clientCpuUsPerOp);
     std::fflush(stdout);
   }
 
@@ -423,13 +471,15 @@ int main(int argc, char** argv) {
                 "{\"key\":\"" + base64(key) + "\",\"value\":\"" + base64(podJson(key)) + "\"}";
             return h.request("POST", curl + "/v3/kv/put", body);
           },
-          [] { return std::make_unique<Http>("", ""); });
+          [] { return std::make_unique<Http>("", ""); }, etcd);
       double ratio = r.opsPerSec > 0 ? skiffCreates[clients].opsPerSec / r.opsPerSec : 0;
       std::printf(
           "{\"bench\":\"etcd_put\",\"system\":\"etcd-3.4-gateway\",\"clients\":%d,\"ops_per_s\":%."
           "0f,"
-          "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,\"skiff_over_etcd\":%.2f}\n",
-          clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed, ratio);
+          "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,"
+          "\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f,\"skiff_over_etcd\":%.2f}\n",
+          clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed, r.serverCpuUsPerOp,
+          r.clientCpuUsPerOp, ratio);
       std::fflush(stdout);
     }
     stop(etcd);

@@ -199,12 +199,16 @@ int runGet(int argc, char** argv) {
       lastRv = (*r)["metadata"].value("resourceVersion", "");
     } else if (rq.names.empty()) {
       std::string path = rq.type.collectionPath(listNs) + listQuery(f);
+      // The rows' objects serve only the NAMESPACE and LABELS columns; without
+      // them the server sends the cells alone, a fraction of the bytes.
+      if (tableOut && !allNs && !f.showLabels)
+        path += (path.find('?') == std::string::npos ? "?" : "&") + std::string("includeObject=None");
       auto r = (*c)->get(path, tableOut ? client::kAcceptTable : "application/json");
       if (!r) return cli.fail(r.error());
       lastRv = (*r)["metadata"].value("resourceVersion", "");
       if (tableOut) {
         if (r->value("kind", "") == "Table")
-          tables.push_back(*r);
+          tables.push_back(std::move(*r));
         else {
           std::vector<Json> items;
           for (const auto& i : (*r)["items"]) items.push_back(i);
@@ -228,7 +232,7 @@ int runGet(int argc, char** argv) {
         }
         if (tableOut) {
           if (r->value("kind", "") == "Table")
-            tables.push_back(*r);
+            tables.push_back(std::move(*r));
           else
             tables.push_back(fallbackTable({*r}));
         } else {
@@ -241,9 +245,9 @@ int runGet(int argc, char** argv) {
       Json merged;
       for (auto& t : tables) {
         if (merged.is_null())
-          merged = t;
+          merged = std::move(t);
         else
-          for (auto& row : t["rows"]) merged["rows"].push_back(row);
+          for (auto& row : t["rows"]) merged["rows"].push_back(std::move(row));
       }
       if (merged.is_null() || !merged.contains("rows") || merged["rows"].empty()) continue;
       TablePrintOptions o = topts;
