@@ -16,6 +16,8 @@ packages=(
   runc conmon nftables iproute2 busybox-static sqlite3 curl openssl
   # tests and benchmarks: the reference client, the Python client, peers
   python3 python3-kubernetes etcd-server etcd-client iperf3 haproxy procps
+  # bench_first_conn: the kube-proxy-iptables-shaped peer (iptables-legacy-restore)
+  iptables
 )
 
 missing=()
