@@ -1,0 +1,541 @@
+// bench_datapath: what a Service costs on the data path. iperf3 throughput and
+// new TCP connections per second to one pod, by six paths:
+//   direct                 the pod's own address
+//   clusterip              its ClusterIP (skiff's nftables DNAT in output)
+//   nodeport_localhost     its NodePort on 127.0.0.1 (plus skiff's localnet rewrite)
+//   nodeport_node_address  its NodePort on a non-loopback local address of the node
+//   haproxy                haproxy (Debian) on 127.0.0.1 as a user-space TCP proxy
+//   one_dnat_rule          the floor of kernel NAT: a table of the bench's own
+//                          (ip skiff_bdp<pid>) with a single DNAT rule for an unused
+//                          address of the bench's subnet (10.123.S.100) and
+//                          masquerade: what DNAT itself costs, without skiff's maps
+// Goal (issue 5): ClusterIP and NodePort >= 0.95 x direct.
+//
+// The rules come from a real cluster: `skiff up --ephemeral --detach` (its own
+// table, bridge and names), and, applied with real kubectl, a selector-less
+// NodePort Service with hand-written Endpoints pointing at the "pod": a network
+// namespace this benchmark makes (unnamed, held by an fd), wired by a veth to a
+// bridge of its own, skbdp<pid> with 10.123.S.1/24 (S picked so that no local
+// address or route overlaps); the pod is 10.123.S.2. The node address used for
+// the NodePort is that bridge's address (a local address the cluster's
+// netproxy serves NodePorts on; no packet goes near eth0).
+//
+// In the pod: iperf3 -s on 5201 and an accept server (bench_net.h) that greets
+// each connection with one byte, on one port per path (9001 direct, 9002
+// ClusterIP, 9003 NodePort, 9004 haproxy, 9005 one DNAT rule) so the paths
+// never share a 4-tuple.
+// A connection counts once the greeting arrived — through haproxy that means
+// it reached the pod, not only the proxy; the client then resets it (no
+// TIME_WAIT anywhere; haproxy runs with `option nolinger` for the same reason).
+// Throughput: --rounds rounds, each measuring every path in turn for --seconds
+// with one iperf3 stream, starting at another path each round; the figure is
+// the median over rounds. Connections: one client, in 0.25 s slices with the
+// paths taking turns, --rounds x --conn-seconds per path; the figure is the
+// median slice. Ratios are a path's median / direct's median. On a shared
+// 2-CPU machine single runs scatter by +-30%: read the medians, and the runs
+// and quartiles beside them.
+// --iperf3-args passes flags to the iperf3 client, e.g. "-A 0,1" pins client
+// and server to different CPUs (steadier, lower figures).
+//
+// Traffic goes only to 127.0.0.1, the bench's bridge and subnet, and the
+// ClusterIP, which is sent only after the cluster's table holds the Service
+// (the table rejects anything in the service range it does not DNAT).
+// Cleanup — at the end, on error, and on SIGINT/SIGTERM/SIGHUP: skiff down,
+// the bench's table and bridge deleted, iperf3 and haproxy killed by pid; the
+// pod namespace goes with the process (its children die with it:
+// PR_SET_PDEATHSIG).
+//
+// Usage (root): bench_datapath [--skiff PATH] [--kubectl /usr/bin/kubectl]
+//                 [--rounds 5] [--seconds 2] [--conn-seconds 2] [--iperf3-args "-A 0,1"]
+//                 [--hold-seconds N (keep it all up after measuring, to look by hand)]
+// Prints one JSON object per line.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/json.h"
+#include "bench/bench_net.h"
+#include "bench/bench_util.h"
+#include "kubelet/netlink.h"
+#include "kubelet/sandbox.h"
+
+namespace fs = std::filesystem;
+using namespace skiff;
+using namespace skiff::bench;
+namespace nl = skiff::kubelet::netlink;
+
+namespace {
+
+// Undo steps, run once, last registered first: at the end, or from the signal
+// thread (which then exits).
+class Teardown {
+ public:
+  void add(std::function<void()> step) {
+    std::lock_guard<std::mutex> l(mu_);
+    steps_.push_back(std::move(step));
+  }
+  void run() {
+    std::lock_guard<std::mutex> l(mu_);
+    while (!steps_.empty()) {
+      auto step = std::move(steps_.back());
+      steps_.pop_back();
+      step();
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::function<void()>> steps_;  // guarded by mu_
+};
+
+Teardown teardown;
+std::atomic<bool> stopping{false};  // a stop signal arrived; the signal thread cleans up
+
+// Once a stop signal arrived, the main thread prints nothing more and waits
+// for the signal thread to exit the process.
+void stopPoint() {
+  while (stopping) ::pause();
+}
+
+void printError(const std::string& what) {
+  stopPoint();
+  std::printf("{\"bench\":\"datapath\",\"error\":%s}\n", api::Json(what).dump().c_str());
+  std::fflush(stdout);
+}
+
+// Starts argv as a child that dies with this process, optionally inside the
+// network namespace behind netnsFd; its output goes to logPath. Returns the pid.
+pid_t spawn(const std::vector<std::string>& argv, int netnsFd, const std::string& logPath) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (netnsFd >= 0 && ::setns(netnsFd, CLONE_NEWNET) != 0) ::_exit(127);
+  int log = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log >= 0) {
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+  }
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  ::_exit(127);
+}
+
+void killChild(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+// True when a socket in PID's network namespace (/proc/PID/net) listens on
+// TCP port `port`, IPv4 or IPv6.
+bool listening(pid_t pid, int port) {
+  char want[16];
+  std::snprintf(want, sizeof want, ":%04X ", port);
+  for (const char* table : {"/net/tcp", "/net/tcp6"}) {
+    std::ifstream in("/proc/" + std::to_string(pid) + table);
+    for (std::string line; std::getline(in, line);) {
+      // "  0: 00000000:1451 00000000:0000 0A ..." (0A = LISTEN)
+      if (line.find(want) != std::string::npos && line.find(" 0A ") != std::string::npos)
+        return true;
+    }
+  }
+  return false;
+}
+
+// A free TCP port on 127.0.0.1 (for haproxy's frontends).
+int freeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa;
+  parseV4("127.0.0.1", 0, sa);
+  socklen_t len = sizeof sa;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0)
+    port = ntohs(sa.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// Receiver-side throughput of one iperf3 run, in Gbit/s; <0 on failure.
+double iperf3Gbps(const std::string& host, int port, int seconds, const std::string& extra,
+                  std::string* err) {
+  std::string out = sh("iperf3 -J -c " + host + " -p " + std::to_string(port) + " -t " +
+                       std::to_string(seconds) + " " + extra);
+  auto j = api::parseJson(out);
+  if (!j.ok()) {
+    *err = "iperf3: no JSON: " + out.substr(0, 200);
+    return -1;
+  }
+  if (j->contains("error")) {
+    *err = "iperf3: " + (*j)["error"].get<std::string>();
+    return -1;
+  }
+  try {
+    return (*j)["end"]["sum_received"]["bits_per_second"].get<double>() / 1e9;
+  } catch (const std::exception& e) {
+    *err = std::string("iperf3 output: ") + e.what();
+    return -1;
+  }
+}
+
+double loadAverage() {
+  double l = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
+    std::fclose(f);
+  }
+  return l;
+}
+
+std::string jsonList(const std::vector<double>& v, const char* fmt) {
+  std::string s = "[";
+  char buf[32];
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, fmt, v[i]);
+    s += (i ? "," : "") + std::string(buf);
+  }
+  return s + "]";
+}
+
+const double kConnSlice = 0.25;  // seconds
+
+struct Path {
+  std::string name;
+  std::string iperfHost;
+  int iperfPort;
+  std::string connHost;
+  int connPort;
+  std::vector<double> gbps{}, connPerSec{};
+  long connFailures = 0, connCount = 0;
+  std::string error{};
+};
+
+const char* kManifest = R"(apiVersion: v1
+kind: Service
+metadata: {name: bench-pod}
+spec:
+  type: NodePort
+  ports:
+  - {name: iperf, port: 5201, targetPort: 5201}
+  - {name: conn-cip, port: 9002, targetPort: 9002}
+  - {name: conn-np, port: 9003, targetPort: 9003}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: bench-pod}
+subsets:
+- addresses: [{ip: POD_IP}]
+  ports:
+  - {name: iperf, port: 5201}
+  - {name: conn-cip, port: 9002}
+  - {name: conn-np, port: 9003}
+)";
+
+int run(int argc, char** argv) {
+  std::string bin, kubectl = "/usr/bin/kubectl", iperfArgs;
+  int rounds = 5, seconds = 2;
+  double connSeconds = 2;
+  int holdSeconds = 0;  // keep everything up after measuring, to look at it by hand
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--skiff") bin = v;
+    if (a == "--kubectl") kubectl = v;
+    if (a == "--rounds") rounds = std::max(1, std::atoi(v.c_str()));
+    if (a == "--seconds") seconds = std::max(1, std::atoi(v.c_str()));
+    if (a == "--conn-seconds") connSeconds = std::atof(v.c_str());
+    if (a == "--iperf3-args") iperfArgs = v;
+    if (a == "--hold-seconds") holdSeconds = std::atoi(v.c_str());
+  }
+  if (bin.empty()) {
+    // build/bench/bench_datapath -> build/skiff
+    fs::path guess = fs::canonical("/proc/self/exe").parent_path().parent_path() / "skiff";
+    bin = fs::exists(guess) ? guess.string() : "build/skiff";
+  }
+  bin = fs::absolute(bin);
+  for (const char* tool : {"iperf3", "haproxy"})
+    if (sh(std::string("command -v ") + tool).empty()) {
+      printError(std::string(tool) + " not found: run scripts/install-deps.sh");
+      return 1;
+    }
+
+  const std::string pid = std::to_string(::getpid());
+  std::string tmp = fs::temp_directory_path() / ("skiff-bench-datapath-" + pid);
+  fs::create_directories(tmp);
+  teardown.add([tmp] {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  });
+
+  // The pod's subnet: 10.123.S.0/24 with no local address or route in it.
+  int subnet = -1;
+  for (int k = 0; k < 200 && subnet < 0; ++k) {
+    int s = static_cast<int>((::getpid() + k) % 200) + 20;
+    std::string net = "10.123." + std::to_string(s) + ".";
+    if (sh("ip -4 -o addr show; ip -4 route show table all").find(net) == std::string::npos)
+      subnet = s;
+  }
+  if (subnet < 0) {
+    printError("no free 10.123.S.0/24 subnet");
+    return 1;
+  }
+  const std::string net = "10.123." + std::to_string(subnet) + ".";
+  const std::string bridgeIP = net + "1", podIP = net + "2";
+  const std::string bridge = "skbdp" + pid, veth = "vbdp" + pid;
+
+  auto podNs = newNetns();
+  if (!podNs.ok()) {
+    printError("pod netns: " + podNs.error().message);
+    return 1;
+  }
+  int podFd = *podNs;
+  teardown.add([podFd] { ::close(podFd); });
+  teardown.add([bridge, veth] {
+    (void)nl::deleteLink(veth);
+    (void)nl::deleteLink(bridge);
+  });
+  Status st = nl::ensureBridge(bridge, bridgeIP + "/24");
+  if (st.ok()) st = nl::createVeth(veth, "eth0", podFd, bridge, 0);
+  if (st.ok())
+    st = kubelet::inNetns(netnsPath(podFd), [&] {
+      Status s = nl::setLinkUp("lo");
+      if (s.ok()) s = nl::addAddress("eth0", podIP + "/24");
+      if (s.ok()) s = nl::setLinkUp("eth0");
+      if (s.ok()) s = nl::addDefaultRoute("eth0", bridgeIP);
+      return s;
+    });
+  if (!st.ok()) {
+    printError("pod network: " + st.error().message);
+    return 1;
+  }
+  auto server = AcceptServer::start({9001, 9002, 9003, 9004, 9005}, podFd, true);
+  if (!server.ok()) {
+    printError("accept server: " + server.error().message);
+    return 1;
+  }
+  pid_t iperf = spawn({"iperf3", "-s", "-p", "5201"}, podFd, tmp + "/iperf3-server.log");
+  teardown.add([iperf] { killChild(iperf); });
+  for (int i = 0; i < 100 && !listening(iperf, 5201); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!listening(iperf, 5201)) {
+    printError("iperf3 -s did not listen in the pod");
+    return 1;
+  }
+
+  // The cluster; NodePorts are served on every local address it sees at start,
+  // the bench's bridge included.
+  std::string up = sh("TMPDIR=" + tmp + " " + bin +
+                      " up --ephemeral --detach --no-fsync --listen 127.0.0.1:0 2>&1");
+  auto at = up.find("kubeconfig: ");
+  if (at == std::string::npos) {
+    printError("skiff up: " + up);
+    return 1;
+  }
+  std::string kc = up.substr(at + 12);
+  std::string data = fs::path(kc).parent_path();
+  teardown.add(
+      [bin, data] { sh(bin + " down --timeout 60s --data-dir " + data + " >/dev/null 2>&1"); });
+  // An ephemeral cluster's table is skiff_<tag>, tag from its directory (ctl/cmd_up.cpp).
+  std::string tag = fs::path(data).filename().string();
+  tag = tag.substr(tag.find('-') + 1);
+  for (auto& c : tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string table = "skiff_" + tag;
+
+  std::string manifest = kManifest;
+  manifest.replace(manifest.find("POD_IP"), 6, podIP);
+  std::ofstream(tmp + "/service.yaml") << manifest;
+  const std::string k = kubectl + " --kubeconfig " + kc + " ";
+  int rc = 0;
+  std::string applied = sh(k + "apply -f " + tmp + "/service.yaml 2>&1", &rc);
+  if (rc != 0) {
+    printError("kubectl apply: " + applied);
+    return 1;
+  }
+  std::string cip = sh(k + "get svc bench-pod -o jsonpath='{.spec.clusterIP}'");
+  int npIperf = std::atoi(
+      sh(k + "get svc bench-pod -o jsonpath='{.spec.ports[?(@.name==\"iperf\")].nodePort}'")
+          .c_str());
+  int npConn = std::atoi(
+      sh(k + "get svc bench-pod -o jsonpath='{.spec.ports[?(@.name==\"conn-np\")].nodePort}'")
+          .c_str());
+  if (!isdigit(cip.empty() ? 'x' : cip[0]) || npIperf == 0 || npConn == 0) {
+    printError("service: clusterIP \"" + cip + "\", nodePorts " + std::to_string(npIperf) + ", " +
+               std::to_string(npConn));
+    return 1;
+  }
+  // Nothing goes to the ClusterIP before the table holds it.
+  bool programmed = false;
+  for (int i = 0; i < 200 && !programmed; ++i) {
+    std::string t = sh("nft list table ip " + table + " 2>/dev/null");
+    programmed = t.find(cip + " . tcp . 9002") != std::string::npos &&
+                 t.find("tcp . " + std::to_string(npConn)) != std::string::npos;
+    if (!programmed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!programmed) {
+    printError("the Service never appeared in table ip " + table);
+    return 1;
+  }
+
+  // The floor of any kernel NAT design: a table of the bench's own with one
+  // DNAT rule for an unused address of the bench's subnet, and masquerade.
+  const std::string floorIP = net + "100", floorTable = "skiff_bdp" + pid;
+  std::ofstream(tmp + "/floor.nft")
+      << "table ip " << floorTable << " {\n"
+      << "  chain out { type nat hook output priority -100; ip daddr " << floorIP
+      << " tcp dport { 5201, 9005 } dnat to " << podIP << "; }\n"
+      << "  chain post { type nat hook postrouting priority 100; ct status dnat ip daddr " << podIP
+      << " masquerade; }\n}\n";
+  teardown.add([floorTable] { sh("nft delete table ip " + floorTable + " >/dev/null 2>&1"); });
+  std::string nftOut = sh("nft -f " + tmp + "/floor.nft 2>&1", &rc);
+  if (rc != 0) {
+    printError("nft -f floor.nft: " + nftOut);
+    return 1;
+  }
+
+  // haproxy on loopback, forwarding to the pod.
+  int hpIperf = freeLoopbackPort(), hpConn = freeLoopbackPort();
+  std::ofstream(tmp + "/haproxy.cfg")
+      << "global\n  maxconn 4096\n"  // within the 20,000 open-file hard limit
+
+      << "defaults\n  mode tcp\n  option nolinger\n  timeout connect 5s\n"
+      << "  timeout client 60s\n  timeout server 60s\n"
+      << "frontend iperf\n  bind 127.0.0.1:" << hpIperf << "\n  default_backend iperf\n"
+      << "backend iperf\n  server pod " << podIP << ":5201\n"
+      << "frontend conn\n  bind 127.0.0.1:" << hpConn << "\n  default_backend conn\n"
+      << "backend conn\n  server pod " << podIP << ":9004\n";
+  pid_t haproxy = spawn({"haproxy", "-db", "-f", tmp + "/haproxy.cfg"}, -1, tmp + "/haproxy.log");
+  teardown.add([haproxy] { killChild(haproxy); });
+
+  std::vector<Path> paths = {
+      {"direct", podIP, 5201, podIP, 9001},
+      {"clusterip", cip, 5201, cip, 9002},
+      {"nodeport_localhost", "127.0.0.1", npIperf, "127.0.0.1", npConn},
+      {"nodeport_node_address", bridgeIP, npIperf, bridgeIP, npConn},
+      {"haproxy", "127.0.0.1", hpIperf, "127.0.0.1", hpConn},
+      {"one_dnat_rule", floorIP, 5201, floorIP, 9005},
+  };
+  // Every path answers (the greeting proves the pod was reached) before timing.
+  for (auto& p : paths) {
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; ++i) {
+      fd = connectTimed(p.connHost, p.connPort, true, 1000);
+      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (fd < 0) {
+      printError(p.name + ": " + p.connHost + ":" + std::to_string(p.connPort) +
+                 " does not reach the pod" +
+                 (p.name == "haproxy"
+                      ? "; haproxy says: " + sh("tail -c 400 " + tmp + "/haproxy.log")
+                      : ""));
+      return 1;
+    }
+    resetClose(fd);
+  }
+
+  for (int r = 0; r < rounds; ++r) {
+    // Each round starts at another path, so none always runs first.
+    for (size_t i = 0; i < paths.size(); ++i) {
+      Path& p = paths[(i + r) % paths.size()];
+      std::string err;
+      double g = iperf3Gbps(p.iperfHost, p.iperfPort, seconds, iperfArgs, &err);
+      if (g < 0)
+        p.error = err;
+      else
+        p.gbps.push_back(g);
+    }
+  }
+  // Connections in short slices, the paths taking turns, so a slow spell of
+  // the shared machine hits every path alike.
+  const int cycles = std::max(1, static_cast<int>(rounds * connSeconds / kConnSlice + 0.5));
+  for (int c = 0; c < cycles; ++c) {
+    for (size_t i = 0; i < paths.size(); ++i) {
+      Path& p = paths[(i + c) % paths.size()];
+      long failed = 0, count = 0;
+      p.connPerSec.push_back(
+          connectionsPerSecond(p.connHost, p.connPort, kConnSlice, &failed, &count));
+      p.connFailures += failed;
+      p.connCount += count;
+    }
+  }
+
+  stopPoint();
+  double directGbps = percentile(paths[0].gbps, 0.5);
+  double directConn = percentile(paths[0].connPerSec, 0.5);
+  bool goalMet = true;
+  int exitCode = 0;
+  for (auto& p : paths) {
+    double g = percentile(p.gbps, 0.5), c = percentile(p.connPerSec, 0.5);
+    double gr = directGbps > 0 ? g / directGbps : 0, cr = directConn > 0 ? c / directConn : 0;
+    bool governed = p.name == "clusterip" || p.name.rfind("nodeport", 0) == 0;
+    if (governed && (gr < 0.95 || cr < 0.95)) goalMet = false;
+    if (!p.error.empty() || p.gbps.empty()) exitCode = 1;
+    double total = p.connCount / (cycles * kConnSlice);
+    std::printf(
+        "{\"bench\":\"datapath\",\"path\":\"%s\",\"throughput_target\":\"%s:%d\","
+        "\"conn_target\":\"%s:%d\",\"throughput_gbps_median\":%.2f,\"throughput_gbps_runs\":%s,"
+        "\"throughput_vs_direct\":%.3f,\"conn_per_s_median\":%.0f,\"conn_per_s_p25\":%.0f,"
+        "\"conn_per_s_p75\":%.0f,\"conn_per_s_overall\":%.0f,\"conn_vs_direct\":%.3f,"
+        "\"connections\":%ld,\"conn_failures\":%ld,\"conn_slices\":%d,\"conn_slice_s\":%.2f,"
+        "\"conn_clients\":1,\"iperf3_streams\":1,\"iperf3_seconds\":%d%s%s,\"loadavg\":%.1f}\n",
+        p.name.c_str(), p.iperfHost.c_str(), p.iperfPort, p.connHost.c_str(), p.connPort, g,
+        jsonList(p.gbps, "%.2f").c_str(), gr, c, percentile(p.connPerSec, 0.25),
+        percentile(p.connPerSec, 0.75), total, cr, p.connCount, p.connFailures, cycles, kConnSlice,
+        seconds, p.error.empty() ? "" : ",\"error\":",
+        p.error.empty() ? "" : api::Json(p.error).dump().c_str(), loadAverage());
+    std::fflush(stdout);
+  }
+  std::printf(
+      "{\"bench\":\"datapath\",\"summary\":true,\"rounds\":%d,\"goal\":\"clusterip and nodeport "
+      ">= 0.95 x direct (throughput and conn/s)\",\"goal_met\":%s,\"pod_accepted\":%lu}\n",
+      rounds, goalMet ? "true" : "false", static_cast<unsigned long>((*server)->accepted()));
+  std::fflush(stdout);
+  if (holdSeconds > 0) {
+    std::fprintf(stderr, "holding for %d s: pod %s, ClusterIP %s, table %s, kubeconfig %s\n",
+                 holdSeconds, podIP.c_str(), cip.c_str(), table.c_str(), kc.c_str());
+    std::this_thread::sleep_for(std::chrono::seconds(holdSeconds));
+  }
+  server->reset();
+  return exitCode;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (::geteuid() != 0) {
+    std::printf("{\"bench\":\"datapath\",\"skipped\":\"needs root\"}\n");
+    return 0;
+  }
+  // Stop signals go to one thread, which cleans up and exits; children
+  // unblock them (spawn) or block them on purpose (skiff up waits for them).
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGHUP);
+  ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::thread([stop] {
+    int sig = 0;
+    ::sigwait(&stop, &sig);
+    stopping = true;
+    teardown.run();
+    ::_exit(128 + sig);
+  }).detach();
+  int rc = run(argc, argv);
+  teardown.run();
+  return rc;
+}
