@@ -13,8 +13,10 @@ PASSED=0
 FAILED=0
 
 CLUSTER_DATA=""
+LASTING_DATA=""
 
 cleanup() {
+  if [ -n "$LASTING_DATA" ]; then lasting_teardown; fi
   if [ -n "$CLUSTER_DATA" ]; then
     "$SKIFF" down --data-dir "$CLUSTER_DATA" >/dev/null 2>&1 || true
   fi
@@ -74,6 +76,83 @@ stop_cluster() {
   fi
 }
 
+# start_lasting_cluster: a whole cluster that survives `kill -9` of `skiff up`
+# and a restart on the same data directory (an --ephemeral one removes its
+# directory). The directory is under $E2E_TMP; the bridge, nft table and pod
+# /24 are named for this test (a /24 no local address uses yet), so it meets
+# no other cluster; its runc root, cgroup parent and netns prefix are a
+# lasting cluster's defaults (ctl/cluster.h), where its objects are told apart
+# by pod UID. Exports KUBECONFIG, DATA, BRIDGE, TABLE, POD_CIDR. Needs root.
+# Such a cluster leaves its pods running on `skiff down`: the exit trap
+# deletes them through the API, then removes by hand whatever is left.
+LASTING_RUNC_ROOT=/run/skiff/runc
+start_lasting_cluster() {
+  local tag subnet
+  tag=r$(tr -dc 'a-z0-9' </dev/urandom | head -c 6 || true)
+  for _ in $(seq 1 50); do
+    subnet=$((RANDOM % 200 + 30))
+    grep -q " inet 10\.244\.$subnet\." <<<"$(ip -4 -o addr)" || break
+  done
+  BRIDGE=sk-$tag
+  TABLE=skiff_$tag
+  POD_CIDR=10.244.$subnet.0/24
+  LASTING_DATA=$E2E_TMP/cluster
+  DATA=$LASTING_DATA
+  LASTING_FLAGS=(--data-dir "$LASTING_DATA" --listen "127.0.0.1:$(free_port)" --no-fsync
+    --bridge "$BRIDGE" --nft-table "$TABLE" --pod-cidr "$POD_CIDR")
+  KUBECONFIG=$LASTING_DATA/kubeconfig
+  export KUBECONFIG DATA BRIDGE TABLE POD_CIDR
+  lasting_up || exit 1
+}
+
+# lasting_up: (re)starts the lasting cluster, detached; fails with skiff's text.
+lasting_up() {
+  local out
+  if ! out=$("$SKIFF" up --detach "${LASTING_FLAGS[@]}" 2>&1); then
+    echo "skiff up failed: $out" >&2
+    return 1
+  fi
+}
+
+# kill_lasting_up: kill -9 of the lasting cluster's `skiff up`, returning once
+# the process is gone (until init reaps it, `skiff up` takes the pid file's
+# process for a live one and refuses to start).
+kill_lasting_up() {
+  local pid
+  pid=$(cat "$LASTING_DATA/skiff.pid")
+  kill -9 "$pid"
+  wait_for 10 sh -c "! kill -0 $pid" || true
+}
+
+# Pods through the API, then whatever is left of them in the kernel (found
+# from the data directory), the table and the bridge.
+lasting_teardown() {
+  local d id uid cg
+  if [ -f "$LASTING_DATA/skiff.pid" ] && kill -0 "$(cat "$LASTING_DATA/skiff.pid")" 2>/dev/null; then
+    "$KUBECTL" --kubeconfig "$KUBECONFIG" delete deploy,rs --all --wait=false >/dev/null 2>&1 || true
+    "$KUBECTL" --kubeconfig "$KUBECONFIG" delete pods --all --grace-period=0 --timeout=60s \
+      >/dev/null 2>&1 || true
+    "$SKIFF" down --data-dir "$LASTING_DATA" >/dev/null 2>&1 || true
+  fi
+  for d in "$LASTING_DATA"/pods/*/; do
+    [ -d "$d" ] || continue
+    uid=$(basename "$d")
+    for id in $(ls "$d/containers" 2>/dev/null); do
+      runc --root "$LASTING_RUNC_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+      for cg in /sys/fs/cgroup/*/skiff/"$id"; do
+        if [ -d "$cg" ]; then rmdir "$cg" 2>/dev/null || true; fi
+      done
+    done
+    ip netns del "skiff-$uid" 2>/dev/null || true
+  done
+  # Mounts under the data directory (overlay roots...), deepest first.
+  awk -v p="$LASTING_DATA/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  nft delete table ip "$TABLE" 2>/dev/null || true
+  ip link del "$BRIDGE" 2>/dev/null || true
+  LASTING_DATA=""
+}
+
 # wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
 wait_for() {
   local deadline=$((SECONDS + $1)); shift
@@ -131,6 +210,7 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   if [ "$FAILED" -ne 0 ]; then
     if [ -n "$CLUSTER_DATA" ]; then cp "$CLUSTER_DATA/skiff.log" "$E2E_TMP/server.log" 2>/dev/null || true; fi
+    if [ -n "$LASTING_DATA" ]; then cp "$LASTING_DATA/skiff.log" "$E2E_TMP/server.log" 2>/dev/null || true; fi
     echo "--- server log (tail) ---" >&2
     tail -n 40 "$E2E_TMP/server.log" >&2 || true
     exit 1

@@ -9,12 +9,8 @@
 # replicas + maxSurge pods at once, never fewer ready than
 # replicas - maxUnavailable.
 #
-# The cluster must survive a restart, so it is not --ephemeral: its data
-# directory is under the test's temp dir, and its bridge, nft table and pod
-# /24 are named for this test (a pod range no local address uses yet). Such a
-# cluster leaves its pods running on `skiff down`, so the exit trap deletes
-# them through the API first and then removes by hand whatever is left
-# (containers, netns, mounts, the bridge and the table).
+# The cluster must survive a restart, so it is a lasting one with names of
+# its own (start_lasting_cluster in kube_lib.sh), torn down by the exit trap.
 # Traffic goes only to 127.0.0.1, the cluster's bridge, pods and ClusterIPs.
 source "$(dirname "$0")/kube_lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,72 +21,22 @@ fi
 
 REPLICAS=5
 MAX_SURGE=1
-TAG=r$(tr -dc 'a-z0-9' </dev/urandom | head -c 6 || true)
-BRIDGE=sk-$TAG
-TABLE=skiff_$TAG
-for _ in $(seq 1 50); do
-  SUBNET=$((RANDOM % 200 + 30))
-  grep -q " inet 10\.244\.$SUBNET\." <<<"$(ip -4 -o addr)" || break
-done
-POD_CIDR=10.244.$SUBNET.0/24
-CDATA=$E2E_TMP/cluster
-RUNC_ROOT=/run/skiff/runc  # a lasting cluster's (ctl/cluster.h)
-API_PORT=$(free_port)
-UP_FLAGS=(--data-dir "$CDATA" --listen "127.0.0.1:$API_PORT" --no-fsync --bridge "$BRIDGE"
-  --nft-table "$TABLE" --pod-cidr "$POD_CIDR")
-export KUBECONFIG=$CDATA/kubeconfig
 CLIENT_PID=""
 SAMPLER_PID=""
-
-up() {
-  local out
-  if ! out=$("$SKIFF" up --detach "${UP_FLAGS[@]}" 2>&1); then
-    echo "skiff up failed: $out" >&2
-    return 1
-  fi
-}
-
-# Whatever the cluster left in the kernel, found from its data directory.
-force_clean() {
-  local d id uid
-  for d in "$CDATA"/pods/*/; do
-    [ -d "$d" ] || continue
-    uid=$(basename "$d")
-    for id in $(ls "$d/containers" 2>/dev/null); do
-      runc --root "$RUNC_ROOT" delete --force "$id" >/dev/null 2>&1 || true
-      for cg in /sys/fs/cgroup/*/skiff/"$id" /sys/fs/cgroup/unified/skiff/"$id"; do
-        [ -d "$cg" ] && rmdir "$cg" 2>/dev/null || true
-      done
-    done
-    ip netns del "skiff-$uid" 2>/dev/null || true
-  done
-  # Mounts under the data dir (overlay rootfs, shm...), deepest first.
-  awk -v p="$CDATA/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r |
-    while read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
-
 rollout_cleanup() {
   for p in "$CLIENT_PID" "$SAMPLER_PID"; do
     if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
   done
-  if [ -f "$CDATA/skiff.pid" ] && kill -0 "$(cat "$CDATA/skiff.pid")" 2>/dev/null; then
-    "$KUBECTL" delete deploy --all --wait=false >/dev/null 2>&1 || true
-    "$KUBECTL" delete pods --all --grace-period=0 --timeout=60s >/dev/null 2>&1 || true
-    "$SKIFF" down --data-dir "$CDATA" >/dev/null 2>&1 || true
-  fi
-  force_clean
-  nft delete table ip "$TABLE" 2>/dev/null || true
-  ip link del "$BRIDGE" 2>/dev/null || true
   cleanup
 }
 trap rollout_cleanup EXIT
 
 bash "$ROOT/scripts/make-busybox-image.sh" "$E2E_TMP/busybox.tar" >/dev/null
 bash "$ROOT/scripts/make-busybox-image.sh" "$E2E_TMP/busybox-v2.tar" busybox:v2 >/dev/null
-up || exit 1
-run_capture out "$SKIFF" image load --data-dir "$CDATA" "$E2E_TMP/busybox.tar"
+start_lasting_cluster
+run_capture out "$SKIFF" image load --data-dir "$DATA" "$E2E_TMP/busybox.tar"
 expect_eq "image load busybox:latest" "Loaded image: busybox:latest" "$out"
-run_capture out "$SKIFF" image load --data-dir "$CDATA" "$E2E_TMP/busybox-v2.tar"
+run_capture out "$SKIFF" image load --data-dir "$DATA" "$E2E_TMP/busybox-v2.tar"
 expect_eq "image load busybox:v2" "Loaded image: busybox:v2" "$out"
 
 cat >"$E2E_TMP/roll.yaml" <<EOF
@@ -264,15 +210,12 @@ for _ in $(seq 1 100); do
   [ -n "$NEW_HASH" ] && break
   sleep 0.1
 done
-UP_PID=$(cat "$CDATA/skiff.pid")
-kill -9 "$UP_PID"
+kill_lasting_up
 expect_eq "killed skiff up mid-rollout (new ReplicaSet had a ready pod: ${NEW_HASH:-none})" yes \
   "$([ -n "$NEW_HASH" ] && echo yes || echo no)"
-# Until init reaps it, `skiff up` takes the pid file's process for a live one.
-wait_for 10 sh -c "! kill -0 $UP_PID" || true
 sleep 0.5
 start=$SECONDS
-up && pass "skiff up restarts on the same data dir" || fail "skiff up restarts on the same data dir"
+lasting_up && pass "skiff up restarts on the same data dir" || fail "skiff up restarts on the same data dir"
 run_capture out k rollout status deploy/roll --timeout=120s
 expect_contains "after the restart the rollout resumes and completes" "successfully rolled out" "$out"
 RESUME_S=$((SECONDS - start))
@@ -318,7 +261,6 @@ expect_eq "never fewer ready than replicas - maxUnavailable (fewest seen: $FEWES
 run_capture out k delete deploy roll --timeout=60s
 wait_for 60 sh -c "[ -z \"\$($KUBECTL get pods -l app=roll --no-headers 2>/dev/null)\" ]" || true
 expect_eq "deleting the Deployment removes its pods" "" "$(k get pods --no-headers 2>&1 | grep -v 'No resources' || true)"
-left=$(for d in "$CDATA"/pods/*/; do [ -d "$d" ] && basename "$d"; done; true)
+left=$(for d in "$DATA"/pods/*/; do [ -d "$d" ] && basename "$d"; done; true)
 expect_eq "no pod directory left" "" "$left"
-"$SKIFF" down --data-dir "$CDATA" >/dev/null 2>&1 || true
 finish
