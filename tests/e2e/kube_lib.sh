@@ -14,6 +14,7 @@ FAILED=0
 
 CLUSTER_DATA=""
 LASTING_DATA=""
+LASTING_PARENTS_BEFORE=""
 
 cleanup() {
   if [ -n "$LASTING_DATA" ]; then lasting_teardown; fi
@@ -102,6 +103,8 @@ start_lasting_cluster() {
     --bridge "$BRIDGE" --nft-table "$TABLE" --pod-cidr "$POD_CIDR")
   KUBECONFIG=$LASTING_DATA/kubeconfig
   export KUBECONFIG DATA BRIDGE TABLE POD_CIDR
+  # The shared parents the cluster may create (removed again if still empty).
+  LASTING_PARENTS_BEFORE=$(ls -d /run/skiff /run/skiff/runc /sys/fs/cgroup/*/skiff 2>/dev/null || true)
   lasting_up || exit 1
 }
 
@@ -150,6 +153,9 @@ lasting_teardown() {
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
   nft delete table ip "$TABLE" 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
+  for d in /sys/fs/cgroup/*/skiff "$LASTING_RUNC_ROOT" /run/skiff; do
+    if [ -d "$d" ] && ! grep -qxF "$d" <<<"$LASTING_PARENTS_BEFORE"; then rmdir "$d" 2>/dev/null || true; fi
+  done
   LASTING_DATA=""
 }
 
