@@ -118,7 +118,7 @@ inline double connectionsPerSecond(const std::string& ip, int port, double secon
   long ok = 0, failed = 0;
   auto t0 = std::chrono::steady_clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
-  std::chrono::steady_clock::time_point now;
+  auto now = t0;
   while ((now = std::chrono::steady_clock::now()) < end) {
     int fd = connectTimed(ip, port, true, 2000);
     if (fd < 0) {
@@ -148,7 +148,11 @@ class AcceptServer {
     std::promise<Status> ready;
     auto started = ready.get_future();
     s->thread_ = std::thread(
-        [srv = s.get(), ports, netnsFd, greet, &ready] { srv->run(ports, netnsFd, greet, ready); });
+        // The thread owns the promise: it may still be inside set_value()
+        // when the future wakes this one.
+        [srv = s.get(), ports, netnsFd, greet, ready = std::move(ready)]() mutable {
+          srv->run(ports, netnsFd, greet, ready);
+        });
     Status st = started.get();
     if (!st.ok()) return st.error();
     return s;
