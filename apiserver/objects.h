@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -31,6 +32,9 @@ inline std::string nowRfc3339() {
 
 // The object's JSON text with metadata.resourceVersion = rv.
 std::string encodeWithRevision(const api::Json& object, storage::Revision rv);
+// The same as a store op's encoder: the object is serialized here, on the
+// caller's thread, and the writer thread only splices the revision in.
+std::function<std::string(storage::Revision)> revisionEncoder(api::Json object);
 // The store op that replaces `key`, last written at `expected`, by `next`
 // (stamped with the new revision on write).
 storage::Op updateOp(const std::string& key, storage::Revision expected, api::Json next);

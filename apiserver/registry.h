@@ -29,6 +29,7 @@
 #include "api/json.h"
 #include "api/schema.h"
 #include "apiserver/allocator.h"
+#include "apiserver/namespace_cache.h"
 #include "apiserver/resources.h"
 #include "apiserver/rest.h"
 #include "storage/store.h"
@@ -129,6 +130,11 @@ class RestApiImpl : public RestApi {
   std::unique_ptr<WatchHub> watches_;
 
  private:
+  // The namespace's state for a write into it: kNotFound, or kForbidden when
+  // terminating (namespace_cache.h).
+  Status checkNamespaceWritable(const Scope& scope, const std::string& name);
+  NamespaceCache namespaces_{store_};
+
   // Commits whose callbacks (which use `this`) have not finished yet; the
   // destructor waits for them, since the store may outlive the RestApi.
   std::mutex inflightMu_;  // guards inflight_
@@ -151,8 +157,6 @@ void respondError(ResponseWriter& writer, const Error& error);
 bool wantsTable(const Request& request);
 // Stored JSON text -> object (kInternal on corruption).
 Result<api::Json> parseStored(const std::string& text);
-// The namespace object's state: kNotFound text, or kForbidden when terminating.
-Status checkNamespaceWritable(storage::Store& store, const Scope& scope, const std::string& name);
 bool isDryRun(const Request& request);
 // The autoscaling/v1 Scale of a deployment or replicaset (reads.cpp).
 api::Json scaleOf(const api::Json& object, storage::Revision rv);

@@ -46,17 +46,12 @@ bool isDryRun(const Request& request) {
   return request.param("dryRun") == "All";
 }
 
-Status checkNamespaceWritable(storage::Store& store, const Scope& scope, const std::string& name) {
+Status RestApiImpl::checkNamespaceWritable(const Scope& scope, const std::string& name) {
   if (!scope.resource->namespaced) return {};
-  auto rec = store.get("/registry/namespaces/" + scope.ns);
-  if (!rec) {
-    if (rec.error().code == Code::kNotFound) return notFound("namespaces", scope.ns);
-    return rec.error();
-  }
-  auto ns = parseStored(rec->value);
-  if (!ns) return ns.error();
-  if (!stringAt(*ns, "metadata", "deletionTimestamp").empty() ||
-      stringAt(*ns, "status", "phase") == "Terminating") {
+  auto state = namespaces_.state(scope.ns);
+  if (!state) return state.error();
+  if (*state == NamespaceCache::State::kMissing) return notFound("namespaces", scope.ns);
+  if (*state == NamespaceCache::State::kTerminating) {
     return forbidden(scope.resource->groupResource(), name,
                      "unable to create new content in namespace " + scope.ns +
                          " because it is being terminated");
@@ -89,6 +84,7 @@ RestApiImpl::~RestApiImpl() {
   }
   loopCv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  namespaces_.stop();
   {
     std::unique_lock<std::mutex> lock(inflightMu_);
     inflightCv_.wait_for(lock, std::chrono::seconds(30), [&] { return inflight_ == 0; });
@@ -157,6 +153,7 @@ Status RestApiImpl::bootstrap() {
     auto r = store_.commitSync(std::move(ops));
     if (!r && r.error().code != Code::kAlreadyExists) return r.error();
   }
+  namespaces_.start();
   loop_ = std::thread([this] { namespaceLoop(); });
   return {};
 }
@@ -383,6 +380,9 @@ void RestApiImpl::runWrite(Planner planner, const Scope& scope, Done done, int a
       ~Ender() { self->endCommit(); }
     } ender{this};
     if (result) {
+      for (const storage::Op& op : shared->ops)
+        if (op.kind != storage::Op::Kind::kCreate && NamespaceCache::isNamespaceKey(op.key))
+          namespaces_.forget(NamespaceCache::nameOf(op.key));
       done(std::move(*shared), std::move(result));
       return;
     }

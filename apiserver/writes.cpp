@@ -155,7 +155,7 @@ Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dry
   }
   api::FieldErrors errors = api::validateCreate(obj, r.gvk());
   if (!errors.empty()) return api::invalidError(r.gvk(), name, errors);
-  if (auto st = checkNamespaceWritable(store_, scope, name); !st) return st.error();
+  if (auto st = checkNamespaceWritable(scope, name); !st) return st.error();
 
   plan.name = name;
   plan.status = 201;
@@ -170,7 +170,7 @@ Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dry
   storage::Op op;
   op.kind = storage::Op::Kind::kCreate;
   op.key = plan.mainKey;
-  op.encode = [obj](storage::Revision rv) { return encodeWithRevision(obj, rv); };
+  op.encode = revisionEncoder(std::move(obj));
   addObjectOp(plan, std::move(op), alloc);
   return plan;
 }

@@ -442,6 +442,28 @@ TEST_CASE("namespace deletion terminates, empties and removes the namespace", "[
   requireStatus(def, 403, "Forbidden");
 }
 
+TEST_CASE("creates follow their namespace through deletion and re-creation", "[rest]") {
+  Cluster c;
+  Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "cyc"}}}};
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    REQUIRE(c.post("/api/v1/namespaces", ns).status == 201);
+    // At once, with no wait for the namespace's watch event.
+    auto p = c.post("/api/v1/namespaces/cyc/pods", pod("p" + std::to_string(round), "cyc"));
+    INFO(p.body);
+    REQUIRE(p.status == 201);
+    REQUIRE(c.del("/api/v1/namespaces/cyc").status == 200);
+    auto refused = c.post("/api/v1/namespaces/cyc/pods", pod("late", "cyc"));
+    requireStatus(refused, 403, "Forbidden");
+    for (int i = 0; i < 100 && c.get("/api/v1/namespaces/cyc").status == 200; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(c.get("/api/v1/namespaces/cyc").status == 404);
+    auto missing = c.post("/api/v1/namespaces/cyc/pods", pod("gone", "cyc"));
+    requireStatus(missing, 404, "NotFound");
+    CHECK(missing.json["message"] == "namespaces \"cyc\" not found");
+  }
+}
+
 TEST_CASE("list: selectors, limit and continue, Tables", "[rest]") {
   Cluster c;
   for (int i = 0; i < 5; ++i) {

@@ -1,0 +1,97 @@
+#include "apiserver/namespace_cache.h"
+
+#include "api/json.h"
+
+namespace skiff::apiserver {
+
+namespace {
+
+constexpr const char* kPrefix = "/registry/namespaces/";
+
+std::string nameOfKey(const std::string& key) { return key.substr(std::string(kPrefix).size()); }
+
+}  // namespace
+
+bool NamespaceCache::isNamespaceKey(const std::string& key) { return key.rfind(kPrefix, 0) == 0; }
+
+std::string NamespaceCache::nameOf(const std::string& key) { return nameOfKey(key); }
+
+namespace {
+
+}  // namespace
+
+NamespaceCache::State NamespaceCache::stateOf(const std::string& storedValue) {
+  api::Json ns = api::Json::parse(storedValue, nullptr, false);
+  if (!ns.is_object()) return State::kActive;  // corrupt: let the write path judge
+  const api::Json& md = ns.value("metadata", api::Json::object());
+  if (md.is_object() && md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null())
+    return State::kTerminating;
+  const api::Json& status = ns.value("status", api::Json::object());
+  if (status.is_object() && status.value("phase", "") == "Terminating") return State::kTerminating;
+  return State::kActive;
+}
+
+void NamespaceCache::start() {
+  auto listed = store_.list(kPrefix);
+  if (!listed) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& rec : listed->items)
+      active_[nameOfKey(rec.key)] = stateOf(rec.value) == State::kActive;
+    live_ = true;
+  }
+  auto w = store_.watch(
+      kPrefix, listed->revision,
+      [this](const storage::Event& e) {
+        apply(e);
+        return true;
+      },
+      [this](const Error&) {
+        std::lock_guard<std::mutex> lock(mu_);
+        live_ = false;
+        active_.clear();
+      });
+  if (!w) {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_ = false;
+    active_.clear();
+    return;
+  }
+  watch_ = std::move(*w);
+}
+
+void NamespaceCache::stop() { watch_.reset(); }
+
+void NamespaceCache::apply(const storage::Event& e) {
+  std::string name = nameOfKey(e.record.key);
+  bool active = e.type != storage::Event::Type::kDeleted && stateOf(e.record.value) == State::kActive;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!live_) return;
+  if (e.type == storage::Event::Type::kDeleted)
+    active_.erase(name);
+  else
+    active_[name] = active;
+}
+
+void NamespaceCache::forget(const std::string& ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_.erase(ns);
+}
+
+Result<NamespaceCache::State> NamespaceCache::state(const std::string& ns) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (live_) {
+      auto it = active_.find(ns);
+      if (it != active_.end() && it->second) return State::kActive;
+    }
+  }
+  auto rec = store_.get(kPrefix + ns);
+  if (!rec) {
+    if (rec.error().code == Code::kNotFound) return State::kMissing;
+    return rec.error();
+  }
+  return stateOf(rec->value);
+}
+
+}  // namespace skiff::apiserver
