@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace skiff::ctl {
 namespace {
@@ -55,9 +56,37 @@ void usage(FILE* out) {
                "\nUse \"skiff VERB --help\" for more about a verb.\n");
 }
 
+// kubectl takes its global flags before the verb too (`kubectl -n kube-system
+// get pods`, `kubectl --kubeconfig F get ns`). Leading ones move behind the
+// verb, where every verb parses them; what is left for the verb decides.
+std::vector<char*> verbFirst(int argc, char** argv) {
+  static const char* const kWithValue[] = {"-n", "--namespace", "--kubeconfig", "--context", "-v",
+                                           "--v"};
+  std::vector<char*> globals, out{argv[0]};
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') {
+    std::string a = argv[i];
+    std::string name = a.substr(0, a.find('='));
+    bool known = false;
+    for (const char* f : kWithValue) known = known || name == f;
+    if (!known) break;
+    globals.push_back(argv[i++]);
+    if (name == a && i < argc) globals.push_back(argv[i++]);  // "--flag value"
+  }
+  if (globals.empty() || i >= argc) return {argv, argv + argc};
+  out.push_back(argv[i++]);  // the verb
+  out.insert(out.end(), globals.begin(), globals.end());
+  out.insert(out.end(), argv + i, argv + argc);
+  return out;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
+  std::vector<char*> reordered = verbFirst(argc, argv);
+  argc = static_cast<int>(reordered.size());
+  reordered.push_back(nullptr);
+  argv = reordered.data();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);

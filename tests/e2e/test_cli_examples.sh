@@ -103,4 +103,10 @@ run_capture out s delete pod -l app=http-go --grace-period 0
 expect_eq "delete by label" 'pod "http-go" deleted' "$out"
 run_capture out s get pods
 expect_eq "pods gone" "No resources found in default namespace." "$out"
+
+# Global flags before the verb, as kubectl takes them.
+run_capture out "$SKIFF" --kubeconfig "$KUBECONFIG" -n kube-system get ns kube-system --no-headers
+expect_contains "flags before the verb" "kube-system" "$out"
+run_capture out "$SKIFF" --kubeconfig="$KUBECONFIG" get pods
+expect_eq "--flag=value before the verb" "No resources found in default namespace." "$out"
 finish
