@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "kubelet/service_env.h"
+#include "kubelet/termination.h"
 
 namespace skiff::kubelet {
 
@@ -74,6 +75,8 @@ Status Kubelet::start() {
   workerConfig_.pidsLimit = options_.podPidsLimit;
   workerConfig_.pollPeriod = options_.pollPeriod;
   workerConfig_.resyncPeriod = options_.resyncPeriod;
+  int slots = options_.parallelStarts > 0 ? options_.parallelStarts : StartGate::defaultSlots();
+  workerConfig_.startGate = std::make_shared<StartGate>(slots);
   {
     std::ifstream in(options_.resolvConf);
     std::stringstream text;
@@ -89,11 +92,13 @@ Status Kubelet::start() {
                       [this](const Json&, const Json& p) { onPod(p); },
                       [this](const Json& p) { onPodDeleted(p); }});
   services_ = std::make_unique<client::Informer>(*watchClient_, "/api/v1/services");
+  endpoints_ = std::make_unique<client::Informer>(*watchClient_, "/api/v1/endpoints");
   {
     std::lock_guard<std::mutex> lock(stopMu_);
     stopping_ = false;
   }
   services_->start();
+  endpoints_->start();
   pods_->start();
   threads_.emplace_back([this] { heartbeatLoop(); });
   threads_.emplace_back([this] { housekeepingLoop(); });
@@ -112,6 +117,7 @@ void Kubelet::stop() {
   stopCv_.notify_all();
   pods_->stop();
   services_->stop();
+  endpoints_->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
   std::map<std::string, std::unique_ptr<PodWorker>> workers;
@@ -264,6 +270,15 @@ std::vector<std::pair<std::string, std::string>> Kubelet::serviceEnv(const Json&
   // The kubelet refuses to guess: wait (a little) for the first list.
   services_->waitForSync(std::chrono::seconds(5));
   return serviceEnvForPod(pod, services_->list());
+}
+
+std::optional<std::vector<std::string>> Kubelet::endpointsListing(const std::string& ns,
+                                                                  const std::string& ip) {
+  if (!endpoints_->hasSynced()) return std::nullopt;
+  auto listing = endpoints_->list([&](const Json& ep) {
+    return textOf(member(ep, "metadata"), "namespace") == ns && endpointsListIP(ep, ip);
+  });
+  return endpointsListingIP(listing, ns, ip);
 }
 
 Result<ResolvedImage> Kubelet::resolveImage(const std::string& ref) {

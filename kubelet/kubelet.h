@@ -8,8 +8,9 @@
 //   ...
 //   k.stop();                            // containers keep running
 //
-// Threads: two informers (pods with fieldSelector=spec.nodeName=<node>, and
-// services), a heartbeat thread (registers the Node, retrying until the API
+// Threads: three informers (pods with fieldSelector=spec.nodeName=<node>,
+// services, and endpoints — a deleted pod leaves them before SIGTERM,
+// termination.h), a heartbeat thread (registers the Node, retrying until the API
 // answers, then PATCHes nodes/<name>/status every heartbeatPeriod), a
 // housekeeping thread (reaps finished workers; after the first pod list and
 // every resyncPeriod, removes runtime sandboxes and containers of pods the
@@ -30,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +62,9 @@ struct KubeletOptions {
   std::string resolvConf = "/etc/resolv.conf";  // the host's, for dnsPolicy Default
   int kubeletPort = 10250;                      // daemonEndpoints (the logs/exec server's port)
   int maxPods = 110;
+  // Pods creating their sandbox or starting containers at once
+  // (start_gate.h); 0 = StartGate::defaultSlots() (two per core).
+  int parallelStarts = 0;
   // Resolves images; unset = the ImageStore at DATA/images (tests set it).
   std::function<Result<ResolvedImage>(const std::string&)> imageResolver;
 };
@@ -92,6 +97,8 @@ class Kubelet : private PodHost {
   Result<std::map<std::string, std::string>> objectData(const std::string& resource,
                                                         const std::string& ns,
                                                         const std::string& name) override;
+  std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
+                                                           const std::string& ip) override;
 
   void onPod(const Json& pod);
   void onPodDeleted(const Json& pod);
@@ -114,6 +121,7 @@ class Kubelet : private PodHost {
   std::unique_ptr<client::RestClient> watchClient_;  // informers
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<client::Informer> services_;
+  std::unique_ptr<client::Informer> endpoints_;  // for graceful removal (termination.h)
 
   std::mutex workersMu_;
   std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by pod uid; guarded by workersMu_

@@ -150,7 +150,7 @@ Result<std::string> readSmallFile(const std::string& path) {
     return sysError("open", path, errno);
   }
   std::string out;
-  char buf[8192];
+  char buf[2048];  // small files, read on every pod worker's stack
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;

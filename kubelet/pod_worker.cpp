@@ -77,6 +77,18 @@ bool boolOf(const Json& obj, const char* key) {
   return v.is_boolean() && v.get<bool>();
 }
 
+// The runtime's containers by name, each name's attempts oldest first.
+std::map<std::string, std::vector<ContainerStatus>> byContainerName(
+    std::vector<ContainerStatus> listed) {
+  std::map<std::string, std::vector<ContainerStatus>> byName;
+  for (auto& c : listed) byName[c.name].push_back(std::move(c));
+  for (auto& [name, attempts] : byName)
+    std::sort(
+        attempts.begin(), attempts.end(),
+        [](const ContainerStatus& a, const ContainerStatus& b) { return a.attempt < b.attempt; });
+  return byName;
+}
+
 }  // namespace
 
 SandboxConfig sandboxConfig(const Json& pod, const PodWorkerConfig& config) {
@@ -270,6 +282,7 @@ void PodWorker::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (config_.startGate) config_.startGate->wakeAll();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -280,6 +293,7 @@ void PodWorker::update(Json pod) {
     dirty_ = true;
   }
   cv_.notify_all();
+  if (config_.startGate) config_.startGate->wakeAll();  // a deletion cancels a waiting start
 }
 
 void PodWorker::removed() {
@@ -289,6 +303,24 @@ void PodWorker::removed() {
     dirty_ = true;
   }
   cv_.notify_all();
+  if (config_.startGate) config_.startGate->wakeAll();
+}
+
+bool PodWorker::startCancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_ || gone_ || !textOf(member(pod_, "metadata"), "deletionTimestamp").empty();
+}
+
+bool PodWorker::enterGate() {
+  if (holdingGate_ || !config_.startGate) return true;
+  holdingGate_ = config_.startGate->acquire([this] { return startCancelled(); });
+  return holdingGate_;
+}
+
+void PodWorker::leaveGate() {
+  if (!holdingGate_) return;
+  holdingGate_ = false;
+  config_.startGate->release();
 }
 
 std::vector<std::string> PodWorker::podIPs() const {
@@ -329,12 +361,20 @@ std::optional<TimePoint> PodWorker::syncOnce() {
   const Json& md = member(pod, "metadata");
   if (gone || !textOf(md, "deletionTimestamp").empty()) return teardown(pod, gone);
 
+  // A slot taken for the sandbox or a container start is held to the end of
+  // the pass's starts, so a pod's starts finish together, in arrival order.
+  struct GateGuard {
+    PodWorker* w;
+    ~GateGuard() { w->leaveGate(); }
+  } gateGuard{this};
   TimePoint retry = now + config_.retryPeriod;
   if (!sandbox_) {
+    if (!enterGate()) return now;  // being deleted or stopping: the next pass sees it
     auto sandbox = runtime_.ensureSandbox(sandboxConfig(pod, config_));
     if (!sandbox) {
       logWarn("pod sandbox failed", {{"pod", textOf(md, "namespace") + "/" + textOf(md, "name")},
                                      {"error", sandbox.error().message}});
+      leaveGate();
       PodObservation obs;
       obs.pod = pod;
       obs.hostIPs = config_.hostIPs;
@@ -348,12 +388,7 @@ std::optional<TimePoint> PodWorker::syncOnce() {
     logWarn("list containers failed", {{"pod", uid_}, {"error", listed.error().message}});
     return retry;
   }
-  std::map<std::string, std::vector<ContainerStatus>> byName;
-  for (auto& c : *listed) byName[c.name].push_back(std::move(c));
-  for (auto& [name, attempts] : byName)
-    std::sort(
-        attempts.begin(), attempts.end(),
-        [](const ContainerStatus& a, const ContainerStatus& b) { return a.attempt < b.attempt; });
+  ContainersByName byName = byContainerName(std::move(*listed));
 
   TimePoint wake = TimePoint::max();
   std::string oldPhase;
@@ -378,36 +413,9 @@ std::optional<TimePoint> PodWorker::syncOnce() {
       for (const auto& c : apps) advance(pod, c, false, byName[textOf(c, "name")], now, wake);
   }
 
-  PodObservation obs;
-  obs.pod = pod;
-  obs.podIPs = podIPs();
-  obs.hostIPs = config_.hostIPs;
   bool anyRunning = false;
-  for (const char* list : {"initContainers", "containers"}) {
-    const Json& cs = member(spec, list);
-    if (!cs.is_array()) continue;
-    for (const auto& c : cs) {
-      std::string name = textOf(c, "name");
-      ContainerObservation& o = obs.containers[name];
-      o.attempts = byName[name];
-      if (auto w = waiting_.find(name); w != waiting_.end()) {
-        o.waitingReason = w->second.reason;
-        o.waitingMessage = w->second.message;
-      }
-      if (auto id = imageIDs_.find(name); id != imageIDs_.end()) {
-        o.imageID = id->second;
-      } else if (!o.attempts.empty()) {  // re-adopted: resolve the image once more
-        if (auto r = host_.resolveImage(textOf(c, "image")); r)
-          o.imageID = imageIDs_[name] = imageID(textOf(c, "image"), *r);
-      }
-      if (!o.attempts.empty()) {
-        const ContainerStatus& latest = o.attempts.back();
-        if (latest.state == ContainerState::kRunning || latest.state == ContainerState::kCreated)
-          anyRunning = true;
-        if (latest.state == ContainerState::kRunning) observeProbes(c, latest, o);
-      }
-    }
-  }
+  PodObservation obs = observe(pod, byName, false, anyRunning);
+  leaveGate();  // the status write needs no slot
   if (!writeStatus(pod, std::move(obs), now)) wake = std::min(wake, retry);
   if (anyRunning) wake = std::min(wake, now + config_.pollPeriod);
   if (wake == TimePoint::max()) return std::nullopt;
@@ -503,6 +511,10 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
     fs::create_directories(dir, ec);
     if (ec) return fail("CreateContainerError", "create " + dir + ": " + ec.message());
   }
+  if (!enterGate()) {  // being deleted or stopping: the next pass sees it
+    wake = std::min(wake, now);
+    return Progress::kWaiting;
+  }
   auto started = runtime_.startContainer(plan->config, *sandbox_);
   if (!started) {
     if (started.error().code == Code::kNotFound) return notPresent();
@@ -594,6 +606,43 @@ void PodWorker::observeProbes(const Json& container, const ContainerStatus& late
   if (!out.started) out.ready = false;
 }
 
+PodObservation PodWorker::observe(const Json& pod, ContainersByName& byName, bool terminating,
+                                  bool& anyRunning) {
+  const Json& spec = member(pod, "spec");
+  PodObservation obs;
+  obs.pod = pod;
+  obs.podIPs = podIPs();
+  obs.hostIPs = config_.hostIPs;
+  anyRunning = false;
+  for (const char* list : {"initContainers", "containers"}) {
+    const Json& cs = member(spec, list);
+    if (!cs.is_array()) continue;
+    for (const auto& c : cs) {
+      std::string name = textOf(c, "name");
+      ContainerObservation& o = obs.containers[name];
+      o.attempts = byName[name];
+      if (auto w = waiting_.find(name); w != waiting_.end()) {
+        o.waitingReason = w->second.reason;
+        o.waitingMessage = w->second.message;
+      }
+      if (auto id = imageIDs_.find(name); id != imageIDs_.end()) {
+        o.imageID = id->second;
+      } else if (!o.attempts.empty()) {  // re-adopted: resolve the image once more
+        if (auto r = host_.resolveImage(textOf(c, "image")); r)
+          o.imageID = imageIDs_[name] = imageID(textOf(c, "image"), *r);
+      }
+      if (!o.attempts.empty()) {
+        const ContainerStatus& latest = o.attempts.back();
+        if (latest.state == ContainerState::kRunning || latest.state == ContainerState::kCreated)
+          anyRunning = true;
+        if (latest.state == ContainerState::kRunning) observeProbes(c, latest, o);
+        if (terminating) o.ready = false;  // leaving: no new traffic (termination.h)
+      }
+    }
+  }
+  return obs;
+}
+
 Status PodWorker::writeStatus(const Json& pod, PodObservation obs, TimePoint now) {
   Json previous;
   {
@@ -625,6 +674,40 @@ std::optional<TimePoint> PodWorker::teardown(const Json& pod, bool gone) {
   if (!listed) {
     logWarn("list containers failed", {{"pod", uid_}, {"error", listed.error().message}});
     return retry;
+  }
+  if (!gone && !drained_) {
+    // Leave the Services first (termination.h): not ready, then out of every
+    // Endpoints, then SIGTERM.
+    TimePoint now = this->now();
+    if (!terminatingSince_) terminatingSince_ = now;
+    ContainersByName byName = byContainerName(*listed);
+    bool anyRunning = false;
+    PodObservation obs = observe(pod, byName, true, anyRunning);
+    if (!notReadyWritten_)
+      notReadyWritten_ = static_cast<bool>(writeStatus(pod, std::move(obs), now));
+    DrainInput in;
+    in.graceSeconds = grace;
+    in.hostNetwork = boolOf(member(pod, "spec"), "hostNetwork");
+    std::vector<std::string> ips = podIPs();
+    in.podIP = ips.empty() ? "" : ips[0];
+    in.anyRunning = anyRunning;
+    if (in.graceSeconds > 0 && !in.podIP.empty() && !in.hostNetwork && anyRunning) {
+      auto listing = host_.endpointsListing(textOf(md, "namespace"), in.podIP);
+      if (listing) in.listedIn = listing->size();
+    }
+    in.since = *terminatingSince_;
+    in.now = now;
+    in.maxWait = config_.drainTimeout;
+    DrainDecision d = drainDecision(in);
+    if (d.hold) return d.nextLook;
+    drained_ = true;
+    if (in.graceSeconds > 0 && anyRunning)
+      logInfo("pod left its Services' endpoints",
+              {{"pod", textOf(md, "namespace") + "/" + textOf(md, "name")},
+               {"reason", d.reason},
+               {"waited_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                now - *terminatingSince_)
+                                                .count())}});
   }
   // Stop every running container at once: each gets the whole grace period.
   std::vector<std::future<Status>> stops;

@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,6 +45,8 @@
 #include "kubelet/pod_status.h"
 #include "kubelet/probes.h"
 #include "kubelet/runtime.h"
+#include "kubelet/start_gate.h"
+#include "kubelet/termination.h"
 
 namespace skiff::kubelet {
 
@@ -67,6 +70,15 @@ class PodHost {
   virtual Result<std::map<std::string, std::string>> objectData(const std::string& resource,
                                                                 const std::string& ns,
                                                                 const std::string& name) = 0;
+  // Names of the Endpoints in namespace ns whose ready addresses hold ip
+  // (termination.h); nullopt while the host does not know the Endpoints yet.
+  // A host that does not track Endpoints says none.
+  virtual std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
+                                                                   const std::string& ip) {
+    (void)ns;
+    (void)ip;
+    return std::vector<std::string>{};
+  }
 };
 
 // resolv.conf, parsed.
@@ -89,9 +101,15 @@ struct PodWorkerConfig {
   std::chrono::milliseconds retryPeriod{2000};       // after a failed runtime or API call
   std::chrono::milliseconds imageRetryPeriod{5000};  // a missing image, a bad config
   std::chrono::milliseconds resyncPeriod{60000};     // a pass at least this often
+  // How long a pod being deleted may wait to leave its Services' Endpoints
+  // before SIGTERM (termination.h); never longer than its grace period.
+  std::chrono::milliseconds drainTimeout{2000};
   Backoff::Duration backoffInitial = std::chrono::seconds(10);
   Backoff::Duration backoffMax = std::chrono::minutes(5);
   std::function<TimePoint()> clock;  // default: system_clock::now
+  // Shared by the node's workers: creating a sandbox or starting a container
+  // takes a slot (start_gate.h). Null: no limit.
+  std::shared_ptr<StartGate> startGate;
 };
 
 // The sandbox for a pod: hostname (spec.hostname or the name, at most 63),
@@ -160,7 +178,18 @@ class PodWorker {
              TimePoint& wake);
   void observeProbes(const Json& container, const ContainerStatus& latest,
                      ContainerObservation& out) const;
+  using ContainersByName = std::map<std::string, std::vector<ContainerStatus>>;
+  // What the status computation needs, from the runtime's containers; sets
+  // anyRunning. terminating: every container reported not ready.
+  PodObservation observe(const Json& pod, ContainersByName& byName, bool terminating,
+                         bool& anyRunning);
   Status writeStatus(const Json& pod, PodObservation obs, TimePoint now);
+  // Takes a start slot unless this pass holds one already; false when the
+  // pod is being deleted or the worker stops meanwhile (no slot then).
+  bool enterGate();
+  void leaveGate();
+  // Stopping, gone, or deletionTimestamp set: a start would be wasted.
+  bool startCancelled() const;
 
   const std::string uid_;
   const PodWorkerConfig config_;
@@ -179,6 +208,12 @@ class PodWorker {
 
   // Owned by the sync thread.
   std::optional<SandboxInfo> sandbox_;
+  bool holdingGate_ = false;
+  // Deletion (termination.h): when first seen, whether the not-ready status
+  // is written, and whether the pod has left its Endpoints (or the wait ended).
+  std::optional<TimePoint> terminatingSince_;
+  bool notReadyWritten_ = false;
+  bool drained_ = false;
   Backoff backoff_;
   std::map<std::string, Waiting> waiting_;                   // by container name
   std::map<std::string, TimePoint> retryAt_;                 // by container name

@@ -322,6 +322,7 @@ Result<ContainerStatus> RuncRuntime::startContainer(const ContainerConfig& c,
   if (!spec) return undo(spec.error());
   if (auto s = replaceFile(p.config, spec->dump(2) + "\n"); !s) return undo(s.error());
 
+  auto prepared = std::chrono::steady_clock::now();
   // conmon, with the sync pipe on its fd 3.
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return undo(sysError("pipe", "", errno));
@@ -362,6 +363,7 @@ Result<ContainerStatus> RuncRuntime::startContainer(const ContainerConfig& c,
     return undo(
         makeError(Code::kInternal, "conmon exited with " + std::to_string(exitCodeOf(*firstExit))));
   }
+  auto detached = std::chrono::steady_clock::now();
   // The daemonised conmon answers once `runc create` is done.
   std::string reply;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -379,6 +381,7 @@ Result<ContainerStatus> RuncRuntime::startContainer(const ContainerConfig& c,
     if (n <= 0) break;
     reply.append(buf, static_cast<size_t>(n));
   }
+  auto createdAt = std::chrono::steady_clock::now();
   auto answer = api::parseJson(reply.substr(0, reply.find('\n')));
   if (!answer || !answer->is_object()) {
     return undo(makeError(Code::kInternal, "no answer from conmon (got \"" + reply + "\")"));
@@ -410,12 +413,19 @@ Result<ContainerStatus> RuncRuntime::startContainer(const ContainerConfig& c,
   meta["phase"] = "started";
   meta["startedAt"] = startedAt;
   if (auto s = writeMeta(p.meta, meta); !s) return fail(s.error());
-  logInfo("container started",
-          {{"id", id},
-           {"pid", std::to_string(pid)},
-           {"ms", std::to_string(std::chrono::duration_cast<milliseconds>(
-                                     std::chrono::steady_clock::now() - started)
-                                     .count())}});
+  // The steps' latency: rootfs and config, conmon + `runc create`, `runc start`.
+  auto msBetween = [](std::chrono::steady_clock::time_point a,
+                      std::chrono::steady_clock::time_point b) {
+    return std::to_string(std::chrono::duration_cast<milliseconds>(b - a).count());
+  };
+  auto done = std::chrono::steady_clock::now();
+  logInfo("container started", {{"id", id},
+                                {"pid", std::to_string(pid)},
+                                {"ms", msBetween(started, done)},
+                                {"prepare_ms", msBetween(started, prepared)},
+                                {"conmon_ms", msBetween(prepared, detached)},
+                                {"create_ms", msBetween(detached, createdAt)},
+                                {"start_ms", msBetween(createdAt, done)}});
   return statusFromDisk(id, false);
 }
 

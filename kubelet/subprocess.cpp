@@ -22,9 +22,11 @@ int pidfdOpen(pid_t pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
-// In the child, between fork and exec: async-signal-safe calls only.
+// In the child, between vfork and exec: async-signal-safe calls only, no
+// allocation, nothing written but this frame's locals (the memory is the
+// parent's).
 [[noreturn]] void execChild(char* const* argv, char* const* envp, const SpawnOptions& o,
-                            int devNull, const char* cwd) {
+                            int devNull) {
   // Move every fd we hand over above the range we assign, so dup2 into
   // 0..2+extra never clobbers a source that is still needed.
   int n = static_cast<int>(o.extraFds.size());
@@ -45,17 +47,19 @@ int pidfdOpen(pid_t pid) {
   }
   ::syscall(SYS_close_range, 3 + n, ~0U, 0);
 
-  sigset_t all;
-  ::sigemptyset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  // Dispositions first, while every signal is still blocked: a handler of
+  // the parent must never run here, on the parent's memory (vfork).
   struct sigaction dfl;
   std::memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) {
     if (s != SIGKILL && s != SIGSTOP) ::sigaction(s, &dfl, nullptr);
   }
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (o.newSession) ::setsid();
-  if (cwd && ::chdir(cwd) != 0) ::_exit(127);
+  if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(127);
   ::execve(argv[0], argv, envp);
   ::_exit(127);
 }
@@ -82,17 +86,21 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   envp.push_back(nullptr);
   int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devNull < 0) return sysErr("open /dev/null", errno);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int e = errno;
-    ::close(devNull);
-    return sysErr("fork " + argv[0], e);
-  }
-  if (pid == 0) {
-    execChild(args.data(), envp.data(), options, devNull,
-              options.cwd.empty() ? nullptr : options.cwd.c_str());
-  }
+  // vfork, not fork: the child borrows our memory until it execs, so the
+  // kernel copies no page tables and write-protects nothing — fork of a big,
+  // many-threaded kubelet cost more than the helper it started (copying the
+  // page tables, then a copy-on-write fault and TLB shootdown per touched
+  // page). Only this thread waits, and only until the exec. Every signal
+  // stays blocked across it (execChild resets them before unblocking).
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::vfork();
+  if (pid == 0) execChild(args.data(), envp.data(), options, devNull);
+  int e = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::close(devNull);
+  if (pid < 0) return sysErr("fork " + argv[0], e);
   return pid;
 }
 
@@ -136,7 +144,7 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool exited = false, eof = false;
   int status = 0;
-  char buf[16384];
+  char buf[4096];  // small: it sits on every pod worker's stack
   ::fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
   auto drain = [&] {
     for (;;) {

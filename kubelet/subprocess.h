@@ -1,6 +1,6 @@
 // Running helper programs (runc, conmon) from a multi-threaded process.
 //
-// spawn() forks and execs argv[0] (an absolute path) with exactly the given
+// spawn() vforks and execs argv[0] (an absolute path) with exactly the given
 // environment and file descriptors: stdin from /dev/null unless given, stdout
 // and stderr to the given fds (or /dev/null), `extraFds` moved to 3, 4, ... in
 // order, every other descriptor closed, signal mask and dispositions reset. The

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "tests/kubelet/fake_runtime.h"
 
@@ -54,9 +55,22 @@ class FakeHost : public PodHost {
     return makeError(Code::kNotFound, resource + " \"" + name + "\" not found");
   }
 
+  std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
+                                                           const std::string& ip) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    endpointsAsked_.push_back(ns + " " + ip);
+    return listing;
+  }
+  // What endpointsListing answers (the Endpoints still holding the pod).
+  std::optional<std::vector<std::string>> listing = std::vector<std::string>{};
+
   Json status() {
     std::lock_guard<std::mutex> lock(mu_);
     return status_;
+  }
+  std::vector<std::string> endpointsAsked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return endpointsAsked_;
   }
   // The status as the API holds it before the first patch.
   void reset(const Json& status) {
@@ -76,6 +90,7 @@ class FakeHost : public PodHost {
   std::mutex mu_;
   std::vector<Json> patches_;
   std::vector<std::string> deleted_;
+  std::vector<std::string> endpointsAsked_;
   Json status_ = Json::object();
 };
 
@@ -384,6 +399,98 @@ TEST_CASE("deletion: stop with the grace period, remove, remove the sandbox, the
   CHECK(h.host.deleted() == std::vector<std::string>{"u1"});
   CHECK(h.rt.containerCount() == 0);
   CHECK(h.rt.sandboxCount() == 0);
+}
+
+namespace {
+
+Json condition(const Json& status, const std::string& type) {
+  if (status.contains("conditions"))
+    for (const auto& c : status["conditions"])
+      if (c["type"] == type) return c;
+  return Json();
+}
+
+}  // namespace
+
+TEST_CASE("deletion: not ready first, SIGTERM only once the pod left its Endpoints",
+          "[pod_worker][termination]") {
+  Harness h;
+  Json p = pod();
+  auto w = h.worker(p);
+  w->syncOnce();
+  REQUIRE(condition(h.host.status(), "Ready")["status"] == "True");
+  std::string ip = h.host.status()["podIP"];
+  h.rt.clearCalls();
+  h.host.listing = std::vector<std::string>{"web"};
+  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:30Z";
+  p["metadata"]["deletionGracePeriodSeconds"] = 30;
+  w->update(p);
+  auto wake = w->syncOnce();
+  REQUIRE(wake);
+  CHECK(*wake == h.now + std::chrono::milliseconds(20));  // looks again soon
+  CHECK_FALSE(w->done());
+  CHECK(h.rt.calls().empty());  // no signal yet
+  CHECK(condition(h.host.status(), "Ready")["status"] == "False");
+  CHECK(condition(h.host.status(), "ContainersReady")["status"] == "False");
+  CHECK(h.host.endpointsAsked().back() == "default " + ip);
+
+  h.now += std::chrono::milliseconds(300);
+  CHECK(w->syncOnce());  // still listed: still waiting
+  CHECK(h.rt.calls().empty());
+  h.host.listing = std::vector<std::string>{};  // the endpoints controller dropped it
+  h.now += std::chrono::milliseconds(20);
+  CHECK_FALSE(w->syncOnce());
+  CHECK(w->done());
+  CHECK(h.rt.called("stop u1_c_0 30"));
+}
+
+TEST_CASE("deletion: the Endpoints wait ends after 2 s; grace 0 does not wait",
+          "[pod_worker][termination]") {
+  Harness h;
+  h.host.listing = std::vector<std::string>{"web"};
+  Json p = pod();
+  auto w = h.worker(p);
+  w->syncOnce();
+  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:30Z";
+  p["metadata"]["deletionGracePeriodSeconds"] = 30;
+  w->update(p);
+  CHECK(w->syncOnce());
+  h.now += std::chrono::seconds(2);
+  CHECK_FALSE(w->syncOnce());  // stuck in the Endpoints: stopped anyway
+  CHECK(h.rt.called("stop u1_c_0 30"));
+
+  Harness h0;
+  h0.host.listing = std::vector<std::string>{"web"};
+  Json q = pod();
+  auto w0 = h0.worker(q);
+  w0->syncOnce();
+  q["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z";
+  q["metadata"]["deletionGracePeriodSeconds"] = 0;
+  w0->update(q);
+  CHECK_FALSE(w0->syncOnce());  // at once
+  CHECK(h0.rt.called("stop u1_c_0 0"));
+  CHECK(h0.host.endpointsAsked().empty());
+}
+
+TEST_CASE("a start waiting at the node's start gate gives up when the pod is deleted",
+          "[pod_worker]") {
+  Harness h;
+  h.config.startGate = std::make_shared<StartGate>(1);
+  REQUIRE(h.config.startGate->acquire(nullptr));  // another pod is starting
+  Json p = pod();
+  auto w = h.worker(p);
+  std::thread pass([&] { w->syncOnce(); });
+  for (int i = 0; i < 2000 && h.config.startGate->waiting() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(h.config.startGate->waiting() == 1);
+  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:30Z";
+  w->update(p);  // wakes the gate: the waiting pass returns without a sandbox
+  pass.join();
+  CHECK(h.rt.sandboxCount() == 0);
+  CHECK(h.config.startGate->waiting() == 0);
+  h.config.startGate->release();
+  w->syncOnce();  // the deletion pass: nothing ran, nothing to stop
+  CHECK(w->done());
 }
 
 TEST_CASE("a pod gone from the API has its runtime objects removed, no DELETE", "[pod_worker]") {
