@@ -2,6 +2,7 @@
 // the real runtime (runc under conmon, a netns per pod) and the loopback
 // server the apiserver proxies logs and exec to, until SIGINT or SIGTERM.
 // Containers keep running when it stops; a new kubelet re-adopts them.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -39,6 +40,21 @@ int runKubeletCommand(int argc, char** argv) {
       "The cluster's DNS domain")(
       "pods-pids-limit", po::value(&options.podPidsLimit)->default_value(options.podPidsLimit),
       "Process limit per container (0: none)")(
+      "bridge", po::value(&runtimeOptions.bridgeName)->default_value(runtimeOptions.bridgeName),
+      "The bridge pods' veths join")(
+      "bridge-address",
+      po::value(&runtimeOptions.bridgeAddress)->default_value(runtimeOptions.bridgeAddress),
+      "The bridge's address (the pods' gateway) with the pods' prefix length")(
+      "runc-root", po::value(&runtimeOptions.runcRoot)->default_value(runtimeOptions.runcRoot),
+      "runc's state directory (runc --root)")(
+      "cgroup-parent",
+      po::value(&runtimeOptions.cgroupParent)->default_value(runtimeOptions.cgroupParent),
+      "Containers' cgroup parent (relative: under the kubelet's own cgroup)")(
+      "netns-prefix",
+      po::value(&runtimeOptions.netnsPrefix)->default_value(runtimeOptions.netnsPrefix),
+      "Pod network namespaces are /run/netns/PREFIX<pod uid>")(
+      "parallel-starts", po::value(&options.parallelStarts)->default_value(0),
+      "Pods starting at once (sandbox, containers); 0: two per core")(
       "listen", po::value(&listen)->default_value(listen),
       "Loopback IP:PORT for logs and exec, which the API server proxies to")(
       "log-level", po::value(&logLevel)->default_value(logLevel), "debug, info, warn or error");
@@ -66,6 +82,11 @@ int runKubeletCommand(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
     return 1;
   }
+  // One thread per pod: glibc would give each busy thread a malloc arena of
+  // its own (up to 8 per core), each keeping freed memory resident. Two
+  // arenas serve the kubelet's short allocations as fast and keep ~1-2 MB
+  // less resident with 100 pods.
+  ::mallopt(M_ARENA_MAX, 2);
   // Before any thread starts: only waitForStopSignal() sees the stop signals.
   sigset_t stopSignals = blockStopSignals();
 
