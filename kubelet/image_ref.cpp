@@ -1,7 +1,9 @@
 #include "kubelet/image_ref.h"
 
 #include <algorithm>
+#include <mutex>
 #include <regex>
+#include <unordered_map>
 
 namespace skiff::kubelet {
 namespace {
@@ -62,7 +64,9 @@ std::string ImageRef::familiarName() const {
   return path;
 }
 
-Result<ImageRef> parseImageRef(std::string_view text) {
+namespace {
+
+Result<ImageRef> parseUncached(std::string_view text) {
   std::string s(text);
   if (s.size() == 64 && isHex(s)) {
     return parseError(
@@ -111,6 +115,29 @@ Result<ImageRef> parseImageRef(std::string_view text) {
   }
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   return ref;
+}
+
+}  // namespace
+
+// Every pod start parses its images' names, and the same few names again and
+// again. std::regex_match is slow and recursive: one match touches ~31 KB of
+// the calling thread's stack, which then stays resident on every pod
+// worker's thread (3 MB with 100 pods). So results are kept, for at most
+// kCacheSize names (then the cache starts over).
+Result<ImageRef> parseImageRef(std::string_view text) {
+  constexpr size_t kCacheSize = 256;
+  static std::mutex mu;
+  static std::unordered_map<std::string, Result<ImageRef>> cache;  // guarded by mu
+  std::string key(text);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  Result<ImageRef> parsed = parseUncached(text);
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kCacheSize) cache.clear();
+  cache.emplace(std::move(key), parsed);
+  return parsed;
 }
 
 }  // namespace skiff::kubelet
