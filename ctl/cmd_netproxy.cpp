@@ -53,6 +53,9 @@ int runNetproxyCommand(int argc, char** argv) {
       "lb-cidr",
       po::value<std::string>(&options.loadBalancerCidr)->default_value(options.loadBalancerCidr),
       "LoadBalancer ingress pool (must match the apiserver's)")(
+      "bridge", po::value<std::string>(&options.podBridge),
+      "The cluster's pod bridge: pods on any other bridge (another cluster's) are left alone "
+      "(default: none, every interface)")(
       "node-address", po::value<std::vector<std::string>>(&nodeAddresses),
       "A local IPv4 address NodePorts answer on (repeatable; default: every local address)")(
       "resync-seconds", po::value<int>(&resyncSeconds)->default_value(resyncSeconds),
@@ -75,17 +78,17 @@ int runNetproxyCommand(int argc, char** argv) {
     return 1;
   }
   if (vm.count("help")) {
-    std::cout
-        << "Run the service proxy and cluster DNS alone.\n\n"
-           "Keeps the nftables table `ip skiff` equal to the Services and Endpoints in the\n"
-           "API (ClusterIP, NodePort on every local address incl. 127.0.0.1, LoadBalancer\n"
-           "ingress IPs, externalIPs, session affinity) and answers DNS for cluster.local.\n"
-           "Exiting leaves the rules in place; a new netproxy takes them over.\n\n"
-           "Examples:\n"
-           "  skiff netproxy --kubeconfig /var/lib/skiff/kubeconfig\n"
-           "  skiff netproxy --dns-listen 10.244.0.1:53 --bootstrap-dns-service 10.96.0.10\n\n"
-           "Usage:\n  skiff netproxy [flags]\n\n"
-        << flags << "\n";
+    std::cout << "Run the service proxy and cluster DNS alone.\n\n"
+                 "Keeps the nftables table `ip skiff` equal to the Services and Endpoints in the\n"
+                 "API (ClusterIP, NodePort on every local address incl. 127.0.0.1, LoadBalancer\n"
+                 "ingress IPs, externalIPs, session affinity) and answers DNS for cluster.local.\n"
+                 "Exiting leaves the rules in place; a new netproxy takes them over.\n\n"
+                 "Examples:\n"
+                 "  skiff netproxy --kubeconfig /var/lib/skiff/kubeconfig\n"
+                 "  skiff netproxy --dns-listen 10.244.0.1:53 --bootstrap-dns-service 10.96.0.10 "
+                 "--bridge skiff0\n\n"
+                 "Usage:\n  skiff netproxy [flags]\n\n"
+              << flags << "\n";
     return 0;
   }
   if (!applyLogLevelFlag(logLevel)) return 1;
@@ -104,6 +107,14 @@ int runNetproxyCommand(int argc, char** argv) {
                    value.c_str());
       return 1;
     }
+  }
+  if (!options.podBridge.empty() &&
+      (options.podBridge.size() > 15 ||
+       options.podBridge.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_.-") != std::string::npos)) {
+    std::fprintf(stderr, "error: --bridge \"%s\" is not an interface name\n",
+                 options.podBridge.c_str());
+    return 1;
   }
   for (const auto& a : nodeAddresses) {
     if (!netproxy::isIPv4(a)) {

@@ -47,6 +47,7 @@ Status NetProxy::start() {
   rc.table = options_.table;
   rc.serviceCidr = options_.serviceCidr;
   rc.loadBalancerCidr = options_.loadBalancerCidr;
+  rc.podBridge = options_.podBridge;
   rc.nodeAddresses = options_.nodeAddresses.empty() ? localIPv4Addresses() : options_.nodeAddresses;
   rc.localnetSourceAddress = options_.localnetSourceAddress;
   proxier_ = std::make_unique<Proxier>(*nft, rc);
@@ -76,6 +77,8 @@ Status NetProxy::start() {
   thread_ = std::thread([this] { run(); });
   logInfo("netproxy started", {{"table", options_.table},
                                {"serviceCidr", options_.serviceCidr},
+                               {"loadBalancerCidr", options_.loadBalancerCidr},
+                               {"podBridge", options_.podBridge},
                                {"nodeAddresses", std::to_string(rc.nodeAddresses.size())}});
   return {};
 }

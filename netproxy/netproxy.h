@@ -58,6 +58,9 @@ struct NetProxyOptions {
   std::string table = "skiff";  // `ip <table>`; tests use unique names
   std::string serviceCidr = "10.96.0.0/12";
   std::string loadBalancerCidr = "10.255.0.0/24";  // the apiserver's pool (refused when unused)
+  // The cluster's pod bridge: traffic from other bridges (other clusters' pods)
+  // is left alone in prerouting (RulesetConfig::podBridge). "" = any interface.
+  std::string podBridge;
   // Local IPv4 addresses NodePorts answer on; empty = every local IPv4 address
   // (127.0.0.1 included) when start() runs.
   std::vector<std::string> nodeAddresses;

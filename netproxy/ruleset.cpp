@@ -1,6 +1,7 @@
 #include "netproxy/ruleset.h"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 #include <unordered_set>
 
@@ -21,6 +22,13 @@ bool validCidr(const std::string& cidr) {
   if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit))
     return false;
   return isIPv4(cidr.substr(0, slash)) && std::stoi(len) <= 32;
+}
+
+bool validInterfaceName(const std::string& name) {
+  return !name.empty() && name.size() <= 15 &&
+         std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+           return std::isalnum(ch) || ch == '_' || ch == '.' || ch == '-';
+         });
 }
 
 // All addresses a Service port answers on besides node ports, in order, unique.
@@ -80,7 +88,15 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   chain("services");
   rule("services", "ip daddr . meta l4proto . th dport vmap @svc");
   rule("services", "fib daddr type local meta l4proto . th dport vmap @nodeport");
+  // Prerouting sees every bridge's pods (br_netfilter included: iifname is the
+  // bridge, not the port). With our bridge known, another bridge's packets are
+  // another cluster's business (see RulesetConfig::podBridge).
+  const std::string otherBridge =
+      validInterfaceName(c.podBridge)
+          ? "iifname != \"" + c.podBridge + "\" meta iifkind \"bridge\" "
+          : std::string();
   chain("nat_prerouting", "type nat hook prerouting priority -100");
+  if (!otherBridge.empty()) rule("nat_prerouting", otherBridge + "return");
   rule("nat_prerouting", "jump services");
   chain("nat_output", "type nat hook output priority -100");
   rule("nat_output", "jump services");
@@ -112,6 +128,7 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   rule("reject_check", "ip daddr . meta l4proto . th dport @noep goto do_reject");
   rule("reject_check", "fib daddr type local meta l4proto . th dport @noep_np goto do_reject");
   chain("filter_prerouting", "type filter hook prerouting priority -110");
+  if (!otherBridge.empty()) rule("filter_prerouting", otherBridge + "return");
   rule("filter_prerouting", "ct state new jump reject_check");
   chain("filter_output", "type filter hook output priority -110");
   rule("filter_output", "ct state new jump reject_check");
@@ -127,13 +144,16 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
     rule("aff_record", std::string("meta l4proto ") + p +
                            " meta l4proto . ct original proto-dst vmap @aff_rec_np");
   }
+  chain("unnated");  // our addresses that no table's NAT rewrote: never routed out
+  rule("unnated", "ip daddr @cluster_ips goto do_reject");
+  if (validCidr(c.serviceCidr)) rule("unnated", "ip daddr " + c.serviceCidr + " goto do_reject");
+  if (validCidr(c.loadBalancerCidr))
+    rule("unnated", "ip daddr " + c.loadBalancerCidr + " goto do_reject");
   chain("after_nat");
   rule("after_nat", "ct state new ct status dnat jump aff_record");
-  rule("after_nat", "ip daddr @cluster_ips goto do_reject");
-  if (validCidr(c.serviceCidr)) rule("after_nat", "ip daddr " + c.serviceCidr + " goto do_reject");
-  if (validCidr(c.loadBalancerCidr))
-    rule("after_nat", "ip daddr " + c.loadBalancerCidr + " goto do_reject");
+  rule("after_nat", "jump unnated");
   chain("after_prerouting", "type filter hook prerouting priority -90");
+  if (!otherBridge.empty()) rule("after_prerouting", otherBridge + "goto unnated");
   rule("after_prerouting", "jump after_nat");
   chain("after_output", "type filter hook output priority -90");
   rule("after_output", "jump after_nat");

@@ -71,6 +71,16 @@ struct RulesetConfig {
   // e.g. "10.255.0.0/24", the LoadBalancer ingress pool: the same refusal for its
   // addresses no Service took. "" = off.
   std::string loadBalancerCidr;
+  // The bridge this cluster's pods hang off ("sk-abc"); "" = unknown. When set,
+  // traffic that arrives on any OTHER bridge (another cluster's pods, whose
+  // ranges may overlap ours) passes the prerouting chains untouched: no DNAT,
+  // no no-endpoint refusal, no affinity record. Traffic from our bridge, from
+  // non-bridge interfaces (an outside client on a NIC or a veth) and from the
+  // host itself (output hooks) is served as before. Anything still addressed
+  // to our ranges after every table's NAT is refused from any interface, so
+  // nothing addressed to a cluster range is routed out. Must be an interface
+  // name (at most 15 of [A-Za-z0-9_.-]); anything else counts as "".
+  std::string podBridge;
 
   std::string localnetSource() const;
 };

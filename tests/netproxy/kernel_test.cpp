@@ -277,3 +277,68 @@ TEST_CASE("kernel: incremental changes take effect; failures fall back to a full
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("nosuchchain") != std::string::npos);
 }
+
+TEST_CASE("kernel: two clusters' tables with the same addresses; each serves only its own bridge",
+          "[root][kernel]") {
+  Fixture f;
+  if (!f.setUp()) return;
+  // Two clusters on one node whose ranges overlap (as two lasting clusters with
+  // default ranges would): same ClusterIPs, same LoadBalancer IP.
+  const std::string podA = f.net.addBridgedPod("bra", 11);
+  const std::string podB = f.net.addBridgedPod("brb", 12);
+  INFO(f.net.error());
+  REQUIRE(!podA.empty());
+  REQUIRE(!podB.empty());
+  RulesetConfig configA = f.config;  // older table
+  configA.podBridge = "bra";
+  RulesetConfig configB = f.config;  // newer: its hooks come first
+  configB.table = f.config.table + "b";
+  configB.podBridge = "brb";
+  TableGuard guardB{*f.nft, configB};
+
+  auto lb = [](ServiceInfo s, const std::string& ip) {
+    s.type = "LoadBalancer";
+    s.loadBalancerIPs = {ip};
+    return s;
+  };
+  Model a, b;
+  auto add = [](Model& m, ServiceInfo s) { m.services[s.key()] = std::move(s); };
+  add(a, lb(service("dns", "10.96.0.10", {kS1}), "10.255.0.1"));
+  add(a, service("none", "10.96.0.11", {}));
+  add(a, service("only-a", "10.96.0.20", {kS1}, 30080));
+  add(b, lb(service("dns", "10.96.0.10", {kS2}), "10.255.0.1"));
+  add(b, service("busy", "10.96.0.11", {kS2}));
+  Proxier proxierA(*f.nft, configA);
+  REQUIRE(proxierA.sync(a).ok());
+  Proxier proxierB(*f.nft, configB);
+  REQUIRE(proxierB.sync(b).ok());
+
+  // Each cluster's pods reach their own cluster's Service at the shared address.
+  CHECK(f.net.connect(podA, "10.96.0.10", 80, 3) == std::vector<std::string>(3, "S1 10.250.11.2"));
+  CHECK(f.net.connect(podB, "10.96.0.10", 80, 3) == std::vector<std::string>(3, "S2 10.250.12.2"));
+  CHECK(names(f.net.connect(podA, "10.255.0.1", 80)) == std::vector<std::string>{"S1"});
+  CHECK(names(f.net.connect(podB, "10.255.0.1", 80)) == std::vector<std::string>{"S2"});
+  // A's "no endpoints" refusal (hooked before any NAT) is for A's pods only.
+  CHECK(f.net.connect(podA, "10.96.0.11", 80)[0].rfind("ERR ECONNREFUSED", 0) == 0);
+  CHECK(names(f.net.connect(podB, "10.96.0.11", 80)) == std::vector<std::string>{"S2"});
+  // B's pods get nothing of A's: not its ClusterIP (refused, never routed out),
+  // not its NodePort on the node's bridge address (nobody listens there).
+  CHECK(f.net.connect(podB, "10.96.0.20", 80)[0].rfind("ERR ECONNREFUSED", 0) == 0);
+  CHECK(f.net.connect(podB, "10.250.12.1", 30080)[0].rfind("ERR ECONNREFUSED", 0) == 0);
+  CHECK(names(f.net.connect(podA, "10.250.11.1", 30080)) == std::vector<std::string>{"S1"});
+
+  // Clients that are not behind a bridge are served as before: the host
+  // (output hooks) on a ClusterIP and on 127.0.0.1, and an outside client on a
+  // plain veth, on the NodePort and the ClusterIP.
+  CHECK(names(f.net.connect(f.net.node, "10.96.0.20", 80)) == std::vector<std::string>{"S1"});
+  CHECK(names(f.net.connect(f.net.node, "127.0.0.1", 30080)) == std::vector<std::string>{"S1"});
+  CHECK(f.net.connect(f.net.pod, "10.250.1.1", 30080) == std::vector<std::string>{"S1 10.250.2.1"});
+  CHECK(f.net.connect(f.net.pod, "10.96.0.20", 80) == std::vector<std::string>{"S1 10.250.1.2"});
+
+  // Without its bridge guard, A's refusal catches B's pods again: the
+  // isolation above is the guard's doing.
+  configA.podBridge = "";
+  Proxier unguardedA(*f.nft, configA);
+  REQUIRE(unguardedA.sync(a).ok());
+  CHECK(f.net.connect(podB, "10.96.0.11", 80)[0].rfind("ERR ECONNREFUSED", 0) == 0);
+}

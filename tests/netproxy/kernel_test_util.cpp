@@ -80,6 +80,7 @@ TestNetwork::TestNetwork() {
   char id[32];
   snprintf(id, sizeof id, "%x%x", static_cast<unsigned>(getpid()), instances++ & 0xf);
   const std::string base = std::string("sknp") + id;
+  base_ = base;
   node = base + "n";
   pod = base + "p";
   server1 = base + "a";
@@ -144,6 +145,27 @@ std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+std::string TestNetwork::addBridgedPod(const std::string& bridge, int subnet) {
+  if (!ok()) return "";
+  const std::string ns = base_ + "q" + std::to_string(subnet);
+  const std::string net = "10.250." + std::to_string(subnet) + ".";
+  const std::string port = "vq" + std::to_string(subnet);
+  if (run("ip -n " + node + " link show " + bridge).status != 0) {
+    step("ip -n " + node + " link add " + bridge + " type bridge");
+    step("ip -n " + node + " addr add " + net + "1/24 dev " + bridge);
+    step("ip -n " + node + " link set " + bridge + " up");
+  }
+  step("ip netns add " + ns);
+  if (ok()) namespaces_.push_back(ns);
+  step("ip -n " + ns + " link set lo up");
+  step("ip -n " + node + " link add " + port + " type veth peer name eth0 netns " + ns);
+  step("ip -n " + node + " link set " + port + " master " + bridge + " up");
+  step("ip -n " + ns + " addr add " + net + "2/24 dev eth0");
+  step("ip -n " + ns + " link set eth0 up");
+  step("ip -n " + ns + " route add default via " + net + "1");
+  return ok() ? ns : "";
 }
 
 TestNetwork::~TestNetwork() {

@@ -8,6 +8,9 @@
 //   S1 (endpoint)      10.250.2.2 --veth-- 10.250.2.1  N
 //   S2 (endpoint)      10.250.3.2 --veth-- 10.250.3.1  N
 //
+// addBridgedPod() adds more "pods" the way a cluster wires them: a bridge in N
+// (10.250.<subnet>.1/24) and a namespace behind a veth port of it (.2).
+//
 // P, S1 and S2 route everything via N; N forwards and routes 10.96.0.0/12 to a
 // local veth so its own sockets can connect to ClusterIPs. Each S runs a server on
 // port 8080 answering "<name> <client address>" to every connection.
@@ -43,12 +46,18 @@ class TestNetwork {
   std::vector<std::string> connect(const std::string& ns, const std::string& host, int port,
                                    int count = 1);
 
+  // A new namespace (returned; "" on failure, see error()) at 10.250.<subnet>.2
+  // on a port of bridge `bridge` in N, created with 10.250.<subnet>.1/24 if
+  // missing; it routes everything via the bridge's address.
+  std::string addBridgedPod(const std::string& bridge, int subnet);
+
  private:
   void step(const std::string& command);
   pid_t startServer(const std::string& ns, const std::string& name);
 
   std::string error_;
-  std::string dir_;  // temp dir with the client/server scripts
+  std::string dir_;   // temp dir with the client/server scripts
+  std::string base_;  // the namespaces' common prefix
   std::vector<pid_t> servers_;
   std::vector<std::string> namespaces_;
 };

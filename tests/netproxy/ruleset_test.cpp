@@ -3,6 +3,8 @@
 
 #include <regex>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "netproxy/ruleset.h"
 
@@ -190,10 +192,67 @@ TEST_CASE("Service CIDR catch-all is optional and validated", "[ruleset]") {
   CHECK(fullSyncText(Model{}, c).find("10.96.0.0/12") == std::string::npos);
   c.serviceCidr = "10.96.0.0/12";
   CHECK(fullSyncText(Model{}, c)
-            .find("add rule ip skiff_test after_nat ip daddr 10.96.0.0/12 goto do_reject") !=
+            .find("add rule ip skiff_test unnated ip daddr 10.96.0.0/12 goto do_reject") !=
         std::string::npos);
   c.serviceCidr = "10.96.0.0/12; flush ruleset";
   CHECK(fullSyncText(Model{}, c).find("flush ruleset") == std::string::npos);
+}
+
+// The rules of `chain`, in order, without the "add rule ip TABLE CHAIN " prefix.
+std::vector<std::string> rulesOf(const std::string& text, const std::string& chain) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  const std::string prefix = "add rule ip skiff_test " + chain + " ";
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) out.push_back(line.substr(prefix.size()));
+  return out;
+}
+
+TEST_CASE("Pod bridge: prerouting leaves other bridges' traffic alone, output is untouched",
+          "[ruleset]") {
+  RulesetConfig c = config();
+  c.serviceCidr = "10.96.16.0/20";
+  c.loadBalancerCidr = "10.255.1.0/24";
+  Model m = modelOf({service("a", "10.96.16.5", 1, 30080)});
+
+  SECTION("no bridge: every interface, as before") {
+    std::string text = fullSyncText(m, c);
+    CHECK(text.find("iifname") == std::string::npos);
+    CHECK(text.find("iifkind") == std::string::npos);
+    CHECK(rulesOf(text, "nat_prerouting") == std::vector<std::string>{"jump services"});
+  }
+  SECTION("with the bridge: a guard first in each prerouting hook chain, none in output") {
+    c.podBridge = "sk-abc12";
+    const std::string guard = "iifname != \"sk-abc12\" meta iifkind \"bridge\" ";
+    for (const std::string& text :
+         {fullSyncText(m, c), refillRulesText(m, c, {"svc", "nodeport", "noep", "cluster_ips"})}) {
+      CHECK(rulesOf(text, "nat_prerouting") ==
+            std::vector<std::string>{guard + "return", "jump services"});
+      CHECK(rulesOf(text, "filter_prerouting") ==
+            std::vector<std::string>{guard + "return", "ct state new jump reject_check"});
+      // Not another cluster's affinity, but our ranges are refused for everyone.
+      CHECK(rulesOf(text, "after_prerouting") ==
+            std::vector<std::string>{guard + "goto unnated", "jump after_nat"});
+      CHECK(rulesOf(text, "nat_output") == std::vector<std::string>{"jump services"});
+      CHECK(rulesOf(text, "filter_output") ==
+            std::vector<std::string>{"ct state new jump reject_check"});
+      CHECK(rulesOf(text, "after_output") == std::vector<std::string>{"jump after_nat"});
+      CHECK(rulesOf(text, "unnated") ==
+            std::vector<std::string>{"ip daddr @cluster_ips goto do_reject",
+                                     "ip daddr 10.96.16.0/20 goto do_reject",
+                                     "ip daddr 10.255.1.0/24 goto do_reject"});
+      // The chain a guard jumps to is declared before the guard.
+      CHECK(text.find("add chain ip skiff_test unnated") < text.find(guard + "goto unnated"));
+    }
+  }
+  SECTION("a name that is not an interface name is ignored, never spliced into the text") {
+    for (const char* bad : {"sk\" ; flush ruleset ; \"", "a-name-longer-than-15", "br 0"}) {
+      c.podBridge = bad;
+      std::string text = fullSyncText(m, c);
+      CHECK(text.find("iifname") == std::string::npos);
+      CHECK(text.find("flush ruleset") == std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("Partial sync touches only the changed Service's elements", "[ruleset]") {
