@@ -14,6 +14,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "controllers/manager.h"
+#include "ctl/cluster_slot.h"
 #include "kubelet/kubelet.h"
 #include "kubelet/netlink.h"
 #include "kubelet/runc_runtime.h"
@@ -41,15 +42,24 @@ std::string addressOf(const std::string& cidr) {
 
 }  // namespace
 
-void ClusterOptions::makeUnique(const std::string& tag, int podSubnet) {
+void ClusterOptions::makeUnique(const std::string& tag) {
   bridge = "sk-" + tag;  // IFNAMSIZ: at most 15 characters
   nftTable = "skiff_" + tag;
   runcRoot = "/run/skiff/" + tag;
   cgroupParent = "skiff-" + tag;
   netnsPrefix = "skiff-" + tag + "-";
-  std::string net = "10.244." + std::to_string(podSubnet);
-  podCidr = net + ".0/24";
-  bridgeAddress = net + ".1/24";
+}
+
+void useSlot(ClusterOptions& o, const SlotNetwork& net, const std::set<std::string>& keep) {
+  if (!keep.count("pod-cidr")) {
+    o.podCidr = net.podCidr;
+    o.bridgeAddress = net.bridgeAddress;
+  }
+  if (!keep.count("service-cidr")) o.serviceCidr = net.serviceCidr;
+  if (!keep.count("cluster-dns") && !keep.count("service-cidr")) o.clusterDns = net.clusterDns;
+  if (!keep.count("lb-cidr")) o.loadBalancerCidr = net.loadBalancerCidr;
+  o.refusedServiceCidr = "10.96.0.0/12";
+  o.refusedLoadBalancerCidr = "10.255.0.0/16";
 }
 
 struct LocalCluster::Impl {
@@ -101,8 +111,11 @@ Status LocalCluster::Impl::start() {
   if (netproxyEnabled) {
     netproxy::NetProxyOptions o;
     o.table = options.nftTable;
-    o.serviceCidr = options.serviceCidr;
-    o.loadBalancerCidr = options.loadBalancerCidr;
+    o.serviceCidr =
+        options.refusedServiceCidr.empty() ? options.serviceCidr : options.refusedServiceCidr;
+    o.loadBalancerCidr = options.refusedLoadBalancerCidr.empty() ? options.loadBalancerCidr
+                                                                 : options.refusedLoadBalancerCidr;
+    o.podBridge = options.bridge;
     o.dns = kubeletEnabled;  // pods are DNS's only clients
     std::string dnsIP = addressOf(options.bridgeAddress);
     o.dnsOptions.listen = dnsIP + ":53";
@@ -110,7 +123,7 @@ Status LocalCluster::Impl::start() {
     if (auto s = netproxy->start(); !s) return s.error().wrap("start netproxy");
     if (o.dns) {
       client::RestClient c(config);
-      if (auto s = netproxy::bootstrapDnsService(c, dnsIP, 53); !s)
+      if (auto s = netproxy::bootstrapDnsService(c, dnsIP, 53, options.clusterDns); !s)
         return s.error().wrap("create the kube-dns Service");
     }
   }
@@ -135,6 +148,7 @@ Status LocalCluster::Impl::start() {
     ko.nodeName = nodeName;
     ko.dataDir = options.dataDir;
     ko.podCIDR = options.podCidr;
+    ko.clusterDNS = options.clusterDns;
     ko.kubeletPort = kubeletServer->port();
     kubelet = std::make_unique<kubelet::Kubelet>(config, ko, std::move(*rt));
     if (auto s = kubelet->start(); !s) return s.error().wrap("start kubelet");

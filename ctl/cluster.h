@@ -6,9 +6,11 @@
 // when each runs alone (`skiff scheduler`, `skiff kubelet`, ...).
 //
 // Names in the kernel (bridge, nft table, runc root, cgroup parent, netns
-// prefix) come from the options; an --ephemeral cluster gets its own unique
-// names (ClusterOptions::makeUnique), so several can run side by side and
-// none touches a long-lived cluster's objects. stop(teardown=true) removes
+// prefix) and address ranges come from the options; an --ephemeral cluster
+// gets unique names (ClusterOptions::makeUnique) and the ranges of a slot no
+// other running cluster holds (cluster_slot.h, ClusterOptions::useSlot), so
+// several run side by side, none touches a long-lived cluster's objects and
+// none answers another's ClusterIPs, DNS or LoadBalancer IPs. stop(teardown=true) removes
 // every container, sandbox, the table and the bridge the cluster made;
 // stop(false) leaves containers and rules running for the next `skiff up`,
 // which re-adopts them.
@@ -38,17 +40,34 @@ struct ClusterOptions {
   std::string runcRoot = "/run/skiff/runc";
   std::string cgroupParent = "skiff";
   std::string netnsPrefix = "skiff-";
+  // ClusterIPs (the API server allocates from it; `kubernetes` takes the .1).
   std::string serviceCidr = "10.96.0.0/12";
+  // The kube-dns Service's ClusterIP, the nameserver in pods' resolv.conf.
+  std::string clusterDns = "10.96.0.10";
+  // LoadBalancer ingress IPs (the API server's pool).
   std::string loadBalancerCidr = "10.255.0.0/24";
+  // What netproxy refuses when no Service took it ("" = serviceCidr,
+  // loadBalancerCidr). A slot cluster refuses the ranges every slot lies in,
+  // so a packet to any cluster's range is DNATed by that cluster or refused,
+  // never routed out (when the other cluster is gone, too).
+  std::string refusedServiceCidr;
+  std::string refusedLoadBalancerCidr;
   int kubeletPort = 0;  // the logs/exec server on 127.0.0.1; 0 = any free port
   // A throwaway cluster: a failed start removes what it made in the kernel. A
   // lasting one never does (its pods from an earlier run keep running).
   bool ephemeral = false;
 
-  // Unique kernel names (suffix `tag`) and a pod /24 of their own, for a
-  // cluster that must not meet another one.
-  void makeUnique(const std::string& tag, int podSubnet);
+  // Unique kernel names (suffix `tag`), for a cluster that must not meet
+  // another one: bridge, table, runc root, cgroup parent, netns prefix.
+  void makeUnique(const std::string& tag);
 };
+
+struct SlotNetwork;
+// What a cluster in slot `net` uses, field by field; `keep` names the options
+// the user set and that stay as they are: "pod-cidr" (with the bridge
+// address), "service-cidr", "cluster-dns", "lb-cidr". The refused ranges
+// become 10.96.0.0/12 and 10.255.0.0/16.
+void useSlot(ClusterOptions& options, const SlotNetwork& net, const std::set<std::string>& keep);
 
 class LocalCluster {
  public:

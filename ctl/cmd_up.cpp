@@ -9,6 +9,11 @@
 // logs to DIR/skiff.log and runs until SIGTERM/SIGINT. --ephemeral uses a fresh
 // mkdtemp directory and removes it when the server stops.
 //
+// An --ephemeral cluster claims a slot (cluster_slot.h) in the process that
+// serves (the child, with --detach) and holds it until that process ends; its
+// pod /24, service range, DNS address and LoadBalancer pool come from the slot
+// unless given as flags.
+//
 // down sends SIGTERM to DIR/skiff.pid and waits for the process to exit.
 #include <fcntl.h>
 #include <signal.h>
@@ -23,13 +28,17 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 
+#include "apiserver/allocator.h"
 #include "apiserver/server.h"
+#include "base/log.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "ctl/cli.h"
 #include "ctl/cluster.h"
+#include "ctl/cluster_slot.h"
 #include "ctl/commands.h"
 
 namespace skiff::ctl {
@@ -82,9 +91,11 @@ long elapsedMs(Clock::time_point start) {
 }
 
 // Runs the server until a stop signal. `report` is called once: with "" and
-// the kubeconfig path when healthy, or with an error message.
+// the kubeconfig path when healthy, or with an error message. `slotKeep`:
+// null = no slot; else claim one and take its ranges except the options named.
 int serve(
-    const apiserver::ServerOptions& options, ClusterOptions cluster, bool ephemeral,
+    apiserver::ServerOptions options, ClusterOptions cluster, bool ephemeral,
+    const std::set<std::string>* slotKeep,
     const std::function<void(const std::string& err, const std::string& kubeconfig)>& report) {
   sigset_t set;
   sigemptyset(&set);
@@ -102,6 +113,27 @@ int serve(
       if (readPid(ephemeralMarker()) == getpid()) ::unlink(ephemeralMarker().c_str());
     }
   };
+  // Held until this function returns, after the cluster is torn down; the
+  // kernel drops it if the process dies first.
+  SlotClaim slot;
+  if (slotKeep) {
+    auto claimed = SlotClaim::claim(defaultSlotDir(), [](int n) { return !podSubnetInUse(n); });
+    if (!claimed) {
+      report(claimed.error().wrap("claim a cluster slot").message, "");
+      cleanup();
+      return 1;
+    }
+    slot = std::move(*claimed);
+    useSlot(cluster, slotNetwork(slot.slot()), *slotKeep);
+  }
+  options.rest.serviceCidr = cluster.serviceCidr;
+  options.rest.loadBalancerCidr = cluster.loadBalancerCidr;
+  logInfo("cluster network", {{"slot", std::to_string(slot.slot())},
+                              {"podCidr", cluster.podCidr},
+                              {"serviceCidr", cluster.serviceCidr},
+                              {"clusterDns", cluster.clusterDns},
+                              {"loadBalancerCidr", cluster.loadBalancerCidr},
+                              {"bridge", cluster.bridge}});
   auto server = apiserver::ApiServer::start(options);
   if (!server) {
     report(server.error().message, "");
@@ -177,7 +209,16 @@ int runUp(int argc, char** argv) {
       "node-name", po::value(&cluster.nodeName), "This node's name (default: the host name)")(
       "bridge", po::value(&cluster.bridge), "The pods' bridge (default skiff0)")(
       "pod-cidr", po::value(&cluster.podCidr),
-      "The node's pod addresses (default 10.244.0.0/24; the bridge takes the .1)")(
+      "The node's pod addresses (default 10.244.0.0/24, --ephemeral 10.244.SLOT.0/24; the "
+      "bridge takes the .1)")(
+      "service-cidr", po::value(&cluster.serviceCidr),
+      "ClusterIPs (default 10.96.0.0/12, --ephemeral the SLOT-th /20 of it: 10.96.16.0/20 for "
+      "slot 1)")(
+      "cluster-dns", po::value(&cluster.clusterDns),
+      "The kube-dns Service's ClusterIP, pods' nameserver (default: the service range's .10, "
+      "10.96.0.10)")(
+      "lb-cidr", po::value(&cluster.loadBalancerCidr),
+      "LoadBalancer ingress pool (default 10.255.0.0/24, --ephemeral 10.255.SLOT.0/24)")(
       "nft-table", po::value(&cluster.nftTable), "The nftables table `ip NAME` (default skiff)")(
       "help,h", po::bool_switch(), "Help for this command");
   po::variables_map vm;
@@ -188,7 +229,13 @@ int runUp(int argc, char** argv) {
               "Start a single-machine cluster: the API server (with its store in DIR/state.db) "
               "and every component built in, in this process. Prints one line when the API "
               "answers:\n  skiff ready in N ms — kubeconfig: DIR/kubeconfig\nThen point skiff or "
-              "kubectl at that kubeconfig. Without --detach it runs until Ctrl-C.",
+              "kubectl at that kubeconfig. Without --detach it runs until Ctrl-C.\n\n"
+              "An --ephemeral cluster holds a slot N (1-253) no other running cluster on this "
+              "machine holds (a lock in /run/skiff/slots, dropped when the process ends) and "
+              "takes its ranges from it: pods 10.244.N.0/24, ClusterIPs the N-th /20 of "
+              "10.96.0.0/12 with kube-dns at its .10, LoadBalancer IPs 10.255.N.0/24. Its "
+              "netproxy leaves pods on other bridges alone, so clusters side by side never "
+              "answer each other's Services or DNS.",
               "  # A cluster in /var/lib/skiff, in the foreground\n  skiff up\n\n"
               "  # A throwaway cluster in the background, for a test suite\n"
               "  skiff up --ephemeral --detach --listen 127.0.0.1:0\n  skiff down\n\n"
@@ -237,18 +284,14 @@ int runUp(int argc, char** argv) {
   if (ephemeral) {
     // Names of its own in the kernel, unless given: a throwaway cluster never
     // meets a lasting one (or another throwaway one).
+    // Its address ranges come from its slot, claimed by the serving process.
     std::string tag = fs::path(dataDir).filename().string();
     tag = tag.substr(tag.find('-') + 1);
     for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    int subnet = 1 + static_cast<int>(std::hash<std::string>{}(tag) % 254);
     ClusterOptions unique = cluster;
-    unique.makeUnique(tag, subnet);
+    unique.makeUnique(tag);
     if (!vm.count("bridge")) cluster.bridge = unique.bridge;
     if (!vm.count("nft-table")) cluster.nftTable = unique.nftTable;
-    if (!vm.count("pod-cidr")) {
-      cluster.podCidr = unique.podCidr;
-      cluster.bridgeAddress = unique.bridgeAddress;
-    }
     cluster.runcRoot = unique.runcRoot;
     cluster.cgroupParent = unique.cgroupParent;
     cluster.netnsPrefix = unique.netnsPrefix;
@@ -262,6 +305,31 @@ int runUp(int argc, char** argv) {
     cluster.bridgeAddress =
         net.substr(0, dot) + ".1" + cluster.podCidr.substr(cluster.podCidr.find('/'));
   }
+  for (const char* flag : {"service-cidr", "lb-cidr"}) {
+    if (!vm.count(flag)) continue;
+    const std::string& v =
+        std::string(flag) == "lb-cidr" ? cluster.loadBalancerCidr : cluster.serviceCidr;
+    auto cidr = apiserver::parseCidr(v);
+    if (!cidr || cidr->prefix > 28)
+      return usageError("up",
+                        std::string("--") + flag + ": want an IPv4 range such as " +
+                            (std::string(flag) == "lb-cidr" ? "10.255.0.0/24" : "10.96.0.0/12") +
+                            " (at most /28), got \"" + v + "\"");
+    // The DNS Service takes the range's .10, as kubeadm's does.
+    if (std::string(flag) == "service-cidr" && !vm.count("cluster-dns"))
+      cluster.clusterDns = apiserver::formatIpv4(cidr->network + 10);
+  }
+  if (vm.count("cluster-dns")) {
+    auto ip = apiserver::parseIpv4(cluster.clusterDns);
+    auto range = apiserver::parseCidr(cluster.serviceCidr);
+    if (!ip || (vm.count("service-cidr") && range && !range->usable(*ip)))
+      return usageError("up",
+                        "--cluster-dns: want an IPv4 address inside the service range, got \"" +
+                            cluster.clusterDns + "\"");
+  }
+  std::set<std::string> slotKeep;
+  for (const char* flag : {"pod-cidr", "service-cidr", "cluster-dns", "lb-cidr"})
+    if (vm.count(flag)) slotKeep.insert(flag);
   apiserver::ServerOptions options;
   options.dataDir = dataDir;
   options.listen = listen;
@@ -269,14 +337,16 @@ int runUp(int argc, char** argv) {
   options.fsync = !noFsync && !ephemeral;
 
   if (!detach) {
-    return serve(options, cluster, ephemeral, [&](const std::string& err, const std::string& kc) {
-      if (!err.empty()) {
-        std::fprintf(stderr, "error: %s\n", err.c_str());
-        return;
-      }
-      std::printf("skiff ready in %ld ms — kubeconfig: %s\n", elapsedMs(start), kc.c_str());
-      std::fflush(stdout);
-    });
+    return serve(options, cluster, ephemeral, ephemeral ? &slotKeep : nullptr,
+                 [&](const std::string& err, const std::string& kc) {
+                   if (!err.empty()) {
+                     std::fprintf(stderr, "error: %s\n", err.c_str());
+                     return;
+                   }
+                   std::printf("skiff ready in %ld ms — kubeconfig: %s\n", elapsedMs(start),
+                               kc.c_str());
+                   std::fflush(stdout);
+                 });
   }
 
   int fds[2];
@@ -303,12 +373,13 @@ int runUp(int argc, char** argv) {
       ::dup2(lf, 2);
     }
     int wfd = fds[1];
-    int rc = serve(options, cluster, ephemeral, [&](const std::string& err, const std::string& kc) {
-      std::string msg = err.empty() ? "ready " + kc + "\n" : "error " + err + "\n";
-      (void)!::write(wfd, msg.data(), msg.size());
-      ::close(wfd);
-      wfd = -1;
-    });
+    int rc = serve(options, cluster, ephemeral, ephemeral ? &slotKeep : nullptr,
+                   [&](const std::string& err, const std::string& kc) {
+                     std::string msg = err.empty() ? "ready " + kc + "\n" : "error " + err + "\n";
+                     (void)!::write(wfd, msg.data(), msg.size());
+                     ::close(wfd);
+                     wfd = -1;
+                   });
     if (wfd >= 0) ::close(wfd);
     std::_Exit(rc);
   }

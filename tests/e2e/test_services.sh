@@ -45,12 +45,19 @@ TAG=$(basename "$DATA" | sed 's/^skiff-//' | tr 'A-Z' 'a-z')
 BRIDGE=sk-$TAG
 TABLE=skiff_$TAG
 DNS_IP=$(ip -4 -o addr show dev "$BRIDGE" | awk '{print $4}' | cut -d/ -f1)
+# The cluster's slot (ctl/cluster_slot.h) gives its ranges: the bridge is
+# 10.244.SLOT.1, the LoadBalancer pool 10.255.SLOT.0/24, and kube-dns the .10
+# of the service range whose .1 the `kubernetes` Service holds.
+SLOT=$(cut -d. -f3 <<<"$DNS_IP")
+KUBE_IP=$(k get svc kubernetes -o jsonpath='{.spec.clusterIP}')
+DNS_SVC=${KUBE_IP%.*}.10
 run_capture out "$SKIFF" image load --data-dir "$DATA" "$E2E_TMP/busybox.tar"
 expect_eq "image load" "Loaded image: busybox:latest" "$out"
 
 start_netproxy() {
   "$SKIFF" netproxy --kubeconfig "$KUBECONFIG" --table "$TABLE" --dns-listen "$DNS_IP:53" \
-    --bootstrap-dns-service 10.96.0.10 --resync-seconds 5 >>"$E2E_TMP/netproxy.log" 2>&1 &
+    --bootstrap-dns-service "$DNS_SVC" --bridge "$BRIDGE" --lb-cidr 10.255.0.0/16 \
+    --resync-seconds 5 >>"$E2E_TMP/netproxy.log" 2>&1 &
   NP_PID=$!
   wait_for 10 nft list table ip "$TABLE"
 }
@@ -278,8 +285,8 @@ expect_eq "ClusterIP -> NodePort keeps the clusterIP, allocates a nodePort" "$FI
 wait_for 10 answers_any "http://127.0.0.1:$FNP/" || true
 run_capture out get "http://127.0.0.1:$FNP/"
 expect_contains "ClusterIP -> NodePort: the nodePort answers" "web-" "$out"
-# A pool address of its own (other clusters on this machine start at .1).
-LBIP=10.255.0.$((RANDOM % 200 + 30))
+# An address of the cluster's pool, asked for by name.
+LBIP=10.255.$SLOT.$((RANDOM % 200 + 30))
 run_capture out k patch svc flip -p "{\"spec\":{\"type\":\"LoadBalancer\",\"loadBalancerIP\":\"$LBIP\"}}"
 expect_eq "NodePort -> LoadBalancer: ingress IP at once, nodePort kept" "$LBIP $FNP" \
   "$(jp svc flip '{.status.loadBalancer.ingress[0].ip} {.spec.ports[0].nodePort}')"
@@ -396,7 +403,7 @@ expect_eq "hairpin: a pod reaching its own Service can land on itself" yes "$sel
 
 # ---- DNS from a pod ------------------------------------------------------------
 # Records are asked of the cluster's DNS server at its endpoint address; one
-# lookup goes through the kube-dns Service (10.96.0.10) as pods do by default.
+# lookup goes through the kube-dns Service ($DNS_SVC) as pods do by default.
 run_capture out k create -f - <<<'{"apiVersion":"v1","kind":"Service","metadata":{"name":"web-headless"},"spec":{"clusterIP":"None","selector":{"app":"web"},"ports":[{"port":8080}]}}'
 run_capture out k create service externalname alias --external-name web.default.svc.cluster.local
 sleep 0.5
@@ -418,10 +425,8 @@ run_capture out lookup nosuch.default.svc.cluster.local
 expect_contains "DNS: NXDOMAIN for an unknown name in cluster.local" "NXDOMAIN" "$out"
 run_capture out lookup flip.default.svc.cluster.local
 expect_contains "DNS: a Service after its type changes resolves to its clusterIP" "Address: $FIP" "$out"
-# KNOWN BUG, open: every cluster on the machine programs 10.96.0.10:53 into
-# its own table and the table created last DNATs first, so while a newer
-# cluster runs, this cluster's pods ask that cluster's DNS server (NXDOMAIN
-# for our names). This check fails when another cluster comes up during it.
+# Other clusters running meanwhile have kube-dns addresses of their own, and
+# their netproxy leaves this cluster's bridge alone (test_parallel_clusters).
 run_capture out exec_in "$POD1" timeout 5 wget -q -O - http://web/
 expect_contains "DNS through the kube-dns Service (resolv.conf's search path)" "web-" "$out"
 
