@@ -250,7 +250,9 @@ TEST_CASE("HttpServer drops a slow client once 4 MiB is queued", "[http]") {
     ++accepted;
   }
   CHECK(refused);
-  CHECK(accepted >= 4 * 16);  // at least the 4 MiB the limit allows
+  // About the 4 MiB the limit allows: the chunked encoding's few bytes per
+  // chunk may trip it one chunk early when the kernel has taken none yet.
+  CHECK(accepted >= 4 * 16 - 1);
   CHECK(eventually([&] { return f.closes == 1; }));
   CHECK(w->closed());
 }

@@ -20,9 +20,10 @@ bool waitForWaiters(const StartGate& g, size_t n) {
 
 }  // namespace
 
-TEST_CASE("StartGate: at most `slots` holders, served in arrival order", "[start_gate]") {
-  StartGate g(2);
-  REQUIRE(g.acquire(nullptr));
+TEST_CASE("StartGate: waiters are served in arrival order", "[start_gate]") {
+  // One slot, so each holder records itself before the next is let in: the
+  // recorded order is the order the gate granted.
+  StartGate g(1);
   REQUIRE(g.acquire(nullptr));
   std::mutex mu;
   std::vector<int> order;
@@ -40,12 +41,32 @@ TEST_CASE("StartGate: at most `slots` holders, served in arrival order", "[start
   }
   {
     std::lock_guard<std::mutex> lock(mu);
-    CHECK(order.empty());  // both slots are held
+    CHECK(order.empty());  // the slot is held
   }
-  g.release();
   g.release();
   for (auto& t : ts) t.join();
   CHECK(order == std::vector<int>{0, 1, 2, 3});
+  CHECK(g.waiting() == 0);
+}
+
+TEST_CASE("StartGate: never more than `slots` holders at once", "[start_gate]") {
+  StartGate g(2);
+  std::atomic<int> holders{0}, most{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 8; ++i)
+    ts.emplace_back([&] {
+      for (int n = 0; n < 50; ++n) {
+        REQUIRE(g.acquire(nullptr));
+        int now = ++holders;
+        for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+        }
+        std::this_thread::sleep_for(100us);
+        --holders;
+        g.release();
+      }
+    });
+  for (auto& t : ts) t.join();
+  CHECK(most.load() == 2);
   CHECK(g.waiting() == 0);
 }
 
