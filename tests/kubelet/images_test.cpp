@@ -19,6 +19,7 @@
 
 #include "kubelet/images.h"
 #include "kubelet/images_util.h"
+#include "tests/kubelet/source_root.h"
 
 namespace fs = std::filesystem;
 using skiff::kubelet::ImageStore;
@@ -178,7 +179,7 @@ std::string ociArchive(const std::string& layerBlob, const std::string& diffId,
 
 // Runs scripts/make-busybox-image.sh of this source tree.
 void runScript(const std::string& dir, const std::string& args) {
-  std::string root = fs::path(__FILE__).parent_path().parent_path().parent_path().string();
+  std::string root = skiff::testing::sourceRoot();
   std::string cmd =
       root + "/scripts/make-busybox-image.sh " + args + " >" + dir + "/script.log 2>&1";
   INFO(cmd);

@@ -31,6 +31,7 @@
 #include "kubelet/mounts.h"
 #include "kubelet/netlink.h"
 #include "kubelet/runc_runtime.h"
+#include "tests/kubelet/source_root.h"
 
 using namespace skiff::kubelet;
 using namespace std::chrono_literals;
@@ -140,7 +141,7 @@ struct Fixture {
     opts.runcRoot = tmp + "/runc";
     opts.cgroupParent = "skiff-test-" + suffix;
     opts.netnsPrefix = "skt" + suffix + "-";
-    std::string root = fs::path(__FILE__).parent_path().parent_path().parent_path().string();
+    std::string root = skiff::testing::sourceRoot();
     archive = tmp + "/busybox.tar";
     std::string cmd =
         root + "/scripts/make-busybox-image.sh " + archive + " >" + tmp + "/script.log 2>&1";
