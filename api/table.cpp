@@ -554,6 +554,13 @@ void TableWriter::add(Json&& object) {
   rows_ += tableRow(kindFor(resource_), std::move(object), options_).dump();
 }
 
+void TableWriter::append(TableWriter&& other) {
+  if (other.rows_.empty()) return;
+  if (!rows_.empty()) rows_ += ',';
+  rows_ += other.rows_;
+  other.rows_.clear();
+}
+
 std::string TableWriter::finish(const Json& listMetadata) {
   Json head = {{"kind", "Table"},
                {"apiVersion", "meta.k8s.io/v1"},

@@ -33,6 +33,9 @@ class TableWriter {
  public:
   TableWriter(std::string resource, TableOptions options = {});
   void add(Json&& object);
+  // Appends the rows another writer (of the same resource and options) made,
+  // after this one's: rows built on several threads, joined in order.
+  void append(TableWriter&& other);
   // The complete Table text with `listMetadata` (resourceVersion, continue);
   // the writer is spent afterwards.
   std::string finish(const Json& listMetadata);

@@ -616,6 +616,38 @@ TEST_CASE("apps/v1 deployments: generation and scale", "[rest]") {
   CHECK(nf.json["details"]["group"] == "apps");
 }
 
+TEST_CASE("long unpaginated lists (built on two threads) keep every match in key order",
+          "[rest]") {
+  Cluster c;
+  const int n = 600;
+  auto name = [](int i) {
+    std::string s = std::to_string(i);
+    return "p" + std::string(3 - s.size(), '0') + s;
+  };
+  for (int i = 0; i < n; ++i) {
+    Json p = pod(name(i), "default", {{"app", i % 3 ? "rest" : "third"}});
+    REQUIRE(c.post("/api/v1/namespaces/default/pods", p).status == 201);
+  }
+  const std::map<std::string, std::string> table = {
+      {"accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}};
+  auto all = c.get("/api/v1/namespaces/default/pods?includeObject=None", table);
+  REQUIRE(all.status == 200);
+  REQUIRE(all.json["rows"].size() == n);
+  for (int i = 0; i < n; ++i) CHECK(all.json["rows"][i]["cells"][0] == name(i));
+
+  auto third = c.get("/api/v1/namespaces/default/pods?labelSelector=app%3Dthird", table);
+  REQUIRE(third.json["rows"].size() == n / 3);
+  for (int i = 0; i < n / 3; ++i) {
+    CHECK(third.json["rows"][i]["cells"][0] == name(3 * i));
+    CHECK(third.json["rows"][i]["object"]["metadata"]["name"] == name(3 * i));
+  }
+  auto plain = c.get("/api/v1/namespaces/default/pods?labelSelector=app%3Drest");
+  REQUIRE(plain.json["items"].size() == n - n / 3);
+  int k = 0;
+  for (int i = 0; i < n; ++i)
+    if (i % 3) CHECK(plain.json["items"][k++]["metadata"]["name"] == name(i));
+}
+
 TEST_CASE("listing 10,000 pods stays within 150 ms", "[rest][perf]") {
   Cluster c;
   Json p = pod("x");
