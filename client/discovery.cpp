@@ -74,6 +74,35 @@ Discovery Discovery::fromDocuments(const std::vector<api::Json>& lists) {
 }
 
 Result<Discovery> Discovery::load(RestClient& client) {
+  auto lists = loadDocuments(client);
+  if (!lists) return lists.error();
+  return fromDocuments(*lists);
+}
+
+bool Discovery::refresh() const {
+  if (!refresh_) return false;
+  auto refresh = std::move(refresh_);
+  refresh_ = nullptr;  // once
+  auto lists = refresh();
+  if (!lists) return false;
+  resources_ = fromDocuments(*lists).resources_;
+  return true;
+}
+
+Result<ResourceType> Discovery::resolve(const std::string& input) const {
+  auto t = resolveOnce(input);
+  if (!t && t.error().code == Code::kNotFound && refresh()) return resolveOnce(input);
+  return t;
+}
+
+Result<ResourceType> Discovery::forKind(const std::string& apiVersion,
+                                        const std::string& kind) const {
+  auto t = forKindOnce(apiVersion, kind);
+  if (!t && t.error().code == Code::kNotFound && refresh()) return forKindOnce(apiVersion, kind);
+  return t;
+}
+
+Result<std::vector<api::Json>> Discovery::loadDocuments(RestClient& client) {
   std::vector<api::Json> lists;
   auto core = client.get("/api");
   if (!core) return core.error();
@@ -106,10 +135,10 @@ Result<Discovery> Discovery::load(RestClient& client) {
       }
     }
   }
-  return fromDocuments(lists);
+  return lists;
 }
 
-Result<ResourceType> Discovery::resolve(const std::string& input) const {
+Result<ResourceType> Discovery::resolveOnce(const std::string& input) const {
   std::string name = lower(input), version, group;
   // kubectl: "pods.v1.", "deployments.v1.apps", "deployments.apps".
   if (auto dot = name.find('.'); dot != std::string::npos) {
@@ -180,8 +209,8 @@ Result<ResourceType> Discovery::resolve(const std::string& input) const {
   return e;
 }
 
-Result<ResourceType> Discovery::forKind(const std::string& apiVersion,
-                                        const std::string& kind) const {
+Result<ResourceType> Discovery::forKindOnce(const std::string& apiVersion,
+                                            const std::string& kind) const {
   std::string group, version = apiVersion;
   if (auto slash = apiVersion.find('/'); slash != std::string::npos) {
     group = apiVersion.substr(0, slash);

@@ -9,6 +9,7 @@
 // Not thread-safe for load(); resolve() and resources() are const.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ class Discovery {
  public:
   // Reads the server's discovery documents. Errors are the client's.
   static Result<Discovery> load(RestClient& client);
+  // The documents load() reads (APIResourceList each, preferred versions
+  // first), for a cache.
+  static Result<std::vector<api::Json>> loadDocuments(RestClient& client);
   // `groupVersions` are APIResourceList documents (each with groupVersion);
   // the first version of a group seen is the preferred one.
   static Discovery fromDocuments(const std::vector<api::Json>& resourceLists);
@@ -60,9 +64,22 @@ class Discovery {
 
   const std::vector<ResourceType>& resources() const { return resources_; }
 
+  // For a Discovery built from cached documents: called once, when resolve()
+  // or forKind() finds no match, to read the server's documents again (as
+  // kubectl's disk cache does); the lookup is then retried on them.
+  void setRefresher(std::function<Result<std::vector<api::Json>>()> refresh) {
+    refresh_ = std::move(refresh);
+  }
+
  private:
   void add(const api::Json& resourceList, bool preferred);
-  std::vector<ResourceType> resources_;
+  Result<ResourceType> resolveOnce(const std::string& name) const;
+  Result<ResourceType> forKindOnce(const std::string& apiVersion, const std::string& kind) const;
+  // Replaces the table with the refresher's documents; false when there is no
+  // refresher (any more) or it failed.
+  bool refresh() const;
+  mutable std::vector<ResourceType> resources_;
+  mutable std::function<Result<std::vector<api::Json>>()> refresh_;
 };
 
 }  // namespace skiff::client

@@ -4,8 +4,15 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 namespace skiff::ctl {
 
@@ -24,13 +31,89 @@ Result<client::RestClient*> Cli::client() {
   return client_.get();
 }
 
+namespace {
+
+// kubectl keeps discovery on disk for six hours (~/.kube/cache/discovery) and
+// reads it again when a name is not found; skiff does the same in
+// ${XDG_CACHE_HOME:-~/.cache}/skiff/discovery, one file per server and CA.
+constexpr std::chrono::hours kDiscoveryTtl{6};
+
+std::string discoveryCacheFile(const client::ClientConfig& cfg) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string dir;
+  if (xdg && *xdg)
+    dir = xdg;
+  else if (home && *home)
+    dir = std::string(home) + "/.cache";
+  else
+    return "";
+  std::string name;
+  for (char ch : cfg.server) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+  char hash[20];
+  std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(cfg.caPem));
+  return dir + "/skiff/discovery/" + name + "-" + hash + ".json";
+}
+
+std::optional<std::vector<api::Json>> readDiscoveryCache(const std::string& file) {
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(file, ec);
+  if (ec || std::filesystem::file_time_type::clock::now() - mtime > kDiscoveryTtl)
+    return std::nullopt;
+  std::ifstream in(file);
+  api::Json j = api::Json::parse(in, nullptr, false);
+  if (!j.is_array() || j.empty()) return std::nullopt;
+  return j.get<std::vector<api::Json>>();
+}
+
+// Best effort: a cache that cannot be written is simply not used. Files of
+// servers not seen for longer than the TTL are removed.
+void writeDiscoveryCache(const std::string& file, const std::vector<api::Json>& lists) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(file).parent_path();
+  fs::create_directories(dir, ec);
+  if (ec) return;
+  fs::permissions(dir, fs::perms::owner_all, ec);
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::error_code ec2;
+    auto t = fs::last_write_time(e.path(), ec2);
+    if (!ec2 && fs::file_time_type::clock::now() - t > kDiscoveryTtl) fs::remove(e.path(), ec2);
+  }
+  std::string tmp = file + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp);
+    out << api::Json(lists).dump();
+    if (!out) {
+      fs::remove(tmp, ec);
+      return;
+    }
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) fs::remove(tmp, ec);
+}
+
+}  // namespace
+
 Result<const client::Discovery*> Cli::discovery() {
   if (discovery_) return &*discovery_;
   auto c = client();
   if (!c) return c.error();
-  auto d = client::Discovery::load(**c);
-  if (!d) return d.error();
-  discovery_ = std::move(*d);
+  client::RestClient* rc = *c;
+  std::string file = discoveryCacheFile(rc->config());
+  auto fetch = [rc, file]() -> Result<std::vector<api::Json>> {
+    auto lists = client::Discovery::loadDocuments(*rc);
+    if (lists && !file.empty()) writeDiscoveryCache(file, *lists);
+    return lists;
+  };
+  if (auto cached = file.empty() ? std::nullopt : readDiscoveryCache(file)) {
+    discovery_ = client::Discovery::fromDocuments(*cached);
+    discovery_->setRefresher(fetch);
+    return &*discovery_;
+  }
+  auto lists = fetch();
+  if (!lists) return lists.error();
+  discovery_ = client::Discovery::fromDocuments(*lists);
   return &*discovery_;
 }
 

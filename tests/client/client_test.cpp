@@ -86,6 +86,34 @@ Discovery sampleDiscovery() {
 }
 }  // namespace
 
+TEST_CASE("a cached discovery reads the server again once when a name is not found",
+          "[client]") {
+  Json core = Json::parse(R"({"kind":"APIResourceList","groupVersion":"v1","resources":[
+    {"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get"]}]})");
+  Json widgets = Json::parse(R"({"kind":"APIResourceList","groupVersion":"example.com/v1",
+    "resources":[{"name":"widgets","singularName":"widget","namespaced":true,"kind":"Widget",
+    "verbs":["get"]}]})");
+  Discovery d = Discovery::fromDocuments({core});  // the stale cache
+  int calls = 0;
+  d.setRefresher([&]() -> skiff::Result<std::vector<Json>> {
+    ++calls;
+    return std::vector<Json>{core, widgets};
+  });
+  CHECK(d.resolve("pods"));
+  CHECK(calls == 0);  // found in the cache: no request
+  auto w = d.resolve("widget");
+  REQUIRE(w);
+  CHECK(w->group == "example.com");
+  CHECK(calls == 1);
+  CHECK(d.forKind("example.com/v1", "Widget"));
+  CHECK_FALSE(d.resolve("gadgets"));
+  CHECK(calls == 1);  // once only
+  auto missing = d.resolve("pdos");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("the server doesn't have a resource type \"pdos\"") !=
+        std::string::npos);
+}
+
 TEST_CASE("resource names resolve as kubectl resolves them", "[client]") {
   Discovery d = sampleDiscovery();
   for (std::string n : {"po", "pod", "pods", "Pod", "PODS", "pods.v1"}) {

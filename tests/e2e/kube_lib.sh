@@ -8,6 +8,8 @@ set -euo pipefail
 SKIFF=${SKIFF:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/skiff}
 KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 E2E_TMP=$(mktemp -d /tmp/skiff-e2e.XXXXXX)
+# skiff keeps its discovery cache here, not in the home directory.
+export XDG_CACHE_HOME="$E2E_TMP/cache"
 SERVER_PID=""
 PASSED=0
 FAILED=0
