@@ -226,11 +226,18 @@ class Cluster {
     so.fsync = false;
     so.compactIntervalSeconds = 0;
     auto s = storage::Store::open(dir_ + "/state.db", so);
-    if (!s) throw std::runtime_error("open store: " + s.error().message);
+    if (!s) fail("open store: " + s.error().message);
     store = std::move(*s);
     auto a = RestApi::create(*store, options);
-    if (!a) throw std::runtime_error("create rest api: " + a.error().message);
+    if (!a) fail("create rest api: " + a.error().message);
     api = std::move(*a);
+  }
+  // A failed constructor gets no destructor: clean up before throwing.
+  [[noreturn]] void fail(const std::string& why) {
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw std::runtime_error(why);
   }
   ~Cluster() {
     api.reset();

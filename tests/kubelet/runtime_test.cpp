@@ -129,6 +129,15 @@ struct Fixture {
   Fixture() {
     char tmpl[] = "/tmp/skiff-rt-test.XXXXXX";
     tmp = ::mkdtemp(tmpl);
+    try {
+      setUp();
+    } catch (...) {
+      cleanUp();  // a failed constructor gets no destructor
+      throw;
+    }
+  }
+
+  void setUp() {
     std::string subnet;
     for (int i = 0; i < 50; ++i) {
       subnet = "10.253." + std::to_string(std::random_device{}() % 256);
@@ -158,13 +167,15 @@ struct Fixture {
     rt = std::move(*r);
   }
 
-  ~Fixture() {
+  ~Fixture() { cleanUp(); }
+
+  void cleanUp() {
     if (rt) {
       for (const auto& uid : pods) (void)rt->removeSandbox(uid);
       (void)rt->removeCgroupParent();
     }
     if (rt) (void)rt->removeBridge();
-    (void)netlink::deleteLink(opts.bridgeName);
+    if (!opts.bridgeName.empty()) (void)netlink::deleteLink(opts.bridgeName);
     (void)removeTreeUnmounted(tmp);
   }
 
