@@ -12,6 +12,7 @@
 #include <set>
 
 #include "api/selector.h"
+#include "api/time.h"
 #include "api/table_internal.h"
 
 namespace skiff::api {
@@ -80,29 +81,7 @@ const Json& arr(const Json* j) {
 
 std::optional<std::chrono::system_clock::time_point> parseTime(const Json* j) {
   if (!j || !j->is_string()) return std::nullopt;
-  const std::string s = j->get<std::string>();
-  std::tm tm{};
-  int n = 0;
-  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-             &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  time_t t = timegm(&tm);
-  size_t pos = static_cast<size_t>(n);
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-  }
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int hh = 0, mm = 0;
-    if (sscanf(s.c_str() + pos + 1, "%2d:%2d", &hh, &mm) == 2) {
-      int off = (hh * 3600 + mm * 60) * (s[pos] == '+' ? 1 : -1);
-      t -= off;
-    }
-  }
-  return std::chrono::system_clock::from_time_t(t);
+  return api::parseTime(j->get<std::string>());
 }
 
 std::string since(const Json* timestamp, std::chrono::system_clock::time_point now) {

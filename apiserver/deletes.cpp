@@ -108,7 +108,7 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
         plan.immediateBody = rec->value;
         return plan;
       }
-      md["deletionTimestamp"] = rfc3339(now);
+      md["deletionTimestamp"] = formatTime(now);
       md["deletionGracePeriodSeconds"] = 0;
       if (!obj.contains("status") || !obj["status"].is_object()) obj["status"] = Json::object();
       obj["status"]["phase"] = "Terminating";
@@ -152,7 +152,7 @@ void RestApiImpl::deleteObject(const Scope& scope, const Json& options, bool dry
         return plan;
       }
       if (!deleting || grace > 0)
-        md["deletionTimestamp"] = rfc3339(now + std::chrono::seconds(grace));
+        md["deletionTimestamp"] = formatTime(now + std::chrono::seconds(grace));
       md["deletionGracePeriodSeconds"] = grace;
       updateTo(obj);
       return plan;

@@ -71,14 +71,6 @@ std::string randomSuffix(int n) {
   return s;
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string encodeWithRevision(const Json& object, storage::Revision rv) {
   Json copy = object;

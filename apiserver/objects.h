@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/json.h"
+#include "api/time.h"
 #include "storage/store.h"
 
 namespace skiff::apiserver {
@@ -24,11 +25,9 @@ std::string newUid();
 // n random characters from Kubernetes' generateName alphabet
 // ("bcdfghjklmnpqrstvwxz2456789": [a-z0-9] without vowels and look-alikes).
 std::string randomSuffix(int n = 5);
-// "2026-11-26T15:34:53Z"
-std::string rfc3339(std::chrono::system_clock::time_point t);
-inline std::string nowRfc3339() {
-  return rfc3339(std::chrono::system_clock::now());
-}
+// "2026-11-26T15:34:53Z" (api/time.h).
+using api::formatTime;
+using api::nowRfc3339;
 
 // The object's JSON text with metadata.resourceVersion = rv.
 std::string encodeWithRevision(const api::Json& object, storage::Revision rv);

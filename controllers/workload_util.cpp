@@ -7,29 +7,6 @@
 
 namespace skiff::controllers {
 
-std::string formatTime(TimePoint t) {
-  std::time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<TimePoint> parseTime(const std::string& text) {
-  std::tm tm{};
-  int y, mo, d, h, mi, s;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &s) != 6)
-    return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 namespace {
 const Json* at(const Json& obj, const char* a, const char* b, const char* c) {
   const Json* j = &obj;

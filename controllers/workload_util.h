@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "api/time.h"
 #include "client/informer.h"
 
 namespace skiff::controllers {
@@ -23,8 +24,8 @@ inline constexpr const char* kDesiredReplicasAnnotation =
 inline constexpr const char* kMaxReplicasAnnotation = "deployment.kubernetes.io/max-replicas";
 
 // "2026-11-27T02:09:16Z" and back (nullopt for junk).
-std::string formatTime(TimePoint t);
-std::optional<TimePoint> parseTime(const std::string& text);
+using api::formatTime;
+using api::parseTime;
 
 // String / int fields by path, "" / fallback when absent or of another type.
 std::string str(const Json& obj, const char* a, const char* b = nullptr, const char* c = nullptr);

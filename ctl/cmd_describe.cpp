@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "api/table.h"
+#include "api/time.h"
 #include "ctl/commands.h"
 #include "ctl/objects.h"
 #include "ctl/printers.h"
@@ -56,10 +57,7 @@ std::string labelsInline(const Json& map) {
 }
 
 std::chrono::system_clock::time_point parseTime(const std::string& t) {
-  std::tm tm{};
-  if (strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr)
-    return std::chrono::system_clock::now();
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return api::parseTime(t).value_or(std::chrono::system_clock::now());
 }
 
 std::string age(const std::string& t) {

@@ -273,26 +273,6 @@ Json statusPatch(const Json& from, const Json& to) {
   return {{"status", diff}};
 }
 
-std::string formatTime(TimePoint t) {
-  std::time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<TimePoint> parseTime(const std::string& text) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) return std::nullopt;
-  if (*end == '.')  // fractional seconds: ignored
-    while (*++end >= '0' && *end <= '9') {
-    }
-  if (*end != 'Z' || end[1] != '\0') return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 const Json& member(const Json& obj, const char* key) {
   static const Json kNull;
   if (!obj.is_object()) return kNull;

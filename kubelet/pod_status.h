@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "api/time.h"
 #include "kubelet/runtime.h"
 
 namespace skiff::kubelet {
@@ -87,8 +88,8 @@ std::string containerIdUri(const std::string& id);
 // ---- shared helpers ----
 
 // "2026-11-27T02:09:16Z" (seconds precision, as metav1.Time) and back.
-std::string formatTime(TimePoint t);
-std::optional<TimePoint> parseTime(const std::string& text);
+using api::formatTime;
+using api::parseTime;
 // obj[key] when obj is an object holding it, else a static null.
 const Json& member(const Json& obj, const char* key);
 // obj[key] as a string, "" when missing or not a string.

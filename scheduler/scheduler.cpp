@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <random>
 
+#include "api/time.h"
 #include "base/log.h"
 #include "scheduler/algorithm.h"
 
@@ -18,15 +19,6 @@ std::string str(const Json& obj, const char* a, const char* b) {
   const Json& o = obj[a];
   auto it = o.find(b);
   return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string nowRfc3339() {
-  time_t t = time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string podPath(const std::string& ns, const std::string& name) {
@@ -233,7 +225,7 @@ void Scheduler::recordUnschedulable(const Json& pod, const std::string& message)
            {"message", message}});
   std::string ns = str(pod, "metadata", "namespace");
   std::string name = str(pod, "metadata", "name");
-  std::string now = nowRfc3339();
+  std::string now = api::nowRfc3339();
   Json patch = {{"status",
                  {{"conditions", Json::array({{{"type", "PodScheduled"},
                                                {"status", "False"},
