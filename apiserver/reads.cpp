@@ -2,6 +2,7 @@
 // stored objects: their JSON text (resourceVersion already embedded at write
 // time) is concatenated into the list body, which keeps a 10,000-pod list well
 // inside its latency budget.
+#include <cstdint>
 #include <optional>
 #include <thread>
 
@@ -167,29 +168,53 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   // A Table is written row by row as objects match (api::TableWriter); a
   // plain list keeps the stored texts of the matches.
   const api::TableOptions topts = tableOptions(request);  // one `now` for every row
-  std::optional<api::TableWriter> tableOut;
-  if (table) tableOut.emplace(r.plural, topts);
-  size_t matchedCount = 0;
-  std::string lastMatchedKey;
-  std::vector<std::string> rawTexts;
+  // The matches of a run of items: Table rows, or the stored texts.
+  struct Matches {
+    std::optional<api::TableWriter> table;
+    std::vector<std::string> texts;
+    size_t count = 0;
+    std::string lastKey;
+    void append(Matches&& other) {
+      if (other.count == 0) return;
+      if (table) table->append(std::move(*other.table));
+      for (auto& t : other.texts) texts.push_back(std::move(t));
+      count += other.count;
+      lastKey = std::move(other.lastKey);
+    }
+  };
+  auto newMatches = [&] {
+    Matches m;
+    if (table) m.table.emplace(r.plural, topts);
+    return m;
+  };
+  // items[from, to) parsed, matched against the selectors and added to `out`,
+  // stopping once `room` more have matched; returns the first index not looked at.
+  auto scan = [&](const std::vector<storage::Record>& items, size_t from, size_t to, Matches& out,
+                  size_t room) {
+    size_t i = from;
+    for (size_t taken = 0; i < to && taken < room; ++i) {
+      Json obj = Json::parse(items[i].value, nullptr, false);
+      if (obj.is_discarded() || !obj.is_object()) continue;
+      if (labels) {
+        const Json* l = fieldAt(obj, "metadata", "labels");
+        if (!labels->matches(l ? *l : Json())) continue;
+      }
+      if (fields && !fields->matches(obj)) continue;
+      ++taken;
+      ++out.count;
+      out.lastKey = items[i].key;
+      if (out.table)
+        out.table->add(std::move(obj));
+      else
+        out.texts.push_back(items[i].value);
+    }
+    return i;
+  };
+  Matches matched = newMatches();
   storage::Revision revision = 0;
   bool more = false;
   std::string cursor = startAfter;
   int64_t chunk = *limit > 0 ? std::max<int64_t>(*limit, 500) : 0;
-  // One record: parsed and matched against the selectors, or nullopt.
-  auto match = [&](const storage::Record& rec) -> std::optional<Json> {
-    Json obj = Json::parse(rec.value, nullptr, false);
-    if (obj.is_discarded() || !obj.is_object()) return std::nullopt;
-    if (labels) {
-      Json l = obj.contains("metadata") && obj["metadata"].is_object() &&
-                       obj["metadata"].contains("labels")
-                   ? obj["metadata"]["labels"]
-                   : Json();
-      if (!labels->matches(l)) return std::nullopt;
-    }
-    if (fields && !fields->matches(obj)) return std::nullopt;
-    return obj;
-  };
   while (true) {
     auto listed = store_.list(prefix, chunk, cursor);
     if (!listed) return respondError(*writer, listed.error());
@@ -199,81 +224,31 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
       // No limit: every item is read in this one chunk. Parsing and printing
       // dominate, so a second thread takes the first half (joined in order).
       const size_t half = items.size() / 2;
-      std::optional<api::TableWriter> firstTable;
-      if (tableOut) firstTable.emplace(r.plural, topts);
-      std::vector<std::string> firstTexts;
-      size_t firstCount = 0;
-      std::string firstLast;
-      std::thread helper([&] {
-        for (size_t i = 0; i < half; ++i) {
-          auto obj = match(items[i]);
-          if (!obj) continue;
-          ++firstCount;
-          firstLast = items[i].key;
-          if (firstTable)
-            firstTable->add(std::move(*obj));
-          else
-            firstTexts.push_back(items[i].value);
-        }
-      });
-      std::optional<api::TableWriter> secondTable;
-      if (tableOut) secondTable.emplace(r.plural, topts);
-      std::vector<std::string> secondTexts;
-      size_t secondCount = 0;
-      std::string secondLast;
-      for (size_t i = half; i < items.size(); ++i) {
-        auto obj = match(items[i]);
-        if (!obj) continue;
-        ++secondCount;
-        secondLast = items[i].key;
-        if (secondTable)
-          secondTable->add(std::move(*obj));
-        else
-          secondTexts.push_back(items[i].value);
-      }
+      Matches first = newMatches(), second = newMatches();
+      std::thread helper([&] { scan(items, 0, half, first, SIZE_MAX); });
+      scan(items, half, items.size(), second, SIZE_MAX);
       helper.join();
-      matchedCount += firstCount + secondCount;
-      if (!secondLast.empty() || !firstLast.empty())
-        lastMatchedKey = secondLast.empty() ? firstLast : secondLast;
-      if (tableOut) {
-        tableOut->append(std::move(*firstTable));
-        tableOut->append(std::move(*secondTable));
-      } else {
-        for (auto& t : firstTexts) rawTexts.push_back(std::move(t));
-        for (auto& t : secondTexts) rawTexts.push_back(std::move(t));
-      }
+      matched.append(std::move(first));
+      matched.append(std::move(second));
     } else {
-      for (size_t i = 0; i < items.size(); ++i) {
-        const auto& rec = items[i];
-        if (*limit > 0 && static_cast<int64_t>(matchedCount) >= *limit) {
-          more = true;
-          break;
-        }
-        auto obj = match(rec);
-        if (!obj) continue;
-        ++matchedCount;
-        lastMatchedKey = rec.key;
-        if (tableOut)
-          tableOut->add(std::move(*obj));
-        else
-          rawTexts.push_back(rec.value);
-      }
+      size_t room = *limit > 0 ? static_cast<size_t>(*limit) - matched.count : SIZE_MAX;
+      if (scan(items, 0, items.size(), matched, room) < items.size()) more = true;
     }
     if (more) break;
     if (!listed->more || listed->items.empty()) break;
     cursor = listed->items.back().key;
   }
-  std::string next = more && matchedCount > 0 ? encodeContinue(revision, lastMatchedKey) : "";
-  if (tableOut) {
+  std::string next = more && matched.count > 0 ? encodeContinue(revision, matched.lastKey) : "";
+  if (matched.table) {
     Json md = {{"resourceVersion", std::to_string(revision)}};
     if (!next.empty()) md["continue"] = next;
-    respondJson(*writer, 200, tableOut->finish(md));
+    respondJson(*writer, 200, matched.table->finish(md));
     return;
   }
   std::string body = listHead(r, revision, next);
-  for (size_t i = 0; i < rawTexts.size(); ++i) {
+  for (size_t i = 0; i < matched.texts.size(); ++i) {
     if (i) body += ',';
-    body += rawTexts[i];
+    body += matched.texts[i];
   }
   body += "]}";
   respondJson(*writer, 200, std::move(body));
