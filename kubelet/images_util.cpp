@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 namespace skiff::kubelet::images_detail {
 
@@ -79,10 +79,9 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
   return out;
 }
 
-Status writeFileAtomic(const std::string& path, std::string_view data) {
-  std::string dir = path.substr(0, path.rfind('/'));
-  std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
+Status writeFileAtomic(const std::string& path, std::string_view data, bool durable) {
+  static std::atomic<uint64_t> seq{0};
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++seq);
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!fd.valid()) return sysError("create", tmp, errno);
@@ -95,9 +94,9 @@ Status writeFileAtomic(const std::string& path, std::string_view data) {
         ::unlink(tmp.c_str());
         return sysError("write", tmp, e);
       }
-      done += n;
+      done += static_cast<size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) {
+    if (durable && ::fsync(fd.get()) != 0) {
       int e = errno;
       ::unlink(tmp.c_str());
       return sysError("fsync", tmp, e);
@@ -108,8 +107,10 @@ Status writeFileAtomic(const std::string& path, std::string_view data) {
     ::unlink(tmp.c_str());
     return sysError("rename", tmp, e);
   }
-  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.valid()) ::fsync(d.get());
+  if (durable) {
+    Fd d(::open(path.substr(0, path.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d.valid()) ::fsync(d.get());
+  }
   return {};
 }
 

@@ -163,29 +163,7 @@ Result<std::string> readSmallFile(const std::string& path) {
 }
 
 Status replaceFile(const std::string& path, const std::string& data) {
-  static std::atomic<uint64_t> seq{0};
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++seq);
-  {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) return sysError("create", tmp, errno);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return sysError("write", tmp, e);
-      }
-      done += static_cast<size_t>(n);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return sysError("rename", tmp, e);
-  }
-  return {};
+  return images_detail::writeFileAtomic(path, data, /*durable=*/false);
 }
 
 }  // namespace skiff::kubelet
