@@ -41,6 +41,7 @@ namespace fs = std::filesystem;
 using skiff::bench::Clock;
 using skiff::bench::msSince;
 using skiff::bench::percentile;
+using skiff::bench::rssKb;
 
 namespace {
 
@@ -87,13 +88,6 @@ void stop(pid_t pid) {
   ::waitpid(pid, &st, 0);
 }
 
-long rssKb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return -1;
-}
 
 size_t sink(char* p, size_t s, size_t n, void* ud) {
   if (ud) static_cast<std::string*>(ud)->append(p, s * n);

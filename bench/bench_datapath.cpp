@@ -195,14 +195,6 @@ double iperf3Gbps(const std::string& host, int port, int seconds, const std::str
   }
 }
 
-double loadAverage() {
-  double l = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
-    std::fclose(f);
-  }
-  return l;
-}
 
 std::string jsonList(const std::vector<double>& v, const char* fmt) {
   std::string s = "[";

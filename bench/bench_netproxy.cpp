@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "apiserver/server.h"
+#include "bench/bench_util.h"
 #include "client/kubeconfig.h"
 #include "netproxy/netproxy.h"
 #include "netproxy/nft.h"
@@ -38,6 +39,8 @@
 
 using namespace skiff;
 using namespace skiff::netproxy;
+using skiff::bench::loadAverage;
+using skiff::bench::percentile;
 
 namespace {
 
@@ -77,20 +80,6 @@ double cpuMillis() {
   getrusage(RUSAGE_SELF, &u);
   return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
          (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
-}
-
-double loadAverage() {
-  double l = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
-    std::fclose(f);
-  }
-  return l;
-}
-
-double percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
 }
 
 void fail(const std::string& what, const Error& e) {

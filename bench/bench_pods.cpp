@@ -45,21 +45,11 @@ using skiff::api::Json;
 using skiff::bench::Clock;
 using skiff::bench::msSince;
 using skiff::bench::percentile;
+using skiff::bench::rssKb;
+using skiff::bench::statusKb;
 using skiff::bench::sh;
 
 namespace {
-
-// A field of /proc/PID/status in kB: VmRSS (all), RssAnon (heap, stacks), RssFile (code).
-long statusKb(pid_t pid, const std::string& field = "VmRSS:") {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + field.size());
-  return 0;
-}
-long rssKb(pid_t pid) {
-  return statusKb(pid);
-}
 
 int threadsOf(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");

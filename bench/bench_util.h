@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,27 @@ inline std::string sh(const std::string& cmd, int* rc = nullptr) {
   if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
+}
+
+// A field of /proc/PID/status in kB: VmRSS (all), RssAnon (heap, stacks),
+// RssFile (code); 0 when absent.
+inline long statusKb(pid_t pid, const std::string& field = "VmRSS:") {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + field.size());
+  return 0;
+}
+inline long rssKb(pid_t pid) { return statusKb(pid); }
+
+// The 1-minute load average, printed next to figures taken on a shared machine.
+inline double loadAverage() {
+  double l = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
+    std::fclose(f);
+  }
+  return l;
 }
 
 }  // namespace skiff::bench
