@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -13,6 +12,7 @@
 #include "apiserver/server.h"
 #include "client/kubeconfig.h"
 #include "netproxy/netproxy.h"
+#include "tests/test_apiserver.h"
 
 using namespace skiff;
 using namespace skiff::netproxy;
@@ -63,38 +63,11 @@ class LockedNft : public NftExecutor {
   FakeNftExecutor fake_;
 };
 
-struct Api {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> server;
-  std::optional<client::ClientConfig> config;
-  std::unique_ptr<client::RestClient> client;
-  Api() {
-    char tmpl[] = "/tmp/skiff-netproxy-unit-XXXXXX";
-    dir = mkdtemp(tmpl);
-    apiserver::ServerOptions o;
-    o.dataDir = dir;
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    REQUIRE(s);
-    server = std::move(*s);
-    auto cfg = client::loadKubeconfig(server->kubeconfigPath());
-    REQUIRE(cfg);
-    config = *cfg;
-    client = std::make_unique<client::RestClient>(*config);
-  }
-  ~Api() {
-    client.reset();
-    if (server) server->stop();
-    std::filesystem::remove_all(dir);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("netproxy component: takes over an existing table, then syncs partially",
           "[netproxy-unit]") {
-  Api api;
+  skiff::testing::TestApiServer api("netproxy-unit");
   LockedNft nft;
   nft.with([](FakeNftExecutor& f) {
     f.setTableSets({"svc", "nodeport", "aff", "cluster_ips"});  // a previous netproxy's table
@@ -106,7 +79,7 @@ TEST_CASE("netproxy component: takes over an existing table, then syncs partiall
   o.dns = false;
   o.executor = &nft;
   o.resyncPeriod = std::chrono::hours(1);
-  NetProxy proxy(*api.config, o);
+  NetProxy proxy(api.config, o);
   REQUIRE(proxy.start().ok());
   REQUIRE(proxy.waitForSync(std::chrono::seconds(10)));
   CHECK(proxy.stats().lastFull.mode == "refill");  // kept, not recreated
@@ -141,7 +114,7 @@ TEST_CASE("netproxy component: takes over an existing table, then syncs partiall
 }
 
 TEST_CASE("netproxy component: a failed sync makes the next one full", "[netproxy-unit]") {
-  Api api;
+  skiff::testing::TestApiServer api("netproxy-unit");
   LockedNft nft;
   NetProxyOptions o;
   o.table = "skiff_unit2";
@@ -149,7 +122,7 @@ TEST_CASE("netproxy component: a failed sync makes the next one full", "[netprox
   o.dns = false;
   o.executor = &nft;
   o.resyncPeriod = std::chrono::hours(1);
-  NetProxy proxy(*api.config, o);
+  NetProxy proxy(api.config, o);
   REQUIRE(proxy.start().ok());
   REQUIRE(proxy.waitForSync(std::chrono::seconds(10)));
   uint64_t fulls = proxy.stats().fullSyncs;
