@@ -15,6 +15,7 @@
 #include "client/rest_client.h"
 #include "controllers/manager.h"
 #include "ctl/cluster_slot.h"
+#include "ctl/host_routes.h"
 #include "kubelet/kubelet.h"
 #include "kubelet/netlink.h"
 #include "kubelet/runc_runtime.h"
@@ -108,6 +109,16 @@ Status LocalCluster::Impl::start() {
   if (kubeletEnabled)
     if (auto s = kubelet::netlink::ensureBridge(options.bridge, options.bridgeAddress); !s)
       return s.error().wrap("create bridge " + options.bridge);
+  if (kubeletEnabled && netproxyEnabled)
+    if (auto s = routeClusterRanges(
+            options.bridge,
+            {{options.refusedServiceCidr.empty() ? options.serviceCidr : options.refusedServiceCidr,
+              options.serviceCidr},
+             {options.refusedLoadBalancerCidr.empty() ? options.loadBalancerCidr
+                                                      : options.refusedLoadBalancerCidr,
+              options.loadBalancerCidr}});
+        !s)
+      return s.error().wrap("route the cluster ranges");
   if (netproxyEnabled) {
     netproxy::NetProxyOptions o;
     o.table = options.nftTable;

@@ -12,6 +12,7 @@
 #include "client/kubeconfig.h"
 #include "ctl/cli.h"
 #include "ctl/commands.h"
+#include "ctl/host_routes.h"
 #include "netproxy/netproxy.h"
 
 namespace skiff::ctl {
@@ -54,8 +55,9 @@ int runNetproxyCommand(int argc, char** argv) {
       po::value<std::string>(&options.loadBalancerCidr)->default_value(options.loadBalancerCidr),
       "LoadBalancer ingress pool (must match the apiserver's)")(
       "bridge", po::value<std::string>(&options.podBridge),
-      "The cluster's pod bridge: pods on any other bridge (another cluster's) are left alone "
-      "(default: none, every interface)")(
+      "The cluster's pod bridge: pods on any other bridge (another cluster's) are left alone, "
+      "and the service and LoadBalancer ranges are routed unreachable except for the host's "
+      "own connections, which go via the bridge (default: none, every interface; no routes)")(
       "node-address", po::value<std::vector<std::string>>(&nodeAddresses),
       "A local IPv4 address NodePorts answer on (repeatable; default: every local address)")(
       "resync-seconds", po::value<int>(&resyncSeconds)->default_value(resyncSeconds),
@@ -144,6 +146,18 @@ int runNetproxyCommand(int argc, char** argv) {
   // Before any thread starts: only waitForStopSignal() sees the stop signals.
   sigset_t stopSignals = blockStopSignals();
 
+  // With the pod bridge known, the ranges are routed as `skiff up` routes them
+  // (ctl/host_routes.h): unreachable, except the host's own connections.
+  if (!options.podBridge.empty()) {
+    auto s = routeClusterRanges(options.podBridge, {{options.serviceCidr, options.serviceCidr},
+                                                    {options.loadBalancerCidr,
+                                                     options.loadBalancerCidr}});
+    if (!s) {
+      std::fprintf(stderr, "error: route the cluster ranges via --bridge %s: %s\n",
+                   options.podBridge.c_str(), s.error().message.c_str());
+      return 1;
+    }
+  }
   netproxy::NetProxy proxy(*config, options);
   if (auto s = proxy.start(); !s) {
     std::fprintf(stderr, "error: %s\n", s.error().message.c_str());

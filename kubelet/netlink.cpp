@@ -10,6 +10,8 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <linux/fib_rules.h>
 
 #include <memory>
 
@@ -37,6 +39,18 @@ using Link = std::unique_ptr<rtnl_link, LinkDeleter>;
 using Addr = std::unique_ptr<rtnl_addr, AddrDeleter>;
 using NlAddr = std::unique_ptr<nl_addr, NlAddrDeleter>;
 using Route = std::unique_ptr<rtnl_route, RouteDeleter>;
+struct RuleDeleter {
+  void operator()(rtnl_rule* r) const { rtnl_rule_put(r); }
+};
+using Rule = std::unique_ptr<rtnl_rule, RuleDeleter>;
+
+// "a.b.c.d/n" as a netlink address; kBadRequest naming it otherwise.
+Result<NlAddr> parseCidr(const std::string& cidr) {
+  nl_addr* raw = nullptr;
+  if (cidr.find('/') == std::string::npos || nl_addr_parse(cidr.c_str(), AF_INET, &raw) < 0)
+    return makeError(Code::kBadRequest, "invalid IPv4 CIDR " + cidr);
+  return NlAddr(raw);
+}
 
 Error nlError(const std::string& what, int err) {
   return makeError(Code::kInternal, what + ": " + nl_geterror(err < 0 ? -err : err));
@@ -239,6 +253,66 @@ Status addDefaultRoute(const std::string& ifname, const std::string& gateway) {
   rtnl_route_add_nexthop(r.get(), nh);  // the route owns nh now
   int e = rtnl_route_add(s->get(), r.get(), NLM_F_EXCL);
   if (e < 0 && e != -NLE_EXIST) return nlError("add default route via " + gateway, e);
+  return {};
+}
+
+Status addUnreachableRoute(const std::string& cidr) {
+  auto s = connect();
+  if (!s) return s.error();
+  auto dst = parseCidr(cidr);
+  if (!dst) return dst.error();
+  Route r(rtnl_route_alloc());
+  rtnl_route_set_family(r.get(), AF_INET);
+  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
+  rtnl_route_set_scope(r.get(), RT_SCOPE_UNIVERSE);
+  rtnl_route_set_type(r.get(), RTN_UNREACHABLE);
+  if (int e = rtnl_route_set_dst(r.get(), dst->get()); e < 0) return nlError("route " + cidr, e);
+  int e = rtnl_route_add(s->get(), r.get(), NLM_F_EXCL);
+  if (e < 0 && e != -NLE_EXIST) return nlError("add unreachable route " + cidr, e);
+  return {};
+}
+
+Status replaceLinkRoute(const std::string& cidr, const std::string& ifname, int table) {
+  auto s = connect();
+  if (!s) return s.error();
+  auto dst = parseCidr(cidr);
+  if (!dst) return dst.error();
+  auto link = getLink(s->get(), ifname);
+  if (!link) return link.error();
+  if (!*link) return makeError(Code::kNotFound, "link " + ifname + " does not exist");
+  Route r(rtnl_route_alloc());
+  rtnl_route_set_family(r.get(), AF_INET);
+  rtnl_route_set_table(r.get(), static_cast<uint32_t>(table));
+  rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
+  rtnl_route_set_scope(r.get(), RT_SCOPE_LINK);
+  rtnl_route_set_type(r.get(), RTN_UNICAST);
+  if (int e = rtnl_route_set_dst(r.get(), dst->get()); e < 0) return nlError("route " + cidr, e);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link->get()));
+  rtnl_route_add_nexthop(r.get(), nh);  // the route owns nh now
+  if (int e = rtnl_route_add(s->get(), r.get(), NLM_F_REPLACE); e < 0)
+    return nlError("route " + cidr + " dev " + ifname + " table " + std::to_string(table), e);
+  return {};
+}
+
+Status addHostLookupRule(const std::string& cidr, int table, int priority) {
+  auto s = connect();
+  if (!s) return s.error();
+  auto dst = parseCidr(cidr);
+  if (!dst) return dst.error();
+  Rule r(rtnl_rule_alloc());
+  rtnl_rule_set_family(r.get(), AF_INET);
+  rtnl_rule_set_prio(r.get(), static_cast<uint32_t>(priority));
+  rtnl_rule_set_iif(r.get(), "lo");
+  if (int e = rtnl_rule_set_dst(r.get(), dst->get()); e < 0) return nlError("rule " + cidr, e);
+  rtnl_rule_set_table(r.get(), static_cast<uint32_t>(table));
+  rtnl_rule_set_action(r.get(), FR_ACT_TO_TBL);
+  // With NLM_F_EXCL the kernel refuses an identical rule (EEXIST) instead of
+  // adding a second copy.
+  int e = rtnl_rule_add(s->get(), r.get(), NLM_F_EXCL);
+  if (e < 0 && e != -NLE_EXIST)
+    return nlError("add rule to " + cidr + " iif lo lookup " + std::to_string(table), e);
   return {};
 }
 

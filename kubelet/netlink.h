@@ -41,4 +41,16 @@ Status addAddress(const std::string& ifname, const std::string& addressCidr);
 // Adds the IPv4 default route via gateway on ifname; success when present.
 Status addDefaultRoute(const std::string& ifname, const std::string& gateway);
 
+// Adds an `unreachable` route for cidr ("10.96.0.0/12") to the main table:
+// what is addressed there and not rewritten first is refused, never routed
+// out. Success when present.
+Status addUnreachableRoute(const std::string& cidr);
+// Points cidr at ifname (scope link) in routing table `table`, replacing a
+// route of the same prefix there; the route goes when the link goes.
+Status replaceLinkRoute(const std::string& cidr, const std::string& ifname, int table);
+// The policy rule `pref priority to cidr iif lo lookup table`: the host's own
+// traffic to cidr (iif lo matches locally generated packets) consults `table`
+// before the main table. Success when present.
+Status addHostLookupRule(const std::string& cidr, int table, int priority);
+
 }  // namespace skiff::kubelet::netlink

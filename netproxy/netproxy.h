@@ -19,14 +19,13 @@
 // "No packet to a cluster range leaves the machine": the table rejects (TCP
 // reset, else ICMP port unreachable) traffic to a service port without ready
 // endpoints, and after NAT anything still addressed to a ClusterIP, the service
-// CIDR or the LoadBalancer pool. NetProxy deliberately adds no `unreachable`
-// route for those ranges: a host socket's connect() looks the route up before
-// the first packet reaches the nft output hook, so an unreachable route fails
-// every host connection to a ClusterIP with EHOSTUNREACH even when a Service
-// would DNAT it. What the host needs is an ordinary route for the range (the
-// default route, or e.g. `ip route add 10.96.0.0/12 dev skiff0` on a host
-// without one): the output hook then DNATs or rejects every packet before it is
-// sent, so the route is never actually used.
+// CIDR or the LoadBalancer pool. Routing backs that up, set by `skiff up` and
+// by `skiff netproxy --bridge` (ctl/host_routes.h), not here: the ranges are
+// routed `unreachable`, except for the host's own connections, which go via
+// the pod bridge (a plain unreachable route would fail every host connect() to
+// a ClusterIP: the route is looked up before the first packet reaches the nft
+// output hook). Without a bridge, the host needs an ordinary route for the
+// ranges (e.g. `ip route add 10.96.0.0/12 dev skiff0`).
 //
 // LoadBalancer ingress IPs (from the apiserver's pool, status.loadBalancer.
 // ingress[].ip) need not be local addresses: the table DNATs them in prerouting

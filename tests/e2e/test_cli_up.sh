@@ -47,7 +47,31 @@ dir=$(sed -E 's/.*kubeconfig: (.*)\/kubeconfig$/\1/' <<<"$out")
 echo "# $out"
 [ -d "$dir" ] && [[ "$dir" == "$T"/skiff-* ]] && pass "ephemeral dir created" || fail "ephemeral dir [$dir]"
 EPH_PID=$(cat "$dir/skiff.pid")
+# As root the cluster has a netproxy: its ranges are routed `unreachable`, the
+# host's own connections reach a ClusterIP through the cluster's bridge, and
+# once the cluster is gone they get "No route to host" (nothing routed out).
+connect() {  # prints "connected" or the error
+  /usr/bin/python3 -c 'import socket,sys
+s=socket.socket(); s.settimeout(2)
+try: s.connect((sys.argv[1],53)); print("connected")
+except OSError as e: print(e.strerror or e)' "$1"
+}
+if [ "$(id -u)" = 0 ]; then
+  dns=$("$SKIFF" --kubeconfig "$dir/kubeconfig" -n kube-system get svc kube-dns -o 'jsonpath={.spec.clusterIP}')
+  routes=$(ip -4 route show type unreachable)
+  grep -qx 'unreachable 10.96.0.0/12 *' <<<"$routes" && pass "unreachable route for the service range" ||
+    fail "no unreachable route for 10.96.0.0/12: [$routes]"
+  grep -qx 'unreachable 10.255.0.0/16 *' <<<"$routes" && pass "unreachable route for the LoadBalancer pools" ||
+    fail "no unreachable route for 10.255.0.0/16: [$routes]"
+  out=$(connect "$dns")
+  [ "$out" = connected ] && pass "the host reaches the kube-dns ClusterIP $dns" || fail "host -> $dns: $out"
+fi
 TMPDIR=$T "$SKIFF" down >/dev/null && pass "bare down stops the ephemeral cluster" || fail "ephemeral down"
+if [ "$(id -u)" = 0 ]; then
+  out=$(connect "$dns")
+  [ "$out" = "No route to host" ] && pass "after down, $dns is unreachable (not routed out)" ||
+    fail "after down, host -> $dns: $out"
+fi
 [ -e "$dir" ] && fail "ephemeral dir left behind" || pass "ephemeral dir removed"
 kill -0 "$EPH_PID" 2>/dev/null && fail "ephemeral process alive" || pass "ephemeral process gone"
 EPH_PID=""
