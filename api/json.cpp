@@ -4,6 +4,8 @@
 // DOM destructor's own recursion would have done with it.
 #include "api/json.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <string>
 
 namespace skiff::api {
@@ -82,10 +84,314 @@ Status prescan(std::string_view text) {
   return {};
 }
 
+// The fast reader: one recursive descent over the text that builds the Json
+// in place. It takes exactly the JSON that nlohmann takes and builds what
+// nlohmann builds (non-negative integers unsigned, negative ones signed, an
+// integer out of 64 bits a double, the last of duplicate keys), except that it
+// does not check UTF-8 (parseJson's prescan does; stored text was checked when
+// it was written) and that it gives up — returns false — on anything unusual,
+// for nlohmann to parse or to report.
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+  bool document(Json& out) {
+    skipSpace();
+    if (!value(out, 0)) return false;
+    skipSpace();
+    return p_ == end_;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+
+  void skipSpace() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  bool literal(const char* word, size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n || std::string_view(p_, n) != std::string_view(word, n))
+      return false;
+    p_ += n;
+    return true;
+  }
+
+  bool value(Json& out, int depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{':
+        return object(out, depth + 1);
+      case '[':
+        return array(out, depth + 1);
+      case '"': {
+        out = Json::value_t::string;
+        return string(*out.get_ptr<Json::string_t*>());
+      }
+      case 't':
+        out = true;
+        return literal("true", 4);
+      case 'f':
+        out = false;
+        return literal("false", 5);
+      case 'n':
+        out = nullptr;
+        return literal("null", 4);
+      default:
+        return number(out);
+    }
+  }
+
+  bool object(Json& out, int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++p_;  // '{'
+    out = Json::value_t::object;
+    auto& members = *out.get_ptr<Json::object_t*>();
+    skipSpace();
+    if (p_ < end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    std::string key;
+    while (true) {
+      skipSpace();
+      if (p_ == end_ || *p_ != '"' || !string(key)) return false;
+      skipSpace();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      skipSpace();
+      // Keys usually come sorted (skiff's own texts always do): append at the
+      // end without a search; otherwise insert or replace (the last one wins).
+      Json* slot;
+      if (members.empty() || members.rbegin()->first < key) {
+        slot = &members.emplace_hint(members.end(), std::move(key), Json())->second;
+      } else {
+        slot = &members[key];
+        *slot = Json();
+      }
+      if (!value(*slot, depth)) return false;
+      skipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != '}') return false;
+      ++p_;
+      return true;
+    }
+  }
+
+  bool array(Json& out, int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++p_;  // '['
+    out = Json::value_t::array;
+    auto& items = *out.get_ptr<Json::array_t*>();
+    skipSpace();
+    if (p_ < end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    while (true) {
+      skipSpace();
+      items.emplace_back();
+      if (!value(items.back(), depth)) return false;
+      skipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != ']') return false;
+      ++p_;
+      return true;
+    }
+  }
+
+  static int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  bool hex4(unsigned& v) {
+    if (end_ - p_ < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) {
+      int h = hex(p_[i]);
+      if (h < 0) return false;
+      v = v * 16 + static_cast<unsigned>(h);
+    }
+    p_ += 4;
+    return true;
+  }
+
+  static void appendUtf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  // At the opening quote; leaves p_ after the closing one.
+  bool string(std::string& out) {
+    ++p_;
+    const char* start = p_;
+    while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+    out.assign(start, p_);
+    while (true) {
+      if (p_ == end_ || static_cast<unsigned char>(*p_) < 0x20) return false;
+      if (*p_ == '"') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != '\\') {
+        start = p_;
+        while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20)
+          ++p_;
+        out.append(start, p_);
+        continue;
+      }
+      if (++p_ == end_) return false;
+      char e = *p_++;
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          unsigned cp;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // a lone low surrogate
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            unsigned low;
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+            p_ += 2;
+            if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          appendUtf8(out, cp);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+  }
+
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  bool number(Json& out) {
+    const char* start = p_;
+    bool negative = false;
+    if (*p_ == '-') {
+      negative = true;
+      ++p_;
+    }
+    if (p_ == end_ || !digit(*p_)) return false;
+    if (*p_ == '0') {
+      ++p_;
+      if (p_ < end_ && digit(*p_)) return false;  // no leading zeros
+    } else {
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    const char* intEnd = p_;
+    bool isFloat = false;
+    if (p_ < end_ && *p_ == '.') {
+      isFloat = true;
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      isFloat = true;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (!isFloat) {
+      // 64 bits or, as nlohmann does, a double.
+      uint64_t v = 0;
+      bool fits = true;
+      for (const char* d = negative ? start + 1 : start; d < intEnd; ++d) {
+        uint64_t digitValue = static_cast<uint64_t>(*d - '0');
+        if (v > (UINT64_MAX - digitValue) / 10) {
+          fits = false;
+          break;
+        }
+        v = v * 10 + digitValue;
+      }
+      if (fits && !negative) {
+        out = static_cast<Json::number_unsigned_t>(v);
+        return true;
+      }
+      if (fits && v <= static_cast<uint64_t>(INT64_MAX) + 1) {
+        out = v == static_cast<uint64_t>(INT64_MAX) + 1
+                  ? INT64_MIN
+                  : -static_cast<Json::number_integer_t>(v);
+        return true;
+      }
+    }
+    std::string text(start, p_);
+    char* parsedEnd = nullptr;
+    double d = std::strtod(text.c_str(), &parsedEnd);
+    if (parsedEnd != text.c_str() + text.size() || !std::isfinite(d)) return false;
+    out = d;
+    return true;
+  }
+};
+
+// nlohmann's no-throw parse of `text`, after the reader declined it.
+Json nlohmannParse(std::string_view text) {
+  return Json::parse(text.begin(), text.end(), nullptr, false);
+}
+
 }  // namespace
+
+namespace detail {
+bool readJson(std::string_view text, Json& out) {
+  return Reader(text).document(out);
+}
+}  // namespace detail
+
+Json parseStoredJson(std::string_view text) {
+  Json out;
+  if (detail::readJson(text, out)) return out;
+  return nlohmannParse(text);
+}
 
 Result<Json> parseJson(std::string_view text) {
   if (Status s = prescan(text); !s) return s.error();
+  if (Json out; detail::readJson(text, out)) return out;
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {

@@ -415,7 +415,7 @@ Status ServiceAllocator::repair() {
   if (!services) return services.error();
   std::map<std::string, std::string> expected;  // key -> owner
   for (const auto& rec : services->items) {
-    Json svc = Json::parse(rec.value, nullptr, false);
+    Json svc = api::parseStoredJson(rec.value);
     if (svc.is_discarded()) continue;
     for (const auto& key : heldAllocationKeys(svc)) expected[key] = ownerOf(svc);
   }

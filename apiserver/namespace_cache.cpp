@@ -21,7 +21,7 @@ namespace {
 }  // namespace
 
 NamespaceCache::State NamespaceCache::stateOf(const std::string& storedValue) {
-  api::Json ns = api::Json::parse(storedValue, nullptr, false);
+  api::Json ns = api::parseStoredJson(storedValue);
   if (!ns.is_object()) return State::kActive;  // corrupt: let the write path judge
   const api::Json& md = ns.value("metadata", api::Json::object());
   if (md.is_object() && md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null())

@@ -193,7 +193,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
                   size_t room) {
     size_t i = from;
     for (size_t taken = 0; i < to && taken < room; ++i) {
-      Json obj = Json::parse(items[i].value, nullptr, false);
+      Json obj = api::parseStoredJson(items[i].value);
       if (obj.is_discarded() || !obj.is_object()) continue;
       if (labels) {
         const Json* l = fieldAt(obj, "metadata", "labels");

@@ -36,7 +36,7 @@ bool wantsTable(const Request& request) {
 }
 
 Result<Json> parseStored(const std::string& text) {
-  Json j = Json::parse(text, nullptr, false);
+  Json j = api::parseStoredJson(text);
   if (j.is_discarded() || !j.is_object())
     return makeError(Code::kInternal, "stored object is not valid JSON");
   return j;

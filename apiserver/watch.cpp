@@ -94,7 +94,7 @@ class WatchStream {
     if (!parsed() && ev.type != storage::Event::Type::kDeleted) {
       chunk = line(type, ev.record.value);
     } else {
-      Json obj = Json::parse(ev.record.value, nullptr, false);
+      Json obj = api::parseStoredJson(ev.record.value);
       if (obj.is_discarded() || !obj.is_object()) {
         lastRv_ = rv;
         return true;
@@ -213,7 +213,7 @@ void WatchHub::start(WatchRequest request, std::shared_ptr<ResponseWriter> write
         if (!stream->parsed()) {
           if (req.initialState) batch += WatchStream::line("ADDED", rec.value);
         } else {
-          Json obj = Json::parse(rec.value, nullptr, false);
+          Json obj = api::parseStoredJson(rec.value);
           if (obj.is_discarded()) continue;
           if (stream->selective() && !stream->matches(obj)) continue;
           stream->matching_.insert(rec.key);

@@ -1,0 +1,133 @@
+// parseJson / parseStoredJson build with skiff's own reader and fall back to
+// nlohmann for what it declines: whatever the text, the result must be what
+// nlohmann's parser gives — same values, same number types, same failures.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/json.h"
+
+using skiff::api::Json;
+using skiff::api::parseJson;
+using skiff::api::parseStoredJson;
+
+namespace {
+
+// The same value with the same types all the way down (== alone treats 1u and
+// 1 and 1.0 as equal).
+bool sameTree(const Json& a, const Json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(), jt = b.begin(); it != a.end(); ++it, ++jt)
+      if (it.key() != jt.key() || !sameTree(*it, *jt)) return false;
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!sameTree(a[i], b[i])) return false;
+    return true;
+  }
+  return a == b;
+}
+
+void checkLikeNlohmann(const std::string& text) {
+  INFO(text);
+  Json expected = Json::parse(text, nullptr, false);
+  // The reader itself takes exactly what nlohmann takes (no silent fallback).
+  Json read;
+  bool taken = skiff::api::detail::readJson(text, read);
+  CHECK(taken == !expected.is_discarded());
+  if (taken && !expected.is_discarded()) CHECK(sameTree(read, expected));
+  Json stored = parseStoredJson(text);
+  CHECK(stored.is_discarded() == expected.is_discarded());
+  if (!expected.is_discarded()) CHECK(sameTree(stored, expected));
+  auto parsed = parseJson(text);
+  CHECK(parsed.ok() == !expected.is_discarded());
+  if (parsed.ok() && !expected.is_discarded()) CHECK(sameTree(*parsed, expected));
+}
+
+}  // namespace
+
+TEST_CASE("the JSON reader builds what nlohmann builds", "[json]") {
+  for (const char* text : {
+           R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}}})",
+           R"({"b":1,"a":2,"c":{"z":[],"y":{}}})",  // unsorted keys
+           R"({"a":1,"a":2})",                       // the last duplicate wins
+           R"({"b":1,"a":1,"b":3})",
+           R"([1,-1,0,-0,1.5,-2.25e3,1E2,1e-2,0.0,123456789012345678])",
+           R"([18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809])",
+           R"(["", "a\"b", "\\", "\/", "\b\f\n\r\t", "\u00e9\u4e2d", "\ud83d\ude00", "é中😀"])",
+           R"( { "spaced" : [ 1 , 2 ] , "t" : true , "f" : false , "n" : null } )",
+           "\"top-level string\"", "42", "-7", "3.25", "true", "null",
+           R"({"nested":[[[[{"deep":[{"x":1}]}]]]]})",
+       }) {
+    checkLikeNlohmann(text);
+  }
+}
+
+TEST_CASE("the JSON reader declines what nlohmann refuses", "[json]") {
+  for (const char* text : {
+           "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[01]", "[-]", "[1.]",
+           "[.5]", "[1e]", "[1e+]", "[+1]", "[1e400]", "[-1e400]", "tru", "nul", "[true false]",
+           "{\"a\":1} x", "\"unterminated", "\"bad \\x escape\"", "\"\\u12\"", "\"\\ud800\"",
+           "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"tab\tinside\"", "[NaN]", "[Infinity]",
+       }) {
+    checkLikeNlohmann(text);
+  }
+  // parseJson keeps nlohmann's message.
+  auto r = parseJson("{\"a\":1,}");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("invalid JSON at offset") != std::string::npos);
+}
+
+TEST_CASE("the JSON reader round-trips random documents", "[json]") {
+  std::mt19937 rng(12345);
+  std::function<Json(int)> gen = [&](int depth) -> Json {
+    int kind = static_cast<int>(rng() % (depth > 4 ? 6 : 8));
+    switch (kind) {
+      case 0:
+        return nullptr;
+      case 1:
+        return rng() % 2 == 0;
+      case 2:
+        return static_cast<int64_t>(rng()) - static_cast<int64_t>(rng()) * 4096;
+      case 3:
+        return static_cast<double>(rng()) / 7.0;
+      case 4: {
+        std::string s;
+        for (int i = static_cast<int>(rng() % 12); i > 0; --i) {
+          static const char* pieces[] = {"a", "Z", "\"", "\\", "\n", "\x01", "é", "😀", "/", " "};
+          s += pieces[rng() % 10];
+        }
+        return s;
+      }
+      case 5:
+        return static_cast<uint64_t>(rng()) << 33;
+      case 6: {
+        Json a = Json::array();
+        for (int i = static_cast<int>(rng() % 5); i > 0; --i) a.push_back(gen(depth + 1));
+        return a;
+      }
+      default: {
+        Json o = Json::object();
+        for (int i = static_cast<int>(rng() % 5); i > 0; --i)
+          o["k" + std::to_string(rng() % 50)] = gen(depth + 1);
+        return o;
+      }
+    }
+  };
+  for (int i = 0; i < 500; ++i) {
+    Json doc = gen(0);
+    std::string text = doc.dump();
+    INFO(text);
+    Json back;
+    REQUIRE(skiff::api::detail::readJson(text, back));
+    CHECK(sameTree(back, Json::parse(text)));
+    CHECK(back.dump() == text);
+  }
+}
