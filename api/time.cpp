@@ -1,7 +1,5 @@
 #include "api/time.h"
 
-#include <cctype>
-#include <cstdio>
 #include <ctime>
 
 namespace skiff::api {
@@ -15,32 +13,64 @@ std::string formatTime(TimePoint t) {
   return buf;
 }
 
+namespace {
+
+// n digits at s[pos..]; false when one is not a digit.
+bool digits(const std::string& s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+// days_from_civil): timegm without its locking and normalisation.
+long long daysFromCivil(int y, int m, int d) {
+  y -= m <= 2;
+  const long long era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+}  // namespace
+
+// RFC 3339 as Kubernetes writes it: YYYY-MM-DDTHH:MM:SS, optional fraction,
+// then Z or +HH:MM / -HH:MM. Parsed by hand: every Table row and every age
+// goes through here.
 std::optional<TimePoint> parseTime(const std::string& s) {
-  std::tm tm{};
-  int n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+  int year, month, day, hour, minute, second;
+  if (!digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, month) ||
+      s[7] != '-' || !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
+      !digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
+      !digits(s, 17, 2, second))
     return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  std::time_t t = timegm(&tm);
-  size_t pos = static_cast<size_t>(n);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return std::nullopt;
+  long long t = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+  size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
   }
-  if (pos < s.size() && s[pos] == 'Z') {
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int hh = 0, mm = 0, used = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d%n", &hh, &mm, &used) != 2) return std::nullopt;
+    int hh, mm;
+    if (!digits(s, pos + 1, 2, hh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, mm) || hh > 23 || mm > 59)
+      return std::nullopt;
     t -= (hh * 3600 + mm * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 1 + static_cast<size_t>(used);
+    pos += 6;
   } else {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(t);
+  return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(t));
 }
 
 }  // namespace skiff::api

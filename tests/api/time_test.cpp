@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
+
 using namespace skiff::api;
 
 TEST_CASE("timestamps format and parse as metav1.Time", "[time]") {
@@ -17,4 +19,25 @@ TEST_CASE("timestamps format and parse as metav1.Time", "[time]") {
   CHECK_FALSE(parseTime("2026-11-26T15:34:53Zjunk"));
   CHECK_FALSE(parseTime("2026-11-26T15:34:53+01"));
   CHECK(nowRfc3339().size() == 20);
+}
+
+TEST_CASE("parseTime agrees with timegm across years, leap days and zones", "[time]") {
+  for (const char* s : {"1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2000-02-29T12:00:00Z",
+                        "2024-02-29T23:59:59Z", "2100-03-01T00:00:00Z", "1999-12-31T23:59:59Z",
+                        "2026-11-27T08:30:00Z", "2038-01-19T03:14:08Z", "1900-03-01T01:02:03Z"}) {
+    INFO(s);
+    std::tm tm{};
+    REQUIRE(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) != nullptr);
+    auto t = parseTime(s);
+    REQUIRE(t);
+    CHECK(std::chrono::system_clock::to_time_t(*t) == timegm(&tm));
+    CHECK(formatTime(*t) == s);
+  }
+  CHECK_FALSE(parseTime("2026-13-01T00:00:00Z"));
+  CHECK_FALSE(parseTime("2026-00-01T00:00:00Z"));
+  CHECK_FALSE(parseTime("2026-11-00T00:00:00Z"));
+  CHECK_FALSE(parseTime("2026-11-26T24:00:00Z"));
+  CHECK_FALSE(parseTime("2026-11-26 15:34:53Z"));
+  CHECK_FALSE(parseTime("2026-1-26T15:34:53Z"));
+  CHECK_FALSE(parseTime("2026-11-26T15:34:53+1:00"));
 }
