@@ -377,6 +377,16 @@ Json nlohmannParse(std::string_view text) {
 
 }  // namespace
 
+const Json& valueOrEmptyObject(const Json* p) {
+  static const Json empty = Json::object();
+  return p ? *p : empty;
+}
+
+const Json& valueOrNull(const Json* p) {
+  static const Json null;
+  return p ? *p : null;
+}
+
 namespace detail {
 bool readJson(std::string_view text, Json& out) {
   return Reader(text).document(out);

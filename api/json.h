@@ -32,6 +32,11 @@ Result<Json> parseJson(std::string_view text);
 // false) gives.
 Json parseStoredJson(std::string_view text);
 
+// *p, or an empty object / null when p is nullptr — without copying *p (a
+// conditional `p ? *p : Json::object()` copies the whole subtree).
+const Json& valueOrEmptyObject(const Json* p);
+const Json& valueOrNull(const Json* p);
+
 namespace detail {
 // The reader alone: false when it declines `text` (then `out` is unspecified).
 bool readJson(std::string_view text, Json& out);

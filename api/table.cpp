@@ -107,7 +107,7 @@ std::string formatLabels(const Json* labels) {
 }
 
 std::string selectorString(const Json* selector) {
-  auto s = LabelSelector::fromJson(selector ? *selector : Json());
+  auto s = LabelSelector::fromJson(valueOrNull(selector));
   if (!s.ok()) return "<invalid>";
   if (!selector) return "";  // labels.Nothing().String()
   return s->toString();

@@ -95,7 +95,7 @@ void validatePodTemplate(const Json& tmpl, const Json* selector, const std::stri
       validateLabels(*l, child(path, "metadata.labels"), errs);
   }
   const Json* spec = get(tmpl, "spec");
-  Json s = spec ? *spec : Json::object();
+  const Json& s = valueOrEmptyObject(spec);
   validatePodSpec(s, child(path, "spec"), errs);
   std::string rp = getString(s, "restartPolicy");
   if (!rp.empty() && rp != "Always") {
@@ -109,7 +109,7 @@ void validatePodTemplate(const Json& tmpl, const Json* selector, const std::stri
 
 void validateDeployment(const Json& d, FieldErrors& errs) {
   const Json* specp = get(d, "spec");
-  Json spec = specp ? *specp : Json::object();
+  const Json& spec = valueOrEmptyObject(specp);
   nonNegative(spec, "replicas", errs);
   nonNegative(spec, "minReadySeconds", errs);
   nonNegative(spec, "revisionHistoryLimit", errs);
@@ -170,7 +170,7 @@ void validateDeployment(const Json& d, FieldErrors& errs) {
 
 void validateReplicaSet(const Json& rs, FieldErrors& errs) {
   const Json* specp = get(rs, "spec");
-  Json spec = specp ? *specp : Json::object();
+  const Json& spec = valueOrEmptyObject(specp);
   nonNegative(spec, "replicas", errs);
   nonNegative(spec, "minReadySeconds", errs);
   validateSelectorAndTemplate(spec, "replicaset", errs);

@@ -237,12 +237,12 @@ FieldErrors validateCreate(const Json& object, const GroupVersionKind& gvk) {
   FieldErrors errs;
   KindRules rules = rulesFor(gvk);
   const Json* meta = get(object, "metadata");
-  validateObjectMeta(meta ? *meta : Json::object(), rules.namespaced, rules.name, "metadata", errs);
+  validateObjectMeta(valueOrEmptyObject(meta), rules.namespaced, rules.name, "metadata", errs);
   const std::string& k = gvk.kind;
   if (gvk.group.empty()) {
     if (k == "Pod") {
       const Json* spec = get(object, "spec");
-      validatePodSpec(spec ? *spec : Json::object(), "spec", errs);
+      validatePodSpec(valueOrEmptyObject(spec), "spec", errs);
     } else if (k == "Service") {
       validateService(object, errs);
     } else if (k == "Endpoints") {
@@ -276,15 +276,12 @@ FieldErrors validateUpdate(const Json& object, const Json& old, const GroupVersi
   FieldErrors errs;
   const Json* meta = get(object, "metadata");
   const Json* oldMeta = get(old, "metadata");
-  validateObjectMetaUpdate(meta ? *meta : Json::object(), oldMeta ? *oldMeta : Json::object(),
+  validateObjectMetaUpdate(valueOrEmptyObject(meta), valueOrEmptyObject(oldMeta),
                            "metadata", errs);
   FieldErrors rest = validateCreate(object, gvk);
   errs.insert(errs.end(), rest.begin(), rest.end());
   const std::string& k = gvk.kind;
-  auto specOf = [](const Json& o) {
-    const Json* s = get(o, "spec");
-    return s ? *s : Json::object();
-  };
+  auto specOf = [](const Json& o) -> const Json& { return valueOrEmptyObject(get(o, "spec")); };
   if (gvk.group.empty() && k == "Pod") {
     validatePodSpecUpdate(specOf(object), specOf(old), "spec", errs);
   } else if (gvk.group.empty() && k == "Service") {

@@ -235,7 +235,7 @@ bool isSpecialIP(const std::string& ip, std::string* why) {
 
 void validateService(const Json& svc, FieldErrors& errs) {
   const Json* specp = get(svc, "spec");
-  Json spec = specp ? *specp : Json::object();
+  const Json& spec = valueOrEmptyObject(specp);
   std::string type = getString(spec, "type");
   static const std::vector<std::string> types = {"ClusterIP", "ExternalName", "LoadBalancer",
                                                  "NodePort"};
@@ -324,7 +324,8 @@ void validateService(const Json& svc, FieldErrors& errs) {
 void validateServiceUpdate(const Json& svc, const Json& old, FieldErrors& errs) {
   const Json* s = get(svc, "spec");
   const Json* o = get(old, "spec");
-  Json spec = s ? *s : Json::object(), oldSpec = o ? *o : Json::object();
+  const Json& spec = valueOrEmptyObject(s);
+  const Json& oldSpec = valueOrEmptyObject(o);
   std::string type = getString(spec, "type"), oldType = getString(oldSpec, "type");
   // The cluster IPs as the object states them: clusterIPs, else [clusterIP].
   auto ipsOf = [](const Json& sp) {

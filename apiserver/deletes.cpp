@@ -239,7 +239,7 @@ void RestApiImpl::removeCollection(const Scope& scope, const Request& request,
     if (!obj) continue;
     if (labels) {
       const Json* l = fieldAt(*obj, "metadata", "labels");
-      if (!labels->matches(l ? *l : Json())) continue;
+      if (!labels->matches(api::valueOrNull(l))) continue;
     }
     if (fields && !fields->matches(*obj)) continue;
     Scope s = scope;

@@ -197,7 +197,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
       if (obj.is_discarded() || !obj.is_object()) continue;
       if (labels) {
         const Json* l = fieldAt(obj, "metadata", "labels");
-        if (!labels->matches(l ? *l : Json())) continue;
+        if (!labels->matches(api::valueOrNull(l))) continue;
       }
       if (fields && !fields->matches(obj)) continue;
       ++taken;
