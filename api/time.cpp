@@ -16,7 +16,7 @@ std::string formatTime(TimePoint t) {
 namespace {
 
 // n digits at s[pos..]; false when one is not a digit.
-bool digits(const std::string& s, size_t pos, size_t n, int& out) {
+bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
   out = 0;
   for (size_t i = pos; i < pos + n; ++i) {
@@ -39,10 +39,8 @@ long long daysFromCivil(int y, int m, int d) {
 
 }  // namespace
 
-// RFC 3339 as Kubernetes writes it: YYYY-MM-DDTHH:MM:SS, optional fraction,
-// then Z or +HH:MM / -HH:MM. Parsed by hand: every Table row and every age
-// goes through here.
-std::optional<TimePoint> parseTime(const std::string& s) {
+// Parsed by hand: every Table row's age and every CRI log line come here.
+std::optional<TimePoint> parseTimePrecise(std::string_view s) {
   int year, month, day, hour, minute, second;
   if (!digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, month) ||
       s[7] != '-' || !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
@@ -53,9 +51,18 @@ std::optional<TimePoint> parseTime(const std::string& s) {
     return std::nullopt;
   long long t = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
   size_t pos = 19;
+  long long nanos = 0;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    int n = 0;
+    for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos) {
+      if (n < 9) {
+        nanos = nanos * 10 + (s[pos] - '0');
+        ++n;
+      }
+    }
+    if (n == 0) return std::nullopt;
+    for (; n < 9; ++n) nanos *= 10;
   }
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
@@ -70,7 +77,14 @@ std::optional<TimePoint> parseTime(const std::string& s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(t));
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(t) +
+                                                                   std::chrono::nanoseconds(nanos)));
+}
+
+std::optional<TimePoint> parseTime(std::string_view s) {
+  auto t = parseTimePrecise(s);
+  if (!t) return std::nullopt;
+  return std::chrono::floor<std::chrono::seconds>(*t);
 }
 
 }  // namespace skiff::api

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace skiff::api {
 
@@ -14,8 +15,11 @@ using TimePoint = std::chrono::system_clock::time_point;
 std::string formatTime(TimePoint t);
 inline std::string nowRfc3339() { return formatTime(std::chrono::system_clock::now()); }
 
-// Accepts "YYYY-MM-DDTHH:MM:SS", optional fractional seconds (ignored), then
-// "Z" or a "+HH:MM"/"-HH:MM" offset, and nothing after; nullopt otherwise.
-std::optional<TimePoint> parseTime(const std::string& text);
+// Accepts "YYYY-MM-DDTHH:MM:SS", optional fractional seconds (one digit or
+// more), then "Z" or a "+HH:MM"/"-HH:MM" offset, and nothing after; nullopt
+// otherwise. parseTimePrecise keeps the fraction (to the nanosecond: CRI log
+// lines, sinceTime); parseTime drops it (metav1.Time has whole seconds).
+std::optional<TimePoint> parseTimePrecise(std::string_view text);
+std::optional<TimePoint> parseTime(std::string_view text);
 
 }  // namespace skiff::api

@@ -14,21 +14,12 @@
 #include <ctime>
 #include <deque>
 
+#include "api/time.h"
+
 namespace skiff::kubelet {
 namespace {
 
 using SysClock = std::chrono::system_clock;
-
-bool digits(std::string_view s, size_t pos, size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
-}
 
 struct Fd {
   int fd = -1;
@@ -94,56 +85,6 @@ class Assembler {
 
 }  // namespace
 
-std::optional<SysClock::time_point> parseRfc3339(std::string_view s) {
-  int year, mon, day, hour, min, sec;
-  if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mon) ||
-      s[7] != '-' || !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
-      !digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, min) || s[16] != ':' ||
-      !digits(s, 17, 2, sec))
-    return std::nullopt;
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
-    return std::nullopt;
-  size_t pos = 19;
-  int64_t nanos = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int n = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (n < 9) {
-        nanos = nanos * 10 + (s[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    if (n == 0) return std::nullopt;
-    for (; n < 9; ++n) nanos *= 10;
-  }
-  int offsetSeconds = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, om))
-      return std::nullopt;
-    offsetSeconds = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm) - offsetSeconds;
-  return SysClock::time_point(std::chrono::duration_cast<SysClock::duration>(
-      std::chrono::seconds(t) + std::chrono::nanoseconds(nanos)));
-}
-
 std::string formatRfc3339Nano(SysClock::time_point t) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   int64_t secs = ns / 1000000000;
@@ -174,7 +115,7 @@ std::optional<CriMessage> parseCriLine(std::string_view line) {
   if (a == std::string_view::npos) return std::nullopt;
   size_t b = line.find(' ', a + 1);
   if (b == std::string_view::npos) return std::nullopt;
-  auto time = parseRfc3339(line.substr(0, a));
+  auto time = api::parseTimePrecise(line.substr(0, a));
   if (!time) return std::nullopt;
   CriMessage m;
   m.time = *time;

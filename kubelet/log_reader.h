@@ -46,9 +46,6 @@ struct CriMessage {
 // not in the format (such lines are skipped by the reader).
 std::optional<CriMessage> parseCriLine(std::string_view line);
 
-// Parses an RFC 3339 time with optional fraction and "Z" or "+hh:mm"/"-hh:mm".
-std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_view text);
-
 // Go's time.RFC3339Nano in UTC: "2016-10-06T00:17:09.669794202Z",
 // "2016-10-06T00:17:09.6Z", "2016-10-06T00:17:09Z".
 std::string formatRfc3339Nano(std::chrono::system_clock::time_point t);

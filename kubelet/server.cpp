@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "api/time.h"
 #include "base/log.h"
 #include "kubelet/log_reader.h"
 
@@ -557,7 +558,7 @@ void KubeletServer::serve(int fd) {
     if (sinceSeconds)
       opts.since = std::chrono::system_clock::now() - std::chrono::seconds(*sinceSeconds);
     if (req.query.count("sinceTime")) {
-      auto st = parseRfc3339(req.param("sinceTime"));
+      auto st = api::parseTimePrecise(req.param("sinceTime"));
       if (!st) {
         respondStatus(fd, 400,
                       "sinceTime: Invalid value: \"" + req.param("sinceTime") +

@@ -40,4 +40,12 @@ TEST_CASE("parseTime agrees with timegm across years, leap days and zones", "[ti
   CHECK_FALSE(parseTime("2026-11-26 15:34:53Z"));
   CHECK_FALSE(parseTime("2026-1-26T15:34:53Z"));
   CHECK_FALSE(parseTime("2026-11-26T15:34:53+1:00"));
+  CHECK_FALSE(parseTime("2026-11-26T15:34:53.Z"));  // a fraction needs a digit
+  // The precise form keeps the fraction (to the nanosecond), parseTime drops it.
+  auto precise = parseTimePrecise("2026-11-26T15:34:53.123456789Z");
+  REQUIRE(precise);
+  CHECK(std::chrono::duration_cast<std::chrono::nanoseconds>(precise->time_since_epoch()).count() %
+            1000000000 ==
+        123456789);
+  CHECK(parseTime("2026-11-26T15:34:53.999Z") == parseTime("2026-11-26T15:34:53Z"));
 }

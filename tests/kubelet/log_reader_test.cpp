@@ -1,5 +1,6 @@
 // The CRI log reader against real files: parsing, P/F lines, tail, since,
 // timestamps, limitBytes, and follow with a file that grows.
+#include "api/time.h"
 #include "kubelet/log_reader.h"
 
 #include <unistd.h>
@@ -73,14 +74,14 @@ TEST_CASE("parseCriLine reads time, stream, tag and text", "[kubelet][logs]") {
 }
 
 TEST_CASE("RFC 3339 offsets and RFC3339Nano output", "[kubelet][logs]") {
-  auto a = parseRfc3339("2016-10-06T02:17:12.5+02:00");
+  auto a = skiff::api::parseTimePrecise("2016-10-06T02:17:12.5+02:00");
   REQUIRE(a);
   CHECK(formatRfc3339Nano(*a) == "2016-10-06T00:17:12.5Z");
-  auto b = parseRfc3339("2016-10-06T00:17:12Z");
+  auto b = skiff::api::parseTimePrecise("2016-10-06T00:17:12Z");
   REQUIRE(b);
   CHECK(formatRfc3339Nano(*b) == "2016-10-06T00:17:12Z");
-  CHECK_FALSE(parseRfc3339("2016-10-06 00:17:12Z"));
-  CHECK_FALSE(parseRfc3339("2016-10-06T00:17:12"));
+  CHECK_FALSE(skiff::api::parseTimePrecise("2016-10-06 00:17:12Z"));
+  CHECK_FALSE(skiff::api::parseTimePrecise("2016-10-06T00:17:12"));
 }
 
 TEST_CASE("readCriLog joins partial lines and skips foreign lines", "[kubelet][logs]") {
@@ -117,7 +118,7 @@ TEST_CASE("readCriLog since and limitBytes", "[kubelet][logs]") {
   TempLog log;
   log.append(kLog);
   LogReadOptions o;
-  o.since = parseRfc3339("2016-10-06T00:17:10.5Z");
+  o.since = skiff::api::parseTimePrecise("2016-10-06T00:17:10.5Z");
   CHECK(readAll(log.path, o) == "three\nfour\n");
   LogReadOptions l;
   l.limitBytes = 6;
