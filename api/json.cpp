@@ -144,14 +144,8 @@ class Reader {
 
   bool object(Json& out, int depth) {
     if (depth > kMaxJsonDepth) return false;
-    ++p_;  // '{'
-    out = Json::value_t::object;
+    if (openEmpty(out, Json::value_t::object, '}')) return true;
     auto& members = *out.get_ptr<Json::object_t*>();
-    skipSpace();
-    if (p_ < end_ && *p_ == '}') {
-      ++p_;
-      return true;
-    }
     std::string key;
     while (true) {
       skipSpace();
@@ -170,42 +164,44 @@ class Reader {
         *slot = Json();
       }
       if (!value(*slot, depth)) return false;
-      skipSpace();
-      if (p_ == end_) return false;
-      if (*p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (*p_ != '}') return false;
-      ++p_;
-      return true;
+      bool more;
+      if (!next('}', more)) return false;
+      if (!more) return true;
     }
   }
 
   bool array(Json& out, int depth) {
     if (depth > kMaxJsonDepth) return false;
-    ++p_;  // '['
-    out = Json::value_t::array;
+    if (openEmpty(out, Json::value_t::array, ']')) return true;
     auto& items = *out.get_ptr<Json::array_t*>();
-    skipSpace();
-    if (p_ < end_ && *p_ == ']') {
-      ++p_;
-      return true;
-    }
     while (true) {
       skipSpace();
       items.emplace_back();
       if (!value(items.back(), depth)) return false;
-      skipSpace();
-      if (p_ == end_) return false;
-      if (*p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (*p_ != ']') return false;
-      ++p_;
-      return true;
+      bool more;
+      if (!next(']', more)) return false;
+      if (!more) return true;
     }
+  }
+
+  // At '{' or '[': `out` becomes an empty container of `type`; true when
+  // `close` follows at once (then skipped too).
+  bool openEmpty(Json& out, Json::value_t type, char close) {
+    ++p_;
+    out = type;
+    skipSpace();
+    if (p_ == end_ || *p_ != close) return false;
+    ++p_;
+    return true;
+  }
+
+  // After an element: a ',' (more = true) or `close` (more = false), skipped;
+  // false for anything else.
+  bool next(char close, bool& more) {
+    skipSpace();
+    if (p_ == end_ || (*p_ != ',' && *p_ != close)) return false;
+    more = *p_++ == ',';
+    return true;
   }
 
   static int hex(char c) {

@@ -44,6 +44,17 @@ struct RuleDeleter {
 };
 using Rule = std::unique_ptr<rtnl_rule, RuleDeleter>;
 
+// An IPv4 route to be added: table, scope and type set, protocol "boot".
+Route newRoute(uint32_t table, uint8_t scope, uint8_t type) {
+  Route r(rtnl_route_alloc());
+  rtnl_route_set_family(r.get(), AF_INET);
+  rtnl_route_set_table(r.get(), table);
+  rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
+  rtnl_route_set_scope(r.get(), scope);
+  rtnl_route_set_type(r.get(), type);
+  return r;
+}
+
 // "a.b.c.d/n" as a netlink address; kBadRequest naming it otherwise.
 Result<NlAddr> parseCidr(const std::string& cidr) {
   nl_addr* raw = nullptr;
@@ -240,12 +251,7 @@ Status addDefaultRoute(const std::string& ifname, const std::string& gateway) {
     return makeError(Code::kBadRequest, "invalid gateway " + gateway);
   }
   NlAddr gw(rawGw);
-  Route r(rtnl_route_alloc());
-  rtnl_route_set_family(r.get(), AF_INET);
-  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
-  rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
-  rtnl_route_set_scope(r.get(), RT_SCOPE_UNIVERSE);
-  rtnl_route_set_type(r.get(), RTN_UNICAST);
+  Route r = newRoute(RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST);
   if (int e = rtnl_route_set_dst(r.get(), dst.get()); e < 0) return nlError("default route", e);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_gateway(nh, gw.get());
@@ -261,12 +267,7 @@ Status addUnreachableRoute(const std::string& cidr) {
   if (!s) return s.error();
   auto dst = parseCidr(cidr);
   if (!dst) return dst.error();
-  Route r(rtnl_route_alloc());
-  rtnl_route_set_family(r.get(), AF_INET);
-  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
-  rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
-  rtnl_route_set_scope(r.get(), RT_SCOPE_UNIVERSE);
-  rtnl_route_set_type(r.get(), RTN_UNREACHABLE);
+  Route r = newRoute(RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNREACHABLE);
   if (int e = rtnl_route_set_dst(r.get(), dst->get()); e < 0) return nlError("route " + cidr, e);
   int e = rtnl_route_add(s->get(), r.get(), NLM_F_EXCL);
   if (e < 0 && e != -NLE_EXIST) return nlError("add unreachable route " + cidr, e);
@@ -281,12 +282,7 @@ Status replaceLinkRoute(const std::string& cidr, const std::string& ifname, int 
   auto link = getLink(s->get(), ifname);
   if (!link) return link.error();
   if (!*link) return makeError(Code::kNotFound, "link " + ifname + " does not exist");
-  Route r(rtnl_route_alloc());
-  rtnl_route_set_family(r.get(), AF_INET);
-  rtnl_route_set_table(r.get(), static_cast<uint32_t>(table));
-  rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
-  rtnl_route_set_scope(r.get(), RT_SCOPE_LINK);
-  rtnl_route_set_type(r.get(), RTN_UNICAST);
+  Route r = newRoute(static_cast<uint32_t>(table), RT_SCOPE_LINK, RTN_UNICAST);
   if (int e = rtnl_route_set_dst(r.get(), dst->get()); e < 0) return nlError("route " + cidr, e);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link->get()));
