@@ -362,7 +362,7 @@ int main(int argc, char** argv) {
     if (l.failures) exitCode = 1;
     restore(restoreCmd, "*nat\nCOMMIT\n");  // empty: user chains gone too
   }
-  (void)(*nft)->apply(netproxy::deleteTableText(config));
+  (void)(*nft)->apply(netproxy::deleteTableText(config.table));
   if (counts.size() > 1) {
     int lo = *std::min_element(counts.begin(), counts.end());
     int hi = *std::max_element(counts.begin(), counts.end());

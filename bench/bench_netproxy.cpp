@@ -203,7 +203,7 @@ int apiLatency(int n, int samples, NftExecutor& nft) {
     }
     proxy.stop();
   }
-  (void)nft.apply(deleteTableText(RulesetConfig{o.table}));
+  (void)nft.apply(deleteTableText(o.table));
   (*server)->stop();
   return rcode;
 }
@@ -318,7 +318,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (!proxier.deleteTable().ok()) rc = 1;
   }
-  Status st = (*nft)->apply(deleteTableText(config));
+  Status st = (*nft)->apply(deleteTableText(config.table));
   (void)st;
   // The private namespace starts with lo down; the apiserver listens on it.
   if (rc == 0 && std::system("ip link set lo up") == 0) {

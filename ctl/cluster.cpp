@@ -178,7 +178,7 @@ void LocalCluster::Impl::stop(bool teardown) {
   netproxy.reset();
   if (teardown && netproxyEnabled) {
     if (auto nft = netproxy::LibNftExecutor::create(); nft)
-      (void)(*nft)->apply("delete table ip " + options.nftTable + "\n");
+      (void)(*nft)->apply(netproxy::deleteTableText(options.nftTable));
   }
   if (scheduler) scheduler->stop();
   scheduler.reset();

@@ -170,7 +170,7 @@ Status Proxier::cleanAffinity(const Model& before, const Model& after,
 }
 
 Status Proxier::deleteTable() {
-  Status st = nft_.apply(deleteTableText(config_));
+  Status st = nft_.apply(deleteTableText(config_.table));
   needFull_ = true;
   current_ = Model{};
   classes_ = KnownClasses{};

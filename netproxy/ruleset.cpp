@@ -439,8 +439,8 @@ std::string partialSyncText(const Model& before, const Model& after,
   return o.str();
 }
 
-std::string deleteTableText(const RulesetConfig& config) {
-  return "add table ip " + config.table + "\ndelete table ip " + config.table + "\n";
+std::string deleteTableText(const std::string& table) {
+  return "add table ip " + table + "\ndelete table ip " + table + "\n";
 }
 
 std::string listAffinityCommand(const RulesetConfig& config) {

@@ -147,7 +147,7 @@ std::string partialSyncText(const Model& before, const Model& after,
 std::set<std::string> changedServices(const Model& before, const Model& after);
 
 // Deletes the table (`add` first, so it succeeds when absent).
-std::string deleteTableText(const RulesetConfig& config);
+std::string deleteTableText(const std::string& table);
 
 // The command that lists the affinity map, for affinityCleanupText (JSON output).
 std::string listAffinityCommand(const RulesetConfig& config);

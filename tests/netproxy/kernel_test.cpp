@@ -23,7 +23,7 @@ namespace {
 struct TableGuard {
   NftExecutor& nft;
   RulesetConfig config;
-  ~TableGuard() { (void)nft.apply(deleteTableText(config)); }
+  ~TableGuard() { (void)nft.apply(deleteTableText(config.table)); }
 };
 
 const Endpoint kS1{"10.250.2.2", 8080};
@@ -265,7 +265,7 @@ TEST_CASE("kernel: incremental changes take effect; failures fall back to a full
   CHECK(names(f.net.connect(f.net.pod, "10.96.0.30", 80)) == std::vector<std::string>{"S1"});
   CHECK(f.net.connect(f.net.pod, "10.96.0.31", 80)[0].rfind("ERR ECONNREFUSED", 0) == 0);
   // Someone deletes the whole table: the next full sync recreates it.
-  REQUIRE(f.nft->apply(deleteTableText(f.config)).ok());
+  REQUIRE(f.nft->apply(deleteTableText(f.config.table)).ok());
   proxier.forceFullSync();
   REQUIRE(proxier.sync(m).ok());
   CHECK(proxier.lastSync().mode == "recreate");

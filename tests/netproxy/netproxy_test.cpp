@@ -159,7 +159,7 @@ struct World {
   ~World() {
     if (proxy) proxy->stop();
     proxy.reset();
-    if (nft) (void)nft->apply(deleteTableText(RulesetConfig{options.table}));
+    if (nft) (void)nft->apply(deleteTableText(options.table));
     client.reset();
     if (server) server->stop();
     server.reset();

@@ -171,7 +171,7 @@ TEST_CASE("Full sync is one atomic replacement of this table only", "[ruleset]")
   CHECK_FALSE(std::regex_search(text, otherTable));
   CHECK(text.find("type nat hook prerouting priority -100") != std::string::npos);
   CHECK(text.find("type nat hook output priority -100") != std::string::npos);
-  CHECK(deleteTableText(config()) == "add table ip skiff_test\ndelete table ip skiff_test\n");
+  CHECK(deleteTableText(config().table) == "add table ip skiff_test\ndelete table ip skiff_test\n");
 }
 
 TEST_CASE("127.0.0.1 NodePorts: source rewrite only with a local address", "[ruleset]") {
