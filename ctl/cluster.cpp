@@ -56,8 +56,12 @@ void useSlot(ClusterOptions& o, const SlotNetwork& net, const std::set<std::stri
     o.podCidr = net.podCidr;
     o.bridgeAddress = net.bridgeAddress;
   }
-  if (!keep.count("service-cidr")) o.serviceCidr = net.serviceCidr;
-  if (!keep.count("cluster-dns") && !keep.count("service-cidr")) o.clusterDns = net.clusterDns;
+  // The DNS address lies in the service range: a given one keeps the range
+  // it was checked against, and a given range keeps its own DNS address.
+  if (!keep.count("service-cidr") && !keep.count("cluster-dns")) {
+    o.serviceCidr = net.serviceCidr;
+    o.clusterDns = net.clusterDns;
+  }
   if (!keep.count("lb-cidr")) o.loadBalancerCidr = net.loadBalancerCidr;
   o.refusedServiceCidr = "10.96.0.0/12";
   o.refusedLoadBalancerCidr = "10.255.0.0/16";

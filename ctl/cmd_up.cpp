@@ -322,7 +322,7 @@ int runUp(int argc, char** argv) {
   if (vm.count("cluster-dns")) {
     auto ip = apiserver::parseIpv4(cluster.clusterDns);
     auto range = apiserver::parseCidr(cluster.serviceCidr);
-    if (!ip || (vm.count("service-cidr") && range && !range->usable(*ip)))
+    if (!ip || !range || !range->usable(*ip))
       return usageError("up",
                         "--cluster-dns: want an IPv4 address inside the service range, got \"" +
                             cluster.clusterDns + "\"");

@@ -86,6 +86,14 @@ TEST_CASE("useSlot: the slot's ranges except the ones given as flags", "[slot]")
   CHECK(given.serviceCidr == "10.100.0.0/16");
   CHECK(given.clusterDns == "10.100.0.53");  // belongs to the given service range
   CHECK(given.loadBalancerCidr == "10.255.7.0/24");
+
+  // A given DNS address keeps the service range it lies in.
+  ClusterOptions dns;
+  dns.clusterDns = "10.96.0.53";
+  useSlot(dns, slotNetwork(7), {"cluster-dns"});
+  CHECK(dns.serviceCidr == "10.96.0.0/12");
+  CHECK(dns.clusterDns == "10.96.0.53");
+  CHECK(dns.podCidr == "10.244.7.0/24");
 }
 
 TEST_CASE("SlotClaim: two claims in one process get different slots; release frees one", "[slot]") {
