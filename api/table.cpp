@@ -81,7 +81,7 @@ const Json& arr(const Json* j) {
 
 std::optional<std::chrono::system_clock::time_point> parseTime(const Json* j) {
   if (!j || !j->is_string()) return std::nullopt;
-  return api::parseTime(j->get<std::string>());
+  return api::parseTime(j->get_ref<const std::string&>());
 }
 
 std::string since(const Json* timestamp, std::chrono::system_clock::time_point now) {

@@ -3,8 +3,8 @@
 // time) is concatenated into the list body, which keeps a 10,000-pod list well
 // inside its latency budget.
 #include <cstdint>
+#include <future>
 #include <optional>
-#include <thread>
 
 #include "api/selector.h"
 #include "api/table.h"
@@ -221,14 +221,17 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     if (revision == 0) revision = listed->revision;
     const auto& items = listed->items;
     if (*limit == 0 && items.size() >= kParallelListItems) {
-      // No limit: every item is read in this one chunk. Parsing and printing
-      // dominate, so a second thread takes the first half (joined in order).
+      // No limit: every item is read in this one chunk (so `matched` is still
+      // empty). Parsing and printing dominate, so a second thread scans the
+      // first half into `matched` while this one scans the second; an
+      // exception on either side reaches the handler (the future rethrows it,
+      // and waits for its thread when this side throws first).
       const size_t half = items.size() / 2;
-      Matches first = newMatches(), second = newMatches();
-      std::thread helper([&] { scan(items, 0, half, first, SIZE_MAX); });
+      Matches second = newMatches();
+      auto firstHalf =
+          std::async(std::launch::async, [&] { scan(items, 0, half, matched, SIZE_MAX); });
       scan(items, half, items.size(), second, SIZE_MAX);
-      helper.join();
-      matched.append(std::move(first));
+      firstHalf.get();
       matched.append(std::move(second));
     } else {
       size_t room = *limit > 0 ? static_cast<size_t>(*limit) - matched.count : SIZE_MAX;

@@ -88,7 +88,6 @@ void stop(pid_t pid) {
   ::waitpid(pid, &st, 0);
 }
 
-
 size_t sink(char* p, size_t s, size_t n, void* ud) {
   if (ud) static_cast<std::string*>(ud)->append(p, s * n);
   return s * n;

@@ -51,14 +51,6 @@ using skiff::bench::sh;
 
 namespace {
 
-int threadsOf(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
-  return 0;
-}
-
 Json podJson(const std::string& name, const std::string& label) {
   return Json{{"apiVersion", "v1"},
               {"kind", "Pod"},
@@ -188,7 +180,7 @@ void measureMany(const skiff::client::ClientConfig& cfg, const std::string& setu
   long idleRss = rssKb(rssOf);
   auto l = createAndWait(cfg, "pods", names);
   long rss = rssKb(rssOf);
-  int threads = threadsOf(rssOf);
+  int threads = static_cast<int>(skiff::bench::statusKb(rssOf, "Threads:"));
   std::this_thread::sleep_for(std::chrono::seconds(3));  // settled: probes, status, polls
   long settledRss = rssKb(rssOf);
   long anon = statusKb(rssOf, "RssAnon:"), file = statusKb(rssOf, "RssFile:");

@@ -45,8 +45,8 @@ inline std::string sh(const std::string& cmd, int* rc = nullptr) {
   return out;
 }
 
-// A field of /proc/PID/status in kB: VmRSS (all), RssAnon (heap, stacks),
-// RssFile (code); 0 when absent.
+// A numeric field of /proc/PID/status: in kB for VmRSS (all), RssAnon (heap,
+// stacks), RssFile (code); a count for "Threads:"; 0 when absent.
 inline long statusKb(pid_t pid, const std::string& field = "VmRSS:") {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;

@@ -1,6 +1,7 @@
 #include "ctl/cli.h"
 
 #include "base/log.h"
+#include "kubelet/images_util.h"
 
 #include <unistd.h>
 
@@ -80,17 +81,8 @@ void writeDiscoveryCache(const std::string& file, const std::vector<api::Json>& 
     auto t = fs::last_write_time(e.path(), ec2);
     if (!ec2 && fs::file_time_type::clock::now() - t > kDiscoveryTtl) fs::remove(e.path(), ec2);
   }
-  std::string tmp = file + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
-    out << api::Json(lists).dump();
-    if (!out) {
-      fs::remove(tmp, ec);
-      return;
-    }
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) fs::remove(tmp, ec);
+  // A cache: best effort, and not worth an fsync.
+  (void)kubelet::images_detail::writeFileAtomic(file, api::Json(lists).dump(), /*durable=*/false);
 }
 
 }  // namespace

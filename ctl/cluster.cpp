@@ -113,23 +113,22 @@ Status LocalCluster::Impl::start() {
   if (kubeletEnabled)
     if (auto s = kubelet::netlink::ensureBridge(options.bridge, options.bridgeAddress); !s)
       return s.error().wrap("create bridge " + options.bridge);
+  // What netproxy refuses (and routing makes unreachable) when no Service took it.
+  const std::string refusedServices =
+      options.refusedServiceCidr.empty() ? options.serviceCidr : options.refusedServiceCidr;
+  const std::string refusedPool = options.refusedLoadBalancerCidr.empty()
+                                      ? options.loadBalancerCidr
+                                      : options.refusedLoadBalancerCidr;
   if (kubeletEnabled && netproxyEnabled)
-    if (auto s = routeClusterRanges(
-            options.bridge,
-            {{options.refusedServiceCidr.empty() ? options.serviceCidr : options.refusedServiceCidr,
-              options.serviceCidr},
-             {options.refusedLoadBalancerCidr.empty() ? options.loadBalancerCidr
-                                                      : options.refusedLoadBalancerCidr,
-              options.loadBalancerCidr}});
+    if (auto s = routeClusterRanges(options.bridge, {{refusedServices, options.serviceCidr},
+                                                     {refusedPool, options.loadBalancerCidr}});
         !s)
       return s.error().wrap("route the cluster ranges");
   if (netproxyEnabled) {
     netproxy::NetProxyOptions o;
     o.table = options.nftTable;
-    o.serviceCidr =
-        options.refusedServiceCidr.empty() ? options.serviceCidr : options.refusedServiceCidr;
-    o.loadBalancerCidr = options.refusedLoadBalancerCidr.empty() ? options.loadBalancerCidr
-                                                                 : options.refusedLoadBalancerCidr;
+    o.serviceCidr = refusedServices;
+    o.loadBalancerCidr = refusedPool;
     o.podBridge = options.bridge;
     o.dns = kubeletEnabled;  // pods are DNS's only clients
     std::string dnsIP = addressOf(options.bridgeAddress);

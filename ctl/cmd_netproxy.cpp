@@ -16,20 +16,7 @@
 #include "netproxy/netproxy.h"
 
 namespace skiff::ctl {
-namespace {
-
 namespace po = boost::program_options;
-
-// "10.96.0.0/12"-shaped (the ruleset checks it again).
-bool looksLikeCidr(const std::string& s) {
-  auto slash = s.find('/');
-  return slash != std::string::npos && netproxy::isIPv4(s.substr(0, slash)) &&
-         slash + 1 < s.size() && s.size() - slash <= 3 &&
-         s.find_first_not_of("0123456789", slash + 1) == std::string::npos &&
-         std::stoi(s.substr(slash + 1)) <= 32;
-}
-
-}  // namespace
 
 int runNetproxyCommand(int argc, char** argv) {
   std::string kubeconfig;
@@ -104,16 +91,13 @@ int runNetproxyCommand(int argc, char** argv) {
   for (const auto& [flag, value] :
        {std::pair<const char*, std::string>{"--service-cidr", options.serviceCidr},
         {"--lb-cidr", options.loadBalancerCidr}}) {
-    if (!value.empty() && !looksLikeCidr(value)) {
+    if (!value.empty() && !netproxy::validCidr(value)) {
       std::fprintf(stderr, "error: %s \"%s\" is not an IPv4 CIDR (e.g. 10.96.0.0/12)\n", flag,
                    value.c_str());
       return 1;
     }
   }
-  if (!options.podBridge.empty() &&
-      (options.podBridge.size() > 15 ||
-       options.podBridge.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                           "0123456789_.-") != std::string::npos)) {
+  if (!options.podBridge.empty() && !netproxy::validInterfaceName(options.podBridge)) {
     std::fprintf(stderr, "error: --bridge \"%s\" is not an interface name\n",
                  options.podBridge.c_str());
     return 1;

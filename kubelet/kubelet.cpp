@@ -275,10 +275,7 @@ std::vector<std::pair<std::string, std::string>> Kubelet::serviceEnv(const Json&
 std::optional<std::vector<std::string>> Kubelet::endpointsListing(const std::string& ns,
                                                                   const std::string& ip) {
   if (!endpoints_->hasSynced()) return std::nullopt;
-  auto listing = endpoints_->list([&](const Json& ep) {
-    return textOf(member(ep, "metadata"), "namespace") == ns && endpointsListIP(ep, ip);
-  });
-  return endpointsListingIP(listing, ns, ip);
+  return endpointsListingIP(endpoints_->list(), ns, ip);
 }
 
 Result<ResolvedImage> Kubelet::resolveImage(const std::string& ref) {

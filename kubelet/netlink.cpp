@@ -98,15 +98,12 @@ Status up(nl_sock* s, rtnl_link* link, const std::string& name) {
 }
 
 Status addAddr(nl_sock* s, int ifindex, const std::string& ifname, const std::string& cidr) {
-  nl_addr* raw = nullptr;
-  if (int e = nl_addr_parse(cidr.c_str(), AF_INET, &raw); e < 0) {
-    return makeError(Code::kBadRequest, "invalid address " + cidr);
-  }
-  NlAddr local(raw);
+  auto local = parseCidr(cidr);
+  if (!local) return local.error();
   Addr a(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(a.get(), ifindex);
   rtnl_addr_set_family(a.get(), AF_INET);
-  if (int e = rtnl_addr_set_local(a.get(), local.get()); e < 0) {
+  if (int e = rtnl_addr_set_local(a.get(), local->get()); e < 0) {
     return nlError("address " + cidr, e);
   }
   int e = rtnl_addr_add(s, a.get(), 0);
@@ -241,18 +238,15 @@ Status addDefaultRoute(const std::string& ifname, const std::string& gateway) {
   auto link = getLink(s->get(), ifname);
   if (!link) return link.error();
   if (!*link) return makeError(Code::kNotFound, "link " + ifname + " does not exist");
-  nl_addr* rawDst = nullptr;
+  auto dst = parseCidr("0.0.0.0/0");
+  if (!dst) return dst.error();
   nl_addr* rawGw = nullptr;
-  if (nl_addr_parse("0.0.0.0/0", AF_INET, &rawDst) < 0) {
-    return makeError(Code::kInternal, "parse default route");
-  }
-  NlAddr dst(rawDst);
   if (nl_addr_parse(gateway.c_str(), AF_INET, &rawGw) < 0) {
     return makeError(Code::kBadRequest, "invalid gateway " + gateway);
   }
   NlAddr gw(rawGw);
   Route r = newRoute(RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST);
-  if (int e = rtnl_route_set_dst(r.get(), dst.get()); e < 0) return nlError("default route", e);
+  if (int e = rtnl_route_set_dst(r.get(), dst->get()); e < 0) return nlError("default route", e);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_gateway(nh, gw.get());
   rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link->get()));

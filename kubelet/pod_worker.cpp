@@ -287,13 +287,20 @@ void PodWorker::stop() {
 }
 
 void PodWorker::update(Json pod) {
+  bool newlyDeleted;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    auto deleting = [](const Json& p) {
+      return p.contains("metadata") && p["metadata"].contains("deletionTimestamp");
+    };
+    newlyDeleted = deleting(pod) && !deleting(pod_);
     pod_ = std::move(pod);
     dirty_ = true;
   }
   cv_.notify_all();
-  if (config_.startGate) config_.startGate->wakeAll();  // a deletion cancels a waiting start
+  // A deletion cancels a waiting start; no other change does (most updates
+  // are echoes of this kubelet's own status writes).
+  if (newlyDeleted && config_.startGate) config_.startGate->wakeAll();
 }
 
 void PodWorker::removed() {
@@ -680,18 +687,24 @@ std::optional<TimePoint> PodWorker::teardown(const Json& pod, bool gone) {
     // Endpoints, then SIGTERM.
     TimePoint now = this->now();
     if (!terminatingSince_) terminatingSince_ = now;
-    ContainersByName byName = byContainerName(*listed);
-    bool anyRunning = false;
-    PodObservation obs = observe(pod, byName, true, anyRunning);
-    if (!notReadyWritten_)
+    // What the stop below will signal: the same test, from the same listing.
+    const bool anyRunning = std::any_of(listed->begin(), listed->end(), [](const auto& c) {
+      return c.state == ContainerState::kRunning || c.state == ContainerState::kCreated;
+    });
+    if (!notReadyWritten_) {  // once; the looks that follow only ask the Endpoints
+      ContainersByName byName = byContainerName(*listed);
+      bool observedRunning = false;
+      PodObservation obs = observe(pod, byName, true, observedRunning);
       notReadyWritten_ = static_cast<bool>(writeStatus(pod, std::move(obs), now));
+    }
     DrainInput in;
     in.graceSeconds = grace;
     in.hostNetwork = boolOf(member(pod, "spec"), "hostNetwork");
     std::vector<std::string> ips = podIPs();
     in.podIP = ips.empty() ? "" : ips[0];
     in.anyRunning = anyRunning;
-    if (in.graceSeconds > 0 && !in.podIP.empty() && !in.hostNetwork && anyRunning) {
+    const bool applies = drainSkipReason(in) == nullptr;
+    if (applies) {
       auto listing = host_.endpointsListing(textOf(md, "namespace"), in.podIP);
       if (listing) in.listedIn = listing->size();
     }
@@ -701,7 +714,7 @@ std::optional<TimePoint> PodWorker::teardown(const Json& pod, bool gone) {
     DrainDecision d = drainDecision(in);
     if (d.hold) return d.nextLook;
     drained_ = true;
-    if (in.graceSeconds > 0 && anyRunning)
+    if (applies)
       logInfo("pod left its Services' endpoints",
               {{"pod", textOf(md, "namespace") + "/" + textOf(md, "name")},
                {"reason", d.reason},

@@ -5,11 +5,11 @@
 
 namespace skiff::kubelet {
 
-StartGate::StartGate(int slots) : slots_(std::max(1, slots)), free_(std::max(1, slots)) {}
+StartGate::StartGate(int slots) : free_(std::max(1, slots)) {}
 
 int StartGate::defaultSlots() {
   unsigned cores = std::thread::hardware_concurrency();
-  return std::max(2, static_cast<int>(cores ? 2 * cores : 2));
+  return std::max(2, 2 * static_cast<int>(cores));
 }
 
 bool StartGate::acquire(const std::function<bool()>& cancelled) {

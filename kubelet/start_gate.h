@@ -37,7 +37,6 @@ class StartGate {
   // Makes waiters look at their cancelled() again.
   void wakeAll();
 
-  int slots() const { return slots_; }
   // Callers waiting now (for tests and logs).
   size_t waiting() const;
 
@@ -45,7 +44,6 @@ class StartGate {
   static int defaultSlots();
 
  private:
-  const int slots_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int free_;                   // guarded by mu_

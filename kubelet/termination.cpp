@@ -27,11 +27,16 @@ std::vector<std::string> endpointsListingIP(const std::vector<Json>& endpoints,
   return out;
 }
 
+const char* drainSkipReason(const DrainInput& in) {
+  if (in.graceSeconds <= 0) return "grace period 0";
+  if (in.hostNetwork || in.podIP.empty()) return "no pod IP of its own";
+  if (!in.anyRunning) return "no running container";
+  return nullptr;
+}
+
 DrainDecision drainDecision(const DrainInput& in) {
   auto go = [](const char* reason) { return DrainDecision{false, {}, reason}; };
-  if (in.graceSeconds <= 0) return go("grace period 0");
-  if (in.hostNetwork || in.podIP.empty()) return go("no pod IP of its own");
-  if (!in.anyRunning) return go("no running container");
+  if (const char* skip = drainSkipReason(in)) return go(skip);
   if (in.listedIn && *in.listedIn == 0) return go("not in any Endpoints");
   auto bound =
       std::min<std::chrono::milliseconds>(in.maxWait, std::chrono::seconds(in.graceSeconds));

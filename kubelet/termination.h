@@ -71,4 +71,8 @@ struct DrainDecision {
 // Whether a pod being deleted should still keep its containers from SIGTERM.
 DrainDecision drainDecision(const DrainInput& in);
 
+// Why the drain does not apply at all (grace 0, no pod IP of its own, nothing
+// running), or nullptr when it does and the Endpoints are worth asking.
+const char* drainSkipReason(const DrainInput& in);
+
 }  // namespace skiff::kubelet

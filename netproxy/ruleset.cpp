@@ -15,22 +15,6 @@ std::string str(int v) {
   return std::to_string(v);
 }
 
-bool validCidr(const std::string& cidr) {
-  auto slash = cidr.find('/');
-  if (slash == std::string::npos) return false;
-  std::string len = cidr.substr(slash + 1);
-  if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit))
-    return false;
-  return isIPv4(cidr.substr(0, slash)) && std::stoi(len) <= 32;
-}
-
-bool validInterfaceName(const std::string& name) {
-  return !name.empty() && name.size() <= 15 &&
-         std::all_of(name.begin(), name.end(), [](unsigned char ch) {
-           return std::isalnum(ch) || ch == '_' || ch == '.' || ch == '-';
-         });
-}
-
 // All addresses a Service port answers on besides node ports, in order, unique.
 std::vector<std::string> serviceAddresses(const ServiceInfo& s) {
   std::vector<std::string> out;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace skiff::netproxy {
@@ -103,6 +104,22 @@ const char* protocolName(Protocol p) {
 bool isIPv4(const std::string& s) {
   in_addr a;
   return !s.empty() && s.size() <= 15 && inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+bool validCidr(const std::string& cidr) {
+  auto slash = cidr.find('/');
+  if (slash == std::string::npos) return false;
+  std::string len = cidr.substr(slash + 1);
+  if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit))
+    return false;
+  return isIPv4(cidr.substr(0, slash)) && std::stoi(len) <= 32;
+}
+
+bool validInterfaceName(const std::string& name) {
+  return !name.empty() && name.size() <= 15 &&
+         std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+           return std::isalnum(ch) || ch == '_' || ch == '.' || ch == '-';
+         });
 }
 
 Result<std::optional<ServiceInfo>> serviceFromJson(const Json& service, const Json* endpoints) {

@@ -67,6 +67,10 @@ struct Model {
 
 // True for a dotted-quad IPv4 address ("10.96.0.1").
 bool isIPv4(const std::string& s);
+// True for "a.b.c.d/n", n <= 32.
+bool validCidr(const std::string& cidr);
+// True for a Linux interface name (1-15 of letters, digits, '_', '.', '-').
+bool validInterfaceName(const std::string& name);
 
 // Converts one Service (and its Endpoints, nullptr when none exists yet).
 // nullopt: ExternalName or headless, nothing to program.

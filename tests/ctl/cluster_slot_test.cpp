@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "ctl/cluster.h"
@@ -38,6 +39,31 @@ std::string readLine(int fd) {
   char c;
   while (::read(fd, &c, 1) == 1 && c != '\n') out += c;
   return out;
+}
+
+// Forks a child that claims a slot under dir, then runs `then` (may be
+// empty) and reports "SLOT" or "SLOT THEN-RESULT" as one line, which lands in
+// `report`. With `stay` the child then waits to be killed; otherwise it
+// exits at once without destructors (the kernel closes its descriptors).
+pid_t forkClaimer(const std::string& dir, const std::function<std::string()>& then, bool stay,
+                  std::string& report) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(fds[0]);
+    auto c = SlotClaim::claim(dir);
+    std::string line = std::to_string(c.ok() ? c->slot() : -1);
+    if (then) line += " " + then();
+    line += "\n";
+    (void)!::write(fds[1], line.data(), line.size());
+    if (stay) ::pause();  // until killed
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  report = child > 0 ? readLine(fds[0]) : "";
+  ::close(fds[0]);
+  return child;
 }
 
 }  // namespace
@@ -143,21 +169,9 @@ TEST_CASE("SlotClaim: unusable slots are skipped; a full range is an error", "[s
 TEST_CASE("SlotClaim: a claim is released when its holder dies, even by kill -9", "[slot]") {
   TempDir dir;
   REQUIRE(!dir.path.empty());
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(fds[0]);
-    auto c = SlotClaim::claim(dir.path);
-    std::string line = std::to_string(c.ok() ? c->slot() : -1) + "\n";
-    (void)!::write(fds[1], line.data(), line.size());
-    ::pause();  // until killed
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string slot = readLine(fds[0]);
-  ::close(fds[0]);
+  std::string slot;
+  pid_t child = forkClaimer(dir.path, {}, /*stay=*/true, slot);
+  REQUIRE(child > 0);
   CHECK(slot == "1");
 
   // While the child holds slot 1, this process gets another one.
@@ -182,34 +196,27 @@ TEST_CASE("SlotClaim: programs the holder starts do not inherit the claim", "[sl
   // must end with the holder anyway (O_CLOEXEC).
   TempDir dir;
   REQUIRE(!dir.path.empty());
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(fds[0]);
-    auto c = SlotClaim::claim(dir.path);
-    // Until its exec the forked child holds a copy of every descriptor; a
-    // close-on-exec pipe tells when the exec has happened.
-    int execed[2];
-    if (::pipe2(execed, O_CLOEXEC) != 0) ::_exit(1);
-    pid_t sleeper = ::fork();
-    if (sleeper == 0) {
-      ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(execed[1]);
-    char ignored;
-    while (::read(execed[0], &ignored, 1) > 0) {
-    }
-    std::string line =
-        std::to_string(c.ok() ? c->slot() : -1) + " " + std::to_string(sleeper) + "\n";
-    (void)!::write(fds[1], line.data(), line.size());
-    ::_exit(0);  // no destructor: the kernel closes the descriptor
-  }
-  ::close(fds[1]);
-  std::string line = readLine(fds[0]);
-  ::close(fds[0]);
+  std::string line;
+  pid_t child = forkClaimer(
+      dir.path,
+      [] {
+        // Until its exec the forked child holds a copy of every descriptor; a
+        // close-on-exec pipe tells when the exec has happened.
+        int execed[2];
+        if (::pipe2(execed, O_CLOEXEC) != 0) ::_exit(1);
+        pid_t sleeper = ::fork();
+        if (sleeper == 0) {
+          ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+          ::_exit(127);
+        }
+        ::close(execed[1]);
+        char ignored;
+        while (::read(execed[0], &ignored, 1) > 0) {
+        }
+        return std::to_string(sleeper);
+      },
+      /*stay=*/false, line);
+  REQUIRE(child > 0);
   ::waitpid(child, nullptr, 0);
   REQUIRE(line.find(' ') != std::string::npos);
   pid_t sleeper = std::stoi(line.substr(line.find(' ') + 1));

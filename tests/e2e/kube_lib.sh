@@ -5,7 +5,8 @@
 # Usage in a test:  source "$(dirname "$0")/kube_lib.sh"; start_apiserver; ...; finish
 set -euo pipefail
 
-SKIFF=${SKIFF:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/skiff}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)  # the repository
+SKIFF=${SKIFF:-$ROOT/build/skiff}
 KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 E2E_TMP=$(mktemp -d /tmp/skiff-e2e.XXXXXX)
 # skiff keeps its discovery cache here, not in the home directory.
@@ -15,6 +16,14 @@ PASSED=0
 FAILED=0
 
 CLUSTER_DATA=""
+
+# require_root: a test that needs root ends here, as a pass, when not root.
+require_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "skipped: needs root"
+    exit 0
+  fi
+}
 LASTING_DATA=""
 LASTING_PARENTS_BEFORE=""
 
@@ -69,6 +78,10 @@ start_cluster() {
   CLUSTER_DATA=$DATA
   export KUBECONFIG DATA
 }
+
+# cluster_tag DIR: the suffix of an ephemeral cluster's kernel names (bridge
+# sk-TAG, table skiff_TAG), derived from its directory as ctl/cmd_up.cpp does.
+cluster_tag() { basename "$1" | sed 's/^skiff-//' | tr 'A-Z' 'a-z'; }
 
 # stop_cluster: `skiff down`, keeping the log in $E2E_TMP/server.log.
 stop_cluster() {

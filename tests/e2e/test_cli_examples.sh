@@ -3,7 +3,6 @@
 # `skiff get` prints what `kubectl get` prints (AGE aside), and kubectl and
 # skiff take turns applying the same files (each says "unchanged" after the other).
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 EX=$ROOT/examples
 start_apiserver
 s() { "$SKIFF" "$@"; }

@@ -7,17 +7,13 @@
 # after `skiff down` no netns, bridge or nft table of the cluster left.
 # Traffic goes only to 127.0.0.1 and to the cluster's own bridge and pods.
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: needs root"
-  exit 0
-fi
+require_root
 
 bash "$ROOT/scripts/make-busybox-image.sh" "$E2E_TMP/busybox.tar" >/dev/null
 start_cluster
 s() { "$SKIFF" "$@" 2>&1; }
 # An ephemeral cluster's kernel names derive from its directory (ctl/cmd_up.cpp).
-TAG=$(basename "$DATA" | sed 's/^skiff-//' | tr 'A-Z' 'a-z')
+TAG=$(cluster_tag "$DATA")
 BRIDGE=sk-$TAG
 TABLE=skiff_$TAG
 check "the cluster's bridge exists" ip link show "$BRIDGE"

@@ -4,7 +4,6 @@
 # removal, and refusals (corrupt archive, missing file, unknown image) that
 # leave nothing stored. Needs no apiserver and no root.
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 D=$E2E_TMP/data
 s() { "$SKIFF" image --data-dir "$D" "$@"; }
 

@@ -10,11 +10,7 @@
 # cgroup, runc container or conmon of theirs remains.
 # Traffic: none beyond the API on 127.0.0.1 and the kubelet's own probes.
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: needs root"
-  exit 0
-fi
+require_root
 
 bash "$ROOT/scripts/make-busybox-image.sh" "$E2E_TMP/busybox.tar" >/dev/null
 start_lasting_cluster

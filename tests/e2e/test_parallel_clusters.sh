@@ -11,11 +11,7 @@
 # Traffic goes only to 127.0.0.1 and to the clusters' own bridges, pods and
 # service addresses.
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: needs root"
-  exit 0
-fi
+require_root
 
 DATA_A=""
 DATA_B=""
@@ -44,9 +40,8 @@ KC_A=$DATA_A/kubeconfig
 KC_B=$DATA_B/kubeconfig
 ka() { "$KUBECTL" --kubeconfig "$KC_A" "$@"; }
 kb() { "$KUBECTL" --kubeconfig "$KC_B" "$@"; }
-tag_of() { basename "$1" | sed 's/^skiff-//' | tr 'A-Z' 'a-z'; }
-TAG_A=$(tag_of "$DATA_A")
-TAG_B=$(tag_of "$DATA_B")
+TAG_A=$(cluster_tag "$DATA_A")
+TAG_B=$(cluster_tag "$DATA_B")
 
 # ---- distinct ranges ------------------------------------------------------------
 POD_CIDR_A=$(ka get node -o jsonpath='{.items[0].spec.podCIDR}')

@@ -13,11 +13,7 @@
 # its own (start_lasting_cluster in kube_lib.sh), torn down by the exit trap.
 # Traffic goes only to 127.0.0.1, the cluster's bridge, pods and ClusterIPs.
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: needs root"
-  exit 0
-fi
+require_root
 
 REPLICAS=5
 MAX_SURGE=1

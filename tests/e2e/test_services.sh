@@ -16,11 +16,7 @@
 # node's own address (when it is local), the cluster's bridge, pods, service
 # addresses programmed into the cluster's own table, and the test's netns.
 source "$(dirname "$0")/kube_lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: needs root"
-  exit 0
-fi
+require_root
 
 NP_PID=""
 EXT_NS=""
@@ -41,7 +37,7 @@ trap services_cleanup EXIT
 bash "$ROOT/scripts/make-busybox-image.sh" "$E2E_TMP/busybox.tar" >/dev/null
 start_cluster --disable netproxy
 # An ephemeral cluster's kernel names derive from its directory (ctl/cmd_up.cpp).
-TAG=$(basename "$DATA" | sed 's/^skiff-//' | tr 'A-Z' 'a-z')
+TAG=$(cluster_tag "$DATA")
 BRIDGE=sk-$TAG
 TABLE=skiff_$TAG
 DNS_IP=$(ip -4 -o addr show dev "$BRIDGE" | awk '{print $4}' | cut -d/ -f1)

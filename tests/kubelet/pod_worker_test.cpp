@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "api/time.h"
 #include "tests/kubelet/fake_runtime.h"
 
 using namespace skiff;
@@ -139,6 +140,12 @@ Json pod(Json containers = Json::array({{{"name", "c"}, {"image", "busybox"}}}),
             {"status", {{"phase", "Pending"}, {"qosClass", "BestEffort"}}}};
   if (!inits.empty()) p["spec"]["initContainers"] = inits;
   return p;
+}
+
+// p as the API shows it once deleted with `grace` seconds at kT0.
+void markDeleted(Json& p, int grace) {
+  p["metadata"]["deletionTimestamp"] = skiff::api::formatTime(kT0 + std::chrono::seconds(grace));
+  p["metadata"]["deletionGracePeriodSeconds"] = grace;
 }
 
 Json one(const std::string& name, Json extra = Json::object()) {
@@ -384,8 +391,7 @@ TEST_CASE("deletion: stop with the grace period, remove, remove the sandbox, the
   auto w = h.worker(p);
   w->syncOnce();
   h.rt.clearCalls();
-  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:07Z";
-  p["metadata"]["deletionGracePeriodSeconds"] = 7;
+  markDeleted(p, 7);
   w->update(p);
   auto wake = w->syncOnce();
   CHECK_FALSE(wake);
@@ -422,8 +428,7 @@ TEST_CASE("deletion: not ready first, SIGTERM only once the pod left its Endpoin
   std::string ip = h.host.status()["podIP"];
   h.rt.clearCalls();
   h.host.listing = std::vector<std::string>{"web"};
-  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:30Z";
-  p["metadata"]["deletionGracePeriodSeconds"] = 30;
+  markDeleted(p, 30);
   w->update(p);
   auto wake = w->syncOnce();
   REQUIRE(wake);
@@ -446,27 +451,25 @@ TEST_CASE("deletion: not ready first, SIGTERM only once the pod left its Endpoin
 
 TEST_CASE("deletion: the Endpoints wait ends after 2 s; grace 0 does not wait",
           "[pod_worker][termination]") {
+  // A running pod still listed in its Endpoints, then deleted with `grace`.
+  auto deleted = [](Harness& h, int grace) {
+    h.host.listing = std::vector<std::string>{"web"};
+    Json p = pod();
+    auto w = h.worker(p);
+    w->syncOnce();
+    markDeleted(p, grace);
+    w->update(p);
+    return w;
+  };
   Harness h;
-  h.host.listing = std::vector<std::string>{"web"};
-  Json p = pod();
-  auto w = h.worker(p);
-  w->syncOnce();
-  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:30Z";
-  p["metadata"]["deletionGracePeriodSeconds"] = 30;
-  w->update(p);
+  auto w = deleted(h, 30);
   CHECK(w->syncOnce());
   h.now += std::chrono::seconds(2);
   CHECK_FALSE(w->syncOnce());  // stuck in the Endpoints: stopped anyway
   CHECK(h.rt.called("stop u1_c_0 30"));
 
   Harness h0;
-  h0.host.listing = std::vector<std::string>{"web"};
-  Json q = pod();
-  auto w0 = h0.worker(q);
-  w0->syncOnce();
-  q["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z";
-  q["metadata"]["deletionGracePeriodSeconds"] = 0;
-  w0->update(q);
+  auto w0 = deleted(h0, 0);
   CHECK_FALSE(w0->syncOnce());  // at once
   CHECK(h0.rt.called("stop u1_c_0 0"));
   CHECK(h0.host.endpointsAsked().empty());
@@ -483,7 +486,7 @@ TEST_CASE("a start waiting at the node's start gate gives up when the pod is del
   for (int i = 0; i < 2000 && h.config.startGate->waiting() == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   REQUIRE(h.config.startGate->waiting() == 1);
-  p["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:30Z";
+  markDeleted(p, 30);
   w->update(p);  // wakes the gate: the waiting pass returns without a sandbox
   pass.join();
   CHECK(h.rt.sandboxCount() == 0);

@@ -9,8 +9,6 @@
 #include <mutex>
 #include <thread>
 
-#include "apiserver/server.h"
-#include "client/kubeconfig.h"
 #include "netproxy/netproxy.h"
 #include "tests/test_apiserver.h"
 
