@@ -71,7 +71,11 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   // NAT: Service addresses and node ports.
   chain("services");
   rule("services", "ip daddr . meta l4proto . th dport vmap @svc");
-  rule("services", "fib daddr type local meta l4proto . th dport vmap @nodeport");
+  // np_localnet holds the node ports with endpoints: its lookup turns every other
+  // packet away before the route lookup of fib.
+  rule("services",
+       "meta l4proto . th dport @np_localnet fib daddr type local meta l4proto . th dport vmap "
+       "@nodeport");
   // Prerouting sees every bridge's pods (br_netfilter included: iifname is the
   // bridge, not the port). With our bridge known, another bridge's packets are
   // another cluster's business (see RulesetConfig::podBridge).
@@ -85,12 +89,17 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   chain("nat_output", "type nat hook output priority -100");
   rule("nat_output", "jump services");
 
-  // Masquerade decisions, from the conntrack original tuple.
+  // Masquerade decisions, from the conntrack original tuple. The host's own
+  // connections keep their source: every pod routes back through the host, which
+  // undoes the DNAT. Only a loopback source (route_localnet) cannot be answered.
+  // (Not `meta iif`: a pod's packet DNAT'ed back into its own bridge is bridged
+  // by br_netfilter, whose postrouting has no input interface either.)
   chain("masq_always");
+  rule("masq_always", "ip saddr != 127.0.0.0/8 fib saddr type local return");
   rule("masq_always", "masquerade");
   chain("masq_internal");
   rule("masq_internal", "ip saddr . ct original ip daddr . ip daddr @hairpin masquerade");
-  rule("masq_internal", "fib saddr type local masquerade");
+  rule("masq_internal", "ip saddr 127.0.0.0/8 masquerade");
   chain("masquerading");
   for (const char* p : kProtocols) {
     rule("masquerading",
@@ -110,10 +119,12 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   rule("do_reject", "reject");
   chain("reject_check");
   rule("reject_check", "ip daddr . meta l4proto . th dport @noep goto do_reject");
-  rule("reject_check", "fib daddr type local meta l4proto . th dport @noep_np goto do_reject");
+  rule("reject_check", "meta l4proto . th dport @noep_np fib daddr type local goto do_reject");
+  // Every packet passes the base chains below: the cheapest test comes first.
   chain("filter_prerouting", "type filter hook prerouting priority -110");
+  rule("filter_prerouting", "ct state != new return");
   if (!otherBridge.empty()) rule("filter_prerouting", otherBridge + "return");
-  rule("filter_prerouting", "ct state new jump reject_check");
+  rule("filter_prerouting", "jump reject_check");
   chain("filter_output", "type filter hook output priority -110");
   rule("filter_output", "ct state new jump reject_check");
 
@@ -136,10 +147,15 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   chain("after_nat");
   rule("after_nat", "ct state new ct status dnat jump aff_record");
   rule("after_nat", "jump unnated");
+  // A connection's later packets were checked with its first (invalid and
+  // untracked ones are checked each time).
+  const std::string checked = "ct state established,related return";
   chain("after_prerouting", "type filter hook prerouting priority -90");
+  rule("after_prerouting", checked);
   if (!otherBridge.empty()) rule("after_prerouting", otherBridge + "goto unnated");
   rule("after_prerouting", "jump after_nat");
   chain("after_output", "type filter hook output priority -90");
+  rule("after_output", checked);
   rule("after_output", "jump after_nat");
 
   // 127.0.0.1 NodePorts without route_localnet (see the header).

@@ -10,6 +10,8 @@
 //
 //   svc       map  daddr . l4proto . dport -> goto svc_N | aff_N   (N = ready endpoint count)
 //   nodeport  map  l4proto . dport         -> goto np_N  | npaff_N (on any local address: fib)
+//   np_localnet set l4proto . dport of the node ports with endpoints: looked up before
+//             fib's route lookup, and for 127.0.0.1 (below)
 //   ep_N      map  daddr . l4proto . dport . (numgen random mod N) -> endpoint ip . port
 //   npep_N    map  l4proto . dport . (numgen random mod N)         -> endpoint ip . port
 //   svc_N     one rule: dnat to the ep_N lookup            (one chain per distinct N; the
@@ -28,14 +30,16 @@
 //             as is anything in the optional service CIDR; nothing is routed out.
 //   post, post_np   maps -> goto masq_always | masq_internal: masquerade decisions in
 //             postrouting from the conntrack original tuple. masq_internal masquerades
-//             only hairpin (pod -> own Service -> itself; set `hairpin` of ep . svc . ep)
-//             and traffic from the host; masq_always (external addresses and node ports
-//             of Cluster-policy Services) masquerades everything, so
-//             externalTrafficPolicy: Local keeps the client source.
+//             only hairpin (pod -> own Service -> itself; set `hairpin` of ep . svc . ep);
+//             masq_always (external addresses and node ports of Cluster-policy
+//             Services) masquerades all that came in through an interface, so
+//             externalTrafficPolicy: Local keeps the client source. The host's own
+//             connections keep theirs in both (pods answer through the host; a
+//             masquerade cost ~2 us per connection), unless it is a loopback address.
 //   127.0.0.1 NodePorts without route_localnet: a DNAT'ed packet with source
 //             127.0.0.1 cannot be routed out of the host. localnet_out (output, priority
 //             -300, before conntrack) rewrites the source to a local non-loopback
-//             address L; conntrack, NAT and masquerade then work as for any host
+//             address L; conntrack and NAT then work as for any host
 //             client, and localnet_in (input, priority 101, after NAT undid the DNAT)
 //             rewrites the reply's destination L back to 127.0.0.1 for the socket.
 //

@@ -229,14 +229,16 @@ TEST_CASE("Pod bridge: prerouting leaves other bridges' traffic alone, output is
       CHECK(rulesOf(text, "nat_prerouting") ==
             std::vector<std::string>{guard + "return", "jump services"});
       CHECK(rulesOf(text, "filter_prerouting") ==
-            std::vector<std::string>{guard + "return", "ct state new jump reject_check"});
+            std::vector<std::string>{"ct state != new return", guard + "return",
+                                     "jump reject_check"});
       // Not another cluster's affinity, but our ranges are refused for everyone.
+      const std::string checked = "ct state established,related return";
       CHECK(rulesOf(text, "after_prerouting") ==
-            std::vector<std::string>{guard + "goto unnated", "jump after_nat"});
+            std::vector<std::string>{checked, guard + "goto unnated", "jump after_nat"});
       CHECK(rulesOf(text, "nat_output") == std::vector<std::string>{"jump services"});
       CHECK(rulesOf(text, "filter_output") ==
             std::vector<std::string>{"ct state new jump reject_check"});
-      CHECK(rulesOf(text, "after_output") == std::vector<std::string>{"jump after_nat"});
+      CHECK(rulesOf(text, "after_output") == std::vector<std::string>{checked, "jump after_nat"});
       CHECK(rulesOf(text, "unnated") ==
             std::vector<std::string>{"ip daddr @cluster_ips goto do_reject",
                                      "ip daddr 10.96.16.0/20 goto do_reject",
