@@ -305,6 +305,10 @@ Result<GroupVersionKind> objectKind(const Json& object) {
 
 Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
                              UnknownFields unknown) {
+  return decodeObject(Json(object), gvk, unknown);
+}
+
+Result<Decoded> decodeObject(Json&& object, const GroupVersionKind& gvk, UnknownFields unknown) {
   const TypeDef* type = typeForKind(gvk);
   std::string prefix =
       gvk.kind + " in version \"" + gvk.version + "\" cannot be handled as a " + gvk.kind + ": ";
@@ -317,7 +321,7 @@ Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
     return makeError(Code::kBadRequest, prefix + "json: cannot unmarshal " + jsonTypeName(object) +
                                             " into Go value of type " + goName(type));
   }
-  Decoded out{object, {}};
+  Decoded out{std::move(object), {}};
   Json& obj = out.object;
   // apiVersion and kind: absent (or null/empty) means "the endpoint's".
   auto typeMetaString = [&](const char* name) -> Result<std::string> {

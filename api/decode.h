@@ -29,6 +29,9 @@ struct Decoded {
 // it, or be absent and are then filled in). Errors are kBadRequest.
 Result<Decoded> decodeObject(const Json& object, const GroupVersionKind& gvk,
                              UnknownFields unknown = UnknownFields::kStrict);
+// The same, taking the object over instead of copying it.
+Result<Decoded> decodeObject(Json&& object, const GroupVersionKind& gvk,
+                             UnknownFields unknown = UnknownFields::kStrict);
 
 // Reads apiVersion and kind from an object; kBadRequest naming the missing field.
 Result<GroupVersionKind> objectKind(const Json& object);

@@ -44,13 +44,39 @@ Result<api::Decoded> decodeBody(const std::string& body, const ResourceInfo& r,
   auto parsed = api::parseJson(body);
   if (!parsed) return parsed.error();
   if (!parsed->is_object()) return badRequest("the request body must be a JSON object");
-  return api::decodeObject(*parsed, r.gvk(), mode);
+  return api::decodeObject(std::move(*parsed), r.gvk(), mode);
 }
+
+// The decoded object of a create or update, for its planner, which may run
+// more than once: the first attempt takes the object; a retry (a lost
+// compare-and-swap, a taken generated name) decodes the body again. That costs
+// less than the copy of the object each attempt would otherwise make.
+class WriteBody {
+ public:
+  WriteBody(Json object, std::string body, api::UnknownFields mode)
+      : object_(std::move(object)), body_(std::move(body)), mode_(mode) {}
+  const Json& peek() const { return object_; }
+  Result<Json> take(const ResourceInfo& r) {
+    if (!taken_) {
+      taken_ = true;
+      return std::move(object_);
+    }
+    auto decoded = decodeBody(body_, r, mode_);
+    if (!decoded) return decoded.error();
+    return std::move(decoded->object);
+  }
+
+ private:
+  Json object_;
+  std::string body_;
+  api::UnknownFields mode_;
+  bool taken_ = false;
+};
 
 // The body of a create or update, decoded as the resource's kind under the
 // request's fieldValidation mode; its warnings become Warning headers.
 struct DecodedWrite {
-  Json object;
+  WriteBody body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool dryRun = false;
 };
@@ -60,8 +86,8 @@ Result<DecodedWrite> decodeWriteRequest(const Request& request, const ResourceIn
   if (!mode) return mode.error();
   auto decoded = decodeBody(request.body, r, *mode);
   if (!decoded) return decoded.error();
-  return DecodedWrite{std::move(decoded->object), warningHeaders(decoded->warnings),
-                      isDryRun(request)};
+  return DecodedWrite{WriteBody(std::move(decoded->object), request.body, *mode),
+                      warningHeaders(decoded->warnings), isDryRun(request)};
 }
 
 // Appends the write of the object itself, then the allocator's ops and keys.
@@ -179,12 +205,13 @@ void RestApiImpl::create(const Scope& scope, const Request& request,
                          std::shared_ptr<ResponseWriter> writer) {
   auto decoded = decodeWriteRequest(request, *scope.resource);
   if (!decoded) return respondError(*writer, decoded.error());
-  auto headers = std::move(decoded->headers);
-  bool dryRun = decoded->dryRun;
-  Json obj = std::move(decoded->object);
   runWriteAndRespond(
-      [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
-        auto plan = planCreate(scope, obj, dryRun, avoid);
+      [this, scope, body = std::move(decoded->body), dryRun = decoded->dryRun,
+       headers = std::move(decoded->headers)](
+          const std::set<std::string>& avoid) mutable -> Result<WritePlan> {
+        auto obj = body.take(*scope.resource);
+        if (!obj) return obj.error();
+        auto plan = planCreate(scope, std::move(*obj), dryRun, avoid);
         if (plan) plan->headers = headers;
         return plan;
       },
@@ -294,33 +321,34 @@ void RestApiImpl::update(const Scope& scope, const Request& request,
                          std::shared_ptr<ResponseWriter> writer) {
   auto decoded = decodeWriteRequest(request, *scope.resource);
   if (!decoded) return respondError(*writer, decoded.error());
-  auto headers = std::move(decoded->headers);
-  bool dryRun = decoded->dryRun;
-  Json obj = std::move(decoded->object);
-  std::string bodyName = stringAt(obj, "metadata", "name");
+  std::string bodyName = stringAt(decoded->body.peek(), "metadata", "name");
   if (!bodyName.empty() && bodyName != scope.name)
     return respondError(*writer,
                         badRequest("the name of the object (" + bodyName +
                                    ") does not match the name on the URL (" + scope.name + ")"));
   runWriteAndRespond(
-      [this, scope, obj, dryRun, headers](const std::set<std::string>& avoid) -> Result<WritePlan> {
+      [this, scope, body = std::move(decoded->body), dryRun = decoded->dryRun,
+       headers = std::move(decoded->headers)](
+          const std::set<std::string>& avoid) mutable -> Result<WritePlan> {
         const ResourceInfo& r = *scope.resource;
+        auto obj = body.take(r);
+        if (!obj) return obj.error();
         auto rec = store_.get(scope.key());
         Result<WritePlan> plan = makeError(Code::kInternal, "");
         if (!rec) {
           if (rec.error().code != Code::kNotFound) return rec.error();
           if (!r.allowCreateOnUpdate || !scope.sub.empty())
             return notFound(r.groupResource(), scope.name);
-          Json created = obj;
+          Json created = std::move(*obj);
           Json& md = metadataOf(created);
           if (md.value("name", "").empty()) md["name"] = scope.name;
           if (md.value("name", "") != scope.name)
             return badRequest("the name of the object (" + md.value("name", "") +
                               ") does not match the name on the URL (" + scope.name + ")");
           md.erase("resourceVersion");
-          plan = planCreate(scope, created, dryRun, avoid);
+          plan = planCreate(scope, std::move(created), dryRun, avoid);
         } else {
-          plan = planUpdate(scope, *rec, obj, dryRun, avoid);
+          plan = planUpdate(scope, *rec, std::move(*obj), dryRun, avoid);
         }
         if (plan) plan->headers = headers;
         return plan;
@@ -379,7 +407,7 @@ void RestApiImpl::patch(const Scope& scope, const Request& request,
         if (!current) return current.error();
         auto patched = applyPatch(type, *current, patchJson, r.gvk());
         if (!patched) return patched.error();
-        auto decoded = api::decodeObject(*patched, r.gvk(), unknown);
+        auto decoded = api::decodeObject(std::move(*patched), r.gvk(), unknown);
         if (!decoded) return decoded.error();
         auto plan = planUpdate(scope, *rec, std::move(decoded->object), dryRun, avoid);
         if (plan) plan->headers = warningHeaders(decoded->warnings);

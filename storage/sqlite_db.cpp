@@ -15,7 +15,7 @@ Query& Query::bind(int i, int64_t v) {
 }
 
 Query& Query::bindText(int i, std::string_view s) {
-  int rc = sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK && bindRc_ == SQLITE_OK) bindRc_ = rc;
   return *this;
 }
@@ -24,7 +24,7 @@ Query& Query::bindBlob(int i, std::string_view s) {
   // A non-null pointer keeps an empty value a zero-length blob rather than NULL.
   static const char kEmpty = 0;
   const char* data = s.empty() ? &kEmpty : s.data();
-  int rc = sqlite3_bind_blob(stmt_, i, data, static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_bind_blob(stmt_, i, data, static_cast<int>(s.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK && bindRc_ == SQLITE_OK) bindRc_ = rc;
   return *this;
 }
@@ -101,13 +101,13 @@ Status Db::exec(const char* sql) {
                                         std::to_string(rc) + ")");
 }
 
-Result<Query> Db::query(const std::string& sql) {
+Result<Query> Db::query(std::string_view sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return error("sqlite prepare \"" + sql + "\"");
+    if (rc != SQLITE_OK) return error("sqlite prepare \"" + std::string(sql) + "\"");
     it = statements_.emplace(sql, stmt).first;
   }
   return Query(this, it->second);

@@ -40,6 +40,8 @@ class Query {
 
   // Parameters are 1-based, as in SQLite. A failed bind is reported by step().
   Query& bind(int i, int64_t v);
+  // Text and blobs are not copied: `s` must stay valid until the Query is done
+  // stepping (destroyed or rebound).
   Query& bindText(int i, std::string_view s);
   Query& bindBlob(int i, std::string_view s);
   Query& bindNull(int i);
@@ -73,7 +75,7 @@ class Db {
   // Runs one or more statements that return no rows ("BEGIN IMMEDIATE", DDL).
   Status exec(const char* sql);
   // Borrows the cached statement for `sql`, compiling it on first use.
-  Result<Query> query(const std::string& sql);
+  Result<Query> query(std::string_view sql);
 
   // "context: SQLite message (code N)"
   Error error(const std::string& context) const;
@@ -83,7 +85,12 @@ class Db {
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  // Looked up by string_view (no std::string built per query).
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
 };
 
 }  // namespace skiff::storage::sql
