@@ -20,6 +20,7 @@
 
 #include "api/protobuf_internal.h"
 #include "api/schema.h"
+#include "api/time.h"
 #include "api/types_internal.h"
 
 namespace skiff::api {
@@ -161,21 +162,6 @@ std::string base64(std::string_view in) {
 
 // Go's zero time.Time as Unix seconds: metav1.Time writes it for an unset time.
 constexpr int64_t kGoZeroTimeSeconds = -62135596800;
-
-std::string formatTime(int64_t seconds, int64_t nanos, bool micro) {
-  time_t t = static_cast<time_t>(seconds);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string s(buf, n);
-  if (micro) {
-    char frac[16];
-    snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(nanos / 1000));
-    s += frac;
-  }
-  return s + "Z";
-}
 
 // ---- the reader ----
 
@@ -483,7 +469,7 @@ Result<Json> Reader::time(std::string_view bytes, bool micro, const std::string&
   auto ns = static_cast<int32_t>(static_cast<uint32_t>(nanos));
   if (bytes.empty() || (s == kGoZeroTimeSeconds && ns == 0)) return Json();  // Go's zero time: null
   if (ns < 0 || ns > 999999999) return malformed(path, "Time nanos out of range");
-  return Json(formatTime(s, ns, micro));
+  return Json(formatTime(s, ns, micro ? TimeFraction::kMicro : TimeFraction::kNone));
 }
 
 // The type model's TypeDef for an envelope's apiVersion and kind.

@@ -1,16 +1,37 @@
 #include "api/time.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace skiff::api {
 
-std::string formatTime(TimePoint t) {
-  std::time_t s = std::chrono::system_clock::to_time_t(t);
+std::string formatTime(int64_t unixSeconds, int64_t nanos, TimeFraction fraction) {
+  std::time_t s = static_cast<std::time_t>(unixSeconds);
   std::tm tm{};
   gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  char buf[64];
+  // By hand, not strftime: Go pads the year to four digits ("0001"), %Y does not.
+  size_t n = static_cast<size_t>(std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d",
+                                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                               tm.tm_hour, tm.tm_min, tm.tm_sec));
+  if (fraction == TimeFraction::kMicro) {
+    n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(nanos / 1000));
+  } else if (fraction == TimeFraction::kNano && nanos != 0) {
+    n += std::snprintf(buf + n, sizeof buf - n, ".%09lld", static_cast<long long>(nanos));
+    while (buf[n - 1] == '0') --n;
+  }
+  buf[n++] = 'Z';
+  return std::string(buf, n);
+}
+
+std::string formatTime(TimePoint t, TimeFraction fraction) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  int64_t secs = ns / 1000000000, frac = ns % 1000000000;
+  if (frac < 0) {  // before 1970: the fraction counts up from the second below
+    frac += 1000000000;
+    --secs;
+  }
+  return formatTime(secs, frac, fraction);
 }
 
 namespace {

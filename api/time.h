@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,8 +12,17 @@ namespace skiff::api {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
-// "2026-11-26T15:34:53Z" (whole seconds, UTC).
-std::string formatTime(TimePoint t);
+// The fraction of a second formatTime writes.
+enum class TimeFraction {
+  kNone,   // metav1.Time: "2026-11-26T15:34:53Z"
+  kMicro,  // metav1.MicroTime: always six digits, "2026-11-26T15:34:53.000120Z"
+  kNano,   // Go's RFC3339Nano (CRI log lines): up to nine, trailing zeros dropped
+};
+
+// RFC 3339 in UTC; `nanos` in [0, 1e9). The seconds form covers every year Go
+// writes (metav1.Time of year 1 included), which a TimePoint cannot hold.
+std::string formatTime(int64_t unixSeconds, int64_t nanos, TimeFraction fraction);
+std::string formatTime(TimePoint t, TimeFraction fraction = TimeFraction::kNone);
 inline std::string nowRfc3339() { return formatTime(std::chrono::system_clock::now()); }
 
 // Accepts "YYYY-MM-DDTHH:MM:SS", optional fractional seconds (one digit or

@@ -85,31 +85,6 @@ class Assembler {
 
 }  // namespace
 
-std::string formatRfc3339Nano(SysClock::time_point t) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  int64_t secs = ns / 1000000000;
-  int64_t frac = ns % 1000000000;
-  if (frac < 0) {
-    frac += 1000000000;
-    --secs;
-  }
-  time_t tt = time_t(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  if (frac != 0) {
-    char f[16];
-    std::snprintf(f, sizeof f, ".%09lld", static_cast<long long>(frac));
-    std::string fs(f);
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  out += 'Z';
-  return out;
-}
-
 std::optional<CriMessage> parseCriLine(std::string_view line) {
   size_t a = line.find(' ');
   if (a == std::string_view::npos) return std::nullopt;
@@ -151,7 +126,7 @@ Status readCriLog(const std::string& path, const LogReadOptions& options, const 
   auto emit = [&](SysClock::time_point t, std::string_view text) {
     if (options.since && t < *options.since) return true;
     std::string out;
-    if (options.timestamps) out = formatRfc3339Nano(t) + " ";
+    if (options.timestamps) out = api::formatTime(t, api::TimeFraction::kNano) + " ";
     out.append(text);
     if (options.limitBytes) {
       int64_t room = *options.limitBytes - sent;

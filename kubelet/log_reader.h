@@ -46,10 +46,6 @@ struct CriMessage {
 // not in the format (such lines are skipped by the reader).
 std::optional<CriMessage> parseCriLine(std::string_view line);
 
-// Go's time.RFC3339Nano in UTC: "2016-10-06T00:17:09.669794202Z",
-// "2016-10-06T00:17:09.6Z", "2016-10-06T00:17:09Z".
-std::string formatRfc3339Nano(std::chrono::system_clock::time_point t);
-
 struct LogReadOptions {
   std::optional<int64_t> tailLines;   // >= 0
   std::optional<int64_t> limitBytes;  // > 0

@@ -49,3 +49,19 @@ TEST_CASE("parseTime agrees with timegm across years, leap days and zones", "[ti
         123456789);
   CHECK(parseTime("2026-11-26T15:34:53.999Z") == parseTime("2026-11-26T15:34:53Z"));
 }
+
+TEST_CASE("formatTime writes metav1.Time, MicroTime and RFC3339Nano fractions", "[time]") {
+  auto t = parseTimePrecise("2016-10-06T00:17:09.669794202Z");
+  REQUIRE(t);
+  CHECK(formatTime(*t) == "2016-10-06T00:17:09Z");
+  CHECK(formatTime(*t, TimeFraction::kMicro) == "2016-10-06T00:17:09.669794Z");
+  CHECK(formatTime(*t, TimeFraction::kNano) == "2016-10-06T00:17:09.669794202Z");
+  // RFC3339Nano drops trailing zeros and a zero fraction; MicroTime keeps six digits.
+  CHECK(formatTime(1475713032, 500000000, TimeFraction::kNano) == "2016-10-06T00:17:12.5Z");
+  CHECK(formatTime(1475713032, 0, TimeFraction::kNano) == "2016-10-06T00:17:12Z");
+  CHECK(formatTime(1475713032, 0, TimeFraction::kMicro) == "2016-10-06T00:17:12.000000Z");
+  // Years a TimePoint cannot hold: Go's zero time, and a time before 1970.
+  CHECK(formatTime(-62135596800, 0, TimeFraction::kNone) == "0001-01-01T00:00:00Z");
+  CHECK(formatTime(std::chrono::system_clock::time_point(std::chrono::milliseconds(-1500)),
+                   TimeFraction::kNano) == "1969-12-31T23:59:58.5Z");
+}

@@ -60,7 +60,7 @@ TEST_CASE("parseCriLine reads time, stream, tag and text", "[kubelet][logs]") {
   CHECK(m->stream == "stdout");
   CHECK_FALSE(m->partial);
   CHECK(m->text == "hello world");
-  CHECK(formatRfc3339Nano(m->time) == "2016-10-06T00:17:09.669794202Z");
+  CHECK(api::formatTime(m->time, api::TimeFraction::kNano) == "2016-10-06T00:17:09.669794202Z");
 
   auto p = parseCriLine("2016-10-06T00:17:09Z stderr P ");
   REQUIRE(p);
@@ -76,10 +76,10 @@ TEST_CASE("parseCriLine reads time, stream, tag and text", "[kubelet][logs]") {
 TEST_CASE("RFC 3339 offsets and RFC3339Nano output", "[kubelet][logs]") {
   auto a = skiff::api::parseTimePrecise("2016-10-06T02:17:12.5+02:00");
   REQUIRE(a);
-  CHECK(formatRfc3339Nano(*a) == "2016-10-06T00:17:12.5Z");
+  CHECK(api::formatTime(*a, api::TimeFraction::kNano) == "2016-10-06T00:17:12.5Z");
   auto b = skiff::api::parseTimePrecise("2016-10-06T00:17:12Z");
   REQUIRE(b);
-  CHECK(formatRfc3339Nano(*b) == "2016-10-06T00:17:12Z");
+  CHECK(api::formatTime(*b, api::TimeFraction::kNano) == "2016-10-06T00:17:12Z");
   CHECK_FALSE(skiff::api::parseTimePrecise("2016-10-06 00:17:12Z"));
   CHECK_FALSE(skiff::api::parseTimePrecise("2016-10-06T00:17:12"));
 }
