@@ -383,6 +383,17 @@ const Json& valueOrNull(const Json* p) {
   return p ? *p : null;
 }
 
+const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path) {
+  const Json* cur = &obj;
+  for (const char* key : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end() || it->is_null()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
 namespace detail {
 bool readJson(std::string_view text, Json& out) {
   return Reader(text).document(out);

@@ -10,6 +10,7 @@
 // error messages are nlohmann's.
 #pragma once
 
+#include <initializer_list>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,10 @@ Json parseStoredJson(std::string_view text);
 // conditional `p ? *p : Json::object()` copies the whole subtree).
 const Json& valueOrEmptyObject(const Json* p);
 const Json& valueOrNull(const Json* p);
+
+// The member at `path` (object keys, outermost first), or nullptr when a step
+// is missing or not an object, or the member is null (Go reads null as absent).
+const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path);
 
 namespace detail {
 // The reader alone: false when it declines `text` (then `out` is unspecified).

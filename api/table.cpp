@@ -52,17 +52,6 @@ std::string humanDuration(std::chrono::seconds d) {
 
 namespace table_internal {
 
-const Json* at(const Json& obj, std::initializer_list<const char*> path) {
-  const Json* cur = &obj;
-  for (const char* p : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(p);
-    if (it == cur->end() || it->is_null()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
-
 std::string str(const Json* j) {
   if (!j || j->is_null()) return "";
   if (j->is_string()) return j->get<std::string>();

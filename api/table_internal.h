@@ -128,7 +128,9 @@ inline constexpr const char* kDescServiceAccountSecrets =
     "ServiceAccount are allowed to use.";
 
 // Null-safe navigation: nullptr when any step is missing or null.
-const Json* at(const Json& obj, std::initializer_list<const char*> path);
+inline const Json* at(const Json& obj, std::initializer_list<const char*> path) {
+  return jsonAt(obj, path);
+}
 std::string str(const Json* j);  // "" for missing
 long long num(const Json* j);    // 0 for missing
 const Json& arr(const Json* j);  // [] for missing

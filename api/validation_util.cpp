@@ -358,10 +358,7 @@ bool isIPv6(const std::string& s) {
 }
 
 const Json* get(const Json& obj, const char* name) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
+  return jsonAt(obj, {name});
 }
 std::string getString(const Json& obj, const char* name) {
   const Json* v = get(obj, name);

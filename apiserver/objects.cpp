@@ -154,12 +154,7 @@ std::string podQosClass(const Json& pod) {
 }
 
 const Json* fieldAt(const Json& object, const char* section, const char* field) {
-  if (!object.is_object()) return nullptr;
-  auto s = object.find(section);
-  if (s == object.end() || !s->is_object()) return nullptr;
-  auto f = s->find(field);
-  if (f == s->end()) return nullptr;
-  return &*f;
+  return api::jsonAt(object, {section, field});
 }
 
 std::string stringAt(const Json& object, const char* section, const char* field) {

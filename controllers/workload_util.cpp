@@ -9,15 +9,7 @@ namespace skiff::controllers {
 
 namespace {
 const Json* at(const Json& obj, const char* a, const char* b, const char* c) {
-  const Json* j = &obj;
-  for (const char* k : {a, b, c}) {
-    if (!k) break;
-    if (!j->is_object()) return nullptr;
-    auto it = j->find(k);
-    if (it == j->end()) return nullptr;
-    j = &*it;
-  }
-  return j;
+  return c ? api::jsonAt(obj, {a, b, c}) : api::jsonAt(obj, {a, b});
 }
 }  // namespace
 

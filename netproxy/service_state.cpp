@@ -12,10 +12,7 @@ namespace {
 using api::Json;
 
 const Json* field(const Json& obj, const char* name) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
+  return api::jsonAt(obj, {name});
 }
 
 std::string stringField(const Json& obj, const char* name, const std::string& dflt = "") {
