@@ -79,7 +79,7 @@ Result<Discovery> Discovery::load(RestClient& client) {
   return fromDocuments(*lists);
 }
 
-bool Discovery::refresh() const {
+bool Discovery::refresh() {
   if (!refresh_) return false;
   auto refresh = std::move(refresh_);
   refresh_ = nullptr;  // once
@@ -89,14 +89,14 @@ bool Discovery::refresh() const {
   return true;
 }
 
-Result<ResourceType> Discovery::resolve(const std::string& input) const {
+Result<ResourceType> Discovery::resolve(const std::string& input) {
   auto t = resolveOnce(input);
   if (!t && t.error().code == Code::kNotFound && refresh()) return resolveOnce(input);
   return t;
 }
 
 Result<ResourceType> Discovery::forKind(const std::string& apiVersion,
-                                        const std::string& kind) const {
+                                        const std::string& kind) {
   auto t = forKindOnce(apiVersion, kind);
   if (!t && t.error().code == Code::kNotFound && refresh()) return forKindOnce(apiVersion, kind);
   return t;

@@ -6,7 +6,8 @@
 // first) into a table; resolve() is a pure lookup over that table, so tests
 // build a Discovery from fixed JSON with fromDocuments().
 //
-// Not thread-safe for load(); resolve() and resources() are const.
+// Not thread-safe. resolve() and forKind() may read the server's documents
+// again (see setRefresher), so they are not const.
 #pragma once
 
 #include <functional>
@@ -57,10 +58,10 @@ class Discovery {
   // (case-insensitive), optionally qualified by .version.group or .group.
   // kNotFound: `the server doesn't have a resource type "pdos"`, followed by
   // ` (did you mean "pods"?)` when a name is close.
-  Result<ResourceType> resolve(const std::string& name) const;
+  Result<ResourceType> resolve(const std::string& name);
   // The type serving apiVersion+kind (for manifests); kNotFound with kubectl's
   // `no matches for kind "Foo" in version "v1"`.
-  Result<ResourceType> forKind(const std::string& apiVersion, const std::string& kind) const;
+  Result<ResourceType> forKind(const std::string& apiVersion, const std::string& kind);
 
   const std::vector<ResourceType>& resources() const { return resources_; }
 
@@ -77,9 +78,9 @@ class Discovery {
   Result<ResourceType> forKindOnce(const std::string& apiVersion, const std::string& kind) const;
   // Replaces the table with the refresher's documents; false when there is no
   // refresher (any more) or it failed.
-  bool refresh() const;
-  mutable std::vector<ResourceType> resources_;
-  mutable std::function<Result<std::vector<api::Json>>()> refresh_;
+  bool refresh();
+  std::vector<ResourceType> resources_;
+  std::function<Result<std::vector<api::Json>>()> refresh_;
 };
 
 }  // namespace skiff::client

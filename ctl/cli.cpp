@@ -87,7 +87,7 @@ void writeDiscoveryCache(const std::string& file, const std::vector<api::Json>& 
 
 }  // namespace
 
-Result<const client::Discovery*> Cli::discovery() {
+Result<client::Discovery*> Cli::discovery() {
   if (discovery_) return &*discovery_;
   auto c = client();
   if (!c) return c.error();

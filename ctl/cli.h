@@ -38,7 +38,7 @@ class Cli {
   const GlobalFlags& flags() const { return flags_; }
   // The client for the chosen kubeconfig/context (loaded on first use).
   Result<client::RestClient*> client();
-  Result<const client::Discovery*> discovery();
+  Result<client::Discovery*> discovery();
   // -n, else the context's namespace, else "default".
   std::string ns();
   bool namespaceExplicit() const { return !flags_.ns.empty(); }
