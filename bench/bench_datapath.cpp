@@ -20,7 +20,11 @@
 // bridge of its own, skbdp<pid> with 10.123.S.1/24 (S picked so that no local
 // address or route overlaps); the pod is 10.123.S.2. The node address used for
 // the NodePort is that bridge's address (a local address the cluster's
-// netproxy serves NodePorts on; no packet goes near eth0).
+// netproxy serves NodePorts on; no packet goes near eth0). Every path but the
+// two on 127.0.0.1 connects from that address, the host's address facing the
+// pod, as the host does for a real pod behind the cluster's bridge (for the
+// ClusterIP the route alone would pick the cluster bridge's address, which is
+// not on the bench pod's link, and skiff would then masquerade).
 //
 // In the pod: an iperf3 server per path (5201 direct, 5202 ClusterIP, 5203
 // NodePort, 5204 haproxy, 5205 one DNAT rule) and an accept server
@@ -219,6 +223,7 @@ struct Path {
   int iperfPort;
   std::string connHost;
   int connPort;
+  std::string source;  // the client's address, when bound (see the header)
   std::vector<double> gbps{}, connPerSec{};
   long connFailures = 0, connCount = 0;
   std::string error{};
@@ -423,18 +428,18 @@ int run(int argc, char** argv) {
   teardown.add([haproxy] { killChild(haproxy); });
 
   std::vector<Path> paths = {
-      {"direct", podIP, 5201, podIP, 9001},
-      {"clusterip", cip, 5202, cip, 9002},
-      {"nodeport_localhost", "127.0.0.1", npIperf, "127.0.0.1", npConn},
-      {"nodeport_node_address", bridgeIP, npIperf, bridgeIP, npConn},
-      {"haproxy", "127.0.0.1", hpIperf, "127.0.0.1", hpConn},
-      {"one_dnat_rule", floorIP, 5205, floorIP, 9005},
+      {"direct", podIP, 5201, podIP, 9001, bridgeIP},
+      {"clusterip", cip, 5202, cip, 9002, bridgeIP},
+      {"nodeport_localhost", "127.0.0.1", npIperf, "127.0.0.1", npConn, ""},
+      {"nodeport_node_address", bridgeIP, npIperf, bridgeIP, npConn, bridgeIP},
+      {"haproxy", "127.0.0.1", hpIperf, "127.0.0.1", hpConn, ""},
+      {"one_dnat_rule", floorIP, 5205, floorIP, 9005, bridgeIP},
   };
   // Every path answers (the greeting proves the pod was reached) before timing.
   for (auto& p : paths) {
     int fd = -1;
     for (int i = 0; i < 100 && fd < 0; ++i) {
-      fd = connectTimed(p.connHost, p.connPort, true, 1000);
+      fd = connectTimed(p.connHost, p.connPort, true, 1000, nullptr, p.source);
       if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (fd < 0) {
@@ -456,7 +461,8 @@ int run(int argc, char** argv) {
       double g = -1;
       for (int attempt = 0; attempt < 5 && g < 0; ++attempt) {
         if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        g = iperf3Gbps(p.iperfHost, p.iperfPort, seconds, iperfArgs, &err);
+        g = iperf3Gbps(p.iperfHost, p.iperfPort, seconds,
+                       p.source.empty() ? iperfArgs : iperfArgs + " -B " + p.source, &err);
         if (g < 0 && err.find("busy") == std::string::npos) break;  // only "server is busy" heals
       }
       if (g < 0)
@@ -473,7 +479,7 @@ int run(int argc, char** argv) {
       Path& p = paths[(i + c) % paths.size()];
       long failed = 0, count = 0;
       p.connPerSec.push_back(
-          connectionsPerSecond(p.connHost, p.connPort, kConnSlice, &failed, &count));
+          connectionsPerSecond(p.connHost, p.connPort, kConnSlice, &failed, &count, p.source));
       p.connFailures += failed;
       p.connCount += count;
     }

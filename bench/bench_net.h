@@ -84,11 +84,18 @@ inline void resetClose(int fd) {
 // Returns the connected socket (the caller closes it) or -1; `micros` gets the
 // connect() time (SYN -> established) when given. Blocks at most timeoutMs.
 inline int connectTimed(const std::string& ip, int port, bool greeting, int timeoutMs,
-                        double* micros = nullptr) {
+                        double* micros = nullptr, const std::string& source = {}) {
   sockaddr_in sa;
   if (!parseV4(ip, port, sa)) return -1;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  sockaddr_in from;
+  if (!source.empty() &&
+      (!parseV4(source, 0, from) ||
+       ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0)) {
+    ::close(fd);
+    return -1;
+  }
   timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // bounds connect()
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -114,13 +121,14 @@ inline int connectTimed(const std::string& ip, int port, bool greeting, int time
 // connect, read the greeting, close with an RST; repeat. Failed attempts are
 // counted in *failures and not in the rate.
 inline double connectionsPerSecond(const std::string& ip, int port, double seconds,
-                                   long* failures = nullptr, long* count = nullptr) {
+                                   long* failures = nullptr, long* count = nullptr,
+                                   const std::string& source = {}) {
   long ok = 0, failed = 0;
   auto t0 = std::chrono::steady_clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
   auto now = t0;
   while ((now = std::chrono::steady_clock::now()) < end) {
-    int fd = connectTimed(ip, port, true, 2000);
+    int fd = connectTimed(ip, port, true, 2000, nullptr, source);
     if (fd < 0) {
       ++failed;
       continue;

@@ -34,8 +34,10 @@
 //             masq_always (external addresses and node ports of Cluster-policy
 //             Services) masquerades all that came in through an interface, so
 //             externalTrafficPolicy: Local keeps the client source. The host's own
-//             connections keep theirs in both (pods answer through the host; a
-//             masquerade cost ~2 us per connection), unless it is a loopback address.
+//             connections keep theirs in both when the address is on the interface
+//             the packet leaves by (pods answer through the host; a masquerade
+//             costs ~2 us per connection); otherwise (an endpoint off the machine, a
+//             loopback source) they are masqueraded.
 //   127.0.0.1 NodePorts without route_localnet: a DNAT'ed packet with source
 //             127.0.0.1 cannot be routed out of the host. localnet_out (output, priority
 //             -300, before conntrack) rewrites the source to a local non-loopback
