@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "api/validation.h"
+#include "api/time.h"
 #include "api/validation_internal.h"
 
 namespace skiff::api {
@@ -341,11 +342,7 @@ std::optional<double> parseQuantity(const Json& value, std::string* error) {
 }
 
 bool isRfc3339(const std::string& s) {
-  if (s.size() > 64) return false;
-  static const std::regex re(
-      "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:"
-      "([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])");
-  return std::regex_match(s, re);
+  return s.size() <= 64 && parseTimePrecise(s).has_value();  // the grammar of api/time.h
 }
 
 bool isIPv4(const std::string& s) {

@@ -398,7 +398,7 @@ void RestApiImpl::patch(const Scope& scope, const Request& request,
   api::UnknownFields unknown = *mode;
   Json patchJson = std::move(*patchDoc);
   runWriteAndRespond(
-      [this, scope, type, patchJson, unknown,
+      [this, scope, type, patchJson = std::move(patchJson), unknown,
        dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *scope.resource;
         auto rec = getStored(scope);
@@ -528,7 +528,7 @@ void RestApiImpl::writeScale(const Scope& scope, const Request& request,
   Scope main = scope;
   main.sub = "";
   runWriteAndRespond(
-      [this, main, doc, type, isPatch,
+      [this, main, doc = std::move(doc), type, isPatch,
        dryRun](const std::set<std::string>& avoid) -> Result<WritePlan> {
         const ResourceInfo& r = *main.resource;
         auto rec = getStored(main);
@@ -548,7 +548,7 @@ void RestApiImpl::writeScale(const Scope& scope, const Request& request,
           return staleConflict(r.groupResource(), main.name);
         const Json* replicas = fieldAt(scale, "spec", "replicas");
         int64_t n = 0;
-        if (replicas && !replicas->is_null()) {
+        if (replicas) {  // (null reads as absent)
           if (!replicas->is_number_integer())
             return api::invalidError(
                 {"autoscaling", "v1", "Scale"}, main.name,
@@ -559,9 +559,9 @@ void RestApiImpl::writeScale(const Scope& scope, const Request& request,
           return api::invalidError(
               {"autoscaling", "v1", "Scale"}, main.name,
               {api::invalid("spec.replicas", n, "must be greater than or equal to 0")});
-        Json next = *obj;
+        Json next = std::move(*obj);
         next["spec"]["replicas"] = n;
-        auto plan = planUpdate(main, *rec, next, dryRun, avoid);
+        auto plan = planUpdate(main, *rec, std::move(next), dryRun, avoid);
         if (!plan) return plan;
         if (plan->immediateBody) {
           auto after = parseStored(*plan->immediateBody);

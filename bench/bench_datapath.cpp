@@ -465,10 +465,8 @@ int run(int argc, char** argv) {
                        p.source.empty() ? iperfArgs : iperfArgs + " -B " + p.source, &err);
         if (g < 0 && err.find("busy") == std::string::npos) break;  // only "server is busy" heals
       }
-      if (g < 0)
-        p.error = err;
-      else
-        p.gbps.push_back(g);
+      if (g < 0) p.error = err;
+      p.gbps.push_back(g);  // -1 for a failed round: the rounds stay aligned for pairing
     }
   }
   // Connections in short slices, the paths taking turns, so a slow spell of
@@ -486,24 +484,28 @@ int run(int argc, char** argv) {
   }
 
   stopPoint();
-  double directGbps = percentile(paths[0].gbps, 0.5);
+  auto measured = [](std::vector<double> v) {  // without failed rounds
+    v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return x < 0; }), v.end());
+    return v;
+  };
+  double directGbps = percentile(measured(paths[0].gbps), 0.5);
   double directConn = percentile(paths[0].connPerSec, 0.5);
   // Median of a path's figure over direct's of the same round (cycle).
   auto paired = [](const std::vector<double>& path, const std::vector<double>& direct) {
     std::vector<double> r;
     for (size_t i = 0; i < path.size() && i < direct.size(); ++i)
-      if (direct[i] > 0) r.push_back(path[i] / direct[i]);
+      if (direct[i] > 0 && path[i] >= 0) r.push_back(path[i] / direct[i]);
     return percentile(r, 0.5);
   };
   bool goalMet = true;
   int exitCode = 0;
   for (auto& p : paths) {
-    double g = percentile(p.gbps, 0.5), c = percentile(p.connPerSec, 0.5);
+    double g = percentile(measured(p.gbps), 0.5), c = percentile(p.connPerSec, 0.5);
     double gr = directGbps > 0 ? g / directGbps : 0, cr = directConn > 0 ? c / directConn : 0;
     bool governed = p.name == "clusterip" || p.name.rfind("nodeport", 0) == 0;
     double gp = paired(p.gbps, paths[0].gbps), cp = paired(p.connPerSec, paths[0].connPerSec);
     if (governed && (gp < 0.95 || cp < 0.95)) goalMet = false;
-    if (!p.error.empty() || p.gbps.empty()) exitCode = 1;
+    if (!p.error.empty() || measured(p.gbps).empty()) exitCode = 1;
     double total = p.connCount / (cycles * kConnSlice);
     std::printf(
         "{\"bench\":\"datapath\",\"path\":\"%s\",\"throughput_target\":\"%s:%d\","
@@ -515,7 +517,7 @@ int run(int argc, char** argv) {
         "\"connections\":%ld,\"conn_failures\":%ld,\"conn_slices\":%d,\"conn_slice_s\":%.2f,"
         "\"conn_clients\":1,\"iperf3_streams\":1,\"iperf3_seconds\":%d%s%s,\"loadavg\":%.1f}\n",
         p.name.c_str(), p.iperfHost.c_str(), p.iperfPort, p.connHost.c_str(), p.connPort, g,
-        jsonList(p.gbps, "%.2f").c_str(), gr, gp, c, percentile(p.connPerSec, 0.25),
+        jsonList(measured(p.gbps), "%.2f").c_str(), gr, gp, c, percentile(p.connPerSec, 0.25),
         percentile(p.connPerSec, 0.75), total, cr, cp, p.connCount, p.connFailures, cycles, kConnSlice,
         seconds, p.error.empty() ? "" : ",\"error\":",
         p.error.empty() ? "" : api::Json(p.error).dump().c_str(), loadAverage());

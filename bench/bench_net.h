@@ -90,8 +90,10 @@ inline int connectTimed(const std::string& ip, int port, bool greeting, int time
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_in from;
+  int one = 1;  // the port is still picked by connect(), as for an unbound socket
   if (!source.empty() &&
       (!parseV4(source, 0, from) ||
+       ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0 ||
        ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0)) {
     ::close(fd);
     return -1;

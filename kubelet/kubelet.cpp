@@ -275,7 +275,9 @@ std::vector<std::pair<std::string, std::string>> Kubelet::serviceEnv(const Json&
 std::optional<std::vector<std::string>> Kubelet::endpointsListing(const std::string& ns,
                                                                   const std::string& ip) {
   if (!endpoints_->hasSynced()) return std::nullopt;
-  return endpointsListingIP(endpoints_->list(), ns, ip);
+  // Filtered inside the cache: only the few holding the pod are copied out.
+  return endpointsListingIP(
+      endpoints_->list([&](const Json& ep) { return endpointsHoldPod(ep, ns, ip); }), ns, ip);
 }
 
 Result<ResolvedImage> Kubelet::resolveImage(const std::string& ref) {

@@ -43,6 +43,11 @@ DnsConfig parseResolvConf(const std::string& text) {
 
 namespace {
 
+// The API server has set metadata.deletionTimestamp.
+bool beingDeleted(const Json& pod) {
+  return !textOf(member(pod, "metadata"), "deletionTimestamp").empty();
+}
+
 std::vector<std::string> strings(const Json& list) {
   std::vector<std::string> out;
   if (list.is_array())
@@ -290,10 +295,7 @@ void PodWorker::update(Json pod) {
   bool newlyDeleted;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto deleting = [](const Json& p) {
-      return p.contains("metadata") && p["metadata"].contains("deletionTimestamp");
-    };
-    newlyDeleted = deleting(pod) && !deleting(pod_);
+    newlyDeleted = beingDeleted(pod) && !beingDeleted(pod_);
     pod_ = std::move(pod);
     dirty_ = true;
   }
@@ -315,7 +317,7 @@ void PodWorker::removed() {
 
 bool PodWorker::startCancelled() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stopping_ || gone_ || !textOf(member(pod_, "metadata"), "deletionTimestamp").empty();
+  return stopping_ || gone_ || beingDeleted(pod_);
 }
 
 bool PodWorker::enterGate() {
@@ -366,7 +368,7 @@ std::optional<TimePoint> PodWorker::syncOnce() {
   }
   TimePoint now = this->now();
   const Json& md = member(pod, "metadata");
-  if (gone || !textOf(md, "deletionTimestamp").empty()) return teardown(pod, gone);
+  if (gone || beingDeleted(pod)) return teardown(pod, gone);
 
   // A slot taken for the sandbox or a container start is held to the end of
   // the pass's starts, so a pod's starts finish together, in arrival order.

@@ -17,13 +17,15 @@ bool endpointsListIP(const Json& endpoints, const std::string& ip) {
   return false;
 }
 
+bool endpointsHoldPod(const Json& endpoints, const std::string& ns, const std::string& ip) {
+  return textOf(member(endpoints, "metadata"), "namespace") == ns && endpointsListIP(endpoints, ip);
+}
+
 std::vector<std::string> endpointsListingIP(const std::vector<Json>& endpoints,
                                             const std::string& ns, const std::string& ip) {
   std::vector<std::string> out;
-  for (const auto& ep : endpoints) {
-    const Json& md = member(ep, "metadata");
-    if (textOf(md, "namespace") == ns && endpointsListIP(ep, ip)) out.push_back(textOf(md, "name"));
-  }
+  for (const auto& ep : endpoints)
+    if (endpointsHoldPod(ep, ns, ip)) out.push_back(textOf(member(ep, "metadata"), "name"));
   return out;
 }
 

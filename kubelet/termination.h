@@ -43,6 +43,8 @@ namespace skiff::kubelet {
 // True when the Endpoints object's subsets[].addresses (ready addresses;
 // notReadyAddresses carry no traffic) hold ip.
 bool endpointsListIP(const Json& endpoints, const std::string& ip);
+// The same, for an Endpoints object in namespace `ns`.
+bool endpointsHoldPod(const Json& endpoints, const std::string& ns, const std::string& ip);
 // Names of the Endpoints among `endpoints` in namespace `ns` whose
 // ready addresses hold `ip`.
 std::vector<std::string> endpointsListingIP(const std::vector<Json>& endpoints,

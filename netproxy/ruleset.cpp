@@ -99,14 +99,13 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   // (Not `meta iif` for "the host's own": a pod's packet DNAT'ed back into its
   // own bridge is bridged by br_netfilter, whose postrouting has no input
   // interface either.)
-  const std::string hostOwn = "fib saddr type local ";
-  const std::string keepsSource = hostOwn + "fib saddr . oif type local ";
+  // (`fib saddr . oif type local` implies `fib saddr type local`.)
   chain("masq_always");
-  rule("masq_always", keepsSource + "return");
+  rule("masq_always", "fib saddr . oif type local return");
   rule("masq_always", "masquerade");
   chain("masq_internal");
   rule("masq_internal", "ip saddr . ct original ip daddr . ip daddr @hairpin masquerade");
-  rule("masq_internal", hostOwn + "fib saddr . oif type != local masquerade");
+  rule("masq_internal", "fib saddr type local fib saddr . oif type != local masquerade");
   chain("masquerading");
   for (const char* p : kProtocols) {
     rule("masquerading",
@@ -154,9 +153,12 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   chain("after_nat");
   rule("after_nat", "ct state new ct status dnat jump aff_record");
   rule("after_nat", "jump unnated");
-  // A connection's later packets were checked with its first (invalid and
-  // untracked ones are checked each time).
-  const std::string checked = "ct state established,related return";
+  // A connection's later packets were checked with its first (related, invalid
+  // and untracked ones are checked each time; a related connection's first
+  // packet is not "new"). A connection conntrack recorded before this table
+  // existed is not re-checked: the host's unreachable routes for the ranges
+  // (ctl/host_routes.h) keep it from leaving the machine.
+  const std::string checked = "ct state established return";
   chain("after_prerouting", "type filter hook prerouting priority -90");
   rule("after_prerouting", checked);
   if (!otherBridge.empty()) rule("after_prerouting", otherBridge + "goto unnated");

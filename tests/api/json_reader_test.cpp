@@ -77,7 +77,17 @@ TEST_CASE("the JSON reader declines what nlohmann refuses", "[json]") {
            "{\"a\":1} x", "\"unterminated", "\"bad \\x escape\"", "\"\\u12\"", "\"\\ud800\"",
            "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"tab\tinside\"", "[NaN]", "[Infinity]",
        }) {
+    INFO(text);
+    CHECK(Json::parse(text, nullptr, false).is_discarded());  // the list itself is right
     checkLikeNlohmann(text);
+  }
+  // Invalid UTF-8 (a bad byte, a cut sequence, an overlong form): parseJson's
+  // prescan refuses it before the reader runs (stored texts are skiff's own
+  // dumps, which cannot hold it, so parseStoredJson does not look).
+  for (const char* text : {"\"\xff\"", "\"\xc3\"", "\"\xc0\xaf\""}) {
+    INFO(text);
+    CHECK(Json::parse(text, nullptr, false).is_discarded());
+    CHECK_FALSE(parseJson(text).ok());
   }
   // parseJson keeps nlohmann's message.
   auto r = parseJson("{\"a\":1,}");

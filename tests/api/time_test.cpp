@@ -65,3 +65,14 @@ TEST_CASE("formatTime writes metav1.Time, MicroTime and RFC3339Nano fractions", 
   CHECK(formatTime(std::chrono::system_clock::time_point(std::chrono::milliseconds(-1500)),
                    TimeFraction::kNano) == "1969-12-31T23:59:58.5Z");
 }
+
+TEST_CASE("RFC 3339 offsets and RFC3339Nano output (CRI log times)", "[time]") {
+  auto a = parseTimePrecise("2016-10-06T02:17:12.5+02:00");
+  REQUIRE(a);
+  CHECK(formatTime(*a, TimeFraction::kNano) == "2016-10-06T00:17:12.5Z");
+  auto b = parseTimePrecise("2016-10-06T00:17:12Z");
+  REQUIRE(b);
+  CHECK(formatTime(*b, TimeFraction::kNano) == "2016-10-06T00:17:12Z");
+  CHECK_FALSE(parseTimePrecise("2016-10-06 00:17:12Z"));
+  CHECK_FALSE(parseTimePrecise("2016-10-06T00:17:12"));
+}

@@ -186,7 +186,7 @@ if [ -n "$NODE_IP" ] && grep -q " inet $NODE_IP/" <<<"$(ip -4 -o addr)"; then
   # Each answers, the pod itself included (masqueraded back into its own bridge).
   answered=0 self=no
   for _ in $(seq 1 20); do
-    a=$(exec_in "$POD1" timeout 5 wget -q -O - "http://$NODE_IP:$NP/" 2>/dev/null)
+    run_capture a exec_in "$POD1" timeout 5 wget -q -O - "http://$NODE_IP:$NP/"
     case $a in web-*) answered=$((answered + 1)) ;; esac
     [ "$a" = "$POD1" ] && self=yes
   done

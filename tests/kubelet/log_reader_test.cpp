@@ -73,17 +73,6 @@ TEST_CASE("parseCriLine reads time, stream, tag and text", "[kubelet][logs]") {
   CHECK_FALSE(parseCriLine("2016-10-06T00:17:09Z stdout X x"));
 }
 
-TEST_CASE("RFC 3339 offsets and RFC3339Nano output", "[kubelet][logs]") {
-  auto a = skiff::api::parseTimePrecise("2016-10-06T02:17:12.5+02:00");
-  REQUIRE(a);
-  CHECK(api::formatTime(*a, api::TimeFraction::kNano) == "2016-10-06T00:17:12.5Z");
-  auto b = skiff::api::parseTimePrecise("2016-10-06T00:17:12Z");
-  REQUIRE(b);
-  CHECK(api::formatTime(*b, api::TimeFraction::kNano) == "2016-10-06T00:17:12Z");
-  CHECK_FALSE(skiff::api::parseTimePrecise("2016-10-06 00:17:12Z"));
-  CHECK_FALSE(skiff::api::parseTimePrecise("2016-10-06T00:17:12"));
-}
-
 TEST_CASE("readCriLog joins partial lines and skips foreign lines", "[kubelet][logs]") {
   TempLog log;
   log.append(kLog);

@@ -232,7 +232,7 @@ TEST_CASE("Pod bridge: prerouting leaves other bridges' traffic alone, output is
             std::vector<std::string>{"ct state != new return", guard + "return",
                                      "jump reject_check"});
       // Not another cluster's affinity, but our ranges are refused for everyone.
-      const std::string checked = "ct state established,related return";
+      const std::string checked = "ct state established return";
       CHECK(rulesOf(text, "after_prerouting") ==
             std::vector<std::string>{checked, guard + "goto unnated", "jump after_nat"});
       CHECK(rulesOf(text, "nat_output") == std::vector<std::string>{"jump services"});
