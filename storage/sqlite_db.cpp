@@ -113,6 +113,12 @@ Result<Query> Db::query(std::string_view sql) {
   return Query(this, it->second);
 }
 
+Status Db::run(std::string_view sql) {
+  auto q = query(sql);
+  if (!q) return q.error();
+  return q->run();
+}
+
 Error Db::error(const std::string& context) const {
   return makeError(Code::kInternal, context + ": " + sqlite3_errmsg(db_) + " (code " +
                                         std::to_string(sqlite3_extended_errcode(db_)) + ")");

@@ -76,6 +76,9 @@ class Db {
   Status exec(const char* sql);
   // Borrows the cached statement for `sql`, compiling it on first use.
   Result<Query> query(std::string_view sql);
+  // Runs one cached statement that returns no rows: "BEGIN", "COMMIT" on the
+  // hot paths, compiled once instead of on every call as exec() does.
+  Status run(std::string_view sql);
 
   // "context: SQLite message (code N)"
   Error error(const std::string& context) const;

@@ -55,10 +55,10 @@ class ReadTxn {
  public:
   explicit ReadTxn(sql::Db& db) : db_(db) {}
   ~ReadTxn() {
-    if (open_) (void)db_.exec("COMMIT");
+    if (open_) (void)db_.run("COMMIT");
   }
   Status begin() {
-    Status s = db_.exec("BEGIN");
+    Status s = db_.run("BEGIN");
     open_ = s.ok();
     return s;
   }
@@ -329,7 +329,13 @@ Store::Stats SqliteStore::stats() {
 int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int pages) {
   auto* store = static_cast<SqliteStore*>(self);
   store->walPages_ = pages;  // runs on the writer thread, inside COMMIT
-  if (pages < kCheckpointPages) return SQLITE_OK;
+  // Once per kCheckpointPages new pages, not after every commit past the
+  // threshold: each checkpoint syncs the WAL and the database file, and under
+  // steady load one chasing the writer ran after nearly every commit, as many
+  // syncs as the commits themselves.
+  if (pages < store->checkpointAskedAt_) store->checkpointAskedAt_ = 0;  // the WAL restarted
+  if (pages < store->checkpointAskedAt_ + kCheckpointPages) return SQLITE_OK;
+  store->checkpointAskedAt_ = pages;
   {
     std::lock_guard<std::mutex> lock(store->checkpointMu_);
     store->checkpointWanted_ = true;

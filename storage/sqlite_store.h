@@ -147,6 +147,7 @@ class SqliteStore : public Store {
   bool checkpointStop_ = false;    // guarded by checkpointMu_
   std::thread checkpointer_;
   int walPages_ = 0;  // writer thread only: WAL size after the last commit
+  int checkpointAskedAt_ = 0;  // writer thread only: WAL size when it last asked for one
   // Held while either connection runs a checkpoint, so the writer's own one
   // waits for a background pass instead of failing with SQLITE_BUSY.
   std::mutex checkpointRunMu_;

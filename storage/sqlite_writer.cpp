@@ -103,7 +103,7 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
   const Revision base = revision_.load();
   Revision rev = base;
 
-  Status s = writeDb_->exec("BEGIN IMMEDIATE");
+  Status s = writeDb_->run("BEGIN IMMEDIATE");
   for (size_t i = 0; s && i < batch.size(); ++i) {
     s = applyTxn(batch[i], rev + 1, &outcomes[i], &events);
     if (s && outcomes[i]->ok() && !batch[i].ops.empty()) ++rev;
@@ -112,7 +112,7 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'revision'");
     s = q ? q->bind(1, rev).run() : Status(q.error());
   }
-  if (s) s = writeDb_->exec("COMMIT");
+  if (s) s = writeDb_->run("COMMIT");
   if (!s) {
     (void)writeDb_->exec("ROLLBACK");
     broken_ = true;
@@ -296,7 +296,7 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
     return;
   }
   const Revision to = std::min(c.target, from + kCompactChunk);
-  Status s = writeDb_->exec("BEGIN IMMEDIATE");
+  Status s = writeDb_->run("BEGIN IMMEDIATE");
   if (s) {
     auto q = writeDb_->query("DELETE FROM log WHERE rev > ?1 AND rev <= ?2");
     s = q ? q->bind(1, from).bind(2, to).run() : Status(q.error());
@@ -305,7 +305,7 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'compacted'");
     s = q ? q->bind(1, to).run() : Status(q.error());
   }
-  if (s) s = writeDb_->exec("COMMIT");
+  if (s) s = writeDb_->run("COMMIT");
   if (!s) {
     (void)writeDb_->exec("ROLLBACK");
     broken_ = true;
