@@ -479,32 +479,19 @@ Status DeploymentController::start() {
   deployments_->start();
   replicaSets_->start();
   pods_->start();
-  for (int i = 0; i < std::max(1, options_.workers); ++i)
-    threads_.emplace_back([this] { worker(); });
-  threads_.emplace_back([this] { resyncLoop(); });
+  workers_.start(
+      options_.workers, options_.resync, [this] { worker(); }, [this] { resync(); });
   logInfo("deployment controller started");
   return {};
 }
 
 void DeploymentController::stop() {
-  if (!started_ || stopping_.exchange(true)) return;
-  queue_.shutDown();
-  {
-    std::lock_guard<std::mutex> lock(stopMu_);
-    stopCv_.notify_all();
-  }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  if (!workers_.stop()) return;  // never started, or stopped already
   stopInformers({deployments_.get(), replicaSets_.get(), pods_.get()});
 }
 
-void DeploymentController::resyncLoop() {
-  std::unique_lock<std::mutex> lock(stopMu_);
-  while (!stopping_) {
-    stopCv_.wait_for(lock, options_.resync);
-    if (stopping_) break;
-    for (const Json& d : deployments_->list()) queue_.add(keyOf(d));
-  }
+void DeploymentController::resync() {
+  for (const Json& d : deployments_->list()) queue_.add(keyOf(d));
 }
 
 void DeploymentController::enqueueOwner(const Json& rs) {

@@ -24,13 +24,10 @@
 // Thread-safety: pure functions are plain; the controller as ReplicaSetController.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/json.h"
@@ -38,6 +35,7 @@
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "controllers/worker_pool.h"
 #include "controllers/workload_util.h"
 #include "controllers/workqueue.h"
 
@@ -105,10 +103,7 @@ RolloutView viewRollout(const Json& deployment);
 
 // ---- the controller ----
 
-struct DeploymentControllerOptions {
-  int workers = 2;
-  std::chrono::seconds resync{30};
-};
+using DeploymentControllerOptions = ControllerOptions;
 
 class DeploymentController {
  public:
@@ -123,7 +118,7 @@ class DeploymentController {
  private:
   struct SyncState;
   void worker();
-  void resyncLoop();
+  void resync();  // enqueues everything again (the pool's resync)
   Status sync(const std::string& key);
   void enqueueOwner(const Json& obj);
   std::vector<Json> replicaSetsIn(const std::string& ns);
@@ -149,11 +144,8 @@ class DeploymentController {
   // up (read-your-writes, so a lagging cache never undoes a step).
   std::mutex writtenMu_;
   std::map<std::string, Json> written_;  // guarded by writtenMu_; key ns/name
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stopping_{false};
-  std::mutex stopMu_;
-  std::condition_variable stopCv_;
-  bool started_ = false;
+  bool started_ = false;                 // owner thread only: informers and workers exist
+  WorkerPool workers_{queue_};           // last: stopped before what its threads use
 };
 
 }  // namespace skiff::controllers

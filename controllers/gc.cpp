@@ -97,22 +97,14 @@ Status GarbageCollector::start() {
     k->informer->addHandlers(h);
     k->informer->start();
   }
-  for (int i = 0; i < std::max(1, options_.workers); ++i)
-    threads_.emplace_back([this] { worker(); });
-  threads_.emplace_back([this] { resyncLoop(); });
+  workers_.start(
+      options_.workers, options_.resync, [this] { worker(); }, [this] { resync(); });
   logInfo("garbage collector started");
   return {};
 }
 
 void GarbageCollector::stop() {
-  if (!started_ || stopping_.exchange(true)) return;
-  queue_.shutDown();
-  {
-    std::lock_guard<std::mutex> lock(stopMu_);
-    stopCv_.notify_all();
-  }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  if (!workers_.stop()) return;  // never started, or stopped already
   std::vector<client::Informer*> informers;
   for (auto& k : kinds_) informers.push_back(k->informer.get());
   stopInformers(informers);
@@ -156,15 +148,10 @@ std::vector<std::pair<const GarbageCollector::Kind*, Json>> GarbageCollector::de
   return out;
 }
 
-void GarbageCollector::resyncLoop() {
-  std::unique_lock<std::mutex> lock(stopMu_);
-  while (!stopping_) {
-    stopCv_.wait_for(lock, options_.resync);
-    if (stopping_) break;
-    for (auto& k : kinds_)
-      for (const Json& o : k->informer->list())
-        if (hasOwners(o) || needsOwnerWork(o)) queue_.add(k->kind + "|" + keyOf(o));
-  }
+void GarbageCollector::resync() {
+  for (auto& k : kinds_)
+    for (const Json& o : k->informer->list())
+      if (hasOwners(o) || needsOwnerWork(o)) queue_.add(k->kind + "|" + keyOf(o));
 }
 
 void GarbageCollector::worker() {

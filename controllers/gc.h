@@ -18,12 +18,8 @@
 // Thread-safety: as ReplicaSetController (start/stop from one thread).
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/json.h"
@@ -31,6 +27,7 @@
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "controllers/worker_pool.h"
 #include "controllers/workload_util.h"
 #include "controllers/workqueue.h"
 
@@ -54,10 +51,7 @@ OwnerVerdict judgeOwners(const std::vector<std::string>& ownerUids,
 
 bool hasFinalizer(const Json& obj, const std::string& finalizer);
 
-struct GarbageCollectorOptions {
-  int workers = 2;
-  std::chrono::seconds resync{30};
-};
+using GarbageCollectorOptions = ControllerOptions;
 
 class GarbageCollector {
  public:
@@ -72,7 +66,7 @@ class GarbageCollector {
  private:
   struct Kind;
   void worker();
-  void resyncLoop();
+  void resync();  // enqueues everything again (the pool's resync)
   Status process(const std::string& item);
   Status processOwner(const Kind& kind, const Json& owner);
   Status checkOwners(const Kind& kind, const Json& obj);
@@ -88,11 +82,8 @@ class GarbageCollector {
   std::unique_ptr<client::RestClient> watchClient_;
   std::vector<std::unique_ptr<Kind>> kinds_;
   WorkQueue queue_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stopping_{false};
-  std::mutex stopMu_;
-  std::condition_variable stopCv_;
-  bool started_ = false;
+  bool started_ = false;        // owner thread only: informers and workers exist
+  WorkerPool workers_{queue_};  // last: stopped before what its threads use
 };
 
 }  // namespace skiff::controllers

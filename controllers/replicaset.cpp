@@ -247,32 +247,19 @@ Status ReplicaSetController::start() {
 
   pods_->start();
   replicaSets_->start();
-  for (int i = 0; i < std::max(1, options_.workers); ++i)
-    threads_.emplace_back([this] { worker(); });
-  threads_.emplace_back([this] { resyncLoop(); });
+  workers_.start(
+      options_.workers, options_.resync, [this] { worker(); }, [this] { resync(); });
   logInfo("replicaset controller started");
   return {};
 }
 
 void ReplicaSetController::stop() {
-  if (!started_ || stopping_.exchange(true)) return;
-  queue_.shutDown();
-  {
-    std::lock_guard<std::mutex> lock(stopMu_);
-    stopCv_.notify_all();
-  }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  if (!workers_.stop()) return;  // never started, or stopped already
   stopInformers({pods_.get(), replicaSets_.get()});
 }
 
-void ReplicaSetController::resyncLoop() {
-  std::unique_lock<std::mutex> lock(stopMu_);
-  while (!stopping_) {
-    stopCv_.wait_for(lock, options_.resync);
-    if (stopping_) break;
-    for (const Json& rs : replicaSets_->list()) queue_.add(keyOf(rs));
-  }
+void ReplicaSetController::resync() {
+  for (const Json& rs : replicaSets_->list()) queue_.add(keyOf(rs));
 }
 
 void ReplicaSetController::enqueueForPod(const Json& pod) {

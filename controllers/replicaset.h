@@ -20,14 +20,12 @@
 // are thread-safe) and Expectations (locked).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/json.h"
@@ -35,6 +33,7 @@
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "controllers/worker_pool.h"
 #include "controllers/workload_util.h"
 #include "controllers/workqueue.h"
 
@@ -88,10 +87,7 @@ class Expectations {
 
 // ---- the controller ----
 
-struct ReplicaSetControllerOptions {
-  int workers = 2;
-  std::chrono::seconds resync{30};
-};
+using ReplicaSetControllerOptions = ControllerOptions;
 
 class ReplicaSetController {
  public:
@@ -107,7 +103,7 @@ class ReplicaSetController {
 
  private:
   void worker();
-  void resyncLoop();
+  void resync();  // enqueues everything again (the pool's resync)
   Status sync(const std::string& key);
   void enqueueForPod(const Json& pod);
   Status updateStatus(const Json& rs, const Json& status);
@@ -120,11 +116,8 @@ class ReplicaSetController {
   std::unique_ptr<client::Informer> replicaSets_;
   WorkQueue queue_;
   Expectations expectations_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stopping_{false};
-  std::mutex stopMu_;
-  std::condition_variable stopCv_;
-  bool started_ = false;
+  bool started_ = false;        // owner thread only: informers and workers exist
+  WorkerPool workers_{queue_};  // last: stopped before what its threads use
 };
 
 }  // namespace skiff::controllers

@@ -1,0 +1,47 @@
+#include "controllers/worker_pool.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace skiff::controllers {
+
+WorkerPool::~WorkerPool() {
+  stop();
+}
+
+void WorkerPool::start(int workers, std::chrono::milliseconds period, std::function<void()> work,
+                       std::function<void()> resync) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_) return;
+    started_ = true;
+  }
+  for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back(work);
+  threads_.emplace_back([this, period, resync = std::move(resync)] { resyncLoop(period, resync); });
+}
+
+bool WorkerPool::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_ || stopping_) return false;
+    stopping_ = true;
+  }
+  queue_.shutDown();
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  return true;
+}
+
+void WorkerPool::resyncLoop(std::chrono::milliseconds period, const std::function<void()>& resync) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
+    // Unlocked: a resync may take a while, and stop() must not wait for it to
+    // set stopping_.
+    lock.unlock();
+    resync();
+    lock.lock();
+  }
+}
+
+}  // namespace skiff::controllers

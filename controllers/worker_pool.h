@@ -1,0 +1,67 @@
+// WorkerPool: the threads of a level-triggered controller: N workers that
+// drain its WorkQueue and one resync loop that re-enqueues everything
+// periodically (the safety net against a missed event).
+//
+// The controller keeps its own reconcile loop (`work`, typically
+// `while (auto key = queue.get()) ...`) and its own idea of "everything"
+// (`resync`); the pool owns only the threads and how they end: stop() shuts
+// the queue down (so every get() returns nullopt and the workers return),
+// wakes the resync loop and joins them all.
+//
+// Thread-safety: start() and stop() are meant for one owner thread (the
+// controller's start/stop); stop() may race with itself harmlessly (one caller
+// does the work, the others return false at once). `work` and `resync` run on
+// the pool's threads, concurrently with each other.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "controllers/workqueue.h"
+
+namespace skiff::controllers {
+
+// The knobs every WorkerPool-driven controller shares (ReplicaSet, Deployment,
+// garbage collector).
+struct ControllerOptions {
+  int workers = 2;                  // worker threads (at least 1 runs)
+  std::chrono::seconds resync{30};  // how often everything is enqueued again
+};
+
+class WorkerPool {
+ public:
+  // `queue` must outlive the pool; stop() shuts it down.
+  explicit WorkerPool(WorkQueue& queue) : queue_(queue) {}
+  // Stops (and joins) if still running.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs `work` on max(1, workers) threads, and `resync` every `period` on one
+  // more until stop(); the first resync comes one period after start. Does
+  // nothing when the pool was started before (a pool runs once).
+  void start(int workers, std::chrono::milliseconds period, std::function<void()> work,
+             std::function<void()> resync);
+
+  // Shuts the queue down, wakes the resync loop and joins every thread.
+  // Returns true when this call stopped a running pool; false when the pool
+  // was never started or is already stopped (so callers tear down what they
+  // own exactly once).
+  bool stop();
+
+ private:
+  void resyncLoop(std::chrono::milliseconds period, const std::function<void()>& resync);
+
+  WorkQueue& queue_;
+  std::vector<std::thread> threads_;  // owner thread only (start/stop)
+  std::mutex mu_;
+  std::condition_variable cv_;  // signalled when stopping_ turns true
+  bool started_ = false;        // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+};
+
+}  // namespace skiff::controllers

@@ -1,0 +1,92 @@
+#include "controllers/worker_pool.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+using namespace skiff::controllers;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Polls `pred` for up to two seconds (the pool's threads run on their own).
+template <class Pred>
+bool eventually(Pred pred) {
+  for (auto end = std::chrono::steady_clock::now() + 2s; std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(1ms))
+    if (pred()) return true;
+  return pred();
+}
+
+}  // namespace
+
+TEST_CASE("worker pool: workers drain the queue, resync runs each period", "[workers]") {
+  WorkQueue queue;
+  WorkerPool pool(queue);
+  std::atomic<int> handled{0}, resyncs{0}, running{0};
+  auto work = [&] {
+    ++running;
+    while (auto key = queue.get()) {
+      ++handled;
+      queue.done(*key);
+    }
+    --running;
+  };
+  pool.start(3, 10ms, work, [&] {
+    ++resyncs;
+    queue.add("ns/resynced");
+  });
+  queue.add("ns/a");
+  queue.add("ns/b");
+  CHECK(eventually([&] { return running == 3; }));
+  CHECK(eventually([&] { return resyncs >= 2 && handled >= 4; }));
+
+  // stop() shuts the queue down and joins: every worker has returned.
+  CHECK(pool.stop());
+  CHECK(running == 0);
+  int after = resyncs;
+  std::this_thread::sleep_for(30ms);
+  CHECK(resyncs == after);
+  CHECK_FALSE(queue.get());
+  CHECK_FALSE(pool.stop());  // idempotent
+}
+
+TEST_CASE("worker pool: at least one worker; stop before start is a no-op", "[workers]") {
+  WorkQueue queue;
+  WorkerPool pool(queue);
+  CHECK_FALSE(pool.stop());  // never started: nothing to stop, queue still open
+  queue.add("k");
+  std::atomic<int> handled{0};
+  pool.start(
+      0, 1h,
+      [&] {
+        while (auto key = queue.get()) {
+          ++handled;
+          queue.done(*key);
+        }
+      },
+      [] {});
+  CHECK(eventually([&] { return handled == 1; }));
+  // A long resync period must not hold stop() up.
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(pool.stop());
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+}
+
+TEST_CASE("worker pool: the destructor stops a running pool", "[workers]") {
+  WorkQueue queue;
+  std::atomic<bool> returned{false};
+  {
+    WorkerPool pool(queue);
+    pool.start(
+        1, 1h,
+        [&] {
+          while (queue.get()) {
+          }
+          returned = true;
+        },
+        [] {});
+  }
+  CHECK(returned);
+}
