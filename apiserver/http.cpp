@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apiserver/http_server.h"
+#include "base/url.h"
 
 namespace skiff::apiserver {
 
@@ -60,37 +61,6 @@ bool splitHostPort(std::string_view listen, std::string& host, uint16_t& port) {
   port = uint16_t(v);
   return true;
 }
-
-namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percentDecode(std::string_view in, bool plusIsSpace, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int hi = hexValue(in[i + 1]), lo = hexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out += char(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plusIsSpace) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 bool parseTarget(std::string_view target, std::string& path,
                  std::multimap<std::string, std::string>& query) {

@@ -35,6 +35,7 @@
 #include "api/json.h"
 #include "api/time.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "kubelet/log_reader.h"
 
 extern char** environ;
@@ -63,32 +64,6 @@ struct HttpRequest {
     return it == headers.end() ? "" : it->second;
   }
 };
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percentDecode(std::string_view in, bool plusIsSpace, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int h = hexValue(in[i + 1]), l = hexValue(in[i + 2]);
-      if (h < 0 || l < 0) return false;
-      out += char(h * 16 + l);
-      i += 2;
-    } else if (c == '+' && plusIsSpace) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return true;
-}
 
 bool sendAll(int fd, std::string_view data) {
   while (!data.empty()) {

@@ -1,0 +1,18 @@
+// URL helpers shared by skiff's two HTTP servers (the apiserver's and the
+// kubelet's): decoding of request targets as RFC 3986 and HTML forms write them.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace skiff {
+
+// Decodes %XX escapes (either hex case) from `in` into `out`; with
+// `plusIsSpace` (query strings) '+' becomes ' ' too. False, with `out`
+// partly written, on a '%' not followed by two hex digits: a server answers
+// such a target with 400 rather than guess what it meant.
+bool percentDecode(std::string_view in, bool plusIsSpace, std::string& out);
+
+}  // namespace skiff

@@ -1,0 +1,25 @@
+#include "base/url.h"
+
+#include <catch2/catch.hpp>
+
+using namespace skiff;
+
+TEST_CASE("percentDecode decodes escapes in either case, '+' only in queries", "[url]") {
+  std::string out;
+  REQUIRE(percentDecode("a%20b%2Fc%2fd", false, out));
+  CHECK(out == "a b/c/d");
+  REQUIRE(percentDecode("x=a+b%3D", true, out));
+  CHECK(out == "x=a b=");
+  REQUIRE(percentDecode("a+b", false, out));
+  CHECK(out == "a+b");
+  REQUIRE(percentDecode("", true, out));
+  CHECK(out.empty());
+}
+
+TEST_CASE("percentDecode refuses a '%' without two hex digits", "[url]") {
+  std::string out;
+  CHECK_FALSE(percentDecode("%zz", false, out));
+  CHECK_FALSE(percentDecode("abc%2", false, out));
+  CHECK_FALSE(percentDecode("abc%", true, out));
+  CHECK_FALSE(percentDecode("%g0", true, out));
+}
