@@ -13,6 +13,7 @@
 #include "apiserver/registry.h"
 #include "apiserver/watch.h"
 #include "base/log.h"
+#include "base/url.h"
 
 namespace skiff::apiserver {
 
@@ -161,18 +162,6 @@ Status RestApiImpl::bootstrap() {
 // ---- routing ----
 
 namespace {
-
-std::vector<std::string> splitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 Result<Scope> route(const std::string& group, const std::string& version,
                     std::vector<std::string> segs) {

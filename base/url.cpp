@@ -33,4 +33,16 @@ bool percentDecode(std::string_view in, bool plusIsSpace, std::string& out) {
   return true;
 }
 
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace skiff

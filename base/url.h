@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace skiff {
 
@@ -14,5 +15,9 @@ namespace skiff {
 // partly written, on a '%' not followed by two hex digits: a server answers
 // such a target with 400 rather than guess what it meant.
 bool percentDecode(std::string_view in, bool plusIsSpace, std::string& out);
+
+// The non-empty segments of a decoded path: "/api//v1/pods/" -> {"api", "v1",
+// "pods"}, as the servers route on them.
+std::vector<std::string> splitPath(const std::string& path);
 
 }  // namespace skiff

@@ -193,18 +193,6 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
   return d == 0;
 }
 
-std::vector<std::string> splitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 // Whether the peer closed (or reset) the connection; never blocks.
 bool peerGone(int fd) {
   pollfd p{fd, POLLIN | POLLRDHUP, 0};

@@ -23,3 +23,10 @@ TEST_CASE("percentDecode refuses a '%' without two hex digits", "[url]") {
   CHECK_FALSE(percentDecode("abc%", true, out));
   CHECK_FALSE(percentDecode("%g0", true, out));
 }
+
+TEST_CASE("splitPath keeps the non-empty segments", "[url]") {
+  CHECK(splitPath("/api/v1/pods") == std::vector<std::string>{"api", "v1", "pods"});
+  CHECK(splitPath("//api//v1/") == std::vector<std::string>{"api", "v1"});
+  CHECK(splitPath("/").empty());
+  CHECK(splitPath("").empty());
+}
