@@ -394,6 +394,29 @@ const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path) {
   return cur;
 }
 
+namespace lenient {
+
+std::string str(const Json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+const Json& field(const Json& obj, const char* key) {
+  static const Json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+const Json& array(const Json& obj, const char* key) {
+  static const Json kEmpty = Json::array();
+  const Json& v = field(obj, key);
+  return v.is_array() ? v : kEmpty;
+}
+
+}  // namespace lenient
+
 namespace detail {
 bool readJson(std::string_view text, Json& out) {
   return Reader(text).document(out);

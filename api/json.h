@@ -11,6 +11,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,19 @@ const Json& valueOrNull(const Json* p);
 // The member at `path` (object keys, outermost first), or nullptr when a step
 // is missing or not an object, or the member is null (Go reads null as absent).
 const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path);
+
+// Lenient readers for code that walks many fields of objects it did not
+// validate (informer caches): a missing member, one of another type, or an
+// `obj` that is not an object reads as the zero value, as Go reads a decoded
+// object. Short names, to be brought in with using-declarations.
+namespace lenient {
+// The string member `key`, or "".
+std::string str(const Json& obj, const char* key);
+// The member `key` (any type), or null.
+const Json& field(const Json& obj, const char* key);
+// The array member `key`, or an empty array.
+const Json& array(const Json& obj, const char* key);
+}  // namespace lenient
 
 namespace detail {
 // The reader alone: false when it declines `text` (then `out` is unspecified).

@@ -12,24 +12,9 @@ namespace {
 
 constexpr const char* kHeadlessLabel = "service.kubernetes.io/headless";
 
-std::string str(const Json& obj, const char* key) {
-  if (!obj.is_object()) return "";
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-const Json& field(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-const Json& array(const Json& obj, const char* key) {
-  static const Json kEmpty = Json::array();
-  const Json& v = field(obj, key);
-  return v.is_array() ? v : kEmpty;
-}
+using api::lenient::array;
+using api::lenient::field;
+using api::lenient::str;
 
 bool isReady(const Json& pod) {
   for (const Json& c : array(field(pod, "status"), "conditions"))

@@ -20,24 +20,9 @@ constexpr const char* kTooManyPods = "Too many pods";
 constexpr int64_t kDefaultMilliCpu = 100;                // non-zero default for scoring
 constexpr int64_t kDefaultMemory = 200LL * 1024 * 1024;  // 200Mi
 
-std::string str(const Json& obj, const char* key) {
-  if (!obj.is_object()) return "";
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-const Json& field(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-const Json& array(const Json& obj, const char* key) {
-  static const Json kEmpty = Json::array();
-  const Json& v = field(obj, key);
-  return v.is_array() ? v : kEmpty;
-}
+using api::lenient::array;
+using api::lenient::field;
+using api::lenient::str;
 
 void addTo(ResourceList& into, const ResourceList& add) {
   for (const auto& [k, v] : add) into[k] += v;

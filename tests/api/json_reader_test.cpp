@@ -141,3 +141,22 @@ TEST_CASE("the JSON reader round-trips random documents", "[json]") {
     CHECK(back.dump() == text);
   }
 }
+
+TEST_CASE("lenient readers give zero values for missing or mistyped members", "[json]") {
+  using skiff::api::Json;
+  using skiff::api::lenient::array;
+  using skiff::api::lenient::field;
+  using skiff::api::lenient::str;
+  Json o = {{"s", "x"}, {"n", 1}, {"a", {1, 2}}};
+  CHECK(str(o, "s") == "x");
+  CHECK(str(o, "n").empty());
+  CHECK(str(o, "missing").empty());
+  CHECK(str(Json::array(), "s").empty());
+  CHECK(field(o, "n") == 1);
+  CHECK(field(o, "missing").is_null());
+  CHECK(field(Json("text"), "s").is_null());
+  CHECK(array(o, "a").size() == 2);
+  CHECK(array(o, "s").is_array());
+  CHECK(array(o, "s").empty());
+  CHECK(array(o, "missing").empty());
+}
