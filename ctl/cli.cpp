@@ -275,4 +275,27 @@ std::string waitForStopSignal(const sigset_t& stopSignals) {
   return sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
+bool parseComponentFlags(int argc, char** argv,
+                         const boost::program_options::options_description& flags, const char* verb,
+                         boost::program_options::variables_map& vm) {
+  namespace po = boost::program_options;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\nSee 'skiff %s --help' for usage.\n", e.what(), verb);
+    return false;
+  }
+  return true;
+}
+
+std::optional<client::ClientConfig> loadKubeconfigFlag(const std::string& flag) {
+  auto config = client::loadKubeconfig(client::kubeconfigPath(flag));
+  if (!config) {
+    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(*config);
+}
+
 }  // namespace skiff::ctl

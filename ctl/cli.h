@@ -94,4 +94,12 @@ bool applyLogLevelFlag(const std::string& text);
 sigset_t blockStopSignals();
 // Waits for SIGINT or SIGTERM; returns its name for the log.
 std::string waitForStopSignal(const sigset_t& stopSignals);
+// Parses `argv` against `flags` into `vm`. A bad flag prints "error: <why>"
+// and "See 'skiff <verb> --help' for usage." and returns false.
+bool parseComponentFlags(int argc, char** argv,
+                         const boost::program_options::options_description& flags, const char* verb,
+                         boost::program_options::variables_map& vm);
+// The kubeconfig --kubeconfig names (empty: $KUBECONFIG, else the default,
+// as client::kubeconfigPath), or nullopt after printing "error: <why>".
+std::optional<client::ClientConfig> loadKubeconfigFlag(const std::string& flag);
 }  // namespace skiff::ctl

@@ -35,13 +35,7 @@ int runApiserverCommand(int argc, char** argv) {
       "Threads serving connections")("no-fsync", po::bool_switch(&noFsync),
                                      "Do not fsync commits (tests only; unsafe)");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\nSee 'skiff apiserver --help' for usage.\n", e.what());
-    return 1;
-  }
+  if (!parseComponentFlags(argc, argv, flags, "apiserver", vm)) return 1;
   if (vm.count("help")) {
     std::cout << "Run the Kubernetes API server alone, on SQLite in --data-dir.\n\n"
                  "On first start it creates DIR/pki/ (a CA, a server certificate and the admin\n"

@@ -24,13 +24,7 @@ int runControllerManagerCommand(int argc, char** argv) {
       "log-level", po::value(&logLevel)->default_value(logLevel), "debug, info, warn or error")(
       "workers", po::value(&workers)->default_value(workers), "Worker threads per controller");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\nSee 'skiff controller-manager --help' for usage.\n", e.what());
-    return 1;
-  }
+  if (!parseComponentFlags(argc, argv, desc, "controller-manager", vm)) return 1;
   if (vm.count("help")) {
     std::cout << "Run the ReplicaSet, Deployment, garbage collector and Endpoints controllers\n"
                  "against an API server, until SIGINT or SIGTERM.\n\n"
@@ -45,11 +39,8 @@ int runControllerManagerCommand(int argc, char** argv) {
     return 1;
   }
   options.replicaSet.workers = options.deployment.workers = options.gc.workers = workers;
-  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
-    return 1;
-  }
+  auto config = loadKubeconfigFlag(kubeconfig);
+  if (!config) return 1;
   // Before any thread starts: only waitForStopSignal() sees the stop signals.
   sigset_t stopSignals = blockStopSignals();
   controllers::ControllerManager manager(*config, options);

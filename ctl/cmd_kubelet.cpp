@@ -59,13 +59,7 @@ int runKubeletCommand(int argc, char** argv) {
       "Loopback IP:PORT for logs and exec, which the API server proxies to")(
       "log-level", po::value(&logLevel)->default_value(logLevel), "debug, info, warn or error");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\nSee 'skiff kubelet --help' for usage.\n", e.what());
-    return 1;
-  }
+  if (!parseComponentFlags(argc, argv, desc, "kubelet", vm)) return 1;
   if (vm.count("help")) {
     std::cout << "Run the kubelet against an API server: register this machine as a Node and\n"
                  "run the pods bound to it as runc containers, each pod in its own network\n"
@@ -77,11 +71,8 @@ int runKubeletCommand(int argc, char** argv) {
     return 0;
   }
   if (!applyLogLevelFlag(logLevel)) return 1;
-  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
-    return 1;
-  }
+  auto config = loadKubeconfigFlag(kubeconfig);
+  if (!config) return 1;
   // One thread per pod: glibc would give each busy thread a malloc arena of
   // its own (up to 8 per core), each keeping freed memory resident. Two
   // arenas serve the kubelet's short allocations as fast and keep ~1-2 MB

@@ -59,13 +59,7 @@ int runNetproxyCommand(int argc, char** argv) {
       "Create Service kube-system/kube-dns with this clusterIP (e.g. 10.96.0.10) and Endpoints "
       "pointing at --dns-listen, then run");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\nSee 'skiff netproxy --help' for usage.\n", e.what());
-    return 1;
-  }
+  if (!parseComponentFlags(argc, argv, flags, "netproxy", vm)) return 1;
   if (vm.count("help")) {
     std::cout << "Run the service proxy and cluster DNS alone.\n\n"
                  "Keeps the nftables table `ip skiff` equal to the Services and Endpoints in the\n"
@@ -121,11 +115,8 @@ int runNetproxyCommand(int argc, char** argv) {
   options.dnsOptions.upstreams = upstreams;
   options.resyncPeriod = std::chrono::seconds(resyncSeconds);
   options.dns = !noDns;
-  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
-    return 1;
-  }
+  auto config = loadKubeconfigFlag(kubeconfig);
+  if (!config) return 1;
 
   // Before any thread starts: only waitForStopSignal() sees the stop signals.
   sigset_t stopSignals = blockStopSignals();

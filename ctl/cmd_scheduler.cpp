@@ -34,13 +34,7 @@ int runSchedulerCommand(int argc, char** argv) {
       "scheduler-name", po::value<std::string>(&schedulerName)->default_value(schedulerName),
       "Schedule the pods whose spec.schedulerName is this");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\nSee 'skiff scheduler --help' for usage.\n", e.what());
-    return 1;
-  }
+  if (!parseComponentFlags(argc, argv, flags, "scheduler", vm)) return 1;
   if (vm.count("help")) {
     std::cout << "Run the scheduler alone: bind pending pods to nodes.\n\n"
                  "Pods without spec.nodeName go to the node that fits (nodeSelector, node\n"
@@ -58,11 +52,8 @@ int runSchedulerCommand(int argc, char** argv) {
     std::fprintf(stderr, "error: --scheduler-name must not be empty\n");
     return 1;
   }
-  auto config = client::loadKubeconfig(client::kubeconfigPath(kubeconfig));
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().message.c_str());
-    return 1;
-  }
+  auto config = loadKubeconfigFlag(kubeconfig);
+  if (!config) return 1;
 
   // Before any thread starts: only waitForStopSignal() sees the stop signals.
   sigset_t stopSignals = blockStopSignals();
