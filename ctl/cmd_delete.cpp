@@ -10,21 +10,14 @@
 namespace skiff::ctl {
 namespace {
 
-struct Target {
-  client::ResourceType type;
-  std::string ns, name;
-  std::string word() const { return typeWord(type.kind, type.group) + "/" + name; }
-  std::string path() const { return type.objectPath(type.namespaced ? ns : "", name); }
-};
-
 // TYPE NAME..., TYPE/NAME..., TYPE -l SEL, TYPE --all. `error` set on failure.
-Result<std::vector<Target>> resolveTargets(Cli& cli, const std::vector<std::string>& args,
-                                           const std::string& selector, bool all,
-                                           const std::string& verb) {
+Result<std::vector<ObjectRef>> resolveTargets(Cli& cli, const std::vector<std::string>& args,
+                                              const std::string& selector, bool all,
+                                              const std::string& verb) {
   auto d = cli.discovery();
   if (!d) return d.error();
   auto c = cli.client();
-  std::vector<Target> out;
+  std::vector<ObjectRef> out;
   std::string ns = cli.ns();
   bool allNs = cli.flags().allNamespaces;
   if (args.empty())
@@ -123,7 +116,7 @@ int runDelete(int argc, char** argv) {
   if (timeout->count() == 0) *timeout = std::chrono::hours(24 * 7);
   Cli cli(g);
   bool failed = false;
-  std::vector<Target> targets;
+  std::vector<ObjectRef> targets;
   std::vector<std::string> sources;
   if (!files.empty()) {
     if (!args.empty()) return usageError("delete", "Unexpected args: [" + args[0] + "]");
@@ -248,7 +241,7 @@ int runWait(int argc, char** argv) {
   auto timeout = parseDuration(timeoutText);
   if (!timeout) return usageError("wait", timeout.error().message);
   Cli cli(g);
-  std::vector<Target> targets;
+  std::vector<ObjectRef> targets;
   if (!files.empty()) {
     for (auto& m : readManifests(files, false, std::cin)) {
       if (!m.object) return cli.fail(m.object.error());

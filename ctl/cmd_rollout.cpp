@@ -17,16 +17,9 @@
 namespace skiff::ctl {
 namespace {
 
-struct Target {
-  client::ResourceType type;
-  std::string ns, name;
-  std::string word() const { return typeWord(type.kind, type.group) + "/" + name; }
-  std::string path() const { return type.objectPath(type.namespaced ? ns : "", name); }
-};
-
 // TYPE/NAME or TYPE NAME (exactly one object).
-Result<Target> resolveOne(Cli& cli, const std::vector<std::string>& args, size_t from,
-                          const std::string& what) {
+Result<ObjectRef> resolveOne(Cli& cli, const std::vector<std::string>& args, size_t from,
+                             const std::string& what) {
   auto d = cli.discovery();
   if (!d) return d.error();
   if (args.size() <= from) return makeError(Code::kBadRequest, "required resource not specified");
@@ -51,13 +44,13 @@ Result<Target> resolveOne(Cli& cli, const std::vector<std::string>& args, size_t
   if (!what.empty() && t->kind != "Deployment")
     return makeError(Code::kBadRequest, "no " + what + " for " + t->qualifiedName() +
                                             " (only deployments.apps are supported)");
-  return Target{*t, cli.ns(), name};
+  return ObjectRef{*t, cli.ns(), name};
 }
 
 // ---- rollout subcommands ----
 
 // The Deployment's ReplicaSets (controllerRef to it), by revision.
-Result<std::map<long long, Json>> revisionsOf(client::RestClient& c, const Target& t,
+Result<std::map<long long, Json>> revisionsOf(client::RestClient& c, const ObjectRef& t,
                                               const Json& d) {
   auto l = c.get(t.type.basePath() + "/namespaces/" + t.ns + "/replicasets");
   if (!l) return l.error();
@@ -70,7 +63,7 @@ Result<std::map<long long, Json>> revisionsOf(client::RestClient& c, const Targe
   return out;
 }
 
-int rolloutStatus(Cli& cli, const Target& t, bool watch, std::chrono::milliseconds timeout) {
+int rolloutStatus(Cli& cli, const ObjectRef& t, bool watch, std::chrono::milliseconds timeout) {
   auto c = cli.client();
   if (!c) return cli.fail(c.error());
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -96,7 +89,7 @@ int rolloutStatus(Cli& cli, const Target& t, bool watch, std::chrono::millisecon
   }
 }
 
-int rolloutHistory(Cli& cli, const Target& t, long long revision) {
+int rolloutHistory(Cli& cli, const ObjectRef& t, long long revision) {
   auto c = cli.client();
   if (!c) return cli.fail(c.error());
   auto d = (*c)->get(t.path());
@@ -135,7 +128,7 @@ int rolloutHistory(Cli& cli, const Target& t, long long revision) {
   return 0;
 }
 
-int rolloutUndo(Cli& cli, const Target& t, long long toRevision) {
+int rolloutUndo(Cli& cli, const ObjectRef& t, long long toRevision) {
   auto c = cli.client();
   if (!c) return cli.fail(c.error());
   auto d = (*c)->get(t.path());
@@ -185,7 +178,7 @@ int rolloutUndo(Cli& cli, const Target& t, long long toRevision) {
   return 0;
 }
 
-int rolloutPatch(Cli& cli, const Target& t, const Json& patch, const std::string& done) {
+int rolloutPatch(Cli& cli, const ObjectRef& t, const Json& patch, const std::string& done) {
   auto c = cli.client();
   if (!c) return cli.fail(c.error());
   auto r = (*c)->patch(t.path(), patch, client::kStrategicMergePatch);

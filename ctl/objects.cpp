@@ -11,6 +11,10 @@ std::string BoundObject::word() const {
   return typeWord(type.kind, type.group) + "/" + name;
 }
 
+std::string ObjectRef::word() const {
+  return typeWord(type.kind, type.group) + "/" + name;
+}
+
 Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source) {
   auto d = cli.discovery();
   if (!d) return d.error();

@@ -29,6 +29,16 @@ struct BoundObject {
   std::string path() const { return type.objectPath(ns, name); }
 };
 
+// An object named on the command line (TYPE/NAME, TYPE NAME, -l, --all):
+// what `skiff delete`, `wait`, `rollout` and `scale` act on.
+struct ObjectRef {
+  client::ResourceType type;
+  std::string ns;  // ignored when the type is cluster-scoped
+  std::string name;
+  std::string word() const;  // as BoundObject::word
+  std::string path() const { return type.objectPath(type.namespaced ? ns : "", name); }
+};
+
 // Errors in kubectl's words (no mapping, namespace mismatch, missing name).
 Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source);
 
