@@ -10,6 +10,7 @@
 
 #include "apiserver/http_server.h"
 #include "apiserver/tls.h"
+#include "base/file.h"
 
 namespace skiff::apiserver {
 namespace {
@@ -42,7 +43,7 @@ Result<std::string> ensureAdminToken(const std::string& dataDir) {
     token += kHex[c >> 4];
     token += kHex[c & 15];
   }
-  if (auto st = writeFileAtomic(path, token + "\n", 0600); !st) return st.error();
+  if (auto st = writeFileAtomic(path, token + "\n", {.mode = 0600}); !st) return st.error();
   return token;
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "apiserver/tls.h"
+#include "base/file.h"
 
 namespace skiff::apiserver {
 
@@ -69,7 +70,7 @@ Status writeKubeconfig(const std::string& path, const KubeconfigSpec& spec) {
     ::chmod(path.c_str(), 0600);
     return {};
   }
-  return writeFileAtomic(path, text, 0600);
+  return writeFileAtomic(path, text, {.mode = 0600});
 }
 
 }  // namespace skiff::apiserver

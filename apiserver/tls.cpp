@@ -19,6 +19,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/file.h"
 #include "base/log.h"
 
 namespace skiff::apiserver {
@@ -190,33 +191,6 @@ bool fileExists(const std::string& path) {
 
 }  // namespace
 
-Status writeFileAtomic(const std::string& path, const std::string& data, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return makeError(Code::kInternal, "write " + path + ": " + std::strerror(errno));
-  // open() honours the umask; the mode is part of the contract.
-  bool ok = ::fchmod(fd, mode) == 0;
-  size_t off = 0;
-  while (ok && off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    off += size_t(n);
-  }
-  if (ok) ok = ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return makeError(Code::kInternal, "write " + path + ": " + std::strerror(err));
-  }
-  return {};
-}
-
 Result<std::string> readWholeFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -299,8 +273,8 @@ Result<PkiFiles> ensurePki(const std::string& dataDir, const std::vector<std::st
     auto cp = certPem(cert->get());
     if (!kp) return kp.error();
     if (!cp) return cp.error();
-    if (auto st = writeFileAtomic(f.caKey, *kp, 0600); !st) return st.error();
-    if (auto st = writeFileAtomic(f.caCert, *cp, 0644); !st) return st.error();
+    if (auto st = writeFileAtomic(f.caKey, *kp, {.mode = 0600}); !st) return st.error();
+    if (auto st = writeFileAtomic(f.caCert, *cp, {.mode = 0644}); !st) return st.error();
     f.caPem = *cp;
     caKey = std::move(*key);
     caCert = std::move(*cert);
@@ -340,9 +314,10 @@ Result<PkiFiles> ensurePki(const std::string& dataDir, const std::vector<std::st
   auto cp = certPem(cert->get());
   if (!kp) return kp.error();
   if (!cp) return cp.error();
-  if (auto st = writeFileAtomic(f.serverKey, *kp, 0600); !st) return st.error();
+  if (auto st = writeFileAtomic(f.serverKey, *kp, {.mode = 0600}); !st) return st.error();
   // The chain: leaf then CA, so clients that do not know the CA still see it.
-  if (auto st = writeFileAtomic(f.serverCert, *cp + f.caPem, 0644); !st) return st.error();
+  if (auto st = writeFileAtomic(f.serverCert, *cp + f.caPem, {.mode = 0644}); !st)
+    return st.error();
   logInfo("tls created server certificate", {{"path", f.serverCert}, {"sans", joinSans(want)}});
   return f;
 }

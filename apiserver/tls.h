@@ -33,9 +33,6 @@ struct PkiFiles {
 // become IP SANs, the rest DNS SANs). Errors name the file and the step.
 Result<PkiFiles> ensurePki(const std::string& dataDir, const std::vector<std::string>& extraSans);
 
-// Writes `data` to `path` atomically (temporary file, fsync, rename) with
-// `mode`; used for every credential file (tls, admin token, kubeconfig).
-Status writeFileAtomic(const std::string& path, const std::string& data, unsigned mode);
 // The whole file; kNotFound when it does not exist.
 Result<std::string> readWholeFile(const std::string& path);
 

@@ -1,7 +1,7 @@
 #include "ctl/cli.h"
 
+#include "base/file.h"
 #include "base/log.h"
-#include "kubelet/images_util.h"
 
 #include <unistd.h>
 
@@ -82,7 +82,7 @@ void writeDiscoveryCache(const std::string& file, const std::vector<api::Json>& 
     if (!ec2 && fs::file_time_type::clock::now() - t > kDiscoveryTtl) fs::remove(e.path(), ec2);
   }
   // A cache: best effort, and not worth an fsync.
-  (void)kubelet::images_detail::writeFileAtomic(file, api::Json(lists).dump(), /*durable=*/false);
+  (void)writeFileAtomic(file, api::Json(lists).dump(), {.durable = false});
 }
 
 }  // namespace

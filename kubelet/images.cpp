@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "kubelet/image_ref.h"
 #include "kubelet/images_archive.h"

@@ -79,41 +79,6 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
   return out;
 }
 
-Status writeFileAtomic(const std::string& path, std::string_view data, bool durable) {
-  static std::atomic<uint64_t> seq{0};
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++seq);
-  {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!fd.valid()) return sysError("create", tmp, errno);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return sysError("write", tmp, e);
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (durable && ::fsync(fd.get()) != 0) {
-      int e = errno;
-      ::unlink(tmp.c_str());
-      return sysError("fsync", tmp, e);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return sysError("rename", tmp, e);
-  }
-  if (durable) {
-    Fd d(::open(path.substr(0, path.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d.valid()) ::fsync(d.get());
-  }
-  return {};
-}
-
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what) {
   try {
     // Bound nesting depth like api::parseJson: image metadata is shallow.

@@ -58,9 +58,6 @@ Error sysError(const std::string& op, const std::string& path, int err);
 
 // Reads a whole file; refuses files larger than maxBytes (kBadRequest).
 Result<std::string> readFile(const std::string& path, size_t maxBytes);
-// Writes path atomically: temp file in the same directory, rename over path.
-// Durable (the image store): the file and then the directory are fsynced too.
-Status writeFileAtomic(const std::string& path, std::string_view data, bool durable = true);
 
 // Parses JSON text; kBadRequest "what: <parser message>" on failure.
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/file.h"
 #include "kubelet/images_util.h"
 
 namespace skiff::kubelet {
@@ -163,7 +164,7 @@ Result<std::string> readSmallFile(const std::string& path) {
 }
 
 Status replaceFile(const std::string& path, const std::string& data) {
-  return images_detail::writeFileAtomic(path, data, /*durable=*/false);
+  return writeFileAtomic(path, data, {.durable = false});
 }
 
 }  // namespace skiff::kubelet

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "apiserver/tls.h"
+#include "base/file.h"
 #include "tests/apiserver/https_test_client.h"
 
 namespace skiff::apiserver {
@@ -176,7 +177,7 @@ TEST_CASE("kubectl talks to ApiServer with the generated kubeconfig", "[server]"
   auto at = text.find("token: \"");
   REQUIRE(at != std::string::npos);
   text.replace(at + 8, 64, std::string(64, 'f'));
-  REQUIRE(writeFileAtomic(dir + "/bad-kubeconfig", text, 0600).ok());
+  REQUIRE(writeFileAtomic(dir + "/bad-kubeconfig", text, {.mode = 0600}).ok());
   auto [code3, out3] =
       run("/usr/bin/kubectl --kubeconfig " + dir + "/bad-kubeconfig get --raw /api/v1/namespaces");
   CHECK(code3 != 0);

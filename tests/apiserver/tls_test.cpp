@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "base/file.h"
+
 namespace skiff::apiserver {
 namespace {
 
@@ -79,7 +81,7 @@ TEST_CASE("ensurePki reuses existing material and re-issues for a new SAN", "[tl
 TEST_CASE("writeFileAtomic sets the mode despite the umask", "[tls]") {
   auto dir = tempDir();
   mode_t old = umask(0);
-  REQUIRE(writeFileAtomic(dir + "/f", "secret", 0600).ok());
+  REQUIRE(writeFileAtomic(dir + "/f", "secret", {.mode = 0600}).ok());
   umask(old);
   CHECK(modeOf(dir + "/f") == 0600);
   CHECK(*readWholeFile(dir + "/f") == "secret");

@@ -1,0 +1,34 @@
+// Files replaced whole: a reader (or a crash) sees the old content or the new,
+// never a mix, because the data goes to a temporary file in the same directory
+// that is then renamed over the target. Used for the image store's metadata,
+// the kubelet's files mounted into pods, credentials and kubeconfigs, caches.
+//
+// Thread-safety: safe to call concurrently, for the same path too: each call
+// has a temporary file of its own and the last rename wins.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace skiff {
+
+struct WriteFileOptions {
+  // Permission bits the file gets exactly (fchmod after open, so the umask
+  // cannot narrow or a stale file widen them): credentials. Unset: 0644 as
+  // narrowed by the umask.
+  std::optional<unsigned> mode = std::nullopt;
+  // fsync the file before the rename and its directory after it, so the new
+  // content survives a power cut. Off for caches and files rewritten anyway.
+  bool durable = true;
+};
+
+// Replaces `path` with `data`. On failure kInternal "<step> <path>: <strerror>"
+// (step: create, write, fsync or rename), the temporary file removed and
+// `path` untouched.
+Status writeFileAtomic(const std::string& path, std::string_view data,
+                       const WriteFileOptions& options = {});
+
+}  // namespace skiff
