@@ -11,18 +11,8 @@ namespace {
 
 using api::Json;
 
-std::string str(const Json& obj, const char* name) {
-  if (!obj.is_object()) return "";
-  auto it = obj.find(name);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-const Json& sub(const Json& obj, const char* name) {
-  static const Json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(name);
-  return it == obj.end() ? kNull : *it;
-}
+using api::lenient::field;
+using api::lenient::str;
 
 // A DNS label as Kubernetes names are (RFC 1123): letters, digits, '-', 1..63.
 bool isLabel(const std::string& s) {
@@ -60,10 +50,10 @@ std::vector<ReadyAddress> readyAddresses(const Json* endpoints) {
   std::vector<ReadyAddress> out;
   std::set<std::string> seen;
   if (!endpoints) return out;
-  const Json& subsets = sub(*endpoints, "subsets");
+  const Json& subsets = field(*endpoints, "subsets");
   if (!subsets.is_array()) return out;
   for (const Json& s : subsets) {
-    const Json& addrs = sub(s, "addresses");
+    const Json& addrs = field(s, "addresses");
     if (!addrs.is_array()) continue;
     for (const Json& a : addrs) {
       std::string ip = str(a, "ip");
@@ -80,11 +70,11 @@ std::set<std::string> addressesForPort(const Json* endpoints, const std::string&
                                        const std::string& protocol) {
   std::set<std::string> out;
   if (!endpoints) return out;
-  const Json& subsets = sub(*endpoints, "subsets");
+  const Json& subsets = field(*endpoints, "subsets");
   if (!subsets.is_array()) return out;
   for (const Json& s : subsets) {
-    const Json& ports = sub(s, "ports");
-    const Json& addrs = sub(s, "addresses");
+    const Json& ports = field(s, "ports");
+    const Json& addrs = field(s, "addresses");
     if (!ports.is_array() || !addrs.is_array()) continue;
     for (const Json& p : ports) {
       std::string proto = str(p, "protocol");
@@ -107,8 +97,8 @@ std::string canonicalDnsName(std::string name) {
 std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoints,
                                          const std::string& domain) {
   std::vector<DnsRecord> out;
-  const Json& md = sub(service, "metadata");
-  const Json& spec = sub(service, "spec");
+  const Json& md = field(service, "metadata");
+  const Json& spec = field(service, "spec");
   std::string ns = canonicalDnsName(str(md, "namespace"));
   std::string name = canonicalDnsName(str(md, "name"));
   if (ns.empty()) ns = "default";
@@ -137,13 +127,13 @@ std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoi
     out.push_back({fqdn, DnsType::kA, clusterIP});
   }
 
-  const Json& ports = sub(spec, "ports");
+  const Json& ports = field(spec, "ports");
   if (ports.is_array()) {
     for (const Json& p : ports) {
       std::string pname = canonicalDnsName(str(p, "name"));
       std::string proto = str(p, "protocol");
       if (proto.empty()) proto = "TCP";
-      const Json& num = sub(p, "port");
+      const Json& num = field(p, "port");
       if (pname.empty() || !isLabel(pname) || !num.is_number_integer()) continue;
       std::string lowerProto = canonicalDnsName(proto);
       std::string srvName = "_" + pname + "._" + lowerProto + "." + fqdn;
@@ -157,10 +147,10 @@ std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoi
         if (!serving.count(a.ip)) continue;
         int epPort = 0;
         // The endpoint port of that name (the same for every address of a subset).
-        for (const Json& s : sub(*endpoints, "subsets")) {
-          for (const Json& ep : sub(s, "ports").is_array() ? sub(s, "ports") : Json::array()) {
-            if (str(ep, "name") == str(p, "name") && sub(ep, "port").is_number_integer())
-              epPort = sub(ep, "port").get<int>();
+        for (const Json& s : field(*endpoints, "subsets")) {
+          for (const Json& ep : field(s, "ports").is_array() ? field(s, "ports") : Json::array()) {
+            if (str(ep, "name") == str(p, "name") && field(ep, "port").is_number_integer())
+              epPort = field(ep, "port").get<int>();
           }
           if (epPort) break;
         }
