@@ -7,24 +7,21 @@
 //   haproxy                haproxy (Debian) on 127.0.0.1 as a user-space TCP proxy
 //   one_dnat_rule          the floor of kernel NAT: a table of the bench's own
 //                          (ip skiff_bdp<pid>) with a single DNAT rule for an unused
-//                          address of the bench's subnet (10.123.S.100): what
-//                          DNAT itself costs, without skiff's maps (the host's
-//                          connections need no masquerade: the pod answers
-//                          through the host, as skiff's rules rely on too)
+//                          address of the pod's subnet: what DNAT itself costs,
+//                          without skiff's maps (the host's connections need no
+//                          masquerade: the pod answers through the host, as
+//                          skiff's rules rely on too)
 // Goal (issue 5): ClusterIP and NodePort >= 0.95 x direct.
 //
 // The rules come from a real cluster: `skiff up --ephemeral --detach` (its own
 // table, bridge and names), and, applied with real kubectl, a selector-less
 // NodePort Service with hand-written Endpoints pointing at the "pod": a network
-// namespace this benchmark makes (unnamed, held by an fd), wired by a veth to a
-// bridge of its own, skbdp<pid> with 10.123.S.1/24 (S picked so that no local
-// address or route overlaps); the pod is 10.123.S.2. The node address used for
-// the NodePort is that bridge's address (a local address the cluster's
-// netproxy serves NodePorts on; no packet goes near eth0). Every path but the
-// two on 127.0.0.1 connects from that address, the host's address facing the
-// pod, as the host does for a real pod behind the cluster's bridge (for the
-// ClusterIP the route alone would pick the cluster bridge's address, which is
-// not on the bench pod's link, and skiff would then masquerade).
+// namespace this benchmark makes (unnamed, held by an fd), wired by a veth to
+// the cluster's bridge as the kubelet wires a pod, with the highest address of
+// the cluster's pod subnet. The node address used for the NodePort is the
+// bridge's address (a local address, so the cluster's netproxy serves
+// NodePorts on it; no packet goes near eth0). The host reaches the pod from
+// that address, as it does any pod of the cluster.
 //
 // In the pod: an iperf3 server per path (5201 direct, 5202 ClusterIP, 5203
 // NodePort, 5204 haproxy, 5205 one DNAT rule) and an accept server
@@ -47,11 +44,12 @@
 // --iperf3-args passes flags to the iperf3 client, e.g. "-A 0,1" pins client
 // and server to different CPUs (steadier, lower figures).
 //
-// Traffic goes only to 127.0.0.1, the bench's bridge and subnet, and the
-// ClusterIP, which is sent only after the cluster's table holds the Service
-// (the table rejects anything in the service range it does not DNAT).
+// Traffic goes only to 127.0.0.1, the cluster's bridge and pod subnet (the
+// bench's own cluster), and the ClusterIP, which is sent only after the
+// cluster's table holds the Service (the table rejects anything in the service
+// range it does not DNAT).
 // Cleanup — at the end, on error, and on SIGINT/SIGTERM/SIGHUP: skiff down,
-// the bench's table and bridge deleted, iperf3 and haproxy killed by pid; the
+// the bench's table and veth deleted, iperf3 and haproxy killed by pid; the
 // pod namespace goes with the process (its children die with it:
 // PR_SET_PDEATHSIG).
 //
@@ -223,7 +221,6 @@ struct Path {
   int iperfPort;
   std::string connHost;
   int connPort;
-  std::string source;  // the client's address, when bound (see the header)
   std::vector<double> gbps{}, connPerSec{};
   long connFailures = 0, connCount = 0;
   std::string error{};
@@ -287,21 +284,49 @@ int run(int argc, char** argv) {
     fs::remove_all(tmp, ec);
   });
 
-  // The pod's subnet: 10.123.S.0/24 with no local address or route in it.
-  int subnet = -1;
-  for (int k = 0; k < 200 && subnet < 0; ++k) {
-    int s = static_cast<int>((::getpid() + k) % 200) + 20;
-    std::string net = "10.123." + std::to_string(s) + ".";
-    if (sh("ip -4 -o addr show; ip -4 route show table all").find(net) == std::string::npos)
-      subnet = s;
-  }
-  if (subnet < 0) {
-    printError("no free 10.123.S.0/24 subnet");
+  // The cluster first: the pod hangs off its bridge.
+  std::string up = sh("TMPDIR=" + tmp + " " + bin +
+                      " up --ephemeral --detach --no-fsync --listen 127.0.0.1:0 2>&1");
+  auto at = up.find("kubeconfig: ");
+  if (at == std::string::npos) {
+    printError("skiff up: " + up);
     return 1;
   }
-  const std::string net = "10.123." + std::to_string(subnet) + ".";
-  const std::string bridgeIP = net + "1", podIP = net + "2";
-  const std::string bridge = "skbdp" + pid, veth = "vbdp" + pid;
+  std::string kc = up.substr(at + 12);
+  std::string data = fs::path(kc).parent_path();
+  teardown.add(
+      [bin, data] { sh(bin + " down --timeout 60s --data-dir " + data + " >/dev/null 2>&1"); });
+  // An ephemeral cluster's table is skiff_<tag>, tag from its directory (ctl/cmd_up.cpp).
+  std::string tag = fs::path(data).filename().string();
+  tag = tag.substr(tag.find('-') + 1);
+  for (auto& c : tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string table = "skiff_" + tag;
+
+  // The pod: a network namespace (unnamed, held by an fd) on the cluster's own
+  // bridge, as the kubelet wires a pod, with the highest address of the
+  // cluster's pod subnet (the kubelet hands addresses out from the bottom, and
+  // this cluster runs no pod); the next one down is the floor's DNAT address.
+  const std::string bridge = "sk-" + tag, veth = "vbdp" + pid;
+  std::string bridgeCidr;
+  {
+    std::string out = sh("ip -4 -o addr show dev " + bridge);
+    auto inet = out.find("inet ");
+    if (inet != std::string::npos) bridgeCidr = out.substr(inet + 5, out.find(' ', inet + 5) - inet - 5);
+  }
+  unsigned a0, a1, a2, a3, len;
+  if (std::sscanf(bridgeCidr.c_str(), "%u.%u.%u.%u/%u", &a0, &a1, &a2, &a3, &len) != 5 || len < 8 ||
+      len > 29) {
+    printError("the cluster's bridge " + bridge + " has no usable IPv4 subnet: \"" + bridgeCidr + "\"");
+    return 1;
+  }
+  const uint32_t base = ((a0 << 24) | (a1 << 16) | (a2 << 8) | a3) & ~((1u << (32 - len)) - 1);
+  auto dotted = [](uint32_t v) {
+    return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." +
+           std::to_string((v >> 8) & 255) + "." + std::to_string(v & 255);
+  };
+  const uint32_t broadcast = base | ((1u << (32 - len)) - 1);
+  const std::string bridgeIP = bridgeCidr.substr(0, bridgeCidr.find('/'));
+  const std::string podIP = dotted(broadcast - 1), floorIP = dotted(broadcast - 2);
 
   auto podNs = newNetns();
   if (!podNs.ok()) {
@@ -310,16 +335,12 @@ int run(int argc, char** argv) {
   }
   int podFd = *podNs;
   teardown.add([podFd] { ::close(podFd); });
-  teardown.add([bridge, veth] {
-    (void)nl::deleteLink(veth);
-    (void)nl::deleteLink(bridge);
-  });
-  Status st = nl::ensureBridge(bridge, bridgeIP + "/24");
-  if (st.ok()) st = nl::createVeth(veth, "eth0", podFd, bridge, 0);
+  teardown.add([veth] { (void)nl::deleteLink(veth); });
+  Status st = nl::createVeth(veth, "eth0", podFd, bridge, 0);
   if (st.ok())
     st = kubelet::inNetns(netnsPath(podFd), [&] {
       Status s = nl::setLinkUp("lo");
-      if (s.ok()) s = nl::addAddress("eth0", podIP + "/24");
+      if (s.ok()) s = nl::addAddress("eth0", podIP + "/" + std::to_string(len));
       if (s.ok()) s = nl::setLinkUp("eth0");
       if (s.ok()) s = nl::addDefaultRoute("eth0", bridgeIP);
       return s;
@@ -344,25 +365,6 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
-
-  // The cluster; NodePorts are served on every local address it sees at start,
-  // the bench's bridge included.
-  std::string up = sh("TMPDIR=" + tmp + " " + bin +
-                      " up --ephemeral --detach --no-fsync --listen 127.0.0.1:0 2>&1");
-  auto at = up.find("kubeconfig: ");
-  if (at == std::string::npos) {
-    printError("skiff up: " + up);
-    return 1;
-  }
-  std::string kc = up.substr(at + 12);
-  std::string data = fs::path(kc).parent_path();
-  teardown.add(
-      [bin, data] { sh(bin + " down --timeout 60s --data-dir " + data + " >/dev/null 2>&1"); });
-  // An ephemeral cluster's table is skiff_<tag>, tag from its directory (ctl/cmd_up.cpp).
-  std::string tag = fs::path(data).filename().string();
-  tag = tag.substr(tag.find('-') + 1);
-  for (auto& c : tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::string table = "skiff_" + tag;
 
   std::string manifest = kManifest;
   manifest.replace(manifest.find("POD_IP"), 6, podIP);
@@ -400,8 +402,8 @@ int run(int argc, char** argv) {
   }
 
   // The floor of any kernel NAT design: a table of the bench's own with one
-  // DNAT rule for an unused address of the bench's subnet.
-  const std::string floorIP = net + "100", floorTable = "skiff_bdp" + pid;
+  // DNAT rule for an unused address of the pod's subnet.
+  const std::string floorTable = "skiff_bdp" + pid;
   std::ofstream(tmp + "/floor.nft")
       << "table ip " << floorTable << " {\n"
       << "  chain out { type nat hook output priority -100; ip daddr " << floorIP
@@ -428,18 +430,18 @@ int run(int argc, char** argv) {
   teardown.add([haproxy] { killChild(haproxy); });
 
   std::vector<Path> paths = {
-      {"direct", podIP, 5201, podIP, 9001, bridgeIP},
-      {"clusterip", cip, 5202, cip, 9002, bridgeIP},
-      {"nodeport_localhost", "127.0.0.1", npIperf, "127.0.0.1", npConn, ""},
-      {"nodeport_node_address", bridgeIP, npIperf, bridgeIP, npConn, bridgeIP},
-      {"haproxy", "127.0.0.1", hpIperf, "127.0.0.1", hpConn, ""},
-      {"one_dnat_rule", floorIP, 5205, floorIP, 9005, bridgeIP},
+      {"direct", podIP, 5201, podIP, 9001},
+      {"clusterip", cip, 5202, cip, 9002},
+      {"nodeport_localhost", "127.0.0.1", npIperf, "127.0.0.1", npConn},
+      {"nodeport_node_address", bridgeIP, npIperf, bridgeIP, npConn},
+      {"haproxy", "127.0.0.1", hpIperf, "127.0.0.1", hpConn},
+      {"one_dnat_rule", floorIP, 5205, floorIP, 9005},
   };
   // Every path answers (the greeting proves the pod was reached) before timing.
   for (auto& p : paths) {
     int fd = -1;
     for (int i = 0; i < 100 && fd < 0; ++i) {
-      fd = connectTimed(p.connHost, p.connPort, true, 1000, nullptr, p.source);
+      fd = connectTimed(p.connHost, p.connPort, true, 1000);
       if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (fd < 0) {
@@ -462,7 +464,7 @@ int run(int argc, char** argv) {
       for (int attempt = 0; attempt < 5 && g < 0; ++attempt) {
         if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(300));
         g = iperf3Gbps(p.iperfHost, p.iperfPort, seconds,
-                       p.source.empty() ? iperfArgs : iperfArgs + " -B " + p.source, &err);
+                       iperfArgs, &err);
         if (g < 0 && err.find("busy") == std::string::npos) break;  // only "server is busy" heals
       }
       if (g < 0) p.error = err;
@@ -477,7 +479,7 @@ int run(int argc, char** argv) {
       Path& p = paths[(i + c) % paths.size()];
       long failed = 0, count = 0;
       p.connPerSec.push_back(
-          connectionsPerSecond(p.connHost, p.connPort, kConnSlice, &failed, &count, p.source));
+          connectionsPerSecond(p.connHost, p.connPort, kConnSlice, &failed, &count));
       p.connFailures += failed;
       p.connCount += count;
     }

@@ -84,20 +84,11 @@ inline void resetClose(int fd) {
 // Returns the connected socket (the caller closes it) or -1; `micros` gets the
 // connect() time (SYN -> established) when given. Blocks at most timeoutMs.
 inline int connectTimed(const std::string& ip, int port, bool greeting, int timeoutMs,
-                        double* micros = nullptr, const std::string& source = {}) {
+                        double* micros = nullptr) {
   sockaddr_in sa;
   if (!parseV4(ip, port, sa)) return -1;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  sockaddr_in from;
-  int one = 1;  // the port is still picked by connect(), as for an unbound socket
-  if (!source.empty() &&
-      (!parseV4(source, 0, from) ||
-       ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0 ||
-       ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0)) {
-    ::close(fd);
-    return -1;
-  }
   timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // bounds connect()
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -123,14 +114,13 @@ inline int connectTimed(const std::string& ip, int port, bool greeting, int time
 // connect, read the greeting, close with an RST; repeat. Failed attempts are
 // counted in *failures and not in the rate.
 inline double connectionsPerSecond(const std::string& ip, int port, double seconds,
-                                   long* failures = nullptr, long* count = nullptr,
-                                   const std::string& source = {}) {
+                                   long* failures = nullptr, long* count = nullptr) {
   long ok = 0, failed = 0;
   auto t0 = std::chrono::steady_clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
   auto now = t0;
   while ((now = std::chrono::steady_clock::now()) < end) {
-    int fd = connectTimed(ip, port, true, 2000, nullptr, source);
+    int fd = connectTimed(ip, port, true, 2000);
     if (fd < 0) {
       ++failed;
       continue;
