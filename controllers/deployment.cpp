@@ -509,28 +509,8 @@ void DeploymentController::enqueueOwner(const Json& rs) {
 }
 
 void DeploymentController::worker() {
-  while (auto key = queue_.get()) {
-    if (!deployments_->hasSynced() || !replicaSets_->hasSynced() || !pods_->hasSynced()) {
-      deployments_->waitForSync(std::chrono::seconds(1));
-      replicaSets_->waitForSync(std::chrono::seconds(1));
-      pods_->waitForSync(std::chrono::seconds(1));
-      queue_.done(*key);
-      queue_.addAfter(*key, std::chrono::milliseconds(100));
-      continue;
-    }
-    Status s = sync(*key);
-    if (s) {
-      queue_.forget(*key);
-    } else {
-      // A conflict only means a newer object is on its way: retry quietly.
-      if (s.error().code == Code::kConflict)
-        logDebug("deployment sync conflict", {{"key", *key}, {"error", s.error().message}});
-      else
-        logWarn("deployment sync failed", {{"key", *key}, {"error", s.error().message}});
-      queue_.addRateLimited(*key);
-    }
-    queue_.done(*key);
-  }
+  drainQueue(queue_, {deployments_.get(), replicaSets_.get(), pods_.get()}, "deployment",
+             [this](const std::string& key) { return sync(key); });
 }
 
 namespace {

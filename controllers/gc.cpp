@@ -155,24 +155,10 @@ void GarbageCollector::resync() {
 }
 
 void GarbageCollector::worker() {
-  while (auto item = queue_.get()) {
-    bool synced = true;
-    for (auto& k : kinds_) synced = synced && k->informer->hasSynced();
-    if (!synced) {
-      for (auto& k : kinds_) k->informer->waitForSync(std::chrono::seconds(1));
-      queue_.done(*item);
-      queue_.addAfter(*item, std::chrono::milliseconds(100));
-      continue;
-    }
-    Status s = process(*item);
-    if (s) {
-      queue_.forget(*item);
-    } else {
-      logWarn("garbage collector failed", {{"item", *item}, {"error", s.error().message}});
-      queue_.addRateLimited(*item);
-    }
-    queue_.done(*item);
-  }
+  std::vector<client::Informer*> informers;
+  for (auto& k : kinds_) informers.push_back(k->informer.get());
+  drainQueue(queue_, informers, "garbage collector",
+             [this](const std::string& item) { return process(item); });
 }
 
 Status GarbageCollector::process(const std::string& item) {

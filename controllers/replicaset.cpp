@@ -276,27 +276,8 @@ void ReplicaSetController::enqueueForPod(const Json& pod) {
 }
 
 void ReplicaSetController::worker() {
-  while (auto key = queue_.get()) {
-    if (!replicaSets_->hasSynced() || !pods_->hasSynced()) {
-      replicaSets_->waitForSync(std::chrono::seconds(1));
-      pods_->waitForSync(std::chrono::seconds(1));
-      queue_.done(*key);
-      queue_.addAfter(*key, std::chrono::milliseconds(100));
-      continue;
-    }
-    Status s = sync(*key);
-    if (s) {
-      queue_.forget(*key);
-    } else {
-      // A conflict only means a newer object is on its way: retry quietly.
-      if (s.error().code == Code::kConflict)
-        logDebug("replicaset sync conflict", {{"key", *key}, {"error", s.error().message}});
-      else
-        logWarn("replicaset sync failed", {{"key", *key}, {"error", s.error().message}});
-      queue_.addRateLimited(*key);
-    }
-    queue_.done(*key);
-  }
+  drainQueue(queue_, {replicaSets_.get(), pods_.get()}, "replicaset",
+             [this](const std::string& key) { return sync(key); });
 }
 
 Status ReplicaSetController::updateStatus(const Json& rs, const Json& status) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/log.h"
+
 namespace skiff::controllers {
 
 WorkerPool::~WorkerPool() {
@@ -41,6 +43,32 @@ void WorkerPool::resyncLoop(std::chrono::milliseconds period, const std::functio
     lock.unlock();
     resync();
     lock.lock();
+  }
+}
+
+void drainQueue(WorkQueue& queue, const std::vector<client::Informer*>& informers,
+                const char* what, const std::function<Status(const std::string&)>& sync) {
+  while (auto key = queue.get()) {
+    bool synced = true;
+    for (client::Informer* i : informers) synced = synced && i->hasSynced();
+    if (!synced) {
+      for (client::Informer* i : informers) i->waitForSync(std::chrono::seconds(1));
+      queue.done(*key);
+      queue.addAfter(*key, std::chrono::milliseconds(100));
+      continue;
+    }
+    Status s = sync(*key);
+    if (s) {
+      queue.forget(*key);
+    } else {
+      const std::string message = std::string(what) + " sync failed";
+      if (s.error().code == Code::kConflict)
+        logDebug(message, {{"key", *key}, {"error", s.error().message}});
+      else
+        logWarn(message, {{"key", *key}, {"error", s.error().message}});
+      queue.addRateLimited(*key);
+    }
+    queue.done(*key);
   }
 }
 

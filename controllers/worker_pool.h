@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/result.h"
+#include "client/informer.h"
 #include "controllers/workqueue.h"
 
 namespace skiff::controllers {
@@ -63,5 +65,14 @@ class WorkerPool {
   bool started_ = false;        // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
 };
+
+// The worker loop the pool's controllers share (the `work` of start()): takes
+// keys until the queue shuts down. While any of `informers` has not synced, a
+// key goes back for 100 ms (after waiting up to a second for each cache).
+// Otherwise `sync(key)` runs: success forgets the key's backoff, failure adds
+// it again rate-limited and logs "<what> sync failed" (at debug level for a
+// conflict: a newer object is on its way, and its event enqueues the key).
+void drainQueue(WorkQueue& queue, const std::vector<client::Informer*>& informers,
+                const char* what, const std::function<Status(const std::string&)>& sync);
 
 }  // namespace skiff::controllers

@@ -90,3 +90,24 @@ TEST_CASE("worker pool: the destructor stops a running pool", "[workers]") {
   }
   CHECK(returned);
 }
+
+TEST_CASE("drainQueue: a failed sync comes back with backoff, a good one is done", "[workers]") {
+  WorkQueue queue;
+  std::atomic<int> attempts{0}, good{0};
+  std::thread worker([&] {
+    drainQueue(queue, {}, "test", [&](const std::string& key) -> skiff::Status {
+      if (key == "ns/flaky" && ++attempts < 3)
+        return skiff::makeError(skiff::Code::kConflict, "stale");
+      ++good;
+      return {};
+    });
+  });
+  queue.add("ns/flaky");
+  queue.add("ns/fine");
+  // Two conflicts, then success: three attempts, and the key is synced once.
+  CHECK(eventually([&] { return good.load() == 2; }));
+  CHECK(attempts.load() == 3);
+  queue.shutDown();  // the loop returns
+  worker.join();
+  CHECK(queue.length() == 0);
+}
