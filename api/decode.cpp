@@ -214,7 +214,7 @@ class Walker {
       }
       case FieldKind::kTime:
         if (!v.is_string()) return fail(v, owner, path, goType);
-        if (!detail::isRfc3339(v.get<std::string>()) && !typeError_) {
+        if (!detail::isRfc3339(v.get_ref<const std::string&>()) && !typeError_) {
           typeError_ = "parsing time \"" + v.get<std::string>() +
                        "\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"" +
                        v.get<std::string>() + "\" as \"2006\"";

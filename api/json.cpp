@@ -397,16 +397,12 @@ const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path) {
 namespace lenient {
 
 std::string str(const Json& obj, const char* key) {
-  if (!obj.is_object()) return "";
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+  const Json* v = jsonAt(obj, {key});
+  return v && v->is_string() ? v->get<std::string>() : "";
 }
 
 const Json& field(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
+  return valueOrNull(jsonAt(obj, {key}));
 }
 
 const Json& array(const Json& obj, const char* key) {

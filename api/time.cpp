@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace skiff::api {
 
@@ -61,7 +62,7 @@ long long daysFromCivil(int y, int m, int d) {
 }  // namespace
 
 // Parsed by hand: every Table row's age and every CRI log line come here.
-std::optional<TimePoint> parseTimePrecise(std::string_view s) {
+std::optional<UnixTime> parseTimeSeconds(std::string_view s) {
   int year, month, day, hour, minute, second;
   if (!digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, month) ||
       s[7] != '-' || !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
@@ -98,8 +99,16 @@ std::optional<TimePoint> parseTimePrecise(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(t) +
-                                                                   std::chrono::nanoseconds(nanos)));
+  return UnixTime{t, nanos};
+}
+
+std::optional<TimePoint> parseTimePrecise(std::string_view s) {
+  auto u = parseTimeSeconds(s);
+  // Whole seconds of TimePoint's range, one short of each end for the fraction.
+  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+  if (!u || u->seconds > kLimit || u->seconds < -kLimit) return std::nullopt;
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::seconds(u->seconds) + std::chrono::nanoseconds(u->nanos)));
 }
 
 std::optional<TimePoint> parseTime(std::string_view s) {

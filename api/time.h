@@ -29,6 +29,14 @@ inline std::string nowRfc3339() { return formatTime(std::chrono::system_clock::n
 // more), then "Z" or a "+HH:MM"/"-HH:MM" offset, and nothing after; nullopt
 // otherwise. parseTimePrecise keeps the fraction (to the nanosecond: CRI log
 // lines, sinceTime); parseTime drops it (metav1.Time has whole seconds).
+// parseTimeSeconds is the grammar alone, as Unix seconds and nanoseconds, for
+// any year 0000-9999; the other two also answer nullopt for a time a TimePoint
+// (nanoseconds in int64: years 1678-2262) cannot hold.
+struct UnixTime {
+  int64_t seconds = 0;
+  int64_t nanos = 0;  // 0..999,999,999
+};
+std::optional<UnixTime> parseTimeSeconds(std::string_view text);
 std::optional<TimePoint> parseTimePrecise(std::string_view text);
 std::optional<TimePoint> parseTime(std::string_view text);
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/json.h"
@@ -56,7 +57,7 @@ std::string regexError(const std::string& msg, const std::string& fmt,
                        const std::vector<std::string>& examples);
 
 // RFC 3339 date-time as metav1.Time accepts it.
-bool isRfc3339(const std::string& s);
+bool isRfc3339(std::string_view s);
 
 // IPv4 or IPv6 address in canonical-enough form (inet_pton).
 bool isIPv4(const std::string& s);

@@ -341,8 +341,8 @@ std::optional<double> parseQuantity(const Json& value, std::string* error) {
   return fail("unable to parse quantity's suffix");
 }
 
-bool isRfc3339(const std::string& s) {
-  return s.size() <= 64 && parseTimePrecise(s).has_value();  // the grammar of api/time.h
+bool isRfc3339(std::string_view s) {
+  return s.size() <= 64 && parseTimeSeconds(s).has_value();  // the grammar of api/time.h
 }
 
 bool isIPv4(const std::string& s) {

@@ -152,6 +152,9 @@ TEST_CASE("int32 range, floats for integers, quantities and times are checked", 
   CHECK(!decodeObject(badTime, kPod).ok());
   Json goodTime = parse(R"({"metadata":{"name":"p","creationTimestamp":"2024-01-02T03:04:05Z"}})");
   CHECK(decodeObject(goodTime, kPod).ok());
+  // Go's zero time is a valid metav1.Time, outside the years a TimePoint holds.
+  Json zeroTime = parse(R"({"metadata":{"name":"p","creationTimestamp":"0001-01-01T00:00:00Z"}})");
+  CHECK(decodeObject(zeroTime, kPod).ok());
 }
 
 TEST_CASE("null values are accepted as absent", "[decode]") {

@@ -60,7 +60,7 @@ TEST_CASE("formatTime writes metav1.Time, MicroTime and RFC3339Nano fractions", 
   CHECK(formatTime(1475713032, 500000000, TimeFraction::kNano) == "2016-10-06T00:17:12.5Z");
   CHECK(formatTime(1475713032, 0, TimeFraction::kNano) == "2016-10-06T00:17:12Z");
   CHECK(formatTime(1475713032, 0, TimeFraction::kMicro) == "2016-10-06T00:17:12.000000Z");
-  // Years a TimePoint cannot hold: Go's zero time, and a time before 1970.
+  // Go's zero time, which a TimePoint cannot hold, and a time before 1970.
   CHECK(formatTime(-62135596800, 0, TimeFraction::kNone) == "0001-01-01T00:00:00Z");
   CHECK(formatTime(std::chrono::system_clock::time_point(std::chrono::milliseconds(-1500)),
                    TimeFraction::kNano) == "1969-12-31T23:59:58.5Z");
@@ -75,4 +75,21 @@ TEST_CASE("RFC 3339 offsets and RFC3339Nano output (CRI log times)", "[time]") {
   CHECK(formatTime(*b, TimeFraction::kNano) == "2016-10-06T00:17:12Z");
   CHECK_FALSE(parseTimePrecise("2016-10-06 00:17:12Z"));
   CHECK_FALSE(parseTimePrecise("2016-10-06T00:17:12"));
+}
+
+TEST_CASE("times outside a TimePoint's years parse as seconds, not as TimePoints", "[time]") {
+  // Go's zero time and year 9999 are valid metav1.Time values a client may send.
+  auto zero = parseTimeSeconds("0001-01-01T00:00:00Z");
+  REQUIRE(zero);
+  CHECK(zero->seconds == -62135596800);
+  CHECK(formatTime(zero->seconds, zero->nanos, TimeFraction::kNone) == "0001-01-01T00:00:00Z");
+  auto last = parseTimeSeconds("9999-12-31T23:59:59.5Z");
+  REQUIRE(last);
+  CHECK(last->seconds == 253402300799);
+  CHECK(last->nanos == 500000000);
+  // A TimePoint (int64 nanoseconds) cannot hold them: nullopt, not an overflow.
+  CHECK_FALSE(parseTimePrecise("0001-01-01T00:00:00Z"));
+  CHECK_FALSE(parseTime("9999-12-31T23:59:59Z"));
+  CHECK(parseTimePrecise("2262-01-01T00:00:00Z"));
+  CHECK_FALSE(parseTimeSeconds("0001-01-01T00:00:00"));
 }
