@@ -61,11 +61,10 @@ void drainQueue(WorkQueue& queue, const std::vector<client::Informer*>& informer
     if (s) {
       queue.forget(*key);
     } else {
-      const std::string message = std::string(what) + " sync failed";
       if (s.error().code == Code::kConflict)
-        logDebug(message, {{"key", *key}, {"error", s.error().message}});
+        logDebug(std::string(what) + " sync conflict", {{"key", *key}, {"error", s.error().message}});
       else
-        logWarn(message, {{"key", *key}, {"error", s.error().message}});
+        logWarn(std::string(what) + " sync failed", {{"key", *key}, {"error", s.error().message}});
       queue.addRateLimited(*key);
     }
     queue.done(*key);

@@ -2,9 +2,9 @@
 // drain its WorkQueue and one resync loop that re-enqueues everything
 // periodically (the safety net against a missed event).
 //
-// The controller keeps its own reconcile loop (`work`, typically
-// `while (auto key = queue.get()) ...`) and its own idea of "everything"
-// (`resync`); the pool owns only the threads and how they end: stop() shuts
+// The controller gives the pool its reconcile loop (`work`, drainQueue below for
+// the ReplicaSet, Deployment and garbage-collector controllers) and its own idea
+// of "everything" (`resync`); the pool owns only the threads and how they end: stop() shuts
 // the queue down (so every get() returns nullopt and the workers return),
 // wakes the resync loop and joins them all.
 //
@@ -70,8 +70,9 @@ class WorkerPool {
 // keys until the queue shuts down. While any of `informers` has not synced, a
 // key goes back for 100 ms (after waiting up to a second for each cache).
 // Otherwise `sync(key)` runs: success forgets the key's backoff, failure adds
-// it again rate-limited and logs "<what> sync failed" (at debug level for a
-// conflict: a newer object is on its way, and its event enqueues the key).
+// it again rate-limited and logs "<what> sync failed" ("<what> sync conflict"
+// at debug level for a conflict: a newer object is on its way, and its event
+// enqueues the key).
 void drainQueue(WorkQueue& queue, const std::vector<client::Informer*>& informers,
                 const char* what, const std::function<Status(const std::string&)>& sync);
 

@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <deque>
 
 #include "api/time.h"

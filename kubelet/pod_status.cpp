@@ -274,15 +274,11 @@ Json statusPatch(const Json& from, const Json& to) {
 }
 
 const Json& member(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
+  return api::lenient::field(obj, key);
 }
 
 std::string textOf(const Json& obj, const char* key) {
-  const Json& v = member(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
+  return api::lenient::str(obj, key);
 }
 
 long long intOf(const Json& obj, const char* key, long long fallback) {

@@ -8,17 +8,8 @@ namespace {
 
 const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-const api::Json& field(const api::Json& j, const char* key) {
-  static const api::Json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string text(const api::Json& j, const char* key) {
-  const api::Json& v = field(j, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
+using api::lenient::field;
+std::string text(const api::Json& j, const char* key) { return api::lenient::str(j, key); }
 
 std::vector<std::string> strings(const api::Json& j, const char* key) {
   std::vector<std::string> out;

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace skiff::controllers;
 using namespace std::chrono_literals;
@@ -93,11 +95,16 @@ TEST_CASE("worker pool: the destructor stops a running pool", "[workers]") {
 
 TEST_CASE("drainQueue: a failed sync comes back with backoff, a good one is done", "[workers]") {
   WorkQueue queue;
-  std::atomic<int> attempts{0}, good{0};
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> flakyAt;  // guarded by mu
+  std::atomic<int> good{0};
   std::thread worker([&] {
     drainQueue(queue, {}, "test", [&](const std::string& key) -> skiff::Status {
-      if (key == "ns/flaky" && ++attempts < 3)
-        return skiff::makeError(skiff::Code::kConflict, "stale");
+      if (key == "ns/flaky") {
+        std::lock_guard<std::mutex> lock(mu);
+        flakyAt.push_back(std::chrono::steady_clock::now());
+        if (flakyAt.size() < 3) return skiff::makeError(skiff::Code::kConflict, "stale");
+      }
       ++good;
       return {};
     });
@@ -106,8 +113,10 @@ TEST_CASE("drainQueue: a failed sync comes back with backoff, a good one is done
   queue.add("ns/fine");
   // Two conflicts, then success: three attempts, and the key is synced once.
   CHECK(eventually([&] { return good.load() == 2; }));
-  CHECK(attempts.load() == 3);
   queue.shutDown();  // the loop returns
   worker.join();
-  CHECK(queue.length() == 0);
+  REQUIRE(flakyAt.size() == 3);
+  // Rate-limited retries: 5 ms, then 10 ms (WorkQueue's backoff), not at once.
+  CHECK(flakyAt[1] - flakyAt[0] >= 5ms);
+  CHECK(flakyAt[2] - flakyAt[1] >= 10ms);
 }
