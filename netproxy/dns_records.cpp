@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include "netproxy/service_state.h"
@@ -11,6 +12,7 @@ namespace {
 
 using api::Json;
 
+using api::lenient::array;
 using api::lenient::field;
 using api::lenient::str;
 
@@ -65,22 +67,22 @@ std::vector<ReadyAddress> readyAddresses(const Json* endpoints) {
   return out;
 }
 
-// Endpoint IPs serving one named port (for headless SRV).
-std::set<std::string> addressesForPort(const Json* endpoints, const std::string& name,
-                                       const std::string& protocol) {
-  std::set<std::string> out;
+// Endpoint IP -> its port of one name and protocol (for headless SRV). Each
+// address takes the port of its own subset: addresses whose ports differ sit in
+// different subsets.
+std::map<std::string, int> portsByAddress(const Json* endpoints, const std::string& name,
+                                          const std::string& protocol) {
+  std::map<std::string, int> out;
   if (!endpoints) return out;
-  const Json& subsets = field(*endpoints, "subsets");
-  if (!subsets.is_array()) return out;
-  for (const Json& s : subsets) {
-    const Json& ports = field(s, "ports");
-    const Json& addrs = field(s, "addresses");
-    if (!ports.is_array() || !addrs.is_array()) continue;
-    for (const Json& p : ports) {
+  for (const Json& s : array(*endpoints, "subsets")) {
+    for (const Json& p : array(s, "ports")) {
       std::string proto = str(p, "protocol");
-      if (str(p, "name") != name || (proto.empty() ? "TCP" : proto) != protocol) continue;
-      for (const Json& a : addrs)
-        if (isIPv4(str(a, "ip"))) out.insert(str(a, "ip"));
+      const Json& port = field(p, "port");
+      if (str(p, "name") != name || (proto.empty() ? "TCP" : proto) != protocol ||
+          !port.is_number_integer())
+        continue;
+      for (const Json& a : array(s, "addresses"))
+        if (isIPv4(str(a, "ip"))) out.emplace(str(a, "ip"), port.get<int>());
     }
   }
   return out;
@@ -142,21 +144,12 @@ std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoi
         continue;
       }
       // Headless: each endpoint that serves this port, at its own port.
-      std::set<std::string> serving = addressesForPort(endpoints, str(p, "name"), proto);
+      const auto serving = portsByAddress(endpoints, str(p, "name"), proto);
       for (const auto& a : ready) {
-        if (!serving.count(a.ip)) continue;
-        int epPort = 0;
-        // The endpoint port of that name (the same for every address of a subset).
-        for (const Json& s : field(*endpoints, "subsets")) {
-          for (const Json& ep : field(s, "ports").is_array() ? field(s, "ports") : Json::array()) {
-            if (str(ep, "name") == str(p, "name") && field(ep, "port").is_number_integer())
-              epPort = field(ep, "port").get<int>();
-          }
-          if (epPort) break;
-        }
-        if (!epPort) epPort = num.get<int>();
+        auto it = serving.find(a.ip);
+        if (it == serving.end()) continue;
         std::string own = (a.hostname.empty() ? dashed(a.ip) : a.hostname) + "." + fqdn;
-        out.push_back({srvName, DnsType::kSrv, own, epPort, 0, 100});
+        out.push_back({srvName, DnsType::kSrv, own, it->second, 0, 100});
       }
     }
   }

@@ -77,6 +77,23 @@ TEST_CASE("dns: headless Service gives the ready endpoint IPs and per-endpoint n
         DnsLookup::Result::kNxDomain);
 }
 
+TEST_CASE("dns: headless SRV gives each endpoint the port of its own subset", "[dns]") {
+  // Endpoints whose port numbers differ sit in different subsets (RepackSubsets).
+  Json s = svc("db", "prod",
+               {{"clusterIP", "None"}, {"ports", Json::array({{{"name", "pg"}, {"port", 5432}}})}});
+  Json e = endpoints(Json::array(
+      {{{"addresses", Json::array({{{"ip", "10.244.0.5"}}})},
+        {"ports", Json::array({{{"name", "pg"}, {"port", 15432}}})}},
+       {{"addresses", Json::array({{{"ip", "10.244.0.6"}}})},
+        {"ports", Json::array({{{"name", "pg"}, {"port", 25432}}, {{"name", "x"}, {"port", 1}}})}}}));
+  DnsZone zone;
+  zone.setService("prod/db", serviceDnsRecords(s, &e, "cluster.local"));
+  CHECK(show(zone.lookup("_pg._tcp.db.prod.svc.cluster.local", DnsType::kSrv).records) ==
+        std::vector<std::string>{
+            "_pg._tcp.db.prod.svc.cluster.local SRV 10-244-0-5.db.prod.svc.cluster.local:15432",
+            "_pg._tcp.db.prod.svc.cluster.local SRV 10-244-0-6.db.prod.svc.cluster.local:25432"});
+}
+
 TEST_CASE("dns: ExternalName is a CNAME, answered for any type", "[dns]") {
   Json s = svc("ext", "default", {{"type", "ExternalName"}, {"externalName", "Example.COM."}});
   DnsZone zone;
