@@ -76,6 +76,8 @@
 #include "api/json.h"
 #include "bench/bench_net.h"
 #include "bench/bench_util.h"
+#include "ctl/cluster.h"
+#include "kubelet/ipam.h"
 #include "kubelet/netlink.h"
 #include "kubelet/sandbox.h"
 
@@ -296,37 +298,32 @@ int run(int argc, char** argv) {
   std::string data = fs::path(kc).parent_path();
   teardown.add(
       [bin, data] { sh(bin + " down --timeout 60s --data-dir " + data + " >/dev/null 2>&1"); });
-  // An ephemeral cluster's table is skiff_<tag>, tag from its directory (ctl/cmd_up.cpp).
-  std::string tag = fs::path(data).filename().string();
-  tag = tag.substr(tag.find('-') + 1);
-  for (auto& c : tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::string table = "skiff_" + tag;
+  // An ephemeral cluster's kernel names come from its directory (ctl/cmd_up.cpp).
+  ctl::ClusterOptions names;
+  names.makeUnique(ctl::ephemeralTag(data));
+  const std::string table = names.nftTable;
 
   // The pod: a network namespace (unnamed, held by an fd) on the cluster's own
   // bridge, as the kubelet wires a pod, with the highest address of the
   // cluster's pod subnet (the kubelet hands addresses out from the bottom, and
   // this cluster runs no pod); the next one down is the floor's DNAT address.
-  const std::string bridge = "sk-" + tag, veth = "vbdp" + pid;
+  const std::string bridge = names.bridge, veth = "vbdp" + pid;
   std::string bridgeCidr;
   {
     std::string out = sh("ip -4 -o addr show dev " + bridge);
     auto inet = out.find("inet ");
     if (inet != std::string::npos) bridgeCidr = out.substr(inet + 5, out.find(' ', inet + 5) - inet - 5);
   }
-  unsigned a0, a1, a2, a3, len;
-  if (std::sscanf(bridgeCidr.c_str(), "%u.%u.%u.%u/%u", &a0, &a1, &a2, &a3, &len) != 5 || len < 8 ||
-      len > 29) {
-    printError("the cluster's bridge " + bridge + " has no usable IPv4 subnet: \"" + bridgeCidr + "\"");
+  auto prefix = kubelet::parseIpv4Prefix(bridgeCidr);
+  if (!prefix.ok() || prefix->length < 8 || prefix->length > 29) {
+    printError("the cluster's bridge " + bridge + " has no usable IPv4 subnet: \"" + bridgeCidr +
+               "\"");
     return 1;
   }
-  const uint32_t base = ((a0 << 24) | (a1 << 16) | (a2 << 8) | a3) & ~((1u << (32 - len)) - 1);
-  auto dotted = [](uint32_t v) {
-    return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." +
-           std::to_string((v >> 8) & 255) + "." + std::to_string(v & 255);
-  };
-  const uint32_t broadcast = base | ((1u << (32 - len)) - 1);
-  const std::string bridgeIP = bridgeCidr.substr(0, bridgeCidr.find('/'));
-  const std::string podIP = dotted(broadcast - 1), floorIP = dotted(broadcast - 2);
+  const int len = prefix->length;
+  const std::string bridgeIP = kubelet::formatIpv4(prefix->address);
+  const std::string podIP = kubelet::formatIpv4(prefix->broadcast() - 1);
+  const std::string floorIP = kubelet::formatIpv4(prefix->broadcast() - 2);
 
   auto podNs = newNetns();
   if (!podNs.ok()) {

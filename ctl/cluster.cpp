@@ -43,6 +43,13 @@ std::string addressOf(const std::string& cidr) {
 
 }  // namespace
 
+std::string ephemeralTag(const std::string& dataDir) {
+  std::string tag = std::filesystem::path(dataDir).filename().string();
+  tag = tag.substr(tag.find('-') + 1);
+  for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return tag;
+}
+
 void ClusterOptions::makeUnique(const std::string& tag) {
   bridge = "sk-" + tag;  // IFNAMSIZ: at most 15 characters
   nftTable = "skiff_" + tag;
@@ -132,11 +139,6 @@ Status LocalCluster::Impl::start() {
     o.podBridge = options.bridge;
     o.dns = kubeletEnabled;  // pods are DNS's only clients
     std::string dnsIP = addressOf(options.bridgeAddress);
-    // A client of a NodePort on 127.0.0.1 reaches the pods from the bridge's
-    // address: the address a masquerade would pick on the way to them anyway,
-    // but already on the pods' link, so no masquerade is needed (one NAT less
-    // per connection; see RulesetConfig::localnetSourceAddress).
-    if (kubeletEnabled) o.localnetSourceAddress = dnsIP;
     o.dnsOptions.listen = dnsIP + ":53";
     netproxy = std::make_unique<netproxy::NetProxy>(config, o);
     if (auto s = netproxy->start(); !s) return s.error().wrap("start netproxy");

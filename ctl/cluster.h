@@ -62,6 +62,10 @@ struct ClusterOptions {
   void makeUnique(const std::string& tag);
 };
 
+// The tag of an ephemeral cluster's kernel names (makeUnique), from its data
+// directory "skiff-XXXXXX": "xxxxxx".
+std::string ephemeralTag(const std::string& dataDir);
+
 struct SlotNetwork;
 // What a cluster in slot `net` uses, field by field; `keep` names the options
 // the user set and that stay as they are: "pod-cidr" (with the bridge

@@ -285,11 +285,8 @@ int runUp(int argc, char** argv) {
     // Names of its own in the kernel, unless given: a throwaway cluster never
     // meets a lasting one (or another throwaway one).
     // Its address ranges come from its slot, claimed by the serving process.
-    std::string tag = fs::path(dataDir).filename().string();
-    tag = tag.substr(tag.find('-') + 1);
-    for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     ClusterOptions unique = cluster;
-    unique.makeUnique(tag);
+    unique.makeUnique(ephemeralTag(dataDir));
     if (!vm.count("bridge")) cluster.bridge = unique.bridge;
     if (!vm.count("nft-table")) cluster.nftTable = unique.nftTable;
     cluster.runcRoot = unique.runcRoot;

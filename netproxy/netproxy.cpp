@@ -12,18 +12,20 @@ namespace skiff::netproxy {
 
 using api::Json;
 
-std::vector<std::string> localIPv4Addresses() {
+std::vector<std::string> localIPv4Addresses(const std::string& interface) {
   std::vector<std::string> out;
   ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return {"127.0.0.1"};
+  if (getifaddrs(&list) != 0) return interface.empty() ? std::vector<std::string>{"127.0.0.1"} : out;
   for (ifaddrs* a = list; a; a = a->ifa_next) {
     if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+    if (!interface.empty() && (!a->ifa_name || interface != a->ifa_name)) continue;
     char buf[INET_ADDRSTRLEN] = {};
     inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
     if (std::find(out.begin(), out.end(), buf) == out.end()) out.push_back(buf);
   }
   freeifaddrs(list);
-  if (std::find(out.begin(), out.end(), "127.0.0.1") == out.end()) out.push_back("127.0.0.1");
+  if (interface.empty() && std::find(out.begin(), out.end(), "127.0.0.1") == out.end())
+    out.push_back("127.0.0.1");
   return out;
 }
 
@@ -50,6 +52,10 @@ Status NetProxy::start() {
   rc.podBridge = options_.podBridge;
   rc.nodeAddresses = options_.nodeAddresses.empty() ? localIPv4Addresses() : options_.nodeAddresses;
   rc.localnetSourceAddress = options_.localnetSourceAddress;
+  if (rc.localnetSourceAddress.empty() && !options_.podBridge.empty()) {
+    auto onBridge = localIPv4Addresses(options_.podBridge);
+    if (!onBridge.empty()) rc.localnetSourceAddress = onBridge.front();
+  }
   proxier_ = std::make_unique<Proxier>(*nft, rc);
 
   if (options_.dns) {

@@ -63,7 +63,9 @@ struct NetProxyOptions {
   // Local IPv4 addresses NodePorts answer on; empty = every local IPv4 address
   // (127.0.0.1 included) when start() runs.
   std::vector<std::string> nodeAddresses;
-  std::string localnetSourceAddress;  // see RulesetConfig; "" = first non-loopback
+  // See RulesetConfig. "" = podBridge's address when it has one (on the pods'
+  // link, so those connections need no masquerade), else the first non-loopback.
+  std::string localnetSourceAddress;
   std::chrono::milliseconds resyncPeriod{30000};
   std::chrono::milliseconds minSyncInterval{10};
   bool dns = true;  // serve cluster DNS
@@ -84,8 +86,9 @@ struct NetProxyStats {
   size_t services = 0;  // Services with rules
 };
 
-// Every local IPv4 address (getifaddrs), 127.0.0.1 included.
-std::vector<std::string> localIPv4Addresses();
+// Every local IPv4 address (getifaddrs), 127.0.0.1 included; or, given an
+// interface name, that interface's addresses alone (none when it has none).
+std::vector<std::string> localIPv4Addresses(const std::string& interface = "");
 
 class NetProxy {
  public:

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -429,4 +430,14 @@ with open(out, "w", buffering=1) as o:
   auto got = lines();
   REQUIRE(got.size() == 2);
   CHECK(got[1] == "echo two");
+}
+
+TEST_CASE("localIPv4Addresses: all of the node's, or one interface's", "[netproxy]") {
+  auto all = skiff::netproxy::localIPv4Addresses();
+  CHECK(std::find(all.begin(), all.end(), "127.0.0.1") != all.end());
+  // The loopback interface holds 127.0.0.1 and nothing of the other links.
+  auto lo = skiff::netproxy::localIPv4Addresses("lo");
+  REQUIRE(!lo.empty());
+  for (const auto& a : lo) CHECK(a.rfind("127.", 0) == 0);
+  CHECK(skiff::netproxy::localIPv4Addresses("no-such-if0").empty());
 }
