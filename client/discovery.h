@@ -3,8 +3,9 @@
 // "deployments.v1.apps").
 //
 // load() reads GET /api, /api/{v}, /apis and /apis/{g}/{v} (preferred versions
-// first) into a table; resolve() is a pure lookup over that table, so tests
-// build a Discovery from fixed JSON with fromDocuments().
+// first) into a table; resolve() looks names up in that table (reading the
+// documents again only through a refresher), so tests build a Discovery from
+// fixed JSON with fromDocuments().
 //
 // Not thread-safe. resolve() and forKind() may read the server's documents
 // again (see setRefresher), so they are not const.

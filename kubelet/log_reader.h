@@ -20,7 +20,7 @@
 // in the middle of a line) and follow (after the end of the file, wait for it
 // to grow — inotify — until the container stops).
 //
-// Pure parsing (parseCriLine, formatTimestamp) plus one reading loop over a
+// Pure parsing (parseCriLine; times through api::formatTime) plus one reading loop over a
 // real file; thread-safe (no shared state).
 #pragma once
 

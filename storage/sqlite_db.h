@@ -72,7 +72,8 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  // Runs one or more statements that return no rows ("BEGIN IMMEDIATE", DDL).
+  // Runs one or more statements that return no rows, compiled each call: the
+  // schema, ROLLBACK (hot single statements go through run()).
   Status exec(const char* sql);
   // Borrows the cached statement for `sql`, compiling it on first use.
   Result<Query> query(std::string_view sql);
