@@ -14,9 +14,11 @@ namespace {
 
 const std::string kPath = "/api/v1/namespaces/default/services";
 
+// (Not svc["status"]...: const operator[] on a missing key is undefined in
+// nlohmann, and a ClusterIP Service has no ingress.)
 std::string ingressIp(const Json& svc) {
-  const Json& in = svc["status"]["loadBalancer"]["ingress"];
-  return in.is_array() && !in.empty() ? in[0].value("ip", "") : "";
+  const Json* in = skiff::api::jsonAt(svc, {"status", "loadBalancer", "ingress"});
+  return in && in->is_array() && !in->empty() ? (*in)[0].value("ip", "") : "";
 }
 
 bool held(Cluster& c, const std::string& ip) {
