@@ -242,6 +242,13 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
       return;
     }
   }
+  // Before the body is read: /api/v1/namespaces/NS/configmaps (a resource skiff
+  // does not serve) routes as namespace NS's "configmaps" subresource, and is
+  // a 404, whatever the body (kubectl's typed clients send protobuf).
+  if (!scope.sub.empty() && !r.subresource(scope.sub)) {
+    respondError(*writer, resourceNotFound());
+    return;
+  }
   if (m == "POST" || m == "PUT" || (m == "DELETE" && !request.body.empty())) {
     // JSON bodies, and Kubernetes protobuf (kubectl's typed clients send it
     // and never fall back), read into JSON here so one path serves both.
@@ -268,12 +275,7 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
       return;
     }
   }
-  if (!scope.sub.empty() && !r.subresource(scope.sub)) {
-    respondError(*writer, resourceNotFound());
-    return;
-  }
-  bool watchRequested =
-      scope.legacyWatch || request.flag("watch");
+  bool watchRequested = scope.legacyWatch || request.flag("watch");
   if (scope.name.empty()) {
     if (m == "GET" && hasVerb(r, "list")) {
       list(scope, request, writer);

@@ -213,6 +213,12 @@ TEST_CASE("unknown paths and methods", "[rest]") {
   auto r = c.get("/api/v1/widgets");
   requireStatus(r, 404, "NotFound");
   CHECK(r.json["message"] == "the server could not find the requested resource");
+  // A resource skiff does not serve, as kubectl's typed client posts it
+  // (protobuf): 404, not a complaint about the body.
+  auto cm = c.call("POST", "/api/v1/namespaces/default/configmaps", std::string("k8s\x00\x0a", 5),
+                   {{"content-type", "application/vnd.kubernetes.protobuf"}});
+  requireStatus(cm, 404, "NotFound");
+  CHECK(cm.json["message"] == "the server could not find the requested resource");
   auto m = c.call("POST", "/api/v1/namespaces/default/pods/web");
   requireStatus(m, 405, "MethodNotAllowed");
   CHECK(c.call("DELETE", "/api/v1/namespaces").status == 405);
@@ -616,8 +622,7 @@ TEST_CASE("apps/v1 deployments: generation and scale", "[rest]") {
   CHECK(nf.json["details"]["group"] == "apps");
 }
 
-TEST_CASE("long unpaginated lists (built on two threads) keep every match in key order",
-          "[rest]") {
+TEST_CASE("long unpaginated lists (built on two threads) keep every match in key order", "[rest]") {
   Cluster c;
   const int n = 600;
   auto name = [](int i) {
