@@ -133,6 +133,9 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   auto limit = intParam(request, "limit");
   if (!limit) return respondError(*writer, limit.error());
   std::string startAfter;
+  // Later pages read at the first page's revision (a snapshot, as etcd gives
+  // kube-apiserver); 0 is "now".
+  storage::Revision at = 0;
   std::string cont = request.param("continue");
   if (!cont.empty()) {
     auto token = decodeContinue(cont);
@@ -141,10 +144,21 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
                           badRequest("continue key is not valid: the token does not belong to "
                                      "this list"));
     startAfter = token->lastKey;
+    at = std::max<storage::Revision>(token->rv, 0);
   }
+  // The page at `at` after `cursor`; Kubernetes' 410 when that revision is gone.
+  auto page = [&](int64_t n, const std::string& cursor) {
+    auto listed = store_.list(prefix, n, cursor, at);
+    if (!listed && listed.error().code == Code::kGone)
+      return Result<storage::ListResult>(makeError(
+          Code::kGone,
+          "The provided continue parameter is too old to display a consistent list result. You "
+          "can start a new list without the continue parameter."));
+    return listed;
+  };
 
   if (!labels && !fields && !table) {
-    auto listed = store_.list(prefix, *limit, startAfter);
+    auto listed = page(*limit, startAfter);
     if (!listed) return respondError(*writer, listed.error());
     std::string next = listed->more && !listed->items.empty()
                            ? encodeContinue(listed->revision, listed->items.back().key)
@@ -216,9 +230,9 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   std::string cursor = startAfter;
   int64_t chunk = *limit > 0 ? std::max<int64_t>(*limit, 500) : 0;
   while (true) {
-    auto listed = store_.list(prefix, chunk, cursor);
+    auto listed = page(chunk, cursor);
     if (!listed) return respondError(*writer, listed.error());
-    if (revision == 0) revision = listed->revision;
+    if (revision == 0) revision = at = listed->revision;  // every chunk at the first's
     const auto& items = listed->items;
     if (*limit == 0 && items.size() >= kParallelListItems) {
       // No limit: every item is read in this one chunk (so `matched` is still

@@ -190,7 +190,7 @@ Result<Record> SqliteStore::get(const std::string& key) {
 }
 
 Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
-                                     const std::string& startAfter) {
+                                     const std::string& startAfter, Revision atRevision) {
   auto r = reader();
   if (!r) return r.error();
   sql::Db& db = r->db();
@@ -198,35 +198,95 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
   if (Status s = txn.begin(); !s) return s.error();
 
   ListResult out;
+  Revision compacted = 0;
   {
-    auto q = db.query("SELECT value FROM meta WHERE name = 'revision'");
+    auto q = db.query(
+        "SELECT (SELECT value FROM meta WHERE name = 'revision'),"
+        " (SELECT value FROM meta WHERE name = 'compacted')");
     if (!q) return q.error();
     auto row = q->step();
     if (!row) return row.error().wrap("list " + prefix);
-    out.revision = *row ? q->int64(0) : 0;
+    out.revision = q->int64(0);
+    compacted = q->int64(1);
+  }
+  // A past revision: the keys as they were then (see store.h).
+  const bool past = atRevision > 0 && atRevision < out.revision;
+  if (past) {
+    if (atRevision < compacted) return tooOldError(atRevision, compacted);
+    out.revision = atRevision;
   }
 
   const bool afterCursor = !startAfter.empty() && startAfter >= prefix;
   const std::optional<std::string> end = prefixEnd(prefix);
-  std::string sql = "SELECT key, value, create_rev, mod_rev FROM kv WHERE key ";
-  sql += afterCursor ? "> ?1" : ">= ?1";
-  if (end) sql += " AND key < ?2";
+  // "key > ?1 AND key < ?2" (or >= the prefix; no upper bound past 0xFF...).
+  std::string inRange = afterCursor ? "key > ?1" : "key >= ?1";
+  if (end) inRange += " AND key < ?2";
+  auto bindRange = [&](sql::Query& q) {
+    q.bindText(1, afterCursor ? startAfter : prefix);
+    if (end) q.bindText(2, *end);
+  };
+  const bool limited = limit > 0 && limit < INT64_MAX;
+
+  // Keys changed since a past revision that existed then, with their value
+  // then: the newest log row at or before it, found from their first change
+  // since (a creation means the key did not exist then).
+  std::vector<Record> then;
+  if (past) {
+    auto q =
+        db.query("SELECT key, type FROM log WHERE rev > ?3 AND " + inRange + " ORDER BY key, rev");
+    if (!q) return q.error();
+    bindRange(*q);
+    q->bind(3, atRevision);
+    std::vector<std::string> existed;
+    std::string last;
+    for (bool first = true;; first = false) {
+      auto row = q->step();
+      if (!row) return row.error().wrap("list " + prefix);
+      if (!*row) break;
+      std::string key = q->text(0);
+      if (!first && key == last) continue;
+      if (q->int64(1) != kCreated) existed.push_back(key);
+      last = std::move(key);
+    }
+    for (const auto& key : existed) {
+      auto v = db.query(
+          "SELECT value, create_rev, rev FROM log WHERE rev > ?1 AND rev <= ?2 AND key = ?3"
+          " ORDER BY rev DESC LIMIT 1");
+      if (!v) return v.error();
+      v->bind(1, compacted).bind(2, atRevision).bindText(3, key);
+      auto row = v->step();
+      if (!row) return row.error().wrap("list " + prefix);
+      if (!*row) {
+        return keyError(
+            Code::kGone, key,
+            "the log no longer holds " + key + " at revision " + std::to_string(atRevision));
+      }
+      then.push_back(Record{key, v->blob(0), v->int64(1), v->int64(2)});
+      if (limited && static_cast<int64_t>(then.size()) > limit) break;
+    }
+  }
+
+  std::string sql = "SELECT key, value, create_rev, mod_rev FROM kv WHERE " + inRange;
+  if (past) sql += " AND mod_rev <= ?4";
   sql += " ORDER BY key LIMIT ?3";
   auto q = db.query(sql);
   if (!q) return q.error();
-  q->bindText(1, afterCursor ? startAfter : prefix);
-  if (end) q->bindText(2, *end);
+  bindRange(*q);
+  if (past) q->bind(4, atRevision);
   // One extra row tells whether there is more; -1 is SQLite's "no limit".
-  const bool limited = limit > 0 && limit < INT64_MAX;
   q->bind(3, limited ? limit + 1 : -1);
+  auto next = then.begin();
   for (;;) {
     auto row = q->step();
     if (!row) return row.error().wrap("list " + prefix);
     if (!*row) break;
-    out.items.push_back(Record{q->text(0), q->blob(1), q->int64(2), q->int64(3)});
+    Record rec{q->text(0), q->blob(1), q->int64(2), q->int64(3)};
+    for (; next != then.end() && next->key < rec.key; ++next) out.items.push_back(std::move(*next));
+    out.items.push_back(std::move(rec));
   }
+  for (; next != then.end(); ++next) out.items.push_back(std::move(*next));
   if (limited && static_cast<int64_t>(out.items.size()) > limit) {
-    out.items.pop_back();
+    out.items.resize(static_cast<size_t>(limit));
     out.more = true;
   }
   return out;

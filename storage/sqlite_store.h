@@ -48,8 +48,8 @@ class SqliteStore : public Store {
   ~SqliteStore() override;
 
   Result<Record> get(const std::string& key) override;
-  Result<ListResult> list(const std::string& prefix, int64_t limit,
-                          const std::string& startAfter) override;
+  Result<ListResult> list(const std::string& prefix, int64_t limit, const std::string& startAfter,
+                          Revision atRevision) override;
   void commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) override;
   Result<std::unique_ptr<Watch>> watch(const std::string& prefix, Revision after,
                                        std::function<bool(const Event&)> onEvent,
@@ -146,7 +146,7 @@ class SqliteStore : public Store {
   bool checkpointWanted_ = false;  // guarded by checkpointMu_
   bool checkpointStop_ = false;    // guarded by checkpointMu_
   std::thread checkpointer_;
-  int walPages_ = 0;  // writer thread only: WAL size after the last commit
+  int walPages_ = 0;           // writer thread only: WAL size after the last commit
   int checkpointAskedAt_ = 0;  // writer thread only: WAL size when it last asked for one
   // Held while either connection runs a checkpoint, so the writer's own one
   // waits for a background pass instead of failing with SQLITE_BUSY.

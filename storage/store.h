@@ -121,8 +121,15 @@ class Store {
 
   // Keys with `prefix`, in key order, starting after `startAfter` (exclusive) when
   // it is not empty; at most `limit` items when limit > 0.
+  // `atRevision` > 0 (the revision an earlier page was read at) lists the keys
+  // as they were then — what later pages of a paginated list must show: keys
+  // created since are left out, keys changed or deleted since show their value
+  // at that revision (rebuilt from the log). kGone when the log was compacted
+  // past it (the watch's "too old resource version" message), or when a key
+  // changed since and its value then was written before the compacted
+  // revision (compaction keeps no key's last value, unlike etcd's).
   virtual Result<ListResult> list(const std::string& prefix, int64_t limit = 0,
-                                  const std::string& startAfter = "") = 0;
+                                  const std::string& startAfter = "", Revision atRevision = 0) = 0;
 
   // Commits `ops` atomically at one new revision. `done` runs on the writer
   // thread after the batch holding this transaction is durable (or failed); it

@@ -515,6 +515,57 @@ TEST_CASE("list: selectors, limit and continue, Tables", "[rest]") {
   CHECK(one.json["rows"].size() == 1);
 }
 
+TEST_CASE("later pages of a list show the items as they were at the first", "[rest]") {
+  Cluster c;
+  for (int i = 0; i < 5; ++i) {
+    Json p = pod("p" + std::to_string(i), "default", {{"app", i % 2 ? "odd" : "even"}});
+    REQUIRE(c.post("/api/v1/namespaces/default/pods", p).status == 201);
+  }
+  const std::string path = "/api/v1/namespaces/default/pods";
+  auto page1 = c.get(path + "?limit=2");
+  REQUIRE(page1.json["items"].size() == 2);
+  const std::string rv = page1.json["metadata"]["resourceVersion"];
+  const std::string cont = page1.json["metadata"]["continue"];
+  auto even1 = c.get(path + "?labelSelector=app%3Deven&limit=1");
+  REQUIRE(even1.json["items"].size() == 1);
+  CHECK(even1.json["items"][0]["metadata"]["name"] == "p0");
+
+  // Between the pages: p2 relabelled, p3 deleted, p22 created.
+  auto patched = c.call("PATCH", path + "/p2", R"({"metadata":{"labels":{"app":"odd"}}})",
+                        {{"content-type", "application/merge-patch+json"}});
+  REQUIRE(patched.status == 200);
+  REQUIRE(c.del(path + "/p3").status == 200);
+  REQUIRE(c.post(path, pod("p22")).status == 201);
+
+  auto names = [](const Json& list) {
+    std::vector<std::string> out;
+    for (const auto& i : list["items"]) out.push_back(i["metadata"]["name"]);
+    return out;
+  };
+  auto page2 = c.get(path + "?limit=2&continue=" + cont);
+  INFO(page2.body);
+  REQUIRE(page2.status == 200);
+  CHECK(names(page2.json) == std::vector<std::string>{"p2", "p3"});
+  CHECK(page2.json["items"][0]["metadata"]["labels"]["app"] == "even");
+  CHECK(page2.json["metadata"]["resourceVersion"] == rv);
+  auto page3 =
+      c.get(path + "?limit=2&continue=" + page2.json["metadata"]["continue"].get<std::string>());
+  CHECK(names(page3.json) == std::vector<std::string>{"p4"});
+  // With a selector too: p2 still matched app=even then.
+  auto even2 = c.get(path + "?labelSelector=app%3Deven&limit=5&continue=" +
+                     even1.json["metadata"]["continue"].get<std::string>());
+  CHECK(names(even2.json) == std::vector<std::string>{"p2", "p4"});
+  // A fresh list sees the changes.
+  CHECK(names(c.get(path).json) == std::vector<std::string>{"p0", "p1", "p2", "p22", "p4"});
+
+  // Once the log is compacted past the first page: 410 Expired, as Kubernetes.
+  REQUIRE(c.store->compact(c.store->currentRevision()).ok());
+  auto expired = c.get(path + "?limit=2&continue=" + cont);
+  requireStatus(expired, 410, "Expired");
+  CHECK(expired.json["message"].get<std::string>().find(
+            "The provided continue parameter is too old") == 0);
+}
+
 TEST_CASE("deletecollection deletes what the selector matches", "[rest]") {
   Cluster c;
   for (int i = 0; i < 4; ++i) {

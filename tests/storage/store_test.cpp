@@ -257,6 +257,72 @@ TEST_CASE("list honours prefix, limit and startAfter", "[storage]") {
   CHECK(store->list("/zzz")->items.empty());
 }
 
+TEST_CASE("a list at a past revision shows the keys as they were then", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  std::vector<Op> ops;
+  for (const char* k : {"/p/a", "/p/b", "/p/c", "/p/d", "/p/e"})
+    ops.push_back(createOp(k, std::string("old") + k));
+  REQUIRE(store->commitSync(std::move(ops)).ok());        // revision 1
+  REQUIRE(commit1(*store, updateOp("/p/e", "e2")).ok());  // 2
+  auto first = store->list("/p/", 2);
+  REQUIRE(first.ok());
+  const Revision at = first->revision;
+  REQUIRE(at == 2);
+
+  // After the first page: one key changed twice, one deleted, one deleted and
+  // made again, two new ones, and a change outside the prefix.
+  REQUIRE(commit1(*store, updateOp("/p/c", "c2")).ok());
+  REQUIRE(commit1(*store, updateOp("/p/c", "c3")).ok());
+  REQUIRE(commit1(*store, deleteOp("/p/d")).ok());
+  REQUIRE(commit1(*store, deleteOp("/p/b")).ok());
+  REQUIRE(commit1(*store, createOp("/p/b", "new b")).ok());
+  REQUIRE(commit1(*store, createOp("/p/bb", "new")).ok());
+  REQUIRE(commit1(*store, createOp("/p/z", "new")).ok());
+  REQUIRE(commit1(*store, createOp("/q/a", "other")).ok());
+
+  auto values = [](const ListResult& l) {
+    std::vector<std::string> out;
+    for (const auto& r : l.items) out.push_back(r.key + "=" + r.value);
+    return out;
+  };
+  auto rest = store->list("/p/", 2, first->items.back().key, at);
+  REQUIRE(rest.ok());
+  CHECK(rest->revision == at);
+  CHECK(values(*rest) == std::vector<std::string>{"/p/c=old/p/c", "/p/d=old/p/d"});
+  CHECK(rest->items[0].modRevision == 1);
+  CHECK(rest->more);
+  auto last = store->list("/p/", 2, rest->items.back().key, at);
+  REQUIRE(last.ok());
+  CHECK(values(*last) == std::vector<std::string>{"/p/e=e2"});
+  CHECK(last->items[0].modRevision == 2);
+  CHECK_FALSE(last->more);
+  // From the start, unlimited: the whole list as it was.
+  auto whole = store->list("/p/", 0, "", at);
+  REQUIRE(whole.ok());
+  CHECK(values(*whole) == std::vector<std::string>{"/p/a=old/p/a", "/p/b=old/p/b", "/p/c=old/p/c",
+                                                   "/p/d=old/p/d", "/p/e=e2"});
+  // Now (revision 0, or the current one) is the current state.
+  auto now = store->list("/p/", 0, "", store->currentRevision());
+  REQUIRE(now.ok());
+  CHECK(values(*now) == std::vector<std::string>{"/p/a=old/p/a", "/p/b=new b", "/p/bb=new",
+                                                 "/p/c=c3", "/p/e=e2", "/p/z=new"});
+
+  // Compacted up to it: /p/e's value then (revision 2) is still in the log,
+  // /p/c's (revision 1) is not.
+  REQUIRE(store->compact(at - 1).ok());
+  CHECK(values(*store->list("/p/", 0, "/p/d", at)) == std::vector<std::string>{"/p/e=e2"});
+  auto lost = store->list("/p/", 0, "/p/b", at);
+  REQUIRE_FALSE(lost.ok());
+  CHECK(lost.error().code == Code::kGone);
+  CHECK(lost.error().name == "/p/c");
+  // Compacted past it: 410.
+  REQUIRE(store->compact(at + 1).ok());
+  auto gone = store->list("/p/", 2, first->items.back().key, at);
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().code == Code::kGone);
+}
+
 TEST_CASE("listing 10,000 keys is fast", "[storage]") {
   TempDir dir;
   auto store = openStore(dir.db());
