@@ -145,6 +145,16 @@ expect_contains "get -w sees the pod" "watched" "$out"
 run_capture out k get pod watched
 expect_contains "unbound pod deleted at once" 'pods "watched" not found' "$out"
 
+# --- paginated get: kubectl asks for pages of --chunk-size, with continue tokens -------
+for i in 1 2 3 4 5; do
+  sed "s/name: watched/name: page-$i/" "$M/pod.yaml" >"$M/page-$i.yaml"
+  k create -f "$M/page-$i.yaml" >/dev/null
+done
+run_capture out k get pods --chunk-size=2 -o name
+expect_eq "chunked get lists every pod once, in order" \
+  "pod/page-1 pod/page-2 pod/page-3 pod/page-4 pod/page-5" "$(echo $out)"
+k delete pods page-1 page-2 page-3 page-4 page-5 --wait=false >/dev/null
+
 # --- delete --------------------------------------------------------------------------
 run_capture out k delete svc web
 expect_contains "delete says deleted" 'service "web" deleted' "$out"
