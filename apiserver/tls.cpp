@@ -4,7 +4,6 @@
 #include "apiserver/tls.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -190,29 +189,6 @@ bool fileExists(const std::string& path) {
 }
 
 }  // namespace
-
-Result<std::string> readWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return makeError(errno == ENOENT ? Code::kNotFound : Code::kInternal,
-                     "read " + path + ": " + std::strerror(errno));
-  }
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return makeError(Code::kInternal, "read " + path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    out.append(buf, size_t(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 Result<std::vector<std::string>> certificateSans(const std::string& pem) {
   auto cert = parseCert(pem);

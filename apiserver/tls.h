@@ -33,9 +33,6 @@ struct PkiFiles {
 // become IP SANs, the rest DNS SANs). Errors name the file and the step.
 Result<PkiFiles> ensurePki(const std::string& dataDir, const std::vector<std::string>& extraSans);
 
-// The whole file; kNotFound when it does not exist.
-Result<std::string> readWholeFile(const std::string& path);
-
 // The SANs of a PEM certificate, as "IP:127.0.0.1" / "DNS:localhost" (tests).
 Result<std::vector<std::string>> certificateSans(const std::string& certPem);
 

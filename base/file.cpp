@@ -16,7 +16,43 @@ Error stepFailed(const char* step, const std::string& path, int err) {
   return makeError(Code::kInternal, std::string(step) + " " + path + ": " + std::strerror(err));
 }
 
+Error tooLarge(const std::string& path, uint64_t size, size_t maxBytes) {
+  return makeError(Code::kBadRequest, path + ": file too large (" + std::to_string(size) +
+                                          " bytes, limit " + std::to_string(maxBytes) + ")");
+}
+
 }  // namespace
+
+Result<std::string> readWholeFile(const std::string& path, size_t maxBytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    Error e = stepFailed("open", path, err);
+    if (err == ENOENT) e.code = Code::kNotFound;
+    return e;
+  }
+  struct CloseOnExit {
+    int fd;
+    ~CloseOnExit() { ::close(fd); }
+  } closer{fd};
+  // The size is a hint (files in /proc say 0); the read goes to the end.
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return stepFailed("stat", path, errno);
+  if (static_cast<uint64_t>(st.st_size) > maxBytes) return tooLarge(path, st.st_size, maxBytes);
+  std::string out;
+  out.reserve(static_cast<size_t>(st.st_size));
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return stepFailed("read", path, errno);
+    if (n == 0) return out;
+    if (static_cast<size_t>(n) > maxBytes - out.size()) {
+      return tooLarge(path, out.size() + static_cast<size_t>(n), maxBytes);
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
 
 Status writeFileAtomic(const std::string& path, std::string_view data,
                        const WriteFileOptions& options) {

@@ -1,8 +1,6 @@
 #include "kubelet/images_util.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,29 +51,6 @@ Fd& Fd::operator=(Fd&& o) noexcept {
 
 Error sysError(const std::string& op, const std::string& path, int err) {
   return makeError(Code::kInternal, op + " " + path + ": " + std::strerror(err));
-}
-
-Result<std::string> readFile(const std::string& path, size_t maxBytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return sysError("open", path, errno);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return sysError("stat", path, errno);
-  if (static_cast<uint64_t>(st.st_size) > maxBytes) {
-    return makeError(Code::kBadRequest, path + ": file too large (" + std::to_string(st.st_size) +
-                                            " bytes, limit " + std::to_string(maxBytes) + ")");
-  }
-  std::string out;
-  out.resize(st.st_size);
-  size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sysError("read", path, errno);
-    if (n == 0) break;
-    got += n;
-  }
-  out.resize(got);
-  return out;
 }
 
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what) {

@@ -56,9 +56,6 @@ class Fd {
 // "op path: strerror(errno)" as an Internal error.
 Error sysError(const std::string& op, const std::string& path, int err);
 
-// Reads a whole file; refuses files larger than maxBytes (kBadRequest).
-Result<std::string> readFile(const std::string& path, size_t maxBytes);
-
 // Parses JSON text; kBadRequest "what: <parser message>" on failure.
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what);
 

@@ -11,12 +11,12 @@
 #include <cstring>
 #include <memory>
 
+#include "base/file.h"
 #include "kubelet/images_util.h"
 #include "kubelet/mounts.h"
 
 namespace skiff::kubelet {
 
-using images_detail::readFile;
 using images_detail::sysError;
 
 Result<uint32_t> parseIpv4(const std::string& text) {
@@ -86,7 +86,7 @@ Result<std::map<std::string, std::string>> Ipam::leases() const {
     std::string name = e->d_name;
     auto a = parseIpv4(name);
     if (!a || !range_.contains(*a)) continue;
-    auto owner = readFile(dir_ + "/" + name, 4096);
+    auto owner = readWholeFile(dir_ + "/" + name, 4096);
     if (!owner) continue;  // released meanwhile
     std::string o = *owner;
     while (!o.empty() && (o.back() == '\n' || o.back() == ' ')) o.pop_back();
@@ -117,7 +117,7 @@ Result<std::string> Ipam::allocate(const std::string& owner) {
   uint32_t first = range_.network() + 1;
   uint32_t last = range_.broadcast() - 1;
   uint32_t start = first;
-  if (auto text = readFile(dir_ + "/last_reserved_ip", 64); text) {
+  if (auto text = readWholeFile(dir_ + "/last_reserved_ip", 64); text) {
     std::string t = *text;
     while (!t.empty() && t.back() == '\n') t.pop_back();
     if (auto a = parseIpv4(t); a && *a >= first && *a < last) start = *a + 1;

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 
+#include "base/file.h"
 
 namespace skiff::apiserver {
 namespace {
@@ -78,14 +78,7 @@ TEST_CASE("ensurePki reuses existing material and re-issues for a new SAN", "[tl
   std::filesystem::remove_all(dir);
 }
 
-// writeFileAtomic's modes are tested with it, in tests/base/file_test.cpp.
-TEST_CASE("readWholeFile reads a file, and a missing one is NotFound", "[tls]") {
-  auto dir = tempDir();
-  std::ofstream(dir + "/f") << "secret";
-  CHECK(*readWholeFile(dir + "/f") == "secret");
-  CHECK(readWholeFile(dir + "/missing").error().code == Code::kNotFound);
-  std::filesystem::remove_all(dir);
-}
+// readWholeFile and writeFileAtomic are tested with them, in tests/base/file_test.cpp.
 
 }  // namespace
 }  // namespace skiff::apiserver

@@ -76,3 +76,27 @@ TEST_CASE("writeFileAtomic names the step and the file when it fails", "[file]")
   CHECK(entries(dir) == 1);
   fs::remove_all(dir);
 }
+
+TEST_CASE("readWholeFile reads a file, and a missing one is NotFound", "[file]") {
+  fs::path dir = freshDir("read");
+  std::ofstream(dir / "f") << "secret";
+  CHECK(*readWholeFile(dir / "f") == "secret");
+  auto missing = readWholeFile(dir / "missing");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == Code::kNotFound);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("readWholeFile refuses a file larger than its limit", "[file]") {
+  fs::path dir = freshDir("limit");
+  std::ofstream(dir / "f") << "0123456789";
+  CHECK(*readWholeFile(dir / "f", 10) == "0123456789");
+  auto big = readWholeFile(dir / "f", 9);
+  REQUIRE_FALSE(big);
+  CHECK(big.error().code == Code::kBadRequest);
+  CHECK(big.error().message == (dir / "f").string() + ": file too large (10 bytes, limit 9)");
+  // /proc files say size 0: the read goes to the end, and the limit still holds.
+  CHECK(!readWholeFile("/proc/self/status")->empty());
+  CHECK(readWholeFile("/proc/self/status", 8).error().code == Code::kBadRequest);
+  fs::remove_all(dir);
+}
