@@ -31,10 +31,6 @@ std::string uidOf(const Json& obj) {
   return str(obj, "metadata", "uid");
 }
 
-bool isDeleting(const Json& obj) {
-  return !str(obj, "metadata", "deletionTimestamp").empty();
-}
-
 const Json* controllerRef(const Json& obj) {
   const Json* refs = at(obj, "metadata", "ownerReferences", nullptr);
   if (!refs || !refs->is_array()) return nullptr;

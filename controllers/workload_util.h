@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "api/meta.h"
 #include "api/time.h"
 #include "client/informer.h"
 
@@ -34,7 +35,7 @@ long long num(const Json& obj, const char* a, const char* b, long long fallback)
 // "ns/name".
 std::string keyOf(const Json& obj);
 std::string uidOf(const Json& obj);
-bool isDeleting(const Json& obj);
+using api::isDeleting;
 
 // The ownerReference with controller: true, or nullptr.
 const Json* controllerRef(const Json& obj);

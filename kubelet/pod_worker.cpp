@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/meta.h"
 #include "api/validation_internal.h"
 #include "base/log.h"
 #include "kubelet/image_ref.h"
@@ -42,11 +43,6 @@ DnsConfig parseResolvConf(const std::string& text) {
 }
 
 namespace {
-
-// The API server has set metadata.deletionTimestamp.
-bool beingDeleted(const Json& pod) {
-  return !textOf(member(pod, "metadata"), "deletionTimestamp").empty();
-}
 
 std::vector<std::string> strings(const Json& list) {
   std::vector<std::string> out;
@@ -295,7 +291,7 @@ void PodWorker::update(Json pod) {
   bool newlyDeleted;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    newlyDeleted = beingDeleted(pod) && !beingDeleted(pod_);
+    newlyDeleted = api::isDeleting(pod) && !api::isDeleting(pod_);
     pod_ = std::move(pod);
     dirty_ = true;
   }
@@ -317,7 +313,7 @@ void PodWorker::removed() {
 
 bool PodWorker::startCancelled() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stopping_ || gone_ || beingDeleted(pod_);
+  return stopping_ || gone_ || api::isDeleting(pod_);
 }
 
 bool PodWorker::enterGate() {
@@ -368,7 +364,7 @@ std::optional<TimePoint> PodWorker::syncOnce() {
   }
   TimePoint now = this->now();
   const Json& md = member(pod, "metadata");
-  if (gone || beingDeleted(pod)) return teardown(pod, gone);
+  if (gone || api::isDeleting(pod)) return teardown(pod, gone);
 
   // A slot taken for the sandbox or a container start is held to the end of
   // the pass's starts, so a pod's starts finish together, in arrival order.

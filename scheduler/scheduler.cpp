@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <random>
 
+#include "api/meta.h"
 #include "api/time.h"
 #include "base/log.h"
 #include "scheduler/algorithm.h"
@@ -37,8 +38,7 @@ Json scheduledCondition(const Json& pod) {
 
 // Unbound, not being deleted, not ended: a pod waiting for a node.
 bool isPending(const Json& pod) {
-  return str(pod, "spec", "nodeName").empty() &&
-         str(pod, "metadata", "deletionTimestamp").empty() && !isTerminated(pod);
+  return str(pod, "spec", "nodeName").empty() && !api::isDeleting(pod) && !isTerminated(pod);
 }
 
 }  // namespace
