@@ -75,19 +75,7 @@ bool parseTarget(std::string_view target, std::string& path,
   std::string_view rest = target.substr(q + 1);
   hash = rest.find('#');
   if (hash != std::string_view::npos) rest = rest.substr(0, hash);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string key, value;
-    if (!percentDecode(pair.substr(0, eq), true, key)) return false;
-    if (eq != std::string_view::npos && !percentDecode(pair.substr(eq + 1), true, value))
-      return false;
-    query.emplace(std::move(key), std::move(value));
-  }
-  return true;
+  return parseQuery(rest, query);
 }
 
 bool Request::flag(std::string_view key) const {

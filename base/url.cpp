@@ -45,4 +45,21 @@ std::vector<std::string> splitPath(const std::string& path) {
   return out;
 }
 
+bool parseQuery(std::string_view query, std::multimap<std::string, std::string>& out) {
+  out.clear();
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key, value;
+    if (!percentDecode(pair.substr(0, eq), true, key)) return false;
+    if (eq != std::string_view::npos && !percentDecode(pair.substr(eq + 1), true, value))
+      return false;
+    out.emplace(std::move(key), std::move(value));
+  }
+  return true;
+}
+
 }  // namespace skiff

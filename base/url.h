@@ -4,6 +4,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,5 +20,11 @@ bool percentDecode(std::string_view in, bool plusIsSpace, std::string& out);
 // The non-empty segments of a decoded path: "/api//v1/pods/" -> {"api", "v1",
 // "pods"}, as the servers route on them.
 std::vector<std::string> splitPath(const std::string& path);
+
+// Decodes a query string (what follows the '?', without it) into `out`,
+// cleared first: "a=1&b=x+y&a=2" -> {a: 1, a: 2, b: "x y"}, as Go's
+// url.ParseQuery. A key without '=' has the value ""; empty pairs ("a&&b")
+// are skipped. False, with `out` partly filled, on a bad escape.
+bool parseQuery(std::string_view query, std::multimap<std::string, std::string>& out);
 
 }  // namespace skiff

@@ -109,20 +109,8 @@ bool readRequest(int fd, HttpRequest& req) {
   std::string target = line.substr(s1 + 1, s2 - s1 - 1);
   size_t q = target.find('?');
   if (!percentDecode(target.substr(0, q), false, req.path)) return false;
-  if (q != std::string::npos) {
-    std::string_view rest = std::string_view(target).substr(q + 1);
-    while (!rest.empty()) {
-      size_t amp = rest.find('&');
-      std::string_view kv = rest.substr(0, amp);
-      size_t eq = kv.find('=');
-      std::string k, v;
-      if (!percentDecode(kv.substr(0, eq), true, k)) return false;
-      if (eq != std::string_view::npos && !percentDecode(kv.substr(eq + 1), true, v)) return false;
-      if (!k.empty()) req.query.emplace(k, v);
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
-  }
+  if (q != std::string::npos && !parseQuery(std::string_view(target).substr(q + 1), req.query))
+    return false;
   size_t pos = eol + 2;
   while (pos < head.size()) {
     size_t e = head.find("\r\n", pos);

@@ -30,3 +30,17 @@ TEST_CASE("splitPath keeps the non-empty segments", "[url]") {
   CHECK(splitPath("/").empty());
   CHECK(splitPath("").empty());
 }
+
+TEST_CASE("parseQuery decodes pairs in order, repeats kept, empty pairs skipped", "[url]") {
+  std::multimap<std::string, std::string> q{{"stale", "1"}};
+  REQUIRE(parseQuery("command=sh&command=-c&x=a+b%3D&&flag&=v", q));
+  CHECK(q == std::multimap<std::string, std::string>{
+                 {"command", "sh"}, {"command", "-c"}, {"x", "a b="}, {"flag", ""}, {"", "v"}});
+  auto [first, last] = q.equal_range("command");
+  CHECK(first->second == "sh");
+  CHECK(std::next(first)->second == "-c");
+  REQUIRE(parseQuery("", q));
+  CHECK(q.empty());
+  CHECK_FALSE(parseQuery("a=%zz", q));
+  CHECK_FALSE(parseQuery("%2=b", q));
+}
