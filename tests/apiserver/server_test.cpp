@@ -3,32 +3,23 @@
 
 #include "apiserver/server.h"
 
-#include <sys/stat.h>
-
-#include <array>
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <filesystem>
 
 #include "apiserver/tls.h"
 #include "base/file.h"
 #include "tests/apiserver/https_test_client.h"
+#include "tests/test_util.h"
 
 namespace skiff::apiserver {
 namespace {
 
 using testing::HttpsTestClient;
 
-std::string tempDir() {
-  char tmpl[] = "/tmp/skiff-server-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
+using skiff::testing::modeOf;
 
-unsigned modeOf(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 0777;
+std::string tempDir() {
+  return skiff::testing::makeTempDir("server-test");
 }
 
 std::unique_ptr<ApiServer> startServer(const std::string& dir, std::string listen = "127.0.0.1:0") {
@@ -47,18 +38,6 @@ std::string token(const std::string& dir) {
   std::string s = *t;
   while (!s.empty() && s.back() == '\n') s.pop_back();
   return s;
-}
-
-// Runs a command; returns (exit status, stdout+stderr).
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 const char* kUnauthorized =
@@ -165,10 +144,12 @@ TEST_CASE("kubectl talks to ApiServer with the generated kubeconfig", "[server]"
   auto dir = tempDir();
   auto s = startServer(dir);
   auto kc = s->kubeconfigPath();
-  auto [code, out] = run("/usr/bin/kubectl --kubeconfig " + kc + " get --raw /healthz");
+  auto [code, out] =
+      skiff::testing::runCommand("/usr/bin/kubectl --kubeconfig " + kc + " get --raw /healthz");
   CHECK(code == 0);
   CHECK(out == "ok");
-  auto [code2, out2] = run("/usr/bin/kubectl --kubeconfig " + kc + " get --raw /api/v1/namespaces");
+  auto [code2, out2] = skiff::testing::runCommand("/usr/bin/kubectl --kubeconfig " + kc +
+                                                  " get --raw /api/v1/namespaces");
   CHECK(code2 == 0);
   CHECK(out2.find("kube-system") != std::string::npos);
   // A wrong token is refused the way Kubernetes refuses it.
@@ -178,8 +159,8 @@ TEST_CASE("kubectl talks to ApiServer with the generated kubeconfig", "[server]"
   REQUIRE(at != std::string::npos);
   text.replace(at + 8, 64, std::string(64, 'f'));
   REQUIRE(writeFileAtomic(dir + "/bad-kubeconfig", text, {.mode = 0600}).ok());
-  auto [code3, out3] =
-      run("/usr/bin/kubectl --kubeconfig " + dir + "/bad-kubeconfig get --raw /api/v1/namespaces");
+  auto [code3, out3] = skiff::testing::runCommand("/usr/bin/kubectl --kubeconfig " + dir +
+                                                  "/bad-kubeconfig get --raw /api/v1/namespaces");
   CHECK(code3 != 0);
   CHECK(out3.find("Unauthorized") != std::string::npos);
   s->stop();

@@ -2,26 +2,19 @@
 
 #include "apiserver/tls.h"
 
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "base/file.h"
+#include "tests/test_util.h"
 
 namespace skiff::apiserver {
 namespace {
 
-std::string tempDir() {
-  char tmpl[] = "/tmp/skiff-tls-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
+using skiff::testing::modeOf;
 
-unsigned modeOf(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 0777;
+std::string tempDir() {
+  return skiff::testing::makeTempDir("tls-test");
 }
 
 std::string hostName() {

@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include "client/rest_client.h"
 #include "ctl/commands.h"
 #include "kubelet/server.h"
+#include "tests/test_util.h"
 
 using namespace skiff;
 using api::Json;
@@ -85,16 +85,7 @@ class FakeRuntime : public kubelet::Runtime {
   }
 };
 
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::runCommand;
 
 // Runs a skiff verb in this process with stdin from `input` and stdout and
 // stderr captured (in that order in the result).
@@ -242,28 +233,28 @@ TEST_CASE("kubectl logs through the apiserver and the kubelet server", "[logs]")
     return;
   }
   Cluster c;
-  auto [code, out] = run(c.kubectl("logs web"));
+  auto [code, out] = runCommand(c.kubectl("logs web"));
   CHECK(code == 0);
   CHECK(out == "line one\nline two\nline three\n");
 
-  auto tail = run(c.kubectl("logs web --tail=1"));
+  auto tail = runCommand(c.kubectl("logs web --tail=1"));
   CHECK(tail.first == 0);
   CHECK(tail.second == "line three\n");
 
-  auto ts = run(c.kubectl("logs web -c app --tail=2 --timestamps"));
+  auto ts = runCommand(c.kubectl("logs web -c app --tail=2 --timestamps"));
   CHECK(ts.second == "2026-01-01T00:00:02Z line two\n2026-01-01T00:00:03Z line three\n");
 
-  auto prev = run(c.kubectl("logs web --previous"));
+  auto prev = runCommand(c.kubectl("logs web --previous"));
   CHECK(prev.second == "from the previous run\n");
 
-  auto limit = run(c.kubectl("logs web --limit-bytes=7"));
+  auto limit = runCommand(c.kubectl("logs web --limit-bytes=7"));
   CHECK(limit.second == "line on");
 
   // kubectl checks the container and the pod itself, in its own words...
-  auto wrong = run(c.kubectl("logs web -c nope"));
+  auto wrong = runCommand(c.kubectl("logs web -c nope"));
   CHECK(wrong.first == 1);
   CHECK(wrong.second == "error: container nope is not valid for pod web\n");
-  auto missing = run(c.kubectl("logs ghost"));
+  auto missing = runCommand(c.kubectl("logs ghost"));
   CHECK(missing.first == 1);
   CHECK(missing.second ==
         "error: error from server (NotFound): pods \"ghost\" not found in namespace "
@@ -286,7 +277,7 @@ TEST_CASE("kubectl logs through the apiserver and the kubelet server", "[logs]")
         std::string::npos);
 
   // Known to the pod, unknown to the kubelet.
-  auto notThere = run(c.kubectl("logs two -c b"));
+  auto notThere = runCommand(c.kubectl("logs two -c b"));
   CHECK(notThere.first == 1);
   CHECK(notThere.second ==
         "Error from server (BadRequest): container \"b\" in pod \"two\" is not available\n");
@@ -319,33 +310,34 @@ TEST_CASE("kubectl exec over WebSocket: output, exit code, stdin", "[exec]") {
     return;
   }
   Cluster c;
-  auto hi = run(c.kubectl("exec web -- echo hi"));
+  auto hi = runCommand(c.kubectl("exec web -- echo hi"));
   CHECK(hi.first == 0);
   CHECK(hi.second == "hi\n");
 
-  auto three = run(c.kubectl("exec web -- sh -c 'echo out; echo err >&2; exit 3'"));
+  auto three = runCommand(c.kubectl("exec web -- sh -c 'echo out; echo err >&2; exit 3'"));
   CHECK(three.first == 3);
   CHECK(three.second.find("out\n") != std::string::npos);
   CHECK(three.second.find("err\n") != std::string::npos);
   CHECK(three.second.find("command terminated with exit code 3") != std::string::npos);
 
   // stdin reaches the command, and so does its end (cat returns).
-  auto in = run("printf 'abc\\ndef\\n' | " + c.kubectl("exec -i web -- sh -c 'cat; echo done'"));
+  auto in =
+      runCommand("printf 'abc\\ndef\\n' | " + c.kubectl("exec -i web -- sh -c 'cat; echo done'"));
   CHECK(in.first == 0);
   CHECK(in.second == "abc\ndef\ndone\n");
 
   // -t under a terminal (script(1) gives kubectl one): the command runs on a
   // pseudo-terminal, and its exit code still comes back.
   if (access("/usr/bin/script", X_OK) == 0) {
-    auto t = run("/usr/bin/script -qec \"" +
-                 c.kubectl("exec -it web -- sh -c 'test -t 0 && test -t 1 && echo on-a-tty; "
-                           "exit 5'") +
-                 "\" /dev/null < /dev/null");
+    auto t = runCommand("/usr/bin/script -qec \"" +
+                        c.kubectl("exec -it web -- sh -c 'test -t 0 && test -t 1 && echo on-a-tty; "
+                                  "exit 5'") +
+                        "\" /dev/null < /dev/null");
     CHECK(t.first == 5);
     CHECK(t.second.find("on-a-tty") != std::string::npos);
   }
 
-  auto wrong = run(c.kubectl("exec web -c nope -- true"));
+  auto wrong = runCommand(c.kubectl("exec web -c nope -- true"));
   CHECK(wrong.first == 1);
   CHECK(wrong.second.find("container nope is not valid for pod web") != std::string::npos);
 }
@@ -389,9 +381,9 @@ TEST_CASE("skiff logs and skiff exec use the same endpoints", "[logs][exec]") {
   std::string skiff =
       std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "skiff";
   if (access(skiff.c_str(), X_OK) == 0 && access("/usr/bin/script", X_OK) == 0) {
-    auto t = run("/usr/bin/script -qec \"" + skiff + " exec " + kc +
-                 " -it web -- sh -c 'test -t 0 && test -t 1 && echo on-a-tty; exit 5'\" "
-                 "/dev/null < /dev/null");
+    auto t = runCommand("/usr/bin/script -qec \"" + skiff + " exec " + kc +
+                        " -it web -- sh -c 'test -t 0 && test -t 1 && echo on-a-tty; exit 5'\" "
+                        "/dev/null < /dev/null");
     CHECK(t.first == 5);
     CHECK(t.second.find("on-a-tty") != std::string::npos);
   } else {
@@ -404,8 +396,8 @@ TEST_CASE("skiff logs and skiff exec use the same endpoints", "[logs][exec]") {
 
 TEST_CASE("the kubelet server refuses requests without the token", "[logs]") {
   Cluster c;
-  auto [code, out] = run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
-                         std::to_string(c.kubelet->port()) + "/healthz");
+  auto [code, out] = runCommand("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+                                std::to_string(c.kubelet->port()) + "/healthz");
   if (code == 127) return;  // no curl
   CHECK(out == "401");
   kubelet::KubeletServerOptions o;

@@ -1,0 +1,45 @@
+// Small helpers that unit tests in more than one folder share: a temporary
+// directory, a file's mode, a shell command's output. Failures to set up stop
+// the test with a Catch2 REQUIRE.
+#pragma once
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <string>
+#include <utility>
+
+namespace skiff::testing {
+
+// A new empty directory /tmp/skiff-<name>-XXXXXX; the test removes it.
+inline std::string makeTempDir(const std::string& name) {
+  std::string tmpl = "/tmp/skiff-" + name + "-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+
+// The permission bits (0777) of an existing file.
+inline unsigned modeOf(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+// Runs `cmd` with sh; returns (exit status, or -1 when it did not exit, and
+// its stdout and stderr together).
+inline std::pair<int, std::string> runCommand(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = ::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace skiff::testing
