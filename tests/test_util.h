@@ -1,6 +1,6 @@
 // Small helpers that unit tests in more than one folder share: a temporary
-// directory, a file's mode, a shell command's output. Failures to set up stop
-// the test with a Catch2 REQUIRE.
+// directory, a file's mode, a shell command's output, polling for a state.
+// Failures to set up stop the test with a Catch2 REQUIRE.
 #pragma once
 
 #include <stdio.h>
@@ -10,7 +10,10 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace skiff::testing {
@@ -40,6 +43,17 @@ inline std::pair<int, std::string> runCommand(const std::string& cmd) {
   while ((n = ::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Polls pred() `polls` times, `every` apart, and once more at the end: true as
+// soon as it holds. The defaults wait about 20 s, for a controller loop.
+inline bool eventually(const std::function<bool()>& pred, int polls = 2000,
+                       std::chrono::milliseconds every = std::chrono::milliseconds(10)) {
+  for (int i = 0; i < polls; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
 }
 
 }  // namespace skiff::testing

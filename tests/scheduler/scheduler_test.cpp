@@ -12,6 +12,7 @@
 #include "apiserver/server.h"
 #include "client/kubeconfig.h"
 #include "tests/test_apiserver.h"
+#include "tests/test_util.h"
 
 using namespace skiff;
 using api::Json;
@@ -53,13 +54,7 @@ struct Cluster : skiff::testing::TestApiServer {
   }
 };
 
-bool eventually(const std::function<bool()>& pred) {
-  for (int i = 0; i < 2000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
+using skiff::testing::eventually;
 
 std::string nodeOf(const Json& pod) {
   return pod.is_object() ? pod["spec"].value("nodeName", "") : "";
