@@ -40,7 +40,10 @@
 // the path's figure / direct's figure of the same round or cycle: the machine's
 // slow and fast spells, which last seconds, then cancel out. On a shared 2-CPU
 // machine single slices scatter by +-30%: read the medians, and the runs and
-// quartiles beside them.
+// quartiles beside them. conn_cpu_us is the machine's busy CPU time (all
+// CPUs, kernel included, /proc/stat) per connection over the path's slices,
+// and conn_cpu_direct_over_path direct's over the path's: what a path costs,
+// which rates understate on a VM where a connection mostly waits on wake-ups.
 // --iperf3-args passes flags to the iperf3 client, e.g. "-A 0,1" pins client
 // and server to different CPUs (steadier, lower figures).
 //
@@ -204,7 +207,6 @@ double iperf3Gbps(const std::string& host, int port, int seconds, const std::str
   }
 }
 
-
 std::string jsonList(const std::vector<double>& v, const char* fmt) {
   std::string s = "[";
   char buf[32];
@@ -225,6 +227,7 @@ struct Path {
   int connPort;
   std::vector<double> gbps{}, connPerSec{};
   long connFailures = 0, connCount = 0;
+  double connBusySeconds = 0;  // the machine's busy CPU time during this path's slices
   std::string error{};
 };
 
@@ -312,7 +315,8 @@ int run(int argc, char** argv) {
   {
     std::string out = sh("ip -4 -o addr show dev " + bridge);
     auto inet = out.find("inet ");
-    if (inet != std::string::npos) bridgeCidr = out.substr(inet + 5, out.find(' ', inet + 5) - inet - 5);
+    if (inet != std::string::npos)
+      bridgeCidr = out.substr(inet + 5, out.find(' ', inet + 5) - inet - 5);
   }
   auto prefix = kubelet::parseIpv4Prefix(bridgeCidr);
   if (!prefix.ok() || prefix->length < 8 || prefix->length > 29) {
@@ -460,8 +464,7 @@ int run(int argc, char** argv) {
       double g = -1;
       for (int attempt = 0; attempt < 5 && g < 0; ++attempt) {
         if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        g = iperf3Gbps(p.iperfHost, p.iperfPort, seconds,
-                       iperfArgs, &err);
+        g = iperf3Gbps(p.iperfHost, p.iperfPort, seconds, iperfArgs, &err);
         if (g < 0 && err.find("busy") == std::string::npos) break;  // only "server is busy" heals
       }
       if (g < 0) p.error = err;
@@ -475,8 +478,10 @@ int run(int argc, char** argv) {
     for (size_t i = 0; i < paths.size(); ++i) {
       Path& p = paths[(i + c) % paths.size()];
       long failed = 0, count = 0;
+      const double busy0 = machineBusySeconds();
       p.connPerSec.push_back(
           connectionsPerSecond(p.connHost, p.connPort, kConnSlice, &failed, &count));
+      p.connBusySeconds += machineBusySeconds() - busy0;
       p.connFailures += failed;
       p.connCount += count;
     }
@@ -506,25 +511,32 @@ int run(int argc, char** argv) {
     if (governed && (gp < 0.95 || cp < 0.95)) goalMet = false;
     if (!p.error.empty() || measured(p.gbps).empty()) exitCode = 1;
     double total = p.connCount / (cycles * kConnSlice);
+    // CPU per connection (client, server, kernel), and direct's over this
+    // path's: a cost ratio, steadier than rates when the CPUs wait on wake-ups.
+    auto cpuPerConn = [](const Path& x) {
+      return x.connCount > 0 ? x.connBusySeconds * 1e6 / x.connCount : 0.0;
+    };
+    double cpu = cpuPerConn(p), cpuRatio = cpu > 0 ? cpuPerConn(paths[0]) / cpu : 0;
     std::printf(
         "{\"bench\":\"datapath\",\"path\":\"%s\",\"throughput_target\":\"%s:%d\","
         "\"conn_target\":\"%s:%d\",\"throughput_gbps_median\":%.2f,\"throughput_gbps_runs\":%s,"
         "\"throughput_vs_direct\":%.3f,\"throughput_vs_direct_paired\":%.3f,"
         "\"conn_per_s_median\":%.0f,\"conn_per_s_p25\":%.0f,"
         "\"conn_per_s_p75\":%.0f,\"conn_per_s_overall\":%.0f,\"conn_vs_direct\":%.3f,"
-        "\"conn_vs_direct_paired\":%.3f,"
+        "\"conn_vs_direct_paired\":%.3f,\"conn_cpu_us\":%.1f,\"conn_cpu_direct_over_path\":%.3f,"
         "\"connections\":%ld,\"conn_failures\":%ld,\"conn_slices\":%d,\"conn_slice_s\":%.2f,"
         "\"conn_clients\":1,\"iperf3_streams\":1,\"iperf3_seconds\":%d%s%s,\"loadavg\":%.1f}\n",
         p.name.c_str(), p.iperfHost.c_str(), p.iperfPort, p.connHost.c_str(), p.connPort, g,
         jsonList(measured(p.gbps), "%.2f").c_str(), gr, gp, c, percentile(p.connPerSec, 0.25),
-        percentile(p.connPerSec, 0.75), total, cr, cp, p.connCount, p.connFailures, cycles, kConnSlice,
-        seconds, p.error.empty() ? "" : ",\"error\":",
+        percentile(p.connPerSec, 0.75), total, cr, cp, cpu, cpuRatio, p.connCount, p.connFailures,
+        cycles, kConnSlice, seconds, p.error.empty() ? "" : ",\"error\":",
         p.error.empty() ? "" : api::Json(p.error).dump().c_str(), loadAverage());
     std::fflush(stdout);
   }
   std::printf(
       "{\"bench\":\"datapath\",\"summary\":true,\"rounds\":%d,\"goal\":\"clusterip and nodeport "
-      ">= 0.95 x direct (throughput and conn/s, paired medians)\",\"goal_met\":%s,\"pod_accepted\":%lu}\n",
+      ">= 0.95 x direct (throughput and conn/s, paired "
+      "medians)\",\"goal_met\":%s,\"pod_accepted\":%lu}\n",
       rounds, goalMet ? "true" : "false", static_cast<unsigned long>((*server)->accepted()));
   std::fflush(stdout);
   if (holdSeconds > 0) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -54,7 +55,9 @@ inline long statusKb(pid_t pid, const std::string& field = "VmRSS:") {
     if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + field.size());
   return 0;
 }
-inline long rssKb(pid_t pid) { return statusKb(pid); }
+inline long rssKb(pid_t pid) {
+  return statusKb(pid);
+}
 
 // The 1-minute load average, printed next to figures taken on a shared machine.
 inline double loadAverage() {
@@ -64,6 +67,20 @@ inline double loadAverage() {
     std::fclose(f);
   }
   return l;
+}
+
+// CPU seconds the whole machine has spent busy since boot, all CPUs together
+// (/proc/stat: user, nice, system, irq and softirq; not idle, iowait or the
+// hypervisor's steal). Its difference over a stretch of work, divided by the
+// work done, is that work's cost, kernel and every process included, which a
+// rate alone hides when the CPUs also wait on each other.
+inline double machineBusySeconds() {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  f >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
+  return static_cast<double>(user + nice + system + irq + softirq) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace skiff::bench
