@@ -12,6 +12,7 @@
 #include "netproxy/nft.h"
 #include "netproxy/proxier.h"
 #include "tests/netproxy/kernel_test_util.h"
+#include "tests/netproxy/model_util.h"
 
 using namespace skiff;
 using namespace skiff::netproxy;
@@ -28,21 +29,6 @@ struct TableGuard {
 
 const Endpoint kS1{"10.250.2.2", 8080};
 const Endpoint kS2{"10.250.3.2", 8080};
-
-ServiceInfo service(const std::string& name, const std::string& clusterIP,
-                    std::vector<Endpoint> eps, int nodePort = 0) {
-  ServiceInfo s;
-  s.ns = "default";
-  s.name = name;
-  s.type = nodePort ? "NodePort" : "ClusterIP";
-  s.clusterIPs = {clusterIP};
-  ServicePortInfo p;
-  p.port = 80;
-  p.nodePort = nodePort;
-  p.endpoints = std::move(eps);
-  s.ports.push_back(p);
-  return s;
-}
 
 RulesetConfig testConfig() {
   RulesetConfig c;

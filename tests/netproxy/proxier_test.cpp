@@ -2,30 +2,18 @@
 #include <catch2/catch.hpp>
 
 #include "netproxy/proxier.h"
+#include "tests/netproxy/model_util.h"
 
 using namespace skiff;
 using namespace skiff::netproxy;
+using namespace skiff::netproxy::testing;
 
 namespace {
 
-ServiceInfo service(const std::string& name, const std::string& ip, std::vector<Endpoint> eps,
-                    bool affinity = false) {
-  ServiceInfo s;
-  s.ns = "default";
-  s.name = name;
-  s.clusterIPs = {ip};
-  s.affinity = affinity;
-  ServicePortInfo p;
-  p.port = 80;
-  p.endpoints = std::move(eps);
-  s.ports.push_back(p);
+// The proxier tests' Services, with affinity when asked.
+ServiceInfo sticky(ServiceInfo s) {
+  s.affinity = true;
   return s;
-}
-
-Model modelOf(std::initializer_list<ServiceInfo> list) {
-  Model m;
-  for (const auto& s : list) m.services[s.key()] = s;
-  return m;
 }
 
 RulesetConfig config() {
@@ -87,13 +75,13 @@ TEST_CASE("Proxier: any failure makes the next sync a full one", "[proxier]") {
 TEST_CASE("Proxier: affinity Services losing endpoints get their entries cleaned", "[proxier]") {
   FakeNftExecutor nft;
   Proxier p(nft, config());
-  Model m1 = modelOf({service("s", "10.96.0.5", {{"10.244.0.2", 80}, {"10.244.0.3", 80}}, true)});
+  Model m1 = modelOf({sticky(service("s", "10.96.0.5", {{"10.244.0.2", 80}, {"10.244.0.3", 80}}))});
   REQUIRE(p.sync(m1).ok());
   CHECK(nft.listed.empty());  // full sync starts the affinity map afresh
   nft.setListing(R"({"nftables": [{"map": {"name": "aff", "elem": [
       [{"elem": {"val": {"concat": ["10.250.0.2", "10.96.0.5", "tcp", 80]}}}, {"concat": ["10.244.0.3", 80]}],
       [{"elem": {"val": {"concat": ["10.250.0.3", "10.96.0.5", "tcp", 80]}}}, {"concat": ["10.244.0.2", 80]}]]}}]})");
-  Model m2 = modelOf({service("s", "10.96.0.5", {{"10.244.0.2", 80}}, true)});
+  Model m2 = modelOf({sticky(service("s", "10.96.0.5", {{"10.244.0.2", 80}}))});
   REQUIRE(p.sync(m2).ok());
   REQUIRE(nft.listed.size() == 1);
   CHECK(nft.listed[0] == "list map ip skiff_ptest aff");
@@ -122,7 +110,7 @@ TEST_CASE("Proxier: a full sync over an existing table refills it, keeping affin
   FakeNftExecutor nft;
   nft.setTableSets({"svc", "ep_1", "npep_1", "aff", "cluster_ips"});
   Proxier p(nft, config());
-  Model m = modelOf({service("a", "10.96.0.1", {{"10.244.0.2", 80}}, true),
+  Model m = modelOf({sticky(service("a", "10.96.0.1", {{"10.244.0.2", 80}})),
                      service("b", "10.96.0.2", {{"10.244.0.3", 80}, {"10.244.0.4", 80}})});
   REQUIRE(p.sync(m).ok());
   CHECK(p.lastSync().full);

@@ -7,33 +7,13 @@
 #include <vector>
 
 #include "netproxy/ruleset.h"
+#include "tests/netproxy/model_util.h"
 
 using namespace skiff;
 using namespace skiff::netproxy;
+using namespace skiff::netproxy::testing;
 
 namespace {
-
-ServiceInfo service(const std::string& name, const std::string& clusterIP, int endpoints,
-                    int nodePort = 0) {
-  ServiceInfo s;
-  s.ns = "default";
-  s.name = name;
-  s.type = nodePort ? "NodePort" : "ClusterIP";
-  s.clusterIPs = {clusterIP};
-  ServicePortInfo p;
-  p.port = 80;
-  p.nodePort = nodePort;
-  for (int i = 0; i < endpoints; ++i)
-    p.endpoints.push_back({"10.244.0." + std::to_string(10 + i), 8080});
-  s.ports.push_back(p);
-  return s;
-}
-
-Model modelOf(std::initializer_list<ServiceInfo> list) {
-  Model m;
-  for (const auto& s : list) m.services[s.key()] = s;
-  return m;
-}
 
 RulesetConfig config() {
   RulesetConfig c;
@@ -66,7 +46,7 @@ bool has(const Elements& e, const std::string& set, const std::string& key,
 }  // namespace
 
 TEST_CASE("A ClusterIP with endpoints: service map, endpoint slots, hairpin", "[ruleset]") {
-  auto r = serviceRules(service("web", "10.96.0.10", 2));
+  auto r = serviceRules(service("web", "10.96.0.10", podEndpoints(2)));
   const Elements& e = r.elements;
   CHECK(has(e, "svc", "10.96.0.10 . tcp . 80", "goto svc_2"));
   CHECK(has(e, "ep_2", "10.96.0.10 . tcp . 80 . 0", "10.244.0.10 . 8080"));
@@ -81,7 +61,7 @@ TEST_CASE("A ClusterIP with endpoints: service map, endpoint slots, hairpin", "[
 }
 
 TEST_CASE("No ready endpoint: rejected, never DNATed", "[ruleset]") {
-  auto r = serviceRules(service("empty", "10.96.0.11", 0, 30011));
+  auto r = serviceRules(service("empty", "10.96.0.11", podEndpoints(0), 30011));
   const Elements& e = r.elements;
   CHECK(has(e, "noep", "10.96.0.11 . tcp . 80"));
   CHECK(has(e, "noep_np", "tcp . 30011"));
@@ -89,7 +69,8 @@ TEST_CASE("No ready endpoint: rejected, never DNATed", "[ruleset]") {
   CHECK_FALSE(e.count({"nodeport", "tcp . 30011"}));
   CHECK(r.endpointCounts.empty());
   // The reject path exists in the skeleton: TCP reset, else ICMP port unreachable.
-  std::string text = fullSyncText(modelOf({service("empty", "10.96.0.11", 0)}), config());
+  std::string text =
+      fullSyncText(modelOf({service("empty", "10.96.0.11", podEndpoints(0))}), config());
   CHECK(text.find("add rule ip skiff_test reject_check ip daddr . meta l4proto . th dport @noep "
                   "goto do_reject") != std::string::npos);
   CHECK(text.find("do_reject meta l4proto tcp reject with tcp reset") != std::string::npos);
@@ -97,7 +78,7 @@ TEST_CASE("No ready endpoint: rejected, never DNATed", "[ruleset]") {
 }
 
 TEST_CASE("NodePort, externalIPs, LoadBalancer IPs and traffic policy", "[ruleset]") {
-  ServiceInfo s = service("lb", "10.96.0.12", 3, 30012);
+  ServiceInfo s = service("lb", "10.96.0.12", podEndpoints(3), 30012);
   s.type = "LoadBalancer";
   s.externalIPs = {"192.0.2.7"};
   s.loadBalancerIPs = {"172.18.255.1"};
@@ -121,7 +102,7 @@ TEST_CASE("NodePort, externalIPs, LoadBalancer IPs and traffic policy", "[rulese
 }
 
 TEST_CASE("ClientIP affinity: sticky chains and a record chain per timeout", "[ruleset]") {
-  ServiceInfo s = service("sticky", "10.96.0.13", 2, 30013);
+  ServiceInfo s = service("sticky", "10.96.0.13", podEndpoints(2), 30013);
   s.affinity = true;
   s.affinityTimeoutSeconds = 5;
   auto r = serviceRules(s);
@@ -146,8 +127,8 @@ TEST_CASE("The number of chains and rules does not grow with the number of Servi
     for (int i = 0; i < n; ++i) {
       ServiceInfo s =
           service("s" + std::to_string(i),
-                  "10.96." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), 4,
-                  i < 2000 ? 30000 + i % 2000 : 0);
+                  "10.96." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1),
+                  podEndpoints(4), i < 2000 ? 30000 + i % 2000 : 0);
       s.affinity = i % 2 == 0;
       m.services[s.key()] = s;
     }
@@ -163,7 +144,7 @@ TEST_CASE("The number of chains and rules does not grow with the number of Servi
 }
 
 TEST_CASE("Full sync is one atomic replacement of this table only", "[ruleset]") {
-  std::string text = fullSyncText(modelOf({service("a", "10.96.0.1", 1)}), config());
+  std::string text = fullSyncText(modelOf({service("a", "10.96.0.1", podEndpoints(1))}), config());
   CHECK(text.rfind("add table ip skiff_test\ndelete table ip skiff_test\nadd table ip skiff_test\n",
                    0) == 0);
   CHECK(text.find("flush ruleset") == std::string::npos);
@@ -213,7 +194,7 @@ TEST_CASE("Pod bridge: prerouting leaves other bridges' traffic alone, output is
   RulesetConfig c = config();
   c.serviceCidr = "10.96.16.0/20";
   c.loadBalancerCidr = "10.255.1.0/24";
-  Model m = modelOf({service("a", "10.96.16.5", 1, 30080)});
+  Model m = modelOf({service("a", "10.96.16.5", podEndpoints(1), 30080)});
 
   SECTION("no bridge: every interface, as before") {
     std::string text = fullSyncText(m, c);
@@ -228,9 +209,9 @@ TEST_CASE("Pod bridge: prerouting leaves other bridges' traffic alone, output is
          {fullSyncText(m, c), refillRulesText(m, c, {"svc", "nodeport", "noep", "cluster_ips"})}) {
       CHECK(rulesOf(text, "nat_prerouting") ==
             std::vector<std::string>{guard + "return", "jump services"});
-      CHECK(rulesOf(text, "filter_prerouting") ==
-            std::vector<std::string>{"ct state != new return", guard + "return",
-                                     "jump reject_check"});
+      CHECK(rulesOf(text, "filter_prerouting") == std::vector<std::string>{"ct state != new return",
+                                                                           guard + "return",
+                                                                           "jump reject_check"});
       // Not another cluster's affinity, but our ranges are refused for everyone.
       const std::string checked = "ct state established return";
       CHECK(rulesOf(text, "after_prerouting") ==
@@ -258,7 +239,8 @@ TEST_CASE("Pod bridge: prerouting leaves other bridges' traffic alone, output is
 }
 
 TEST_CASE("Partial sync touches only the changed Service's elements", "[ruleset]") {
-  Model before = modelOf({service("a", "10.96.0.1", 2), service("b", "10.96.0.2", 2)});
+  Model before = modelOf(
+      {service("a", "10.96.0.1", podEndpoints(2)), service("b", "10.96.0.2", podEndpoints(2))});
   Model after = before;
   after.services["default/a"].ports[0].endpoints[1] = {"10.244.0.99", 8080};
   auto changed = changedServices(before, after);
@@ -279,8 +261,8 @@ TEST_CASE("Partial sync touches only the changed Service's elements", "[ruleset]
 }
 
 TEST_CASE("Partial sync: a new endpoint count creates its class idempotently", "[ruleset]") {
-  Model before = modelOf({service("a", "10.96.0.1", 2)});
-  Model after = modelOf({service("a", "10.96.0.1", 3)});
+  Model before = modelOf({service("a", "10.96.0.1", podEndpoints(2))});
+  Model after = modelOf({service("a", "10.96.0.1", podEndpoints(3))});
   std::string text = partial(before, after, {"default/a"});
   CHECK(text.find("add map ip skiff_test ep_3 { typeof ip daddr . meta l4proto . th dport . numgen "
                   "random mod 3 : ip daddr . th dport ; }") != std::string::npos);
@@ -302,8 +284,9 @@ TEST_CASE("Partial sync: a new endpoint count creates its class idempotently", "
 }
 
 TEST_CASE("Partial sync: removing a Service and losing all endpoints", "[ruleset]") {
-  Model before = modelOf({service("a", "10.96.0.1", 1), service("b", "10.96.0.2", 1)});
-  Model after = modelOf({service("b", "10.96.0.2", 0)});
+  Model before = modelOf(
+      {service("a", "10.96.0.1", podEndpoints(1)), service("b", "10.96.0.2", podEndpoints(1))});
+  Model after = modelOf({service("b", "10.96.0.2", podEndpoints(0))});
   std::string text = partial(before, after, changedServices(before, after));
   CHECK(text.find("delete element ip skiff_test cluster_ips { 10.96.0.1 }") != std::string::npos);
   CHECK(text.find(
@@ -314,7 +297,7 @@ TEST_CASE("Partial sync: removing a Service and losing all endpoints", "[ruleset
 }
 
 TEST_CASE("Turning affinity off switches the chain at once", "[ruleset]") {
-  ServiceInfo on = service("s", "10.96.0.5", 2);
+  ServiceInfo on = service("s", "10.96.0.5", podEndpoints(2));
   on.affinity = true;
   ServiceInfo off = on;
   off.affinity = false;
@@ -326,7 +309,7 @@ TEST_CASE("Turning affinity off switches the chain at once", "[ruleset]") {
 }
 
 TEST_CASE("Affinity cleanup deletes entries of removed endpoints only", "[ruleset]") {
-  ServiceInfo before = service("s", "10.96.0.5", 2, 30005);
+  ServiceInfo before = service("s", "10.96.0.5", podEndpoints(2), 30005);
   before.affinity = true;
   ServiceInfo after = before;
   after.ports[0].endpoints = {{"10.244.0.10", 8080}};  // 10.244.0.11 removed
@@ -359,7 +342,7 @@ TEST_CASE("Affinity cleanup deletes entries of removed endpoints only", "[rulese
 }
 
 TEST_CASE("UDP and SCTP ports are keyed by their protocol", "[ruleset]") {
-  ServiceInfo s = service("dns", "10.96.0.10", 1, 30053);
+  ServiceInfo s = service("dns", "10.96.0.10", podEndpoints(1), 30053);
   s.ports[0].protocol = Protocol::kUdp;
   s.ports[0].port = 53;
   ServicePortInfo sctp = s.ports[0];
