@@ -67,27 +67,6 @@ std::vector<ReadyAddress> readyAddresses(const Json* endpoints) {
   return out;
 }
 
-// Endpoint IP -> its port of one name and protocol (for headless SRV). Each
-// address takes the port of its own subset: addresses whose ports differ sit in
-// different subsets.
-std::map<std::string, int> portsByAddress(const Json* endpoints, const std::string& name,
-                                          const std::string& protocol) {
-  std::map<std::string, int> out;
-  if (!endpoints) return out;
-  for (const Json& s : array(*endpoints, "subsets")) {
-    for (const Json& p : array(s, "ports")) {
-      std::string proto = str(p, "protocol");
-      const Json& port = field(p, "port");
-      if (str(p, "name") != name || (proto.empty() ? "TCP" : proto) != protocol ||
-          !port.is_number_integer())
-        continue;
-      for (const Json& a : array(s, "addresses"))
-        if (isIPv4(str(a, "ip"))) out.emplace(str(a, "ip"), port.get<int>());
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string canonicalDnsName(std::string name) {
@@ -144,7 +123,11 @@ std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoi
         continue;
       }
       // Headless: each endpoint that serves this port, at its own port.
-      const auto serving = portsByAddress(endpoints, str(p, "name"), proto);
+      auto protocol = protocolFromName(proto);
+      if (!protocol) continue;
+      std::map<std::string, int> serving;  // IP -> its port
+      for (const auto& e : readyEndpoints(endpoints, str(p, "name"), *protocol))
+        serving.emplace(e.ip, e.port);
       for (const auto& a : ready) {
         auto it = serving.find(a.ip);
         if (it == serving.end()) continue;

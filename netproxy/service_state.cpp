@@ -26,9 +26,7 @@ Error invalid(const std::string& key, const std::string& path, const std::string
 
 Result<Protocol> parseProtocol(const Json& port, const std::string& key, const std::string& path) {
   std::string p = stringField(port, "protocol", "TCP");
-  if (p == "TCP") return Protocol::kTcp;
-  if (p == "UDP") return Protocol::kUdp;
-  if (p == "SCTP") return Protocol::kSctp;
+  if (auto known = protocolFromName(p)) return *known;
   return invalid(key, path + ".protocol", "Unsupported value: \"" + p + "\"");
 }
 
@@ -56,35 +54,14 @@ void appendIPv4(std::vector<std::string>& out, const std::string& ip) {
   if (isIPv4(ip) && std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
 }
 
-// Ready endpoints of one Service port: Endpoints ports matched by name and protocol.
-std::vector<Endpoint> readyEndpoints(const Json* endpoints, const std::string& portName,
-                                     Protocol protocol) {
-  std::set<Endpoint> out;
-  if (!endpoints) return {};
-  const Json* subsets = field(*endpoints, "subsets");
-  if (!subsets || !subsets->is_array()) return {};
-  for (const Json& subset : *subsets) {
-    const Json* ports = field(subset, "ports");
-    const Json* addrs = field(subset, "addresses");
-    if (!ports || !ports->is_array() || !addrs || !addrs->is_array()) continue;
-    for (const Json& p : *ports) {
-      if (stringField(p, "name") != portName) continue;
-      auto proto = parseProtocol(p, "", "");
-      if (!proto.ok() || *proto != protocol) continue;
-      const Json* num = field(p, "port");
-      if (!num || !num->is_number_integer()) continue;
-      long long port = num->get<long long>();
-      if (port < 1 || port > 65535) continue;
-      for (const Json& a : *addrs) {
-        std::string ip = stringField(a, "ip");
-        if (isIPv4(ip)) out.insert(Endpoint{ip, static_cast<int>(port)});
-      }
-    }
-  }
-  return {out.begin(), out.end()};
-}
-
 }  // namespace
+
+std::optional<Protocol> protocolFromName(const std::string& name) {
+  if (name == "TCP") return Protocol::kTcp;
+  if (name == "UDP") return Protocol::kUdp;
+  if (name == "SCTP") return Protocol::kSctp;
+  return std::nullopt;
+}
 
 const char* protocolName(Protocol p) {
   switch (p) {
@@ -225,6 +202,33 @@ Model buildModel(const std::vector<Json>& services, const std::vector<Json>& end
     if (info->has_value()) model.services.emplace(key, std::move(**info));
   }
   return model;
+}
+
+std::vector<Endpoint> readyEndpoints(const Json* endpoints, const std::string& portName,
+                                     Protocol protocol) {
+  std::set<Endpoint> out;
+  if (!endpoints) return {};
+  const Json* subsets = field(*endpoints, "subsets");
+  if (!subsets || !subsets->is_array()) return {};
+  for (const Json& subset : *subsets) {
+    const Json* ports = field(subset, "ports");
+    const Json* addrs = field(subset, "addresses");
+    if (!ports || !ports->is_array() || !addrs || !addrs->is_array()) continue;
+    for (const Json& p : *ports) {
+      if (stringField(p, "name") != portName) continue;
+      auto proto = parseProtocol(p, "", "");
+      if (!proto.ok() || *proto != protocol) continue;
+      const Json* num = field(p, "port");
+      if (!num || !num->is_number_integer()) continue;
+      long long port = num->get<long long>();
+      if (port < 1 || port > 65535) continue;
+      for (const Json& a : *addrs) {
+        std::string ip = stringField(a, "ip");
+        if (isIPv4(ip)) out.insert(Endpoint{ip, static_cast<int>(port)});
+      }
+    }
+  }
+  return {out.begin(), out.end()};
 }
 
 }  // namespace skiff::netproxy

@@ -26,6 +26,8 @@
 namespace skiff::netproxy {
 
 enum class Protocol { kTcp, kUdp, kSctp };
+// "TCP", "UDP", "SCTP" (a Service port's protocol); nullopt for anything else.
+std::optional<Protocol> protocolFromName(const std::string& name);
 const char* protocolName(Protocol p);  // "tcp", "udp", "sctp" (nft spelling)
 
 struct Endpoint {
@@ -71,6 +73,11 @@ bool isIPv4(const std::string& s);
 bool validCidr(const std::string& cidr);
 // True for a Linux interface name (1-15 of letters, digits, '_', '.', '-').
 bool validInterfaceName(const std::string& name);
+
+// The ready endpoints (IPv4 addresses, each with its own subset's port, 1..65535)
+// of the Endpoints ports named `portName` with `protocol`, sorted and unique.
+std::vector<Endpoint> readyEndpoints(const api::Json* endpoints, const std::string& portName,
+                                     Protocol protocol);
 
 // Converts one Service (and its Endpoints, nullptr when none exists yet).
 // nullopt: ExternalName or headless, nothing to program.

@@ -85,7 +85,10 @@ TEST_CASE("dns: headless SRV gives each endpoint the port of its own subset", "[
       {{{"addresses", Json::array({{{"ip", "10.244.0.5"}}})},
         {"ports", Json::array({{{"name", "pg"}, {"port", 15432}}})}},
        {{"addresses", Json::array({{{"ip", "10.244.0.6"}}})},
-        {"ports", Json::array({{{"name", "pg"}, {"port", 25432}}, {{"name", "x"}, {"port", 1}}})}}}));
+        {"ports", Json::array({{{"name", "pg"}, {"port", 25432}}, {{"name", "x"}, {"port", 1}}})}},
+       // A port outside 1..65535 gives its address no SRV record.
+       {{"addresses", Json::array({{{"ip", "10.244.0.7"}}})},
+        {"ports", Json::array({{{"name", "pg"}, {"port", 70000}}})}}}));
   DnsZone zone;
   zone.setService("prod/db", serviceDnsRecords(s, &e, "cluster.local"));
   CHECK(show(zone.lookup("_pg._tcp.db.prod.svc.cluster.local", DnsType::kSrv).records) ==
