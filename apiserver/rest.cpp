@@ -163,6 +163,11 @@ Status RestApiImpl::bootstrap() {
 
 namespace {
 
+Result<Scope> knownSubresource(const Scope& scope) {
+  if (!scope.sub.empty() && !scope.resource->subresource(scope.sub)) return resourceNotFound();
+  return scope;
+}
+
 Result<Scope> route(const std::string& group, const std::string& version,
                     std::vector<std::string> segs) {
   Scope scope;
@@ -179,7 +184,7 @@ Result<Scope> route(const std::string& group, const std::string& version,
       scope.ns = segs[1];
       if (segs.size() > 3) scope.name = segs[3];
       if (segs.size() > 4) scope.sub = segs[4];
-      return scope;
+      return knownSubresource(scope);
     }
   }
   const ResourceInfo* r = findResource(group, version, segs[0]);
@@ -188,7 +193,10 @@ Result<Scope> route(const std::string& group, const std::string& version,
   scope.resource = r;
   if (segs.size() > 1) scope.name = segs[1];
   if (segs.size() > 2) scope.sub = segs[2];
-  return scope;
+  // /api/v1/namespaces/NS/configmaps (a resource skiff does not serve) lands
+  // here as namespace NS's "configmaps" subresource: a 404 before any query
+  // parameter or body (kubectl's typed clients send protobuf) is looked at.
+  return knownSubresource(scope);
 }
 
 bool hasVerb(const ResourceInfo& r, const std::string& verb) {
@@ -241,13 +249,6 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
                                        "\": supported values: \"All\""));
       return;
     }
-  }
-  // Before the body is read: /api/v1/namespaces/NS/configmaps (a resource skiff
-  // does not serve) routes as namespace NS's "configmaps" subresource, and is
-  // a 404, whatever the body (kubectl's typed clients send protobuf).
-  if (!scope.sub.empty() && !r.subresource(scope.sub)) {
-    respondError(*writer, resourceNotFound());
-    return;
   }
   if (m == "POST" || m == "PUT" || (m == "DELETE" && !request.body.empty())) {
     // JSON bodies, and Kubernetes protobuf (kubectl's typed clients send it

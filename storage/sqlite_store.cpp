@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <set>
 
 #include "base/log.h"
 
@@ -227,42 +228,58 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
   };
   const bool limited = limit > 0 && limit < INT64_MAX;
 
-  // Keys changed since a past revision that existed then, with their value
-  // then: the newest log row at or before it, found from their first change
-  // since (a creation means the key did not exist then).
+  // Keys changed since a past revision that existed then (their first change
+  // since is no creation), with their value then: their newest log row at or
+  // before it. Two passes over the log rows in range, not one per key (the
+  // log is keyed by revision). Only the first limit + 1 can make the page.
   std::vector<Record> then;
   if (past) {
-    auto q =
-        db.query("SELECT key, type FROM log WHERE rev > ?3 AND " + inRange + " ORDER BY key, rev");
+    std::set<std::string> existed;
+    auto q = db.query("SELECT key, type, MIN(rev) FROM log WHERE rev > ?3 AND " + inRange +
+                      " GROUP BY key ORDER BY key");
     if (!q) return q.error();
     bindRange(*q);
     q->bind(3, atRevision);
-    std::vector<std::string> existed;
-    std::string last;
-    for (bool first = true;; first = false) {
+    for (;;) {
       auto row = q->step();
       if (!row) return row.error().wrap("list " + prefix);
-      if (!*row) break;
-      std::string key = q->text(0);
-      if (!first && key == last) continue;
-      if (q->int64(1) != kCreated) existed.push_back(key);
-      last = std::move(key);
+      if (!*row || (limited && static_cast<int64_t>(existed.size()) > limit)) break;
+      if (q->int64(1) != kCreated) existed.insert(q->text(0));
     }
-    for (const auto& key : existed) {
-      auto v = db.query(
-          "SELECT value, create_rev, rev FROM log WHERE rev > ?1 AND rev <= ?2 AND key = ?3"
-          " ORDER BY rev DESC LIMIT 1");
-      if (!v) return v.error();
-      v->bind(1, compacted).bind(2, atRevision).bindText(3, key);
-      auto row = v->step();
-      if (!row) return row.error().wrap("list " + prefix);
-      if (!*row) {
-        return keyError(
-            Code::kGone, key,
-            "the log no longer holds " + key + " at revision " + std::to_string(atRevision));
+    if (!existed.empty()) {
+      // Their revisions then from the (rev, key) index alone; the values by
+      // primary key.
+      auto revs = db.query("SELECT key, MAX(rev) FROM log WHERE rev > ?4 AND rev <= ?3 AND " +
+                           inRange + " GROUP BY key ORDER BY key");
+      if (!revs) return revs.error();
+      bindRange(*revs);
+      revs->bind(3, atRevision).bind(4, compacted);
+      for (;;) {
+        auto row = revs->step();
+        if (!row) return row.error().wrap("list " + prefix);
+        if (!*row) break;
+        std::string key = revs->text(0);
+        if (!existed.count(key)) continue;
+        const Revision rev = revs->int64(1);
+        auto value = db.query("SELECT value, create_rev FROM log WHERE rev = ?1 AND key = ?2");
+        if (!value) return value.error();
+        value->bind(1, rev).bindText(2, key);
+        auto found = value->step();
+        if (!found) return found.error().wrap("list " + prefix);
+        if (*found) then.push_back(Record{key, value->blob(0), value->int64(1), rev});
       }
-      then.push_back(Record{key, v->blob(0), v->int64(1), v->int64(2)});
-      if (limited && static_cast<int64_t>(then.size()) > limit) break;
+      // A key whose value then is older than the compacted revision: the
+      // first of `existed` (sorted, as `then`) that `then` lacks.
+      if (then.size() < existed.size()) {
+        auto missing = existed.begin();
+        for (const auto& r : then) {
+          if (r.key != *missing) break;
+          ++missing;
+        }
+        return keyError(
+            Code::kGone, *missing,
+            "the log no longer holds " + *missing + " at revision " + std::to_string(atRevision));
+      }
     }
   }
 

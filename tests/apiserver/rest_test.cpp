@@ -219,6 +219,8 @@ TEST_CASE("unknown paths and methods", "[rest]") {
                    {{"content-type", "application/vnd.kubernetes.protobuf"}});
   requireStatus(cm, 404, "NotFound");
   CHECK(cm.json["message"] == "the server could not find the requested resource");
+  requireStatus(c.call("POST", "/api/v1/namespaces/default/configmaps?dryRun=x", "{}"), 404,
+                "NotFound");
   auto m = c.call("POST", "/api/v1/namespaces/default/pods/web");
   requireStatus(m, 405, "MethodNotAllowed");
   CHECK(c.call("DELETE", "/api/v1/namespaces").status == 405);

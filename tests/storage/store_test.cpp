@@ -271,7 +271,8 @@ TEST_CASE("a list at a past revision shows the keys as they were then", "[storag
   REQUIRE(at == 2);
 
   // After the first page: one key changed twice, one deleted, one deleted and
-  // made again, two new ones, and a change outside the prefix.
+  // made again, two new ones, a change outside the prefix, and /p/e changed
+  // last (its value then comes from the log).
   REQUIRE(commit1(*store, updateOp("/p/c", "c2")).ok());
   REQUIRE(commit1(*store, updateOp("/p/c", "c3")).ok());
   REQUIRE(commit1(*store, deleteOp("/p/d")).ok());
@@ -280,6 +281,7 @@ TEST_CASE("a list at a past revision shows the keys as they were then", "[storag
   REQUIRE(commit1(*store, createOp("/p/bb", "new")).ok());
   REQUIRE(commit1(*store, createOp("/p/z", "new")).ok());
   REQUIRE(commit1(*store, createOp("/q/a", "other")).ok());
+  REQUIRE(commit1(*store, updateOp("/p/e", "e3")).ok());
 
   auto values = [](const ListResult& l) {
     std::vector<std::string> out;
@@ -306,7 +308,7 @@ TEST_CASE("a list at a past revision shows the keys as they were then", "[storag
   auto now = store->list("/p/", 0, "", store->currentRevision());
   REQUIRE(now.ok());
   CHECK(values(*now) == std::vector<std::string>{"/p/a=old/p/a", "/p/b=new b", "/p/bb=new",
-                                                 "/p/c=c3", "/p/e=e2", "/p/z=new"});
+                                                 "/p/c=c3", "/p/e=e3", "/p/z=new"});
 
   // Compacted up to it: /p/e's value then (revision 2) is still in the log,
   // /p/c's (revision 1) is not.
