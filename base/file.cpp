@@ -17,8 +17,8 @@ Error stepFailed(const char* step, const std::string& path, int err) {
 }
 
 Error tooLarge(const std::string& path, uint64_t size, size_t maxBytes) {
-  return makeError(Code::kBadRequest, path + ": file too large (" + std::to_string(size) +
-                                          " bytes, limit " + std::to_string(maxBytes) + ")");
+  return makeError(Code::kTooLarge, path + ": file too large (" + std::to_string(size) +
+                                        " bytes, limit " + std::to_string(maxBytes) + ")");
 }
 
 }  // namespace

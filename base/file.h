@@ -35,7 +35,7 @@ Status writeFileAtomic(const std::string& path, std::string_view data,
                        const WriteFileOptions& options = {});
 
 // The whole content of `path`, read to its end. kNotFound when it does not
-// exist; kBadRequest "<path>: file too large (...)" when it holds more than
+// exist; kTooLarge "<path>: file too large (...)" when it holds more than
 // `maxBytes` (files a hostile image or a full disk could make huge); other
 // failures kInternal "<step> <path>: <strerror>" (step: open, stat or read).
 Result<std::string> readWholeFile(const std::string& path,

@@ -61,10 +61,9 @@ class WriterLock {
 
 Result<api::Json> readIndex(const std::string& dir) {
   std::string path = dir + "/index.json";
-  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
-    return api::Json{{"images", api::Json::object()}, {"refs", api::Json::object()}};
-  }
   auto text = readWholeFile(path, kMaxIndex);
+  if (!text && text.error().code == Code::kNotFound)  // a store nothing was loaded into
+    return api::Json{{"images", api::Json::object()}, {"refs", api::Json::object()}};
   if (!text) return text.error();
   auto j = parseJsonText(*text, path);
   if (!j || !j->is_object() || !(*j)["images"].is_object() || !(*j)["refs"].is_object()) {
@@ -394,14 +393,8 @@ Result<ResolvedImage> ImageStore::resolve(const std::string& ref) const {
   ResolvedImage out;
   out.id = *id;
   out.manifestDigest = rec.value("manifest", "");
-  auto text = readWholeFile(dir_ + "/blobs/sha256/" + digestHex(*id), 8 << 20);
-  if (!text) {
-    // The index names this config, so its absence is a broken store, not an
-    // image that is not present (kNotFound would make the pod ErrImageNeverPull).
-    Error e = text.error();
-    if (e.code == Code::kNotFound) e.code = Code::kInternal;
-    return e.wrap("image " + ref);
-  }
+  auto text = readStoreFile(dir_ + "/blobs/sha256/" + digestHex(*id), 8 << 20);
+  if (!text) return text.error().wrap("image " + ref);
   auto doc = parseJsonText(*text, "image config " + *id);
   if (!doc) return doc.error();
   auto cfg = imageConfigFromJson(*doc);

@@ -10,7 +10,6 @@
 #include <regex>
 #include <vector>
 
-#include "base/file.h"
 #include "kubelet/image_ref.h"
 #include "kubelet/images_util.h"
 
@@ -69,7 +68,7 @@ std::string str(const api::Json& j, const char* key) {
 }
 
 Result<api::Json> readJsonFile(const StagedFile& f, const std::string& what) {
-  auto text = readWholeFile(f.path, kMaxJsonFile);
+  auto text = readStoreFile(f.path, kMaxJsonFile);
   if (!text) return text.error().wrap(what);
   return parseJsonText(*text, what);
 }

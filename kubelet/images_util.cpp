@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file.h"
+
 namespace skiff::kubelet::images_detail {
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
@@ -51,6 +53,16 @@ Fd& Fd::operator=(Fd&& o) noexcept {
 
 Error sysError(const std::string& op, const std::string& path, int err) {
   return makeError(Code::kInternal, op + " " + path + ": " + std::strerror(err));
+}
+
+Result<std::string> readStoreFile(const std::string& path, size_t maxBytes) {
+  auto text = readWholeFile(path, maxBytes);
+  if (!text && text.error().code == Code::kNotFound) {
+    Error e = text.error();
+    e.code = Code::kInternal;
+    return e;
+  }
+  return text;
 }
 
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what) {

@@ -56,6 +56,12 @@ class Fd {
 // "op path: strerror(errno)" as an Internal error.
 Error sysError(const std::string& op, const std::string& path, int err);
 
+// A file the store itself wrote or staged (a config blob the index names, a
+// staged archive member), read whole under `maxBytes`. Its absence is a broken
+// store or archive, kInternal: ImageStore keeps kNotFound for "never loaded"
+// (which a pod shows as ErrImageNeverPull).
+Result<std::string> readStoreFile(const std::string& path, size_t maxBytes);
+
 // Parses JSON text; kBadRequest "what: <parser message>" on failure.
 Result<api::Json> parseJsonText(std::string_view text, const std::string& what);
 

@@ -144,25 +144,6 @@ Status removeTreeUnmounted(const std::string& dir) {
   return {};
 }
 
-Result<std::string> readSmallFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return makeError(Code::kNotFound, path + " does not exist");
-    return sysError("open", path, errno);
-  }
-  std::string out;
-  char buf[2048];  // small files, read on every pod worker's stack
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sysError("read", path, errno);
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (16u << 20)) return makeError(Code::kInternal, path + " is too large");
-  }
-  return out;
-}
-
 Status replaceFile(const std::string& path, const std::string& data) {
   return writeFileAtomic(path, data, {.durable = false});
 }

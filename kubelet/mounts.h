@@ -8,6 +8,7 @@
 // Thread-safety: free functions; safe from any thread.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,11 @@ Status unmountAll(const std::string& dir);
 // (kInternal) when a mount remains. Success when dir does not exist.
 Status removeTreeUnmounted(const std::string& dir);
 
-// Small files: read whole (kNotFound when missing), replace atomically by
-// temp file + rename (no fsync: the runtime's files describe processes that a
+// The runtime's small files (pid files, /proc entries, hosts, resolv.conf) are
+// read with base/file.h's readWholeFile under this limit, and replaced
+// atomically by temp file + rename (no fsync: they describe processes that a
 // power loss ends anyway).
-Result<std::string> readSmallFile(const std::string& path);
+inline constexpr size_t kSmallFileLimit = 16u << 20;
 Status replaceFile(const std::string& path, const std::string& data);
 
 }  // namespace skiff::kubelet

@@ -35,6 +35,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "kubelet/images_util.h"
 #include "kubelet/mounts.h"
@@ -70,7 +71,7 @@ Status makeDirs(std::initializer_list<std::string> dirs) {
 // Capabilities in our bounding set, by name (the host may lack some, e.g.
 // CAP_SYS_RESOURCE in a restricted sandbox; runc cannot grant those).
 std::vector<std::string> boundingCapabilities() {
-  auto status = readSmallFile("/proc/self/status");
+  auto status = readWholeFile("/proc/self/status", kSmallFileLimit);
   if (!status) return {};
   auto pos = status->find("CapBnd:");
   if (pos == std::string::npos) return {};
@@ -139,7 +140,7 @@ ContainerStatus statusFromMeta(const Json& m) {
 
 // The exit code conmon wrote, or nullopt when there is no (complete) file.
 std::optional<int> readExitCode(const std::string& path, int64_t* mtimeNanos) {
-  auto text = readSmallFile(path);
+  auto text = readWholeFile(path, kSmallFileLimit);
   if (!text) return std::nullopt;
   std::string t = *text;
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
@@ -164,11 +165,11 @@ void waitPidExit(pid_t pid, milliseconds timeout) {
 // The container's conmon, if it still runs (checked by its command line, so a
 // recycled pid is not mistaken for it).
 pid_t conmonPid(const ContainerPaths& p, const std::string& id) {
-  auto t = readSmallFile(p.conmonPidfile);
+  auto t = readWholeFile(p.conmonPidfile, kSmallFileLimit);
   if (!t) return 0;
   pid_t pid = std::atoi(t->c_str());
   if (pid <= 0) return 0;
-  auto cmd = readSmallFile("/proc/" + std::to_string(pid) + "/cmdline");
+  auto cmd = readWholeFile("/proc/" + std::to_string(pid) + "/cmdline", kSmallFileLimit);
   if (!cmd || cmd->find("conmon") == std::string::npos || cmd->find(id) == std::string::npos) {
     return 0;
   }
@@ -309,7 +310,7 @@ Result<ContainerStatus> RuncRuntime::startContainer(const ContainerConfig& c,
   }
   OciSpecOptions so;
   so.hostname = "";
-  if (auto h = readSmallFile(sandbox.hostnamePath); h) {
+  if (auto h = readWholeFile(sandbox.hostnamePath, kSmallFileLimit); h) {
     so.hostname = *h;
     while (!so.hostname.empty() && std::isspace(static_cast<unsigned char>(so.hostname.back()))) {
       so.hostname.pop_back();
@@ -633,7 +634,7 @@ Status RuncRuntime::removeCgroupParent() {
 std::vector<std::string> RuncRuntime::cgroupParentDirs() const {
   // Every hierarchy of ours: /proc/self/cgroup "N:controllers:/path".
   std::vector<std::string> out;
-  auto text = readSmallFile("/proc/self/cgroup");
+  auto text = readWholeFile("/proc/self/cgroup", kSmallFileLimit);
   if (!text) return out;
   std::istringstream in(*text);
   std::string line;
@@ -681,7 +682,7 @@ Result<Runtime::ExecResult> RuncRuntime::execSync(const std::string& id,
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   auto r = runCommand(cmd, timeout, kExecOutputLimit, [&] {
     // Kill the command itself, not only runc: runc exec would leave it running.
-    if (auto t = readSmallFile(pidfile); t && std::atoi(t->c_str()) > 0) {
+    if (auto t = readWholeFile(pidfile, kSmallFileLimit); t && std::atoi(t->c_str()) > 0) {
       ::kill(std::atoi(t->c_str()), SIGKILL);
     }
   });

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "kubelet/images_util.h"
 #include "kubelet/mounts.h"
@@ -108,13 +109,13 @@ Status RuncRuntime::writePodFiles(const SandboxConfig& c, const SandboxInfo& inf
   std::string hostname = c.hostname.empty() ? c.podName : c.hostname;
   if (hostname.size() > 63) hostname.resize(63);
   if (c.hostNetwork) {
-    auto h = readSmallFile("/etc/hosts");
+    auto h = readWholeFile("/etc/hosts", kSmallFileLimit);
     hosts = hostNetworkHostsFile(h ? *h : "127.0.0.1\tlocalhost\n", c.hostAliases);
     hostname = hostHostname();
   } else {
     hosts = podHostsFile(info.ip, hostname, c.hostAliases);
   }
-  auto hostResolv = readSmallFile("/etc/resolv.conf");
+  auto hostResolv = readWholeFile("/etc/resolv.conf", kSmallFileLimit);
   std::string resolv =
       resolvConf(c.dnsServers, c.dnsSearches, c.dnsOptions, hostResolv ? *hostResolv : "");
   if (auto s = replaceFile(info.hostsPath, hosts); !s) return s;
@@ -130,7 +131,7 @@ Result<SandboxInfo> RuncRuntime::ensureSandbox(const SandboxConfig& c) {
   std::string dir = podDir(c.podUid);
   std::string record = dir + "/sandbox.json";
   std::string veth = hostVethName(c.podUid);
-  if (auto text = readSmallFile(record); text) {
+  if (auto text = readWholeFile(record, kSmallFileLimit); text) {
     auto j = api::parseJson(*text);
     if (j && j->is_object()) {
       SandboxInfo info = infoFromJson(*j);
@@ -197,7 +198,7 @@ Status RuncRuntime::removeSandbox(const std::string& podUid) {
   std::string dir = podDir(podUid);
   std::string netnsPath = options_.netnsDir + "/" + options_.netnsPrefix + podUid;
   std::string veth = hostVethName(podUid);
-  if (auto text = readSmallFile(dir + "/sandbox.json"); text) {
+  if (auto text = readWholeFile(dir + "/sandbox.json", kSmallFileLimit); text) {
     if (auto j = api::parseJson(*text); j && j->is_object()) {
       if (!j->value("netnsPath", "").empty()) netnsPath = j->value("netnsPath", "");
       if (!j->value("veth", "").empty()) veth = j->value("veth", "");
@@ -219,7 +220,7 @@ Status RuncRuntime::removeSandbox(const std::string& podUid) {
 Result<std::vector<SandboxInfo>> RuncRuntime::listSandboxes() {
   std::vector<SandboxInfo> out;
   for (const auto& uid : subdirs(options_.dataDir + "/pods")) {
-    auto text = readSmallFile(podDir(uid) + "/sandbox.json");
+    auto text = readWholeFile(podDir(uid) + "/sandbox.json", kSmallFileLimit);
     if (!text) continue;  // still being created, or half removed
     auto j = api::parseJson(*text);
     if (!j || !j->is_object()) continue;

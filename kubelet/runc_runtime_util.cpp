@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "base/file.h"
 #include "kubelet/mounts.h"
 
 namespace skiff::kubelet::runtime_detail {
@@ -72,7 +73,7 @@ std::chrono::system_clock::time_point fromNanos(int64_t ns) {
 
 std::string processStartTime(pid_t pid) {
   if (pid <= 0) return "";
-  auto text = readSmallFile("/proc/" + std::to_string(pid) + "/stat");
+  auto text = readWholeFile("/proc/" + std::to_string(pid) + "/stat", kSmallFileLimit);
   if (!text) return "";
   auto close = text->rfind(')');
   if (close == std::string::npos) return "";
@@ -91,7 +92,7 @@ bool processAlive(pid_t pid, const std::string& startTime) {
 }
 
 std::string memoryCgroupDir(pid_t pid) {
-  auto text = readSmallFile("/proc/" + std::to_string(pid) + "/cgroup");
+  auto text = readWholeFile("/proc/" + std::to_string(pid) + "/cgroup", kSmallFileLimit);
   if (!text) return "";
   std::istringstream in(*text);
   std::string line, v2;
@@ -116,7 +117,7 @@ std::string memoryCgroupDir(pid_t pid) {
 int64_t oomKillCount(const std::string& dir) {
   if (dir.empty()) return -1;
   for (const char* file : {"/memory.oom_control", "/memory.events"}) {
-    auto text = readSmallFile(dir + file);
+    auto text = readWholeFile(dir + file, kSmallFileLimit);
     if (!text) continue;
     std::istringstream in(*text);
     std::string key;
@@ -162,7 +163,7 @@ std::string runcErrorMessage(const std::string& output) {
 }
 
 Result<api::Json> readMeta(const std::string& path) {
-  auto text = readSmallFile(path);
+  auto text = readWholeFile(path, kSmallFileLimit);
   if (!text) return text.error();
   auto j = api::parseJson(*text);
   if (!j || !j->is_object()) return makeError(Code::kInternal, path + " is corrupt");

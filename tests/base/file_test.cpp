@@ -93,10 +93,10 @@ TEST_CASE("readWholeFile refuses a file larger than its limit", "[file]") {
   CHECK(*readWholeFile(dir / "f", 10) == "0123456789");
   auto big = readWholeFile(dir / "f", 9);
   REQUIRE_FALSE(big);
-  CHECK(big.error().code == Code::kBadRequest);
+  CHECK(big.error().code == Code::kTooLarge);
   CHECK(big.error().message == (dir / "f").string() + ": file too large (10 bytes, limit 9)");
   // /proc files say size 0: the read goes to the end, and the limit still holds.
   CHECK(!readWholeFile("/proc/self/status")->empty());
-  CHECK(readWholeFile("/proc/self/status", 8).error().code == Code::kBadRequest);
+  CHECK(readWholeFile("/proc/self/status", 8).error().code == Code::kTooLarge);
   fs::remove_all(dir);
 }
