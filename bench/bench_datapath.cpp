@@ -44,6 +44,8 @@
 // CPUs, kernel included, /proc/stat) per connection over the path's slices,
 // and conn_cpu_direct_over_path direct's over the path's: what a path costs,
 // which rates understate on a VM where a connection mostly waits on wake-ups.
+// Whatever else runs meanwhile (the cluster's idle loops, a neighbour) counts
+// too, more per connection on a slower path: compare it across runs.
 // --iperf3-args passes flags to the iperf3 client, e.g. "-A 0,1" pins client
 // and server to different CPUs (steadier, lower figures).
 //
