@@ -5,11 +5,14 @@
 //   {"bench":"startup", ...}     ready (healthz 200) after start, first and existing DB; idle RSS
 //   {"bench":"create", ...}      acknowledged creates/s with 1 and 16 keep-alive clients, p50/p99
 //   {"bench":"etcd_put", ...}    the same load against etcd (fsync'd, as skiff), and the ratio;
-//                                then again with etcd serving TLS, as skiff does
+//                                then again with etcd serving TLS, as skiff does. The three
+//                                take turns, round by round; each line gives the median round,
+//                                every round's ops/s, and the median of the per-round ratios
 //   {"bench":"list", ...}        listing 10,000 pods
 //   {"bench":"watch", ...}       1,000 concurrent watchers: event latency after the write, p50/p99
 //
-// Usage: bench_control_plane [--skiff build/skiff] [--seconds 3] [--watchers 1000] [--only watch]
+// Usage: bench_control_plane [--skiff build/skiff] [--seconds 3] [--rounds 5] [--watchers 1000]
+//                            [--only watch]
 //        bench_control_plane --only create [--clients 16]   (the create load alone, for profiling)
 // Only 127.0.0.1 is ever contacted.
 #include <arpa/inet.h>
@@ -144,12 +147,72 @@ struct Http {
   }
 };
 
+// One request of the create load.
+struct LoadRequest {
+  const char* method;
+  std::string path, body;
+};
+
+// Parses the response at the front of `in`. Returns 0 while it is incomplete,
+// -1 when it is malformed or not keep-alive, else its status code, with
+// `used` set to its length and `close` to whether the server closes after it.
+// The body is skipped: the load only needs the status.
+long parseResponse(const std::string& in, size_t& used, bool& close) {
+  size_t pos = 0;
+  auto line = [&](std::string& out) {  // false: no whole line yet
+    size_t eol = in.find("\r\n", pos);
+    if (eol == std::string::npos) return false;
+    out.assign(in, pos, eol - pos);
+    pos = eol + 2;
+    return true;
+  };
+  std::string l;
+  if (!line(l)) return in.size() > 65536 ? -1 : 0;
+  if (l.compare(0, 5, "HTTP/") != 0 || l.size() < 12) return -1;
+  const long status = std::atol(l.c_str() + 9);
+  long length = -1;
+  bool chunked = false;
+  close = false;
+  for (;;) {
+    if (!line(l)) return in.size() > 65536 ? -1 : 0;
+    if (l.empty()) break;
+    if (strncasecmp(l.c_str(), "content-length:", 15) == 0) {
+      length = std::atol(l.c_str() + 15);
+    } else if (strncasecmp(l.c_str(), "transfer-encoding:", 18) == 0) {
+      chunked = l.find("chunked") != std::string::npos;
+    } else if (strncasecmp(l.c_str(), "connection:", 11) == 0) {
+      close = l.find("close") != std::string::npos;
+    }
+  }
+  if (chunked) {
+    for (;;) {  // size line, data, CRLF; after the last, trailers up to an empty line
+      if (!line(l)) return 0;
+      char* end = nullptr;
+      const size_t size = std::strtoul(l.c_str(), &end, 16);
+      if (end == l.c_str()) return -1;
+      if (size == 0) break;
+      if (in.size() < pos + size + 2) return 0;
+      if (in.compare(pos + size, 2, "\r\n") != 0) return -1;
+      pos += size + 2;
+    }
+    do {
+      if (!line(l)) return 0;
+    } while (!l.empty());
+  } else if (length >= 0) {
+    if (in.size() < pos + static_cast<size_t>(length)) return 0;
+    pos += static_cast<size_t>(length);
+  } else if (status != 204 && status != 304) {
+    return -1;  // a body delimited by the connection's end: not keep-alive
+  }
+  used = pos;
+  return status;
+}
+
 // The load generator's client: one keep-alive HTTP/1.1 connection, over TCP or
-// TLS (the server's certificate checked against `ca`), that writes each request
-// in one piece and reads the response by its Content-Length or chunks. libcurl
-// spent ~90 us of CPU per request here, on the same two cores as the server
-// under test; this spends about a quarter of that, so the figures say more
-// about the server and less about the client. Both systems get the same client.
+// TLS (the server's certificate checked against `ca`), non-blocking once
+// connected, so that one thread drives every connection of the load through
+// epoll (see runLoad). It writes each request in one piece and reads the
+// response by its Content-Length or chunks. Both systems get the same client.
 class LoadClient {
  public:
   // `tls`: nullptr for plain HTTP. `token`: a bearer token, or empty.
@@ -162,21 +225,12 @@ class LoadClient {
   LoadClient(const LoadClient&) = delete;
   LoadClient& operator=(const LoadClient&) = delete;
 
-  // The response's status code, or -1 when the exchange failed or a read or
-  // write waited over 10 s (the next request then connects again).
-  long request(const char* method, const std::string& path, const std::string& data = "") {
-    if (fd_ < 0 && !connect()) return -1;
-    std::string req;
-    req.reserve(path.size() + head_.size() + data.size() + 64);
-    req.append(method).append(" ").append(path).append(" HTTP/1.1\r\n").append(head_);
-    req.append("Content-Length: ").append(std::to_string(data.size())).append("\r\n\r\n");
-    req.append(data);
-    long status = -1;
-    if (!writeAll(req) || (status = readResponse()) < 0) disconnect();
-    return status;
-  }
+  int fd() const { return fd_; }
+  bool connected() const { return fd_ >= 0; }
+  bool writing() const { return sent_ < out_.size(); }
 
- private:
+  // Connects (blocking, the TLS handshake included), then turns the socket
+  // non-blocking.
   bool connect() {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
@@ -200,6 +254,7 @@ class LoadClient {
         return false;
       }
     }
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
     in_.clear();
     return true;
   }
@@ -208,88 +263,74 @@ class LoadClient {
     ssl_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    out_.clear();
+    sent_ = 0;
   }
-  bool writeAll(const std::string& b) {
-    size_t off = 0;
-    while (off < b.size()) {
-      long n = ssl_ ? SSL_write(ssl_, b.data() + off, static_cast<int>(b.size() - off))
-                    : ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
+
+  // Sends a request, as much as the socket takes now (the rest on flush()).
+  bool send(const LoadRequest& r) {
+    out_.clear();
+    out_.append(r.method).append(" ").append(r.path).append(" HTTP/1.1\r\n").append(head_);
+    out_.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n\r\n");
+    out_.append(r.body);
+    sent_ = 0;
+    return flush();
+  }
+  bool flush() {
+    while (sent_ < out_.size()) {
+      const int want = static_cast<int>(out_.size() - sent_);
+      if (ssl_) {
+        int n = SSL_write(ssl_, out_.data() + sent_, want);
+        if (n <= 0) return SSL_get_error(ssl_, n) == SSL_ERROR_WANT_WRITE;
+        sent_ += static_cast<size_t>(n);
+      } else {
+        long n = ::send(fd_, out_.data() + sent_, static_cast<size_t>(want), MSG_NOSIGNAL);
+        if (n < 0) return errno == EAGAIN;
+        sent_ += static_cast<size_t>(n);
+      }
     }
     return true;
   }
-  // Appends what the connection has to in_; false at its end or on an error.
-  bool fill() {
+  // Reads what has arrived. Returns 0 while the response is incomplete, -1 on
+  // an error or the connection's end, else the response's status.
+  long receive() {
     char buf[16384];
-    long n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) return false;
-    in_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-  // The line (without CRLF) at in_[pos...]; pos moves past it.
-  bool line(size_t& pos, std::string& out) {
-    size_t eol;
-    while ((eol = in_.find("\r\n", pos)) == std::string::npos)
-      if (!fill()) return false;
-    out.assign(in_, pos, eol - pos);
-    pos = eol + 2;
-    return true;
-  }
-  bool need(size_t end) {
-    while (in_.size() < end)
-      if (!fill()) return false;
-    return true;
-  }
-  // Reads one response; its body is skipped (the load only needs the status).
-  long readResponse() {
-    size_t pos = 0;
-    std::string l;
-    if (!line(pos, l) || l.compare(0, 5, "HTTP/") != 0 || l.size() < 12) return -1;
-    const long status = std::atol(l.c_str() + 9);
-    long length = -1;
-    bool chunked = false, close = false;
     for (;;) {
-      if (!line(pos, l)) return -1;
-      if (l.empty()) break;
-      if (strncasecmp(l.c_str(), "content-length:", 15) == 0) {
-        length = std::atol(l.c_str() + 15);
-      } else if (strncasecmp(l.c_str(), "transfer-encoding:", 18) == 0) {
-        chunked = l.find("chunked") != std::string::npos;
-      } else if (strncasecmp(l.c_str(), "connection:", 11) == 0) {
-        close = l.find("close") != std::string::npos;
+      if (ssl_) {
+        int n = SSL_read(ssl_, buf, sizeof buf);
+        if (n <= 0) {
+          int e = SSL_get_error(ssl_, n);
+          if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+          return -1;
+        }
+        in_.append(buf, static_cast<size_t>(n));
+      } else {
+        long n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n == 0) return -1;
+        if (n < 0) {
+          if (errno == EAGAIN) break;
+          return -1;
+        }
+        in_.append(buf, static_cast<size_t>(n));
       }
     }
-    if (chunked) {
-      for (;;) {  // size line, data, CRLF; after the last, trailers up to an empty line
-        if (!line(pos, l)) return -1;
-        char* end = nullptr;
-        const size_t size = std::strtoul(l.c_str(), &end, 16);
-        if (end == l.c_str()) return -1;
-        if (size == 0) break;
-        if (!need(pos + size + 2) || in_.compare(pos + size, 2, "\r\n") != 0) return -1;
-        pos += size + 2;
-      }
-      do {
-        if (!line(pos, l)) return -1;
-      } while (!l.empty());
-    } else if (length >= 0) {
-      if (!need(pos + static_cast<size_t>(length))) return -1;
-      pos += static_cast<size_t>(length);
-    } else if (status != 204 && status != 304) {
-      return -1;  // a body delimited by the connection's end: not keep-alive
-    }
-    in_.erase(0, pos);
+    size_t used = 0;
+    bool close = false;
+    long status = parseResponse(in_, used, close);
+    if (status <= 0) return status;
+    in_.erase(0, used);
     if (close) disconnect();  // the next request connects again
     return status;
   }
 
+ private:
   int port_;
   SSL_CTX* tls_;
   std::string head_;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
-  std::string in_;
+  std::string in_, out_;
+  size_t sent_ = 0;
 };
 
 // A TLS client context that checks the server's certificate against `ca` (no
@@ -350,41 +391,122 @@ double cpuSeconds(pid_t pid) {
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// `clients` threads, each with its own keep-alive connection, for `seconds`.
+// `clients` keep-alive connections, each with one request outstanding at a
+// time, for `seconds`. One thread drives them all through epoll: with a thread
+// per connection the load generator spent about twice the CPU per request on
+// waking and switching threads, on the same two cores as the server under test.
 LoadResult runLoad(int clients, double seconds,
-                   const std::function<long(LoadClient&, int client, int n)>& op,
+                   const std::function<LoadRequest(int client, int n)>& next,
                    const std::function<std::unique_ptr<LoadClient>()>& make, pid_t server) {
-  std::vector<std::vector<double>> lat(clients);
+  struct Conn {
+    std::unique_ptr<LoadClient> http;
+    int n = 0;                  // requests started
+    Clock::time_point started;  // of the outstanding request
+    bool busy = false;          // a request is outstanding
+    int registered = -1;        // the fd in the epoll set, or -1
+    bool wantOut = false;       // registered for EPOLLOUT too
+  };
+  std::vector<Conn> conns(clients);
+  std::vector<double> lat;
+  size_t failed = 0;
+  const int poll = ::epoll_create1(EPOLL_CLOEXEC);
   const double server0 = cpuSeconds(server), client0 = cpuSeconds(0);
-  std::atomic<size_t> failed{0};
   auto t0 = Clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < clients; ++i)
-    threads.emplace_back([&, i] {
-      auto http = make();
-      for (int n = 0; Clock::now() < end; ++n) {
-        auto s = Clock::now();
-        long code = op(*http, i, n);
-        if (code >= 200 && code < 300)
-          lat[i].push_back(msSince(s));
-        else
+
+  auto watch = [&](int i) {  // (re)registers conns[i]'s socket when that changes anything
+    Conn& c = conns[i];
+    epoll_event ev{};
+    const bool out = c.http->writing();
+    ev.events = EPOLLIN | (out ? uint32_t{EPOLLOUT} : 0u);
+    ev.data.u32 = static_cast<uint32_t>(i);
+    if (c.registered == c.http->fd()) {
+      if (out != c.wantOut) ::epoll_ctl(poll, EPOLL_CTL_MOD, c.registered, &ev);
+    } else {
+      ::epoll_ctl(poll, EPOLL_CTL_ADD, c.http->fd(), &ev);
+      c.registered = c.http->fd();
+    }
+    c.wantOut = out;
+  };
+  // Starts conns[i]'s next request, connecting again first when needed.
+  // False when it could not (counted as a failure; the load goes on without it).
+  auto start = [&](int i) {
+    Conn& c = conns[i];
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (!c.http->connected()) {
+        c.registered = -1;  // a closed socket left the epoll set by itself
+        if (!c.http->connect()) {
           ++failed;
+          continue;
+        }
       }
-    });
-  for (auto& t : threads) t.join();
+      const LoadRequest request = next(i, c.n++);
+      c.started = Clock::now();
+      if (c.http->send(request)) {
+        c.busy = true;
+        watch(i);
+        return true;
+      }
+      ++failed;
+      c.http->disconnect();
+    }
+    return false;
+  };
+
+  int busy = 0;
+  for (int i = 0; i < clients; ++i) {
+    conns[i].http = make();
+    if (start(i)) ++busy;
+  }
+  std::vector<epoll_event> events(clients);
+  while (busy > 0) {
+    int n = ::epoll_wait(poll, events.data(), clients, 1000);
+    const auto now = Clock::now();
+    for (int k = 0; k < n; ++k) {
+      const int i = static_cast<int>(events[k].data.u32);
+      Conn& c = conns[i];
+      if (!c.busy) continue;
+      long status = 0;
+      if ((events[k].events & EPOLLOUT) && !c.http->flush()) status = -1;
+      if (status == 0 && (events[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        status = c.http->receive();
+      if (status == 0) {
+        if (c.http->connected()) watch(i);
+        continue;
+      }
+      c.busy = false;
+      --busy;
+      if (status >= 200 && status < 300) {
+        lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
+      } else {
+        ++failed;
+        c.http->disconnect();
+      }
+      if (now < end && start(i)) ++busy;
+    }
+    // A request outstanding for over 10 s is a failure; its connection starts over.
+    for (int i = 0; i < clients; ++i) {
+      Conn& c = conns[i];
+      if (c.busy && now - c.started > std::chrono::seconds(10)) {
+        ++failed;
+        c.busy = false;
+        --busy;
+        c.http->disconnect();
+        if (now < end && start(i)) ++busy;
+      }
+    }
+  }
   double wall = msSince(t0) / 1000;
-  std::vector<double> all;
-  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  ::close(poll);
   LoadResult r;
-  r.ok = all.size();
+  r.ok = lat.size();
   r.failed = failed;
-  r.opsPerSec = all.size() / wall;
-  r.p50 = percentile(all, 0.5);
-  r.p99 = percentile(all, 0.99);
-  if (!all.empty()) {
-    r.serverCpuUsPerOp = (cpuSeconds(server) - server0) * 1e6 / all.size();
-    r.clientCpuUsPerOp = (cpuSeconds(0) - client0) * 1e6 / all.size();
+  r.opsPerSec = lat.size() / wall;
+  r.p50 = percentile(lat, 0.5);
+  r.p99 = percentile(lat, 0.99);
+  if (!lat.empty()) {
+    r.serverCpuUsPerOp = (cpuSeconds(server) - server0) * 1e6 / lat.size();
+    r.clientCpuUsPerOp = (cpuSeconds(0) - client0) * 1e6 / lat.size();
   }
   return r;
 }
@@ -586,6 +708,7 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int watchers = 1000;
   int onlyClients = 16;  // --only create
+  int rounds = 5;        // alternating create rounds per system
   std::string only;      // "watch" or "create": start the server and run only that part
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -594,6 +717,7 @@ int main(int argc, char** argv) {
     if (a == "--seconds") seconds = std::atof(argv[i + 1]);
     if (a == "--watchers") watchers = std::atoi(argv[i + 1]);
     if (a == "--clients") onlyClients = std::max(1, std::atoi(argv[i + 1]));
+    if (a == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
   }
   bin = fs::absolute(bin);
   curl_global_init(CURL_GLOBAL_ALL);
@@ -618,9 +742,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     auto r = runLoad(
         onlyClients, seconds,
-        [&](LoadClient& h, int c, int n) {
-          return h.request("POST", "/api/v1/namespaces/default/pods",
-                           podJson("p-" + std::to_string(c) + "-" + std::to_string(n)));
+        [&](int c, int n) {
+          return LoadRequest{"POST", "/api/v1/namespaces/default/pods",
+                             podJson("p-" + std::to_string(c) + "-" + std::to_string(n))};
         },
         [&] { return s.loadClient(); }, s.pid);
     std::printf(
@@ -642,96 +766,134 @@ int main(int argc, char** argv) {
       first, existing, rss / 1024.0);
   std::fflush(stdout);
 
-  // --- creates ------------------------------------------------------------------------
-  std::map<int, LoadResult> skiffCreates;
-  for (int clients : {1, 16}) {
-    auto r = runLoad(
-        clients, seconds,
-        [&](LoadClient& h, int c, int n) {
-          return h.request("POST", "/api/v1/namespaces/default/pods",
-                           podJson("c" + std::to_string(clients) + "-" + std::to_string(c) + "-" +
-                                   std::to_string(n)));
-        },
-        [&] { return s.loadClient(); }, s.pid);
-    skiffCreates[clients] = r;
-    std::printf(
-        "{\"bench\":\"create\",\"system\":\"skiff\",\"clients\":%d,\"ops_per_s\":%.0f,"
-        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,"
-        "\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f}\n",
-        clients, r.opsPerSec, r.p50, r.p99, r.ok, r.failed, r.serverCpuUsPerOp, r.clientCpuUsPerOp);
-    std::fflush(stdout);
-  }
-
-  // --- the peer: etcd 3.4 through its JSON gateway, same durability (fsync per commit) --
-  // First as the issue names it (plain HTTP: the goal's figure), then with TLS
-  // on its client port, as skiff serves and as kube-apiserver reaches etcd,
-  // using skiff's own server certificate (for 127.0.0.1) and CA.
-  if (fs::exists("/usr/bin/etcd")) {
-    for (bool tls : {false, true}) {
-      int cport = freePort(), pport = freePort();
-      std::string curl =
-          std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(cport);
-      std::vector<std::string> argv = {"/usr/bin/etcd",
-                                       "--data-dir",
-                                       tmp + (tls ? "/etcd-tls" : "/etcd"),
-                                       "--listen-client-urls",
-                                       curl,
-                                       "--advertise-client-urls",
-                                       curl,
-                                       "--listen-peer-urls",
-                                       "http://127.0.0.1:" + std::to_string(pport),
-                                       "--initial-advertise-peer-urls",
-                                       "http://127.0.0.1:" + std::to_string(pport),
-                                       "--initial-cluster",
-                                       "default=http://127.0.0.1:" + std::to_string(pport)};
-      if (tls) {
-        for (std::string a : {"--cert-file=" + s.dir + "/pki/server.crt",
-                              "--key-file=" + s.dir + "/pki/server.key"})
-          argv.push_back(a);
-      }
-      pid_t etcd = spawn(argv, tmp + (tls ? "/etcd-tls.log" : "/etcd.log"));
-      const std::string ca = tls ? s.ca : "";
-      const std::shared_ptr<SSL_CTX> etcdTls = clientTls(tls, ca);
-      Http probe("", ca);
-      auto t0 = Clock::now();
-      bool healthy = false;
-      while (!(healthy = probe.request("GET", curl + "/health") == 200) && msSince(t0) < 20000)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (!healthy) {  // no figure rather than a zero one
-        std::printf(
-            "{\"bench\":\"etcd_put\",\"system\":\"%s\",\"error\":\"etcd not healthy; see "
-            "%s\"}\n",
-            tls ? "etcd-3.4-gateway-tls" : "etcd-3.4-gateway",
-            (tmp + (tls ? "/etcd-tls.log" : "/etcd.log")).c_str());
-        stop(etcd);
-        continue;
-      }
-      for (int clients : {1, 16}) {
-        auto r = runLoad(
-            clients, seconds,
-            [&](LoadClient& h, int c, int n) {
-              std::string key = "/registry/pods/default/c" + std::to_string(clients) + "-" +
-                                std::to_string(c) + "-" + std::to_string(n);
-              std::string body =
-                  "{\"key\":\"" + base64(key) + "\",\"value\":\"" + base64(podJson(key)) + "\"}";
-              return h.request("POST", "/v3/kv/put", body);
-            },
-            [&] { return std::make_unique<LoadClient>(cport, etcdTls.get(), ""); }, etcd);
-        double ratio = r.opsPerSec > 0 ? skiffCreates[clients].opsPerSec / r.opsPerSec : 0;
-        std::printf(
-            "{\"bench\":\"etcd_put\",\"system\":\"%s\",\"clients\":%d,\"ops_per_s\":%.0f,"
-            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,"
-            "\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f,"
-            "\"skiff_over_etcd\":%.2f}\n",
-            tls ? "etcd-3.4-gateway-tls" : "etcd-3.4-gateway", clients, r.opsPerSec, r.p50, r.p99,
-            r.ok, r.failed, r.serverCpuUsPerOp, r.clientCpuUsPerOp, ratio);
-        std::fflush(stdout);
-      }
-      stop(etcd);
-    }
-  } else {
+  // --- creates, skiff and the peer in alternating rounds --------------------------------
+  // The peer is etcd 3.4 through its JSON gateway, with the same durability
+  // (fsync per commit): first as the issue names it (plain HTTP: the goal's
+  // figure), then with TLS on its client port, as skiff serves and as
+  // kube-apiserver reaches etcd, using skiff's own server certificate (for
+  // 127.0.0.1) and CA. The machine's speed drifts by tens of percent within
+  // minutes, so the systems take turns, `rounds` times, a round of each system
+  // right after the other's; each ratio is of two neighbouring rounds, and the
+  // median over rounds is the figure.
+  struct System {
+    std::string name;
+    pid_t pid = -1;
+    std::function<std::unique_ptr<LoadClient>()> make;
+    std::function<LoadRequest(const std::string& name)> create;
+  };
+  std::vector<System> systems;
+  systems.push_back(
+      System{"skiff", s.pid, [&] { return s.loadClient(); },
+             [](const std::string& name) {
+               return LoadRequest{"POST", "/api/v1/namespaces/default/pods", podJson(name)};
+             }});
+  std::vector<pid_t> etcds;
+  std::vector<std::shared_ptr<SSL_CTX>> etcdContexts;
+  if (!fs::exists("/usr/bin/etcd"))
     std::printf("{\"bench\":\"etcd_put\",\"skipped\":\"/usr/bin/etcd not installed\"}\n");
+  for (bool tls : {false, true}) {
+    if (!fs::exists("/usr/bin/etcd")) break;
+    const std::string system = tls ? "etcd-3.4-gateway-tls" : "etcd-3.4-gateway";
+    const std::string log = tmp + (tls ? "/etcd-tls.log" : "/etcd.log");
+    int cport = freePort(), pport = freePort();
+    std::string curl =
+        std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(cport);
+    std::vector<std::string> argv = {"/usr/bin/etcd",
+                                     "--data-dir",
+                                     tmp + (tls ? "/etcd-tls" : "/etcd"),
+                                     "--listen-client-urls",
+                                     curl,
+                                     "--advertise-client-urls",
+                                     curl,
+                                     "--listen-peer-urls",
+                                     "http://127.0.0.1:" + std::to_string(pport),
+                                     "--initial-advertise-peer-urls",
+                                     "http://127.0.0.1:" + std::to_string(pport),
+                                     "--initial-cluster",
+                                     "default=http://127.0.0.1:" + std::to_string(pport)};
+    if (tls) {
+      for (std::string a :
+           {"--cert-file=" + s.dir + "/pki/server.crt", "--key-file=" + s.dir + "/pki/server.key"})
+        argv.push_back(a);
+    }
+    pid_t etcd = spawn(argv, log);
+    etcds.push_back(etcd);
+    const std::string ca = tls ? s.ca : "";
+    etcdContexts.push_back(clientTls(tls, ca));
+    SSL_CTX* context = etcdContexts.back().get();
+    Http probe("", ca);
+    auto t0 = Clock::now();
+    bool healthy = false;
+    while (!(healthy = probe.request("GET", curl + "/health") == 200) && msSince(t0) < 20000)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!healthy) {  // no figure rather than a zero one
+      std::printf(
+          "{\"bench\":\"etcd_put\",\"system\":\"%s\",\"error\":\"etcd not healthy; see %s\"}\n",
+          system.c_str(), log.c_str());
+      continue;
+    }
+    systems.push_back(System{
+        system, etcd, [cport, context] { return std::make_unique<LoadClient>(cport, context, ""); },
+        [](const std::string& name) {
+          std::string key = "/registry/pods/default/" + name;
+          return LoadRequest{
+              "POST", "/v3/kv/put",
+              "{\"key\":\"" + base64(key) + "\",\"value\":\"" + base64(podJson(name)) + "\"}"};
+        }});
   }
+  for (int clients : {1, 16}) {
+    // results[system][round]
+    std::vector<std::vector<LoadResult>> results(systems.size());
+    for (int round = 0; round < rounds; ++round) {
+      for (size_t i = 0; i < systems.size(); ++i) {
+        const System& sys = systems[i];
+        results[i].push_back(runLoad(
+            clients, seconds,
+            [&](int c, int n) {
+              return sys.create("c" + std::to_string(clients) + "-r" + std::to_string(round) + "-" +
+                                std::to_string(c) + "-" + std::to_string(n));
+            },
+            sys.make, sys.pid));
+      }
+    }
+    for (size_t i = 0; i < systems.size(); ++i) {
+      std::vector<double> ops, ratios;
+      for (int round = 0; round < rounds; ++round) {
+        ops.push_back(results[i][round].opsPerSec);
+        if (results[i][round].opsPerSec > 0)
+          ratios.push_back(results[0][round].opsPerSec / results[i][round].opsPerSec);
+      }
+      // The round with the median throughput stands for the system.
+      std::vector<size_t> order(rounds);
+      for (int round = 0; round < rounds; ++round) order[round] = round;
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ops[a] < ops[b]; });
+      const LoadResult& r = results[i][order[rounds / 2]];
+      size_t ok = 0, failed = 0;
+      for (const LoadResult& x : results[i]) ok += x.ok, failed += x.failed;
+      std::string byRound, ratioByRound;
+      for (int round = 0; round < rounds; ++round) {
+        byRound += (round ? "," : "") + std::to_string(static_cast<long>(ops[round]));
+        char b[32];
+        std::snprintf(b, sizeof b, "%s%.2f", round ? "," : "",
+                      round < static_cast<int>(ratios.size()) ? ratios[round] : 0.0);
+        ratioByRound += b;
+      }
+      const bool peer = i > 0;
+      std::printf(
+          "{\"bench\":\"%s\",\"system\":\"%s\",\"clients\":%d,\"ops_per_s\":%.0f,"
+          "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ok\":%zu,\"failed\":%zu,"
+          "\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f,"
+          "\"ops_per_s_by_round\":[%s]",
+          peer ? "etcd_put" : "create", systems[i].name.c_str(), clients, r.opsPerSec, r.p50, r.p99,
+          ok, failed, r.serverCpuUsPerOp, r.clientCpuUsPerOp, byRound.c_str());
+      if (peer)
+        std::printf(",\"skiff_over_etcd\":%.2f,\"skiff_over_etcd_by_round\":[%s]",
+                    ratios.empty() ? 0.0 : percentile(ratios, 0.5), ratioByRound.c_str());
+      std::printf("}\n");
+      std::fflush(stdout);
+    }
+  }
+  for (pid_t etcd : etcds) stop(etcd);
 
   // --- list 10,000 pods -----------------------------------------------------------------
   {
