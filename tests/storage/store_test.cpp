@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -192,6 +193,47 @@ TEST_CASE("revisions are unique and gapless across concurrent committers", "[sto
   CHECK(*all.begin() == 1);
   CHECK(*all.rbegin() == kThreads * kPer);
   CHECK(store->currentRevision() == kThreads * kPer);
+}
+
+TEST_CASE("commit callbacks run once each, in revision order, lone commits and batches alike",
+          "[storage]") {
+  // A batch with more behind it is completed on the completer thread, a lone
+  // commit on the writer thread. Each round sends a burst whose callbacks are
+  // slow, waits until the writer has committed it all (its callbacks still
+  // running), then sends one commit alone: it must not overtake them.
+  TempDir dir;
+  auto store = openStore(dir.db());
+  std::mutex mu;
+  std::vector<Revision> order;
+  std::atomic<int> calls{0}, failures{0};
+  int sent = 0;
+  auto send = [&](std::chrono::microseconds work) {
+    std::vector<Op> ops;
+    ops.push_back(createOp("o/" + std::to_string(sent++), "v"));
+    store->commit(std::move(ops), [&, work](Result<TxnResult> r) {
+      std::this_thread::sleep_for(work);
+      if (!r.ok()) ++failures;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        order.push_back(r.ok() ? r->revision : 0);
+      }
+      ++calls;
+    });
+  };
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 20; ++i) send(std::chrono::microseconds(500));
+    for (int spins = 0; store->currentRevision() < sent && spins < 10000; ++spins)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    send(std::chrono::microseconds(0));
+  }
+  for (int spins = 0; calls < sent && spins < 10000; ++spins)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(calls == sent);
+  CHECK(failures == 0);
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(order.front() == 1);
+  CHECK(order.back() == sent);
 }
 
 TEST_CASE("list honours prefix, limit and startAfter", "[storage]") {

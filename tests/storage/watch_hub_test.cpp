@@ -137,3 +137,22 @@ TEST_CASE("hub: stop delivers what was published, then ends watches", "[storage]
   REQUIRE(c.waitEnded(1s));
   CHECK(c.endError().code == Code::kUnavailable);
 }
+
+TEST_CASE("hub: batches published while nobody watches are in the ring for the next watcher",
+          "[storage][hub]") {
+  // A new watcher finds them all in the ring, in order, with no log read, and
+  // live delivery then goes on batch by batch.
+  std::atomic<int> reads{0};
+  WatchHub hub(1000, 0, noReader(&reads));
+  for (Revision r = 1; r <= 10; ++r) hub.publish(evs(r, r));
+  Collector c;
+  auto w = hub.add("/k/", 0, {}, c.onEvent(), c.onEnd());
+  REQUIRE(c.waitFor(10) == 10);
+  for (Revision r = 11; r <= 13; ++r) {
+    hub.publish(evs(r, r));
+    REQUIRE(c.waitFor(static_cast<size_t>(r)) == static_cast<size_t>(r));
+  }
+  CHECK(revs(c.events()) == std::vector<Revision>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13});
+  CHECK(reads == 0);
+  CHECK(hub.watcherCount() == 1);
+}
