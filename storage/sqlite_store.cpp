@@ -112,7 +112,6 @@ Status SqliteStore::init() {
       options_.eventRingSize, revision_.load(),
       [this](const std::string& prefix, Revision after, Revision* through,
              std::vector<Event>* events) { return readLog(prefix, after, through, events); });
-  completer_ = std::thread([this] { completerLoop(); });
   writer_ = std::thread([this] { writerLoop(); });
   if (options_.compactIntervalSeconds > 0) compactor_ = std::thread([this] { compactorLoop(); });
   logInfo("store opened", {{"path", path_},
@@ -138,14 +137,6 @@ SqliteStore::~SqliteStore() {
     }
     queueCv_.notify_all();
     writer_.join();
-  }
-  if (completer_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(completionMu_);
-      completerStop_ = true;
-    }
-    completionCv_.notify_all();
-    completer_.join();
   }
   if (checkpointer_.joinable()) {
     {

@@ -11,11 +11,8 @@
 //
 // Writes: commit() queues the transaction; the writer thread takes everything
 // queued (up to kMaxBatch), runs it inside one BEGIN IMMEDIATE ... COMMIT (one
-// fsync for the batch: group commit), then hands the batch to the completer
-// thread, which publishes its events to the WatchHub and runs each `done`, in
-// batch order, while the writer goes on with the next batch (a lone commit with
-// nothing behind it is completed on the writer thread, which saves a lone client
-// the hand-off). Inside the batch each transaction is checked
+// fsync for the batch: group commit), then publishes the batch's events to the
+// WatchHub and runs each `done`. Inside the batch each transaction is checked
 // against the state as the previous transactions left it before any of its ops
 // is written; a transaction that fails a check writes nothing and takes no
 // revision. Any SQLite error rolls the whole batch back, fails every transaction
@@ -104,9 +101,6 @@ class SqliteStore : public Store {
                  std::vector<Event>* events);
 
   void writerLoop();
-  void completerLoop();
-  struct Completion;
-  void complete(Completion& c);
   void runBatch(std::vector<Txn>& batch);
   // Applies one transaction at revision `rev` inside the open SQLite transaction.
   // *outcome gets its result (possibly a check failure, which wrote nothing); the
@@ -159,20 +153,6 @@ class SqliteStore : public Store {
   std::mutex checkpointRunMu_;
 
   std::unique_ptr<WatchHub> hub_;
-
-  // A committed batch's aftermath, handed from the writer to the completer
-  // thread: its events for the hub, then each transaction's `done`.
-  struct Completion {
-    std::vector<Event> events;
-    std::vector<std::function<void(Result<TxnResult>)>> dones;
-    std::vector<std::optional<Result<TxnResult>>> outcomes;
-  };
-  std::mutex completionMu_;
-  std::condition_variable completionCv_;
-  std::deque<Completion> completions_;  // guarded by completionMu_
-  bool completerStop_ = false;          // guarded by completionMu_
-  bool completerBusy_ = false;          // guarded by completionMu_: running taken work
-  std::thread completer_;
 
   // Counters for stats(); written by the writer thread.
   std::atomic<int64_t> txnsCommitted_{0};

@@ -47,28 +47,6 @@ void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResul
   runDone(done, makeError(Code::kUnavailable, "storage is closed"));
 }
 
-void SqliteStore::completerLoop() {
-  for (;;) {
-    std::deque<Completion> work;
-    {
-      std::unique_lock<std::mutex> lock(completionMu_);
-      completerBusy_ = false;
-      completionCv_.wait(lock, [this] { return completerStop_ || !completions_.empty(); });
-      if (completions_.empty()) return;  // stopping, and all delivered
-      work.swap(completions_);
-      completerBusy_ = true;
-    }
-    for (Completion& c : work) complete(c);
-  }
-}
-
-void SqliteStore::complete(Completion& c) {
-  // Watchers first, so a client that sees its write acknowledged and then
-  // watches from the returned revision cannot miss what follows.
-  hub_->publish(std::move(c.events));
-  for (size_t i = 0; i < c.dones.size(); ++i) runDone(c.dones[i], std::move(*c.outcomes[i]));
-}
-
 void SqliteStore::writerLoop() {
   for (;;) {
     std::vector<Txn> batch;
@@ -155,38 +133,16 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
   batchNanos_ += nanos;
   if (nanos > maxBatchNanos_.load()) maxBatchNanos_ = nanos;
 
-  Completion c;
-  c.events = std::move(events);
-  c.dones.reserve(batch.size());
+  // Watchers first, so a client that sees its write acknowledged and then
+  // watches from the returned revision cannot miss what follows.
+  hub_->publish(std::move(events));
   for (size_t i = 0; i < batch.size(); ++i) {
     if (outcomes[i]->ok()) {
       ++txnsCommitted_;
     } else {
       ++txnsFailed_;
     }
-    c.dones.push_back(std::move(batch[i].done));
-  }
-  c.outcomes = std::move(outcomes);
-  // The completer thread runs the callbacks while this thread starts the next
-  // batch: under load, more commits arrive while they run. A lone commit with
-  // nothing queued behind it is completed here, sparing a lone client the
-  // hand-off. Either way in batch order: the completer has nothing left of an
-  // earlier batch when one runs here.
-  bool alone = batch.size() == 1;
-  if (alone) {
-    std::lock_guard<std::mutex> lock(queueMu_);
-    alone = queue_.empty();
-  }
-  {
-    std::unique_lock<std::mutex> lock(completionMu_);
-    if (!alone || completerBusy_ || !completions_.empty()) {
-      completions_.push_back(std::move(c));
-      lock.unlock();
-      completionCv_.notify_one();
-    } else {
-      lock.unlock();
-      complete(c);
-    }
+    runDone(batch[i].done, std::move(*outcomes[i]));
   }
   if (walPages_ >= kWriterCheckpointPages) {
     // No write transaction is open, so this checkpoint can copy every frame and

@@ -197,10 +197,9 @@ TEST_CASE("revisions are unique and gapless across concurrent committers", "[sto
 
 TEST_CASE("commit callbacks run once each, in revision order, lone commits and batches alike",
           "[storage]") {
-  // A batch with more behind it is completed on the completer thread, a lone
-  // commit on the writer thread. Each round sends a burst whose callbacks are
-  // slow, waits until the writer has committed it all (its callbacks still
-  // running), then sends one commit alone: it must not overtake them.
+  // Each round sends a burst whose callbacks are slow, waits until the writer
+  // has committed it all (its callbacks may still be running), then sends one
+  // commit alone: its callback must not overtake theirs.
   TempDir dir;
   auto store = openStore(dir.db());
   std::mutex mu;
