@@ -51,6 +51,25 @@ Error keyError(Code code, const std::string& key, std::string message) {
   return e;
 }
 
+// The store's revision and compaction floor, as the snapshot `db` reads them.
+// A commit does not write its revision to meta (one page less in every commit's
+// WAL frames, a fifth of a lone create's): the revision is the log's newest
+// row, or the compaction floor once compaction took every row. meta's
+// 'revision' is kept for databases written before, whose log may be empty.
+Status readRevisions(sql::Db& db, Revision* revision, Revision* compacted) {
+  auto q = db.query(
+      "SELECT max((SELECT value FROM meta WHERE name = 'revision'),"
+      " (SELECT value FROM meta WHERE name = 'compacted'),"
+      " coalesce((SELECT max(rev) FROM log), 0)),"
+      " (SELECT value FROM meta WHERE name = 'compacted')");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  *revision = q->int64(0);
+  *compacted = q->int64(1);
+  return {};
+}
+
 // Ends a read transaction on scope exit.
 class ReadTxn {
  public:
@@ -92,14 +111,10 @@ Status SqliteStore::init() {
     return s.error().wrap("create schema in " + path_);
   }
   {
-    auto q = writeDb_->query(
-        "SELECT (SELECT value FROM meta WHERE name = 'revision'),"
-        " (SELECT value FROM meta WHERE name = 'compacted')");
-    if (!q) return q.error();
-    auto row = q->step();
-    if (!row) return row.error();
-    revision_ = q->int64(0);
-    compacted_ = q->int64(1);
+    Revision revision = 0, compacted = 0;
+    if (Status s = readRevisions(*writeDb_, &revision, &compacted); !s) return s.error();
+    revision_ = revision;
+    compacted_ = compacted;
   }
   auto ckpt = sql::Db::open(path_, options_.fsync);
   if (!ckpt) return ckpt.error();
@@ -200,16 +215,8 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
 
   ListResult out;
   Revision compacted = 0;
-  {
-    auto q = db.query(
-        "SELECT (SELECT value FROM meta WHERE name = 'revision'),"
-        " (SELECT value FROM meta WHERE name = 'compacted')");
-    if (!q) return q.error();
-    auto row = q->step();
-    if (!row) return row.error().wrap("list " + prefix);
-    out.revision = q->int64(0);
-    compacted = q->int64(1);
-  }
+  if (Status s = readRevisions(db, &out.revision, &compacted); !s)
+    return s.error().wrap("list " + prefix);
   // A past revision: the keys as they were then (see store.h).
   const bool past = atRevision > 0 && atRevision < out.revision;
   if (past) {
@@ -318,14 +325,8 @@ Status SqliteStore::readLog(const std::string& prefix, Revision after, Revision*
   if (Status s = txn.begin(); !s) return s.error();
   Revision current = 0;
   {
-    auto q = db.query(
-        "SELECT (SELECT value FROM meta WHERE name = 'revision'),"
-        " (SELECT value FROM meta WHERE name = 'compacted')");
-    if (!q) return q.error();
-    auto row = q->step();
-    if (!row) return row.error().wrap("read log");
-    current = q->int64(0);
-    Revision compacted = q->int64(1);
+    Revision compacted = 0;
+    if (Status s = readRevisions(db, &current, &compacted); !s) return s.error().wrap("read log");
     if (after < compacted) return tooOldError(after, compacted);
   }
   const std::optional<std::string> end = prefixEnd(prefix);

@@ -6,8 +6,11 @@
 //   log(rev, key, type, value, create_rev) one row per change, primary key
 //                                          (rev, key); watch replay reads it,
 //                                          compaction deletes its old rows
-//   meta(name, value)                      'revision' (last committed) and
-//                                          'compacted' (log rows <= it are gone)
+//   meta(name, value)                      'compacted' (log rows <= it are gone)
+//                                          and 'revision' (no longer written: the
+//                                          revision is the newest log row, or
+//                                          the compaction floor once no row
+//                                          is left; see readRevisions)
 //
 // Writes: commit() queues the transaction; the writer thread takes everything
 // queued (up to kMaxBatch), runs it inside one BEGIN IMMEDIATE ... COMMIT (one

@@ -108,10 +108,6 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
     s = applyTxn(batch[i], rev + 1, &outcomes[i], &events);
     if (s && outcomes[i]->ok() && !batch[i].ops.empty()) ++rev;
   }
-  if (s && rev != base) {
-    auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'revision'");
-    s = q ? q->bind(1, rev).run() : Status(q.error());
-  }
   if (s) s = writeDb_->run("COMMIT");
   if (!s) {
     (void)writeDb_->exec("ROLLBACK");

@@ -1,6 +1,8 @@
 // Store: CRUD, compare-and-swap, transactions, revisions, list, reopen.
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -407,6 +409,46 @@ TEST_CASE("reopening keeps data and the revision counter", "[storage]") {
   auto r = commit1(*store, createOp("c", "3"));
   REQUIRE(r.ok());
   CHECK(r->revision == 4);
+}
+
+TEST_CASE("the revision survives a compaction that took every log row", "[storage]") {
+  // No commit writes its revision to meta: it is the newest log row, or the
+  // compaction floor once there is none.
+  TempDir dir;
+  {
+    auto store = openStore(dir.db());
+    for (const char* k : {"a", "b", "c"}) REQUIRE(commit1(*store, createOp(k, "v")).ok());
+    REQUIRE(store->compact(3).ok());
+    CHECK(store->list("", 0, "", 0)->revision == 3);
+  }
+  auto store = openStore(dir.db());
+  CHECK(store->currentRevision() == 3);
+  CHECK(store->compactedRevision() == 3);
+  CHECK(store->list("", 0, "", 0)->revision == 3);
+  auto r = commit1(*store, createOp("d", "v"));
+  REQUIRE(r.ok());
+  CHECK(r->revision == 4);
+}
+
+TEST_CASE("a database whose meta holds a newer revision than its log keeps it", "[storage]") {
+  // As databases written before revisions moved to the log can be: meta's
+  // 'revision' ahead of the newest log row.
+  TempDir dir;
+  {
+    auto store = openStore(dir.db());
+    REQUIRE(commit1(*store, createOp("a", "v")).ok());
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "UPDATE meta SET value = 50 WHERE name = 'revision'", nullptr, nullptr,
+                     nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto store = openStore(dir.db());
+  CHECK(store->currentRevision() == 50);
+  auto r = commit1(*store, createOp("b", "v"));
+  REQUIRE(r.ok());
+  CHECK(r->revision == 51);
+  CHECK(store->list("", 0, "", 0)->revision == 51);
 }
 
 TEST_CASE("group commit puts concurrent commits in fewer SQLite transactions", "[storage]") {
