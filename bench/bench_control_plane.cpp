@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <strings.h>
@@ -249,6 +250,7 @@ class LoadClient {
     if (tls_) {
       ssl_ = SSL_new(tls_);
       SSL_set_fd(ssl_, fd_);
+      ERR_clear_error();
       if (SSL_connect(ssl_) != 1) {
         disconnect();
         return false;
@@ -280,6 +282,7 @@ class LoadClient {
     while (sent_ < out_.size()) {
       const int want = static_cast<int>(out_.size() - sent_);
       if (ssl_) {
+        ERR_clear_error();
         int n = SSL_write(ssl_, out_.data() + sent_, want);
         if (n <= 0) return SSL_get_error(ssl_, n) == SSL_ERROR_WANT_WRITE;
         sent_ += static_cast<size_t>(n);
@@ -295,21 +298,24 @@ class LoadClient {
   // an error or the connection's end, else the response's status.
   long receive() {
     char buf[16384];
+    bool ended = false;  // the server closed: what arrived before may still be a response
     for (;;) {
       if (ssl_) {
+        ERR_clear_error();  // one thread drives every connection: no stale errors
         int n = SSL_read(ssl_, buf, sizeof buf);
         if (n <= 0) {
           int e = SSL_get_error(ssl_, n);
           if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-          return -1;
+          ended = true;
+          break;
         }
         in_.append(buf, static_cast<size_t>(n));
       } else {
         long n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n == 0) return -1;
-        if (n < 0) {
-          if (errno == EAGAIN) break;
-          return -1;
+        if (n < 0 && errno == EAGAIN) break;
+        if (n <= 0) {
+          ended = true;
+          break;
         }
         in_.append(buf, static_cast<size_t>(n));
       }
@@ -317,9 +323,12 @@ class LoadClient {
     size_t used = 0;
     bool close = false;
     long status = parseResponse(in_, used, close);
+    if (status == 0 && ended) status = -1;
     if (status <= 0) return status;
     in_.erase(0, used);
-    if (close) disconnect();  // the next request connects again
+    // The next request connects again; so it does when the server ended the
+    // connection, or a response came before the request was all written.
+    if (close || ended || writing()) disconnect();
     return status;
   }
 
@@ -410,6 +419,12 @@ LoadResult runLoad(int clients, double seconds,
   std::vector<double> lat;
   size_t failed = 0;
   const int poll = ::epoll_create1(EPOLL_CLOEXEC);
+  // Connected (TLS handshakes included) before the clock and the CPU counters
+  // start: the figures are of requests only.
+  for (Conn& c : conns) {
+    c.http = make();
+    c.http->connect();
+  }
   const double server0 = cpuSeconds(server), client0 = cpuSeconds(0);
   auto t0 = Clock::now();
   auto end = t0 + std::chrono::duration<double>(seconds);
@@ -435,10 +450,7 @@ LoadResult runLoad(int clients, double seconds,
     for (int attempt = 0; attempt < 3; ++attempt) {
       if (!c.http->connected()) {
         c.registered = -1;  // a closed socket left the epoll set by itself
-        if (!c.http->connect()) {
-          ++failed;
-          continue;
-        }
+        if (!c.http->connect()) continue;
       }
       const LoadRequest request = next(i, c.n++);
       c.started = Clock::now();
@@ -447,17 +459,15 @@ LoadResult runLoad(int clients, double seconds,
         watch(i);
         return true;
       }
-      ++failed;
       c.http->disconnect();
     }
+    ++failed;  // one request that could not be sent
     return false;
   };
 
   int busy = 0;
-  for (int i = 0; i < clients; ++i) {
-    conns[i].http = make();
+  for (int i = 0; i < clients; ++i)
     if (start(i)) ++busy;
-  }
   std::vector<epoll_event> events(clients);
   while (busy > 0) {
     int n = ::epoll_wait(poll, events.data(), clients, 1000);
@@ -465,7 +475,13 @@ LoadResult runLoad(int clients, double seconds,
     for (int k = 0; k < n; ++k) {
       const int i = static_cast<int>(events[k].data.u32);
       Conn& c = conns[i];
-      if (!c.busy) continue;
+      if (!c.busy) {
+        // Idle after the end, and the server hung up or errored: level-
+        // triggered epoll would report it on every wait.
+        c.http->disconnect();
+        c.registered = -1;
+        continue;
+      }
       long status = 0;
       if ((events[k].events & EPOLLOUT) && !c.http->flush()) status = -1;
       if (status == 0 && (events[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
@@ -773,8 +789,9 @@ int main(int argc, char** argv) {
   // kube-apiserver reaches etcd, using skiff's own server certificate (for
   // 127.0.0.1) and CA. The machine's speed drifts by tens of percent within
   // minutes, so the systems take turns, `rounds` times, a round of each system
-  // right after the other's; each ratio is of two neighbouring rounds, and the
-  // median over rounds is the figure.
+  // right after the other's (each round starting with the next system); each
+  // ratio is of rounds run side by side in time, and the median over rounds is
+  // the figure.
   struct System {
     std::string name;
     pid_t pid = -1;
@@ -844,38 +861,45 @@ int main(int argc, char** argv) {
   for (int clients : {1, 16}) {
     // results[system][round]
     std::vector<std::vector<LoadResult>> results(systems.size());
+    for (auto& r : results) r.resize(rounds);
     for (int round = 0; round < rounds; ++round) {
-      for (size_t i = 0; i < systems.size(); ++i) {
+      // Each round starts with the next system, so none always runs right
+      // after the same other one (and its checkpoints, GC or snapshots).
+      for (size_t k = 0; k < systems.size(); ++k) {
+        const size_t i = (k + static_cast<size_t>(round)) % systems.size();
         const System& sys = systems[i];
-        results[i].push_back(runLoad(
+        results[i][round] = runLoad(
             clients, seconds,
             [&](int c, int n) {
               return sys.create("c" + std::to_string(clients) + "-r" + std::to_string(round) + "-" +
                                 std::to_string(c) + "-" + std::to_string(n));
             },
-            sys.make, sys.pid));
+            sys.make, sys.pid);
       }
     }
     for (size_t i = 0; i < systems.size(); ++i) {
-      std::vector<double> ops, ratios;
+      // ratioOf[round]: skiff's ops/s over this system's in that round (0 when
+      // this system did none); the median is over the rounds that have one.
+      std::vector<double> ops, ratioOf(rounds, 0.0), ratios;
       for (int round = 0; round < rounds; ++round) {
         ops.push_back(results[i][round].opsPerSec);
-        if (results[i][round].opsPerSec > 0)
-          ratios.push_back(results[0][round].opsPerSec / results[i][round].opsPerSec);
+        if (results[i][round].opsPerSec > 0) {
+          ratioOf[round] = results[0][round].opsPerSec / results[i][round].opsPerSec;
+          ratios.push_back(ratioOf[round]);
+        }
       }
       // The round with the median throughput stands for the system.
       std::vector<size_t> order(rounds);
       for (int round = 0; round < rounds; ++round) order[round] = round;
       std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ops[a] < ops[b]; });
       const LoadResult& r = results[i][order[rounds / 2]];
-      size_t ok = 0, failed = 0;
+      size_t ok = 0, failed = 0;  // over every round, unlike the median round's figures
       for (const LoadResult& x : results[i]) ok += x.ok, failed += x.failed;
       std::string byRound, ratioByRound;
       for (int round = 0; round < rounds; ++round) {
         byRound += (round ? "," : "") + std::to_string(static_cast<long>(ops[round]));
         char b[32];
-        std::snprintf(b, sizeof b, "%s%.2f", round ? "," : "",
-                      round < static_cast<int>(ratios.size()) ? ratios[round] : 0.0);
+        std::snprintf(b, sizeof b, "%s%.2f", round ? "," : "", ratioOf[round]);
         ratioByRound += b;
       }
       const bool peer = i > 0;

@@ -58,10 +58,10 @@ Error keyError(Code code, const std::string& key, std::string message) {
 // 'revision' is kept for databases written before, whose log may be empty.
 Status readRevisions(sql::Db& db, Revision* revision, Revision* compacted) {
   auto q = db.query(
-      "SELECT max((SELECT value FROM meta WHERE name = 'revision'),"
-      " (SELECT value FROM meta WHERE name = 'compacted'),"
+      "SELECT max(coalesce((SELECT value FROM meta WHERE name = 'revision'), 0),"
+      " coalesce((SELECT value FROM meta WHERE name = 'compacted'), 0),"
       " coalesce((SELECT max(rev) FROM log), 0)),"
-      " (SELECT value FROM meta WHERE name = 'compacted')");
+      " coalesce((SELECT value FROM meta WHERE name = 'compacted'), 0)");
   if (!q) return q.error();
   auto row = q->step();
   if (!row) return row.error();

@@ -202,12 +202,14 @@ TEST_CASE("commit callbacks run once each, in revision order, lone commits and b
   // Each round sends a burst whose callbacks are slow, waits until the writer
   // has committed it all (its callbacks may still be running), then sends one
   // commit alone: its callback must not overtake theirs.
-  TempDir dir;
-  auto store = openStore(dir.db());
+  // Declared before the store, so a failed check cannot free them under a
+  // callback still running on the store's thread.
   std::mutex mu;
   std::vector<Revision> order;
   std::atomic<int> calls{0}, failures{0};
   int sent = 0;
+  TempDir dir;
+  auto store = openStore(dir.db());
   auto send = [&](std::chrono::microseconds work) {
     std::vector<Op> ops;
     ops.push_back(createOp("o/" + std::to_string(sent++), "v"));
