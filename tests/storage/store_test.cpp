@@ -17,6 +17,16 @@ using namespace skiff;
 using namespace skiff::storage;
 using namespace skiff::storage::testing;
 
+namespace {
+
+// The revision a create of `key` commits at (0 when it fails).
+Revision createdAt(Store& store, const std::string& key, const std::string& value = "v") {
+  auto r = commit1(store, createOp(key, value));
+  return r.ok() ? r->revision : 0;
+}
+
+}  // namespace
+
 TEST_CASE("create, get, update and delete round trip with revisions", "[storage]") {
   TempDir dir;
   auto store = openStore(dir.db());
@@ -408,9 +418,7 @@ TEST_CASE("reopening keeps data and the revision counter", "[storage]") {
   CHECK(store->currentRevision() == 3);
   CHECK(store->get("b")->value == "2");
   CHECK(store->get("a").error().code == Code::kNotFound);
-  auto r = commit1(*store, createOp("c", "3"));
-  REQUIRE(r.ok());
-  CHECK(r->revision == 4);
+  CHECK(createdAt(*store, "c", "3") == 4);
 }
 
 TEST_CASE("the revision survives a compaction that took every log row", "[storage]") {
@@ -427,9 +435,7 @@ TEST_CASE("the revision survives a compaction that took every log row", "[storag
   CHECK(store->currentRevision() == 3);
   CHECK(store->compactedRevision() == 3);
   CHECK(store->list("", 0, "", 0)->revision == 3);
-  auto r = commit1(*store, createOp("d", "v"));
-  REQUIRE(r.ok());
-  CHECK(r->revision == 4);
+  CHECK(createdAt(*store, "d") == 4);
 }
 
 TEST_CASE("a database whose meta holds a newer revision than its log keeps it", "[storage]") {
@@ -447,9 +453,7 @@ TEST_CASE("a database whose meta holds a newer revision than its log keeps it", 
   sqlite3_close(db);
   auto store = openStore(dir.db());
   CHECK(store->currentRevision() == 50);
-  auto r = commit1(*store, createOp("b", "v"));
-  REQUIRE(r.ok());
-  CHECK(r->revision == 51);
+  CHECK(createdAt(*store, "b") == 51);
   CHECK(store->list("", 0, "", 0)->revision == 51);
 }
 
