@@ -406,7 +406,7 @@ Store::Stats SqliteStore::stats() {
 
 int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int pages) {
   auto* store = static_cast<SqliteStore*>(self);
-  store->walPages_ = pages;  // runs on the writer thread, inside COMMIT
+  store->walPages_ = pages;  // runs inside COMMIT, on the thread that set writing_
   // Once per kCheckpointPages new pages, not after every commit past the
   // threshold: each checkpoint syncs the WAL and the database file, and under
   // steady load one chasing the writer ran after nearly every commit, as many

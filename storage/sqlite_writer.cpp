@@ -36,10 +36,25 @@ void runDone(const std::function<void(Result<TxnResult>)>& done, Result<TxnResul
 
 void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) {
   {
-    std::lock_guard<std::mutex> lock(queueMu_);
+    std::unique_lock<std::mutex> lock(queueMu_);
     if (!writerGone_ && !stopping_) {
+      if (queue_.empty() && !writing_ && lastBatchSize_ <= 1) {
+        // Nothing to group with, nothing running, and no load (the last batch
+        // was a lone commit too): commit here, on the caller's thread, rather
+        // than wake the writer thread and have it wake the caller's.
+        writing_ = true;
+        lock.unlock();
+        std::vector<Txn> batch;
+        batch.push_back(Txn{std::move(ops), std::move(done)});
+        runBatch(batch);
+        lock.lock();
+        writing_ = false;
+        lastBatchSize_ = 1;
+        if (!queue_.empty() || stopping_) queueCv_.notify_one();
+        return;
+      }
       queue_.push_back(Pending{Txn{std::move(ops), std::move(done)}, std::nullopt});
-      queueCv_.notify_one();
+      if (!writing_) queueCv_.notify_one();
       return;
     }
   }
@@ -53,7 +68,7 @@ void SqliteStore::writerLoop() {
     std::optional<Compaction> compaction;
     {
       std::unique_lock<std::mutex> lock(queueMu_);
-      queueCv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      queueCv_.wait(lock, [this] { return !writing_ && (stopping_ || !queue_.empty()); });
       if (stopping_) {
         std::deque<Pending> rest;
         rest.swap(queue_);
@@ -78,12 +93,16 @@ void SqliteStore::writerLoop() {
           queue_.pop_front();
         }
       }
+      writing_ = true;
+      if (!compaction) lastBatchSize_ = batch.size();
     }
     if (compaction) {
       runCompactionChunk(*compaction);
     } else {
       runBatch(batch);
     }
+    std::lock_guard<std::mutex> lock(queueMu_);
+    writing_ = false;
   }
 }
 

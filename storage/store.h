@@ -131,9 +131,11 @@ class Store {
   virtual Result<ListResult> list(const std::string& prefix, int64_t limit = 0,
                                   const std::string& startAfter = "", Revision atRevision = 0) = 0;
 
-  // Commits `ops` atomically at one new revision. `done` runs on the writer
-  // thread after the batch holding this transaction is durable (or failed); it
-  // must not block and must not call commit() synchronously and wait.
+  // Commits `ops` atomically at one new revision. `done` runs after the batch
+  // holding this transaction is durable (or failed): on the writer thread, or,
+  // for a lone commit on an idle store, on the calling thread before commit()
+  // returns (after that batch's fsync). It must not block and must not call
+  // commit() synchronously and wait; it may call commit() with a callback.
   virtual void commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) = 0;
   // The same, waiting for the result.
   Result<TxnResult> commitSync(std::vector<Op> ops);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -247,6 +248,31 @@ TEST_CASE("commit callbacks run once each, in revision order, lone commits and b
   CHECK(std::is_sorted(order.begin(), order.end()));
   CHECK(order.front() == 1);
   CHECK(order.back() == sent);
+}
+
+TEST_CASE("a commit callback may commit again, also when its commit ran on the caller's thread",
+          "[storage]") {
+  // On an idle store a lone commit runs on the calling thread; its callback
+  // then commits the retry the API server's write path makes, which must
+  // queue behind it rather than deadlock or run out of order.
+  std::promise<Revision> second;
+  std::atomic<Revision> first{0};
+  TempDir dir;
+  auto store = openStore(dir.db());
+  std::vector<Op> ops;
+  ops.push_back(createOp("n/1", "v"));
+  store->commit(std::move(ops), [&](Result<TxnResult> r) {
+    first = r.ok() ? r->revision : -1;
+    std::vector<Op> again;
+    again.push_back(createOp("n/2", "v"));
+    store->commit(std::move(again),
+                  [&](Result<TxnResult> r2) { second.set_value(r2.ok() ? r2->revision : -1); });
+  });
+  auto f = second.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(first == 1);
+  CHECK(f.get() == 2);
+  CHECK(store->get("n/2").ok());
 }
 
 TEST_CASE("list honours prefix, limit and startAfter", "[storage]") {
