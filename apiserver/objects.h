@@ -32,7 +32,7 @@ using api::nowRfc3339;
 // The object's JSON text with metadata.resourceVersion = rv.
 std::string encodeWithRevision(const api::Json& object, storage::Revision rv);
 // The same as a store op's encoder: the object is serialized here, on the
-// caller's thread, and the writer thread only splices the revision in.
+// caller's thread, and the writer only splices the revision in.
 std::function<std::string(storage::Revision)> revisionEncoder(api::Json object);
 // The store op that replaces `key`, last written at `expected`, by `next`
 // (stamped with the new revision on write).

@@ -5,10 +5,13 @@
 //   deletes.cpp   delete, deletecollection, graceful and finalizer semantics
 //   watch.cpp     watch streams (WatchHub)
 //
-// Writes never block an I/O thread: each is a WritePlan committed with
-// Store::commit(); its callback (on the store's writer thread) responds, or
-// re-plans after a lost race (a compare-and-swap conflict, or an allocation key
-// another Service took first) up to kWriteAttempts times.
+// Writes never wait on an I/O thread for other writes: each is a WritePlan
+// committed with Store::commit(); its callback (on the store's writer thread)
+// responds, or re-plans after a lost race (a compare-and-swap conflict, or an
+// allocation key another Service took first) up to kWriteAttempts times. On an
+// idle store a lone write commits, fsync included, on the I/O thread itself
+// and its callback runs there too (Store::commit()), which spares a lone
+// client two thread hand-offs.
 //
 // Thread-safe: handle() runs on any thread; shared state is the store, the
 // allocator (stateless) and the WatchHub (own mutex).

@@ -74,7 +74,9 @@ class SqliteStore : public Store {
   static constexpr int kCheckpointPages = 1000;  // SQLite's own default threshold
   // A background checkpoint cannot finish while commits keep appending to the
   // WAL, so the WAL would grow without bound under steady load. Past this size
-  // the writer checkpoints itself, between batches, after their callbacks ran.
+  // the writer thread checkpoints itself, between batches, after their
+  // callbacks ran (a lone commit on the caller's thread leaves it to the writer
+  // thread: see commit()).
   static constexpr int kWriterCheckpointPages = 2500;
 
   struct Txn {
@@ -110,7 +112,9 @@ class SqliteStore : public Store {
                  std::vector<Event>* events);
 
   void writerLoop();
-  void runBatch(std::vector<Txn>& batch);
+  // mayCheckpoint: the writer thread's own checkpoint may follow (see
+  // kWriterCheckpointPages); false for a lone commit on the caller's thread.
+  void runBatch(std::vector<Txn>& batch, bool mayCheckpoint);
   // Applies one transaction at revision `rev` inside the open SQLite transaction.
   // *outcome gets its result (possibly a check failure, which wrote nothing); the
   // returned Status is an SQLite error that dooms the whole batch.
@@ -149,8 +153,8 @@ class SqliteStore : public Store {
 
   // WAL checkpoints run on their own thread and connection, so a commit rarely
   // waits for one (SQLite's automatic checkpoint runs inside the COMMIT that
-  // crosses the threshold). The writer's WAL hook asks for one; see also
-  // kWriterCheckpointPages.
+  // crosses the threshold). The write connection's WAL hook asks for one; see
+  // also kWriterCheckpointPages.
   std::unique_ptr<sql::Db> checkpointDb_;  // checkpointer thread only
   std::mutex checkpointMu_;
   std::condition_variable checkpointCv_;

@@ -38,19 +38,27 @@ void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResul
   {
     std::unique_lock<std::mutex> lock(queueMu_);
     if (!writerGone_ && !stopping_) {
-      if (queue_.empty() && !writing_ && lastBatchSize_ <= 1) {
-        // Nothing to group with, nothing running, and no load (the last batch
-        // was a lone commit too): commit here, on the caller's thread, rather
-        // than wake the writer thread and have it wake the caller's.
+      // walPages_ is stable here: only a thread that set writing_ writes it.
+      if (queue_.empty() && !writing_ && lastBatchSize_ <= 1 &&
+          walPages_ < kWriterCheckpointPages) {
+        // Nothing to group with, nothing running, no load (the last batch was
+        // a lone commit too), and no checkpoint due (that stays with the
+        // writer thread): commit here, on the caller's thread, rather than
+        // wake the writer thread and have it wake the caller's.
         writing_ = true;
         lock.unlock();
+        struct Release {  // even if the batch throws: the writer waits on it
+          SqliteStore* self;
+          ~Release() {
+            std::lock_guard<std::mutex> lock(self->queueMu_);
+            self->writing_ = false;
+            self->lastBatchSize_ = 1;
+            if (!self->queue_.empty() || self->stopping_) self->queueCv_.notify_one();
+          }
+        } release{this};
         std::vector<Txn> batch;
         batch.push_back(Txn{std::move(ops), std::move(done)});
-        runBatch(batch);
-        lock.lock();
-        writing_ = false;
-        lastBatchSize_ = 1;
-        if (!queue_.empty() || stopping_) queueCv_.notify_one();
+        runBatch(batch, /*mayCheckpoint=*/false);
         return;
       }
       queue_.push_back(Pending{Txn{std::move(ops), std::move(done)}, std::nullopt});
@@ -99,14 +107,14 @@ void SqliteStore::writerLoop() {
     if (compaction) {
       runCompactionChunk(*compaction);
     } else {
-      runBatch(batch);
+      runBatch(batch, /*mayCheckpoint=*/true);
     }
     std::lock_guard<std::mutex> lock(queueMu_);
     writing_ = false;
   }
 }
 
-void SqliteStore::runBatch(std::vector<Txn>& batch) {
+void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
   if (broken_.load()) {
     Error refused =
         makeError(Code::kUnavailable, "storage refuses writes after an earlier I/O error");
@@ -159,7 +167,7 @@ void SqliteStore::runBatch(std::vector<Txn>& batch) {
     }
     runDone(batch[i].done, std::move(*outcomes[i]));
   }
-  if (walPages_ >= kWriterCheckpointPages) {
+  if (mayCheckpoint && walPages_ >= kWriterCheckpointPages) {
     // No write transaction is open, so this checkpoint can copy every frame and
     // the next commit starts the WAL over (unless a reader still holds an old
     // snapshot; then the next batch tries again).

@@ -10,12 +10,15 @@
 //
 // Durability: WAL with synchronous=FULL. Concurrent writers are batched by a
 // single writer thread into one SQLite transaction per fsync (group commit); a
-// write's callback runs only after its batch is durable.
+// write's callback runs only after its batch is durable. A lone write on an
+// idle store runs the same way on the caller's thread (see commit()).
 //
 // Ownership and threads: a Store is created by open() and owned by its caller
 // (the apiserver). All methods are thread-safe. Reads run on the calling thread
 // (each concurrent reader borrows its own read connection from a pool); writes
-// run on the writer thread; watch callbacks run on the store's notifier thread
+// run on the writer thread, or a lone one on an idle store on the caller's
+// thread, one batch at a time either way; watch callbacks run on the store's
+// notifier thread
 // and must not block (one slow callback delays every watcher, never a writer).
 //
 // The implementation is SqliteStore (sqlite_store.h, sqlite_writer.cpp) with
@@ -48,8 +51,9 @@ struct ListResult {
 };
 
 // Computes the value to store, given the revision the write will commit at, so
-// the value can embed its own resourceVersion. Called on the writer thread, once
-// per attempt; must be fast and must not call back into the store.
+// the value can embed its own resourceVersion. Called where the write runs (the
+// writer thread, or the caller's for a lone commit), once per attempt; must be
+// fast and must not call back into the store.
 using Encoder = std::function<std::string(Revision)>;
 
 struct Op {
@@ -160,7 +164,7 @@ class Store {
                                                std::function<void(const Error&)> onEnd) = 0;
 
   // Drops log entries at or below `revision` (never the current state of a key).
-  // Waits for the writer thread: do not call from a commit callback. A revision
+  // Waits for the writer: do not call from a commit callback. A revision
   // at or below compactedRevision() is a no-op; one above currentRevision() is
   // kBadRequest.
   virtual Status compact(Revision revision) = 0;

@@ -256,20 +256,27 @@ TEST_CASE("a commit callback may commit again, also when its commit ran on the c
   // then commits the retry the API server's write path makes, which must
   // queue behind it rather than deadlock or run out of order.
   std::promise<Revision> second;
+  auto f = second.get_future();
   std::atomic<Revision> first{0};
+  std::atomic<bool> onCallerThread{false}, nestedWaited{false};
+  const auto caller = std::this_thread::get_id();
   TempDir dir;
   auto store = openStore(dir.db());
   std::vector<Op> ops;
   ops.push_back(createOp("n/1", "v"));
   store->commit(std::move(ops), [&](Result<TxnResult> r) {
     first = r.ok() ? r->revision : -1;
+    onCallerThread = std::this_thread::get_id() == caller;
     std::vector<Op> again;
     again.push_back(createOp("n/2", "v"));
     store->commit(std::move(again),
                   [&](Result<TxnResult> r2) { second.set_value(r2.ok() ? r2->revision : -1); });
+    // Queued behind this batch, whose callback is still running: not done yet.
+    nestedWaited = f.wait_for(std::chrono::seconds(0)) == std::future_status::timeout;
   });
-  auto f = second.get_future();
+  CHECK(onCallerThread);  // an idle store's lone commit ran inline
   REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(nestedWaited);
   CHECK(first == 1);
   CHECK(f.get() == 2);
   CHECK(store->get("n/2").ok());
