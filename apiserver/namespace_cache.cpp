@@ -8,17 +8,21 @@ namespace {
 
 constexpr const char* kPrefix = "/registry/namespaces/";
 
-std::string nameOfKey(const std::string& key) { return key.substr(std::string(kPrefix).size()); }
+std::string nameOfKey(const std::string& key) {
+  return key.substr(std::string(kPrefix).size());
+}
 
 }  // namespace
 
-bool NamespaceCache::isNamespaceKey(const std::string& key) { return key.rfind(kPrefix, 0) == 0; }
+bool NamespaceCache::isNamespaceKey(const std::string& key) {
+  return key.rfind(kPrefix, 0) == 0;
+}
 
-std::string NamespaceCache::nameOf(const std::string& key) { return nameOfKey(key); }
+std::string NamespaceCache::nameOf(const std::string& key) {
+  return nameOfKey(key);
+}
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 NamespaceCache::State NamespaceCache::stateOf(const std::string& storedValue) {
   api::Json ns = api::parseStoredJson(storedValue);
@@ -37,7 +41,7 @@ void NamespaceCache::start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& rec : listed->items)
-      active_[nameOfKey(rec.key)] = stateOf(rec.value) == State::kActive;
+      known_[nameOfKey(rec.key)] = Known{stateOf(rec.value) == State::kActive, rec.modRevision};
     live_ = true;
   }
   auto w = store_.watch(
@@ -49,41 +53,46 @@ void NamespaceCache::start() {
       [this](const Error&) {
         std::lock_guard<std::mutex> lock(mu_);
         live_ = false;
-        active_.clear();
+        known_.clear();
       });
   if (!w) {
     std::lock_guard<std::mutex> lock(mu_);
     live_ = false;
-    active_.clear();
+    known_.clear();
     return;
   }
   watch_ = std::move(*w);
 }
 
-void NamespaceCache::stop() { watch_.reset(); }
+void NamespaceCache::stop() {
+  watch_.reset();
+}
 
 void NamespaceCache::apply(const storage::Event& e) {
   std::string name = nameOfKey(e.record.key);
-  bool active = e.type != storage::Event::Type::kDeleted && stateOf(e.record.value) == State::kActive;
+  bool active =
+      e.type != storage::Event::Type::kDeleted && stateOf(e.record.value) == State::kActive;
   std::lock_guard<std::mutex> lock(mu_);
   if (!live_) return;
-  if (e.type == storage::Event::Type::kDeleted)
-    active_.erase(name);
-  else
-    active_[name] = active;
+  Known& k = known_[name];
+  if (e.record.modRevision <= k.revision) return;  // not newer than what is known
+  k = Known{active, e.record.modRevision};
 }
 
-void NamespaceCache::forget(const std::string& ns) {
+void NamespaceCache::forget(const std::string& ns, storage::Revision revision) {
   std::lock_guard<std::mutex> lock(mu_);
-  active_.erase(ns);
+  // Known up to just before the write: its own event (at `revision`) still
+  // applies when it comes, older ones do not.
+  Known& k = known_[ns];
+  if (revision - 1 > k.revision) k = Known{false, revision - 1};
 }
 
 Result<NamespaceCache::State> NamespaceCache::state(const std::string& ns) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (live_) {
-      auto it = active_.find(ns);
-      if (it != active_.end() && it->second) return State::kActive;
+      auto it = known_.find(ns);
+      if (it != known_.end() && it->second.active) return State::kActive;
     }
   }
   auto rec = store_.get(kPrefix + ns);

@@ -6,7 +6,8 @@
 // not know yet (created a moment ago, its event still on the way), one that is
 // terminating, and every namespace once the watch has ended are read from the
 // store, which has the last word; a namespace this server just updated or
-// deleted is read from the store until its event arrives. Like Kubernetes, a create that races the
+// deleted is read from the store until its event arrives (an older event of it,
+// still on the way, does not make it Active again). Like Kubernetes, a create that races the
 // deletion of its namespace within the event's delivery delay may slip in; the
 // namespace finalizer removes it with the rest of the namespace's content.
 //
@@ -36,10 +37,10 @@ class NamespaceCache {
   // The namespace's state: from memory when known Active, else from the store.
   Result<State> state(const std::string& ns);
 
-  // Called once a write that updated or deleted namespace `ns` is durable,
-  // before its response: until the watch brings the new state, the store
-  // answers for it, so the writer's next request sees its own write.
-  void forget(const std::string& ns);
+  // Called once a write that updated or deleted namespace `ns` at `revision`
+  // is durable, before its response: until the watch brings that revision, the
+  // store answers for it, so the writer's next request sees its own write.
+  void forget(const std::string& ns, storage::Revision revision);
 
   // Whether a store key is a namespace's, and the namespace it names.
   static bool isNamespaceKey(const std::string& key);
@@ -52,9 +53,15 @@ class NamespaceCache {
   void apply(const storage::Event& event);
 
   storage::Store& store_;
-  std::mutex mu_;  // guards active_, live_
-  std::map<std::string, bool, std::less<>> active_;  // name -> Active (not terminating)
-  bool live_ = false;                                // the watch is running
+  std::mutex mu_;  // guards known_, live_
+  struct Known {
+    bool active = false;  // Active (not terminating) as of `revision`
+    storage::Revision revision = 0;
+  };
+  // Events older than what is known are ignored: after forget(), an event
+  // still on the way from before the write must not make the namespace Active.
+  std::map<std::string, Known, std::less<>> known_;
+  bool live_ = false;  // the watch is running
   std::unique_ptr<storage::Watch> watch_;
 };
 

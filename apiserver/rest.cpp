@@ -374,7 +374,7 @@ void RestApiImpl::runWrite(Planner planner, const Scope& scope, Done done, int a
     if (result) {
       for (const storage::Op& op : shared->ops)
         if (op.kind != storage::Op::Kind::kCreate && NamespaceCache::isNamespaceKey(op.key))
-          namespaces_.forget(NamespaceCache::nameOf(op.key));
+          namespaces_.forget(NamespaceCache::nameOf(op.key), result->revision);
       done(std::move(*shared), std::move(result));
       return;
     }
