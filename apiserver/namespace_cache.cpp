@@ -8,21 +8,13 @@ namespace {
 
 constexpr const char* kPrefix = "/registry/namespaces/";
 
-std::string nameOfKey(const std::string& key) {
-  return key.substr(std::string(kPrefix).size());
-}
+std::string nameOfKey(const std::string& key) { return key.substr(std::string(kPrefix).size()); }
 
 }  // namespace
 
-bool NamespaceCache::isNamespaceKey(const std::string& key) {
-  return key.rfind(kPrefix, 0) == 0;
-}
+bool NamespaceCache::isNamespaceKey(const std::string& key) { return key.rfind(kPrefix, 0) == 0; }
 
-std::string NamespaceCache::nameOf(const std::string& key) {
-  return nameOfKey(key);
-}
-
-namespace {}  // namespace
+std::string NamespaceCache::nameOf(const std::string& key) { return nameOfKey(key); }
 
 NamespaceCache::State NamespaceCache::stateOf(const std::string& storedValue) {
   api::Json ns = api::parseStoredJson(storedValue);
@@ -64,14 +56,11 @@ void NamespaceCache::start() {
   watch_ = std::move(*w);
 }
 
-void NamespaceCache::stop() {
-  watch_.reset();
-}
+void NamespaceCache::stop() { watch_.reset(); }
 
 void NamespaceCache::apply(const storage::Event& e) {
   std::string name = nameOfKey(e.record.key);
-  bool active =
-      e.type != storage::Event::Type::kDeleted && stateOf(e.record.value) == State::kActive;
+  bool active = e.type != storage::Event::Type::kDeleted && stateOf(e.record.value) == State::kActive;
   std::lock_guard<std::mutex> lock(mu_);
   if (!live_) return;
   Known& k = known_[name];

@@ -112,6 +112,9 @@ class SqliteStore : public Store {
                  std::vector<Event>* events);
 
   void writerLoop();
+  // Clears writing_ (set by the writer thread or an inline commit) and wakes
+  // the writer thread if commits queued meanwhile.
+  void endWrite();
   // mayCheckpoint: the writer thread's own checkpoint may follow (see
   // kWriterCheckpointPages); false for a lone commit on the caller's thread.
   void runBatch(std::vector<Txn>& batch, bool mayCheckpoint);

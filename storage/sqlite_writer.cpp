@@ -46,15 +46,11 @@ void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResul
         // writer thread): commit here, on the caller's thread, rather than
         // wake the writer thread and have it wake the caller's.
         writing_ = true;
+        lastBatchSize_ = 1;
         lock.unlock();
         struct Release {  // even if the batch throws: the writer waits on it
           SqliteStore* self;
-          ~Release() {
-            std::lock_guard<std::mutex> lock(self->queueMu_);
-            self->writing_ = false;
-            self->lastBatchSize_ = 1;
-            if (!self->queue_.empty() || self->stopping_) self->queueCv_.notify_one();
-          }
+          ~Release() { self->endWrite(); }
         } release{this};
         std::vector<Txn> batch;
         batch.push_back(Txn{std::move(ops), std::move(done)});
@@ -109,9 +105,15 @@ void SqliteStore::writerLoop() {
     } else {
       runBatch(batch, /*mayCheckpoint=*/true);
     }
-    std::lock_guard<std::mutex> lock(queueMu_);
-    writing_ = false;
+    endWrite();
   }
+}
+
+void SqliteStore::endWrite() {
+  std::lock_guard<std::mutex> lock(queueMu_);
+  writing_ = false;
+  // A commit queued meanwhile found writing_ set and did not wake the writer.
+  if (!queue_.empty() || stopping_) queueCv_.notify_one();
 }
 
 void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
@@ -127,8 +129,7 @@ void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::optional<Result<TxnResult>>> outcomes(batch.size());
   std::vector<Event> events;
-  const Revision base = revision_.load();
-  Revision rev = base;
+  Revision rev = revision_.load();
 
   Status s = writeDb_->run("BEGIN IMMEDIATE");
   for (size_t i = 0; s && i < batch.size(); ++i) {

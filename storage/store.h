@@ -18,8 +18,8 @@
 // (each concurrent reader borrows its own read connection from a pool); writes
 // run on the writer thread, or a lone one on an idle store on the caller's
 // thread, one batch at a time either way; watch callbacks run on the store's
-// notifier thread
-// and must not block (one slow callback delays every watcher, never a writer).
+// notifier thread and must not block (one slow callback delays every watcher,
+// never a writer).
 //
 // The implementation is SqliteStore (sqlite_store.h, sqlite_writer.cpp) with
 // the watch machinery in watch_hub.h; those headers explain the design.
