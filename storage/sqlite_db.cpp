@@ -1,5 +1,7 @@
 #include "storage/sqlite_db.h"
 
+#include "storage/wal_vfs.h"
+
 namespace skiff::storage::sql {
 
 Query::~Query() {
@@ -65,9 +67,10 @@ std::string Query::blob(int col) const {
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool fsync) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  // A connection that syncs every commit may gather its WAL writes (wal_vfs.h).
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           fsync ? walBatchingVfs() : nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close_v2(raw);

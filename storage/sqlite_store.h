@@ -20,6 +20,9 @@
 // way on the caller's thread instead: waking the writer thread and then the
 // caller's cost a lone client ~15-30% of its latency here. Under load batches
 // carry several commits, so commits keep grouping on the writer thread.
+// With fsync on, the connections open through the WAL-batching VFS
+// (wal_vfs.h): a batch's frames reach the kernel in one write, not two per
+// page, before the commit's fdatasync.
 //
 // Inside the batch each transaction is checked against the state as the
 // previous transactions left it before any of its ops is written; a
