@@ -84,11 +84,15 @@ class ApiServerImpl final : public ApiServer {
     });
     if (!http) return http.error();
     http_ = std::move(*http);
+    if (options_.onListening) options_.onListening(http_->port());
 
     url_ = "https://" + urlHost(host == "localhost" ? "127.0.0.1" : host) + ":" +
            std::to_string(http_->port());
     kubeconfig_ = dir + "/kubeconfig";
     if (auto st = writeKubeconfig(kubeconfig_, {url_, pki->caPem, *token}); !st) return st.error();
+    // Only now do the health endpoints say ok: a client that waits for
+    // /healthz and then reads the kubeconfig must find it written.
+    started_ = true;
 
     auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
@@ -135,31 +139,40 @@ class ApiServerImpl final : public ApiServer {
       w->respond(401, "application/json", unauthorizedBody());
       return;
     }
-    if (!ready_) {
-      w->respond(503, "application/json",
-                 statusJson(503, "ServiceUnavailable", "the apiserver is shutting down"));
+    if (!ready_ || !started_) {
+      w->respond(
+          503, "application/json",
+          statusJson(503, "ServiceUnavailable",
+                     ready_ ? "the apiserver is starting" : "the apiserver is shutting down"));
       return;
     }
     rest_->handle(std::move(req), std::move(w));
   }
 
   // Kubernetes' health endpoints: "ok", or with ?verbose one line per check.
+  // Every one fails until start-up has finished (as kube-apiserver's do until
+  // its post-start hooks have run); /readyz fails again once stopping.
   void health(std::string_view root, const Request& req, ResponseWriter& w) {
-    bool storeOk = root != "/readyz" || ready_.load();
-    std::string name(root.substr(1));
+    const bool started = started_.load();
+    const bool storeOk = root != "/readyz" || ready_.load();
+    const bool ok = started && storeOk;
+    const std::string name(root.substr(1));
+    const std::string storeLine = storeOk ? "[+]etcd ok\n" : "[-]etcd failed: reason withheld\n";
+    const std::string startLine = started
+                                      ? "[+]poststarthook/skiff-kubeconfig ok\n"
+                                      : "[-]poststarthook/skiff-kubeconfig failed: not finished\n";
+    const std::string verdict = name + (ok ? " check passed\n" : " check failed\n");
     if (!req.hasParam("verbose")) {
-      if (storeOk) {
+      if (ok) {
         w.respond(200, "text/plain; charset=utf-8", "ok");
       } else {
         w.respond(500, "text/plain; charset=utf-8",
-                  "[-]etcd failed: reason withheld\n" + name + " check failed\n");
+                  (storeOk ? "" : storeLine) + (started ? "" : startLine) + verdict);
       }
       return;
     }
-    std::string body = "[+]ping ok\n[+]log ok\n";
-    body += storeOk ? "[+]etcd ok\n" : "[-]etcd failed: reason withheld\n";
-    body += name + (storeOk ? " check passed\n" : " check failed\n");
-    w.respond(storeOk ? 200 : 500, "text/plain; charset=utf-8", body);
+    w.respond(ok ? 200 : 500, "text/plain; charset=utf-8",
+              "[+]ping ok\n[+]log ok\n" + storeLine + startLine + verdict);
   }
 
   ServerOptions options_;
@@ -167,7 +180,8 @@ class ApiServerImpl final : public ApiServer {
   std::unique_ptr<RestApi> rest_;
   std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<HttpServer> http_;
-  std::atomic<bool> ready_{false};
+  std::atomic<bool> ready_{false};    // the store and REST layer serve; false once stopping
+  std::atomic<bool> started_{false};  // start-up finished: the kubeconfig is written
   std::string url_, kubeconfig_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -5,13 +5,16 @@
 // address) under DIR/pki/, an admin bearer token, and DIR/kubeconfig (0600)
 // naming all three, so `kubectl --kubeconfig DIR/kubeconfig` works as is. Later
 // starts reuse them. Every request without the token gets 401, except
-// /healthz, /livez, /readyz (and their /… sub-paths) and /version.
+// /healthz, /livez, /readyz (and their /… sub-paths) and /version. The health
+// endpoints say ok only once start-up has finished, the kubeconfig included:
+// a client that waits for /healthz can then read DIR/kubeconfig.
 //
 // Threads: a small pool of I/O threads runs every connection; stop() may be
 // called from any thread, and is called by the destructor.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +29,10 @@ struct ServerOptions {
   int ioThreads = 2;
   bool fsync = true;  // storage synchronous=FULL
   RestOptions rest;
+  // Called on start()'s thread once the listener is up, before start-up has
+  // finished (the kubeconfig is not written yet, and /healthz still fails), with
+  // the bound port; tests use it to see what a client sees meanwhile.
+  std::function<void(uint16_t port)> onListening;
 };
 
 class ApiServer {
