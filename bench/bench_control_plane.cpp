@@ -296,6 +296,9 @@ class LoadClient {
   }
   // Reads what has arrived. Returns 0 while the response is incomplete, -1 on
   // an error or the connection's end, else the response's status.
+  // The last response that was not a success, as received (cut at 300 bytes).
+  const std::string& failedResponse() const { return failedResponse_; }
+
   long receive() {
     char buf[16384];
     bool ended = false;  // the server closed: what arrived before may still be a response
@@ -325,6 +328,7 @@ class LoadClient {
     long status = parseResponse(in_, used, close);
     if (status == 0 && ended) status = -1;
     if (status <= 0) return status;
+    if (status >= 300) failedResponse_ = in_.substr(0, std::min<size_t>(used, 300));
     in_.erase(0, used);
     // The next request connects again; so it does when the server ended the
     // connection, or a response came before the request was all written.
@@ -340,6 +344,7 @@ class LoadClient {
   SSL* ssl_ = nullptr;
   std::string in_, out_;
   size_t sent_ = 0;
+  std::string failedResponse_;
 };
 
 // A TLS client context that checks the server's certificate against `ca` (no
@@ -377,6 +382,7 @@ std::string base64(const std::string& in) {
 struct LoadResult {
   double opsPerSec = 0, p50 = 0, p99 = 0;
   size_t ok = 0, failed = 0;
+  std::string firstFailure;     // what the first failed request got, for the report
   double serverCpuUsPerOp = 0;  // the server's user+system CPU per acknowledged op
   double clientCpuUsPerOp = 0;  // this load generator's own CPU per op
 };
@@ -418,6 +424,10 @@ LoadResult runLoad(int clients, double seconds,
   std::vector<Conn> conns(clients);
   std::vector<double> lat;
   size_t failed = 0;
+  std::string firstFailure;
+  auto fail = [&](std::string why) {
+    if (failed++ == 0) firstFailure = std::move(why);
+  };
   const int poll = ::epoll_create1(EPOLL_CLOEXEC);
   // Connected (TLS handshakes included) before the clock and the CPU counters
   // start: the figures are of requests only.
@@ -461,7 +471,7 @@ LoadResult runLoad(int clients, double seconds,
       }
       c.http->disconnect();
     }
-    ++failed;  // one request that could not be sent
+    fail("could not connect or send");  // one request that could not be sent
     return false;
   };
 
@@ -495,7 +505,8 @@ LoadResult runLoad(int clients, double seconds,
       if (status >= 200 && status < 300) {
         lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
       } else {
-        ++failed;
+        fail(status < 0 ? "connection ended before a response"
+                        : "status " + std::to_string(status) + ": " + c.http->failedResponse());
         c.http->disconnect();
       }
       if (now < end && start(i)) ++busy;
@@ -504,7 +515,7 @@ LoadResult runLoad(int clients, double seconds,
     for (int i = 0; i < clients; ++i) {
       Conn& c = conns[i];
       if (c.busy && now - c.started > std::chrono::seconds(10)) {
-        ++failed;
+        fail("no response in 10 s");
         c.busy = false;
         --busy;
         c.http->disconnect();
@@ -517,6 +528,7 @@ LoadResult runLoad(int clients, double seconds,
   LoadResult r;
   r.ok = lat.size();
   r.failed = failed;
+  r.firstFailure = std::move(firstFailure);
   r.opsPerSec = lat.size() / wall;
   r.p50 = percentile(lat, 0.5);
   r.p99 = percentile(lat, 0.99);
@@ -767,6 +779,7 @@ int main(int argc, char** argv) {
         "{\"bench\":\"create\",\"clients\":%d,\"ops_per_s\":%.0f,\"p50_ms\":%.3f,"
         "\"failed\":%zu,\"server_cpu_us_per_op\":%.0f,\"client_cpu_us_per_op\":%.0f}\n",
         onlyClients, r.opsPerSec, r.p50, r.failed, r.serverCpuUsPerOp, r.clientCpuUsPerOp);
+    if (r.failed > 0) std::fprintf(stderr, "first failure: %s\n", r.firstFailure.c_str());
     stop(s.pid);
     fs::remove_all(tmp);
     return 0;
@@ -894,7 +907,12 @@ int main(int argc, char** argv) {
       std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ops[a] < ops[b]; });
       const LoadResult& r = results[i][order[rounds / 2]];
       size_t ok = 0, failed = 0;  // over every round, unlike the median round's figures
-      for (const LoadResult& x : results[i]) ok += x.ok, failed += x.failed;
+      for (const LoadResult& x : results[i]) {
+        ok += x.ok, failed += x.failed;
+        if (x.failed > 0)
+          std::fprintf(stderr, "%s: first failure of a round: %s\n", systems[i].name.c_str(),
+                       x.firstFailure.c_str());
+      }
       std::string byRound, ratioByRound;
       for (int round = 0; round < rounds; ++round) {
         byRound += (round ? "," : "") + std::to_string(static_cast<long>(ops[round]));
