@@ -4,8 +4,10 @@
 // DOM destructor's own recursion would have done with it.
 #include "api/json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace skiff::api {
@@ -351,9 +353,8 @@ class Reader {
         return true;
       }
       if (fits && v <= static_cast<uint64_t>(INT64_MAX) + 1) {
-        out = v == static_cast<uint64_t>(INT64_MAX) + 1
-                  ? INT64_MIN
-                  : -static_cast<Json::number_integer_t>(v);
+        out = v == static_cast<uint64_t>(INT64_MAX) + 1 ? INT64_MIN
+                                                        : -static_cast<Json::number_integer_t>(v);
         return true;
       }
     }
@@ -371,7 +372,140 @@ Json nlohmannParse(std::string_view text) {
   return Json::parse(text.begin(), text.end(), nullptr, false);
 }
 
+// A string as nlohmann's serializer writes it with ensure_ascii off: quotes,
+// backslashes and control characters escaped, everything else as is. False
+// (nothing appended) when `s` is not valid UTF-8.
+bool appendString(const std::string& s, std::string& out) {
+  size_t i = 0;
+  const size_t n = s.size();
+  auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\' && c < 0x80; };
+  while (i < n && plain(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == n) {  // the common case: nothing to escape or check, one append
+    const size_t at = out.size();
+    out.resize(at + n + 2);
+    char* p = out.data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), n);
+    p[n + 1] = '"';
+    return true;
+  }
+  const size_t mark = out.size();
+  out += '"';
+  out.append(s, 0, i);
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t len = utf8SequenceLength(s, i);
+      if (len == 0) {
+        out.resize(mark);
+        return false;
+      }
+      out.append(s, i, len);
+      i += len;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          static const char* const kHex = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+  return true;
+}
+
+void appendValue(const Json& j, std::string& out) {
+  switch (j.type()) {
+    case Json::value_t::object: {
+      const auto& obj = j.get_ref<const Json::object_t&>();
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : obj) {
+        if (!first) out += ',';
+        first = false;
+        if (!appendString(key, out)) {
+          out += Json(key).dump();  // throws: not UTF-8
+        }
+        out += ':';
+        appendValue(value, out);
+      }
+      out += '}';
+      return;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const Json& v : j.get_ref<const Json::array_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        appendValue(v, out);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::string:
+      if (!appendString(j.get_ref<const std::string&>(), out)) out += j.dump();  // throws
+      return;
+    case Json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: {
+      char buf[24];
+      auto r = j.is_number_unsigned() ? std::to_chars(buf, buf + sizeof buf, j.get<uint64_t>())
+                                      : std::to_chars(buf, buf + sizeof buf, j.get<int64_t>());
+      out.append(buf, r.ptr);
+      return;
+    }
+    default:  // floats (nlohmann's shortest round-trip form), binary, discarded
+      out += j.dump();
+      return;
+  }
+}
+
 }  // namespace
+
+std::string dumpJson(const Json& j) {
+  std::string out;
+  out.reserve(1024);  // an object's text is about that; a scalar's, far less
+  appendValue(j, out);
+  return out;
+}
+
+void appendJson(const Json& j, std::string& out) {
+  appendValue(j, out);
+}
 
 const Json& valueOrEmptyObject(const Json* p) {
   static const Json empty = Json::object();

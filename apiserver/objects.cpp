@@ -71,11 +71,10 @@ std::string randomSuffix(int n) {
   return s;
 }
 
-
 std::string encodeWithRevision(const Json& object, storage::Revision rv) {
   Json copy = object;
   copy["metadata"]["resourceVersion"] = std::to_string(rv);
-  return copy.dump();
+  return api::dumpJson(copy);
 }
 
 std::function<std::string(storage::Revision)> revisionEncoder(Json object) {
@@ -83,7 +82,7 @@ std::function<std::string(storage::Revision)> revisionEncoder(Json object) {
   // occur in user data by chance, and is checked to occur exactly once.
   static const std::string marker = "skiff-rv-" + randomSuffix(12) + randomSuffix(12);
   object["metadata"]["resourceVersion"] = marker;
-  std::string text = object.dump();
+  std::string text = api::dumpJson(object);
   const std::string quoted = "\"" + marker + "\"";
   size_t at = text.find(quoted);
   if (at == std::string::npos || text.find(quoted, at + 1) != std::string::npos) {
@@ -91,8 +90,8 @@ std::function<std::string(storage::Revision)> revisionEncoder(Json object) {
       return encodeWithRevision(object, rv);
     };
   }
-  return [head = text.substr(0, at + 1), tail = text.substr(at + quoted.size() - 1)](
-             storage::Revision rv) {
+  return [head = text.substr(0, at + 1),
+          tail = text.substr(at + quoted.size() - 1)](storage::Revision rv) {
     std::string out;
     out.reserve(head.size() + tail.size() + 20);
     out += head;

@@ -69,7 +69,8 @@ void RestApiImpl::get(const Scope& scope, const Request& request, ResponseWriter
     auto obj = parseStored(rec->value);
     if (!obj) return respondError(writer, obj.error());
     Json md = {{"resourceVersion", std::to_string(rec->modRevision)}};
-    respondJson(writer, 200, api::toTable(r.plural, {*obj}, md, tableOptions(request)).dump());
+    respondJson(writer, 200,
+                api::dumpJson(api::toTable(r.plural, {*obj}, md, tableOptions(request))));
     return;
   }
   respondJson(writer, 200, rec->value);

@@ -44,13 +44,13 @@ class WatchStream {
 
   // The event's "object" text.
   std::string objectText(const Json& obj) {
-    if (!req_.table) return obj.dump();
+    if (!req_.table) return api::dumpJson(obj);
     api::TableOptions opts;
     opts.includeObject = req_.includeObject;
     Json t = api::toTable(req_.resource->plural, {obj}, Json::object(), opts);
     if (tableHeaderSent_) t.erase("columnDefinitions");
     tableHeaderSent_ = true;
-    return t.dump();
+    return api::dumpJson(t);
   }
 
   static std::string line(const char* type, const std::string& objectText) {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,31 +52,103 @@ void checkLikeNlohmann(const std::string& text) {
   if (parsed.ok() && !expected.is_discarded()) CHECK(sameTree(*parsed, expected));
 }
 
+// A random document: every JSON type, strings with escapes, control and
+// multi-byte characters (in keys too), integers of both signs and sizes.
+Json randomJson(std::mt19937& rng, int depth = 0) {
+  auto text = [&] {
+    std::string s;
+    for (int i = static_cast<int>(rng() % 12); i > 0; --i) {
+      static const char* pieces[] = {"a", "Z", "\"", "\\",   "\n", "\x01", "é",
+                                     "😀", "/", " ",  "\x7f", "\t", "\x1f", "\b\f\r"};
+      s += pieces[rng() % 14];
+    }
+    return s;
+  };
+  int kind = static_cast<int>(rng() % (depth > 4 ? 6 : 8));
+  switch (kind) {
+    case 0:
+      return nullptr;
+    case 1:
+      return rng() % 2 == 0;
+    case 2:
+      return static_cast<int64_t>(rng()) - static_cast<int64_t>(rng()) * 4096;
+    case 3:
+      return static_cast<double>(rng()) / 7.0;
+    case 4:
+      return text();
+    case 5:
+      return static_cast<uint64_t>(rng()) << 33;
+    case 6: {
+      Json a = Json::array();
+      for (int i = static_cast<int>(rng() % 5); i > 0; --i) a.push_back(randomJson(rng, depth + 1));
+      return a;
+    }
+    default: {
+      Json o = Json::object();
+      for (int i = static_cast<int>(rng() % 5); i > 0; --i)
+        o[rng() % 4 == 0 ? text() : "k" + std::to_string(rng() % 50)] = randomJson(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("the JSON reader builds what nlohmann builds", "[json]") {
-  for (const char* text : {
-           R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}}})",
-           R"({"b":1,"a":2,"c":{"z":[],"y":{}}})",  // unsorted keys
-           R"({"a":1,"a":2})",                       // the last duplicate wins
-           R"({"b":1,"a":1,"b":3})",
-           R"([1,-1,0,-0,1.5,-2.25e3,1E2,1e-2,0.0,123456789012345678])",
-           R"([18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809])",
-           R"(["", "a\"b", "\\", "\/", "\b\f\n\r\t", "\u00e9\u4e2d", "\ud83d\ude00", "é中😀"])",
-           R"( { "spaced" : [ 1 , 2 ] , "t" : true , "f" : false , "n" : null } )",
-           "\"top-level string\"", "42", "-7", "3.25", "true", "null",
-           R"({"nested":[[[[{"deep":[{"x":1}]}]]]]})",
-       }) {
+  for (
+      const char* text : {
+          R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}}})",
+          R"({"b":1,"a":2,"c":{"z":[],"y":{}}})",  // unsorted keys
+          R"({"a":1,"a":2})",                      // the last duplicate wins
+          R"({"b":1,"a":1,"b":3})",
+          R"([1,-1,0,-0,1.5,-2.25e3,1E2,1e-2,0.0,123456789012345678])",
+          R"([18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809])",
+          R"(["", "a\"b", "\\", "\/", "\b\f\n\r\t", "\u00e9\u4e2d", "\ud83d\ude00", "é中😀"])",
+          R"( { "spaced" : [ 1 , 2 ] , "t" : true , "f" : false , "n" : null } )",
+          "\"top-level string\"",
+          "42",
+          "-7",
+          "3.25",
+          "true",
+          "null",
+          R"({"nested":[[[[{"deep":[{"x":1}]}]]]]})",
+      }) {
     checkLikeNlohmann(text);
   }
 }
 
 TEST_CASE("the JSON reader declines what nlohmann refuses", "[json]") {
   for (const char* text : {
-           "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[01]", "[-]", "[1.]",
-           "[.5]", "[1e]", "[1e+]", "[+1]", "[1e400]", "[-1e400]", "tru", "nul", "[true false]",
-           "{\"a\":1} x", "\"unterminated", "\"bad \\x escape\"", "\"\\u12\"", "\"\\ud800\"",
-           "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"tab\tinside\"", "[NaN]", "[Infinity]",
+           "",
+           " ",
+           "{",
+           "}",
+           "[1,]",
+           "{\"a\":1,}",
+           "{\"a\" 1}",
+           "{a:1}",
+           "[01]",
+           "[-]",
+           "[1.]",
+           "[.5]",
+           "[1e]",
+           "[1e+]",
+           "[+1]",
+           "[1e400]",
+           "[-1e400]",
+           "tru",
+           "nul",
+           "[true false]",
+           "{\"a\":1} x",
+           "\"unterminated",
+           "\"bad \\x escape\"",
+           "\"\\u12\"",
+           "\"\\ud800\"",
+           "\"\\udc00\"",
+           "\"\\ud800\\u0041\"",
+           "\"tab\tinside\"",
+           "[NaN]",
+           "[Infinity]",
        }) {
     INFO(text);
     CHECK(Json::parse(text, nullptr, false).is_discarded());  // the list itself is right
@@ -97,42 +170,8 @@ TEST_CASE("the JSON reader declines what nlohmann refuses", "[json]") {
 
 TEST_CASE("the JSON reader round-trips random documents", "[json]") {
   std::mt19937 rng(12345);
-  std::function<Json(int)> gen = [&](int depth) -> Json {
-    int kind = static_cast<int>(rng() % (depth > 4 ? 6 : 8));
-    switch (kind) {
-      case 0:
-        return nullptr;
-      case 1:
-        return rng() % 2 == 0;
-      case 2:
-        return static_cast<int64_t>(rng()) - static_cast<int64_t>(rng()) * 4096;
-      case 3:
-        return static_cast<double>(rng()) / 7.0;
-      case 4: {
-        std::string s;
-        for (int i = static_cast<int>(rng() % 12); i > 0; --i) {
-          static const char* pieces[] = {"a", "Z", "\"", "\\", "\n", "\x01", "é", "😀", "/", " "};
-          s += pieces[rng() % 10];
-        }
-        return s;
-      }
-      case 5:
-        return static_cast<uint64_t>(rng()) << 33;
-      case 6: {
-        Json a = Json::array();
-        for (int i = static_cast<int>(rng() % 5); i > 0; --i) a.push_back(gen(depth + 1));
-        return a;
-      }
-      default: {
-        Json o = Json::object();
-        for (int i = static_cast<int>(rng() % 5); i > 0; --i)
-          o["k" + std::to_string(rng() % 50)] = gen(depth + 1);
-        return o;
-      }
-    }
-  };
   for (int i = 0; i < 500; ++i) {
-    Json doc = gen(0);
+    Json doc = randomJson(rng);
     std::string text = doc.dump();
     INFO(text);
     Json back;
@@ -140,6 +179,31 @@ TEST_CASE("the JSON reader round-trips random documents", "[json]") {
     CHECK(sameTree(back, Json::parse(text)));
     CHECK(back.dump() == text);
   }
+}
+
+TEST_CASE("dumpJson writes the bytes nlohmann's dump writes", "[json]") {
+  std::mt19937 rng(777);
+  for (int i = 0; i < 2000; ++i) {
+    Json doc = randomJson(rng);
+    std::string expected = doc.dump();
+    INFO(expected);
+    CHECK(skiff::api::dumpJson(doc) == expected);
+  }
+  for (const Json& doc :
+       {Json::object(), Json::array(), Json(std::numeric_limits<int64_t>::min()),
+        Json(std::numeric_limits<uint64_t>::max()), Json(-0.0), Json(1e300), Json(0.1), Json(""),
+        Json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"},)"
+                    R"("resourceVersion":"12"},"spec":{"containers":[{"name":"c","image":"i",)"
+                    R"("ports":[{"containerPort":80}]}]},"status":{"phase":"Pending"}})")}) {
+    INFO(doc.dump());
+    CHECK(skiff::api::dumpJson(doc) == doc.dump());
+  }
+  std::string appended = "prefix:";
+  skiff::api::appendJson(Json{{"a", 1}}, appended);
+  CHECK(appended == R"(prefix:{"a":1})");
+  // Not UTF-8, as a value or as a key: refused as nlohmann refuses it.
+  CHECK_THROWS_AS(skiff::api::dumpJson(Json{{"k", "bad \xff byte"}}), Json::type_error);
+  CHECK_THROWS_AS(skiff::api::dumpJson(Json{{"bad \xc3", 1}}), Json::type_error);
 }
 
 TEST_CASE("lenient readers give zero values for missing or mistyped members", "[json]") {
