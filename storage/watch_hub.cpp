@@ -1,6 +1,7 @@
 #include "storage/watch_hub.h"
 
 #include <algorithm>
+#include <map>
 
 #include "base/log.h"
 
@@ -14,6 +15,7 @@ struct WatchHub::Watcher {
   std::atomic<bool> done{false};  // no callback starts once set
   Revision through = 0;           // notifier thread only: served completely up to here
   std::vector<Event> replay;      // events <= through, consumed when added
+  bool counted = false;           // guarded by the inbox's mu: in Inbox::prefixes
 };
 
 struct WatchHub::Message {
@@ -28,6 +30,10 @@ struct WatchHub::Inbox {
   bool stopping = false;         // guarded by mu
   bool needSweep = false;        // guarded by mu: a handle was destroyed
   std::thread::id notifier;      // set once, before any handle exists
+  // Guarded by mu: the prefixes of the watchers added and not yet removed, with
+  // their counts. A batch with no key under any of them need not wake the
+  // notifier at once (see publish).
+  std::map<std::string, int, std::less<>> prefixes;
 };
 
 namespace {
@@ -39,6 +45,10 @@ Revision revisionOf(const Event& e) {
 bool hasPrefix(const std::string& key, const std::string& prefix) {
   return key.size() >= prefix.size() && key.compare(0, prefix.size(), prefix) == 0;
 }
+
+// Batches the notifier may leave queued before it is woken to take them into
+// the ring anyway, so memory stays bounded when nobody watches what is written.
+constexpr size_t kMaxQuietBatches = 64;
 
 }  // namespace
 
@@ -95,11 +105,30 @@ WatchHub::~WatchHub() {
 
 void WatchHub::publish(std::vector<Event> events) {
   if (events.empty()) return;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(inbox_->mu);
+    // Wake the notifier only for a batch some watcher may want (or once enough
+    // batches wait): the rest it takes, in order, when it next wakes, which is
+    // before it adds a watcher or delivers a later batch. Sparing a wake-up per
+    // batch matters when most writes have no watcher (a bulk create).
+    for (const auto& [prefix, count] : inbox_->prefixes) {
+      for (const Event& e : events)
+        if (hasPrefix(e.record.key, prefix)) wake = true;
+      if (wake) break;
+    }
     inbox_->messages.push_back(Message{std::move(events), nullptr});
+    if (inbox_->messages.size() >= kMaxQuietBatches) wake = true;
   }
-  inbox_->cv.notify_one();
+  if (wake) inbox_->cv.notify_one();
+}
+
+void WatchHub::uncount(Watcher& w) {
+  std::lock_guard<std::mutex> lock(inbox_->mu);
+  if (!w.counted) return;
+  w.counted = false;
+  auto it = inbox_->prefixes.find(w.prefix);
+  if (it != inbox_->prefixes.end() && --it->second == 0) inbox_->prefixes.erase(it);
 }
 
 std::unique_ptr<Watch> WatchHub::add(std::string prefix, Revision through,
@@ -118,6 +147,8 @@ std::unique_ptr<Watch> WatchHub::add(std::string prefix, Revision through,
       w->done = true;
     } else {
       inbox_->messages.push_back(Message{{}, w});
+      ++inbox_->prefixes[w->prefix];
+      w->counted = true;
     }
   }
   inbox_->cv.notify_one();
@@ -239,6 +270,13 @@ void WatchHub::handleBatch(std::vector<Event>& events) {
 }
 
 void WatchHub::handleAdd(const std::shared_ptr<Watcher>& w) {
+  struct Uncount {  // unless the watcher goes live (then sweep() does it)
+    WatchHub* hub;
+    Watcher* w;
+    ~Uncount() {
+      if (w) hub->uncount(*w);
+    }
+  } uncount{this, w.get()};
   std::unique_lock<std::mutex> lock(w->mu);
   if (w->done) return;
   for (const Event& e : w->replay) {
@@ -273,18 +311,22 @@ void WatchHub::handleAdd(const std::shared_ptr<Watcher>& w) {
   }
   w->through = std::max(w->through, published_);
   lock.unlock();
+  uncount.w = nullptr;
   live_.push_back(w);
   liveCount_ = live_.size();
 }
 
 void WatchHub::sweep() {
-  auto end = std::remove_if(live_.begin(), live_.end(), [](const std::shared_ptr<Watcher>& w) {
+  auto end = std::remove_if(live_.begin(), live_.end(), [this](const std::shared_ptr<Watcher>& w) {
     if (!w->done) return false;
     // Release what the callbacks captured (connections, buffers) now, not when
     // the last handle goes.
-    std::lock_guard<std::mutex> lock(w->mu);
-    w->onEvent = nullptr;
-    w->onEnd = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      w->onEvent = nullptr;
+      w->onEnd = nullptr;
+    }
+    uncount(*w);
     return true;
   });
   live_.erase(end, live_.end());

@@ -21,6 +21,12 @@
 // publishes after COMMIT); those revisions are skipped as <= through when their
 // batch arrives. Hence no gap, no duplicate.
 //
+// Wake-ups: the writer wakes the notifier only for a batch with a key under
+// some added watcher's prefix, or once kMaxQuietBatches batches wait; other
+// batches wait in the inbox and are taken, in order, at the next wake-up, which
+// comes before any later add or wanted batch is handled. So a bulk write that
+// nobody watches costs no thread switch per batch.
+//
 // Cancellation: a watcher's mutex is held while its callback runs. Destroying
 // the Watch handle on any other thread takes that mutex, so it waits for a
 // running callback and no callback starts afterwards; on the notifier thread
@@ -86,6 +92,8 @@ class WatchHub {
   void handleBatch(std::vector<Event>& events);
   void handleAdd(const std::shared_ptr<Watcher>& w);
   void sweep();
+  // Takes w's prefix out of the inbox's interest (once).
+  void uncount(Watcher& w);
 
   const size_t ringSize_;
   const LogReader reader_;
