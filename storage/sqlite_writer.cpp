@@ -201,9 +201,12 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
     }
   }
 
-  // 1. Check every op against the current state; nothing is written yet.
+  // 1. Check every op against the current state; nothing is written yet. A
+  // lone create skips the read: its INSERT refuses an existing key by itself
+  // (step 3), and a failed statement writes nothing.
+  const bool loneCreate = n == 1 && ops[0].kind == Op::Kind::kCreate;
   std::vector<std::optional<Record>> current(n);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n && !loneCreate; ++i) {
     const Op& op = ops[i];
     auto q = writeDb_->query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
     if (!q) return q.error();
@@ -263,6 +266,12 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
             "INSERT INTO kv(key, value, create_rev, mod_rev) VALUES(?1, ?2, ?3, ?3)");
         s = q ? q->bindText(1, op.key).bindBlob(2, values[i]).bind(3, rev).run()
               : Status(q.error());
+        if (!s && loneCreate &&
+            (writeDb_->lastCode() == SQLITE_CONSTRAINT_PRIMARYKEY ||
+             writeDb_->lastCode() == SQLITE_CONSTRAINT_UNIQUE)) {
+          *outcome = keyError(Code::kAlreadyExists, op.key, "key already exists: " + op.key);
+          return {};
+        }
         rec = Record{op.key, std::move(values[i]), rev, rev};
         types[i] = kCreated;
         break;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <set>
@@ -112,6 +113,40 @@ TEST_CASE("compare-and-swap failures carry the documented codes", "[storage]") {
   REQUIRE(any.ok());
   CHECK(any->revision == 2);
   CHECK(commit1(*store, deleteOp("k", 0)).ok());
+}
+
+TEST_CASE("a create of an existing key fails alone, amid a batch of others", "[storage]") {
+  TempDir dir;
+  auto store = openStore(dir.db());
+  REQUIRE(commit1(*store, createOp("k", "1")).ok());  // rev 1
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, exists = 0;
+  std::set<Revision> revisions;
+  for (int i = 0; i < 40; ++i) {  // queued at once: the writer takes them in few batches
+    std::vector<Op> ops;
+    ops.push_back(i % 2 == 0 ? createOp("k", "x") : createOp("n/" + std::to_string(i), "v"));
+    store->commit(std::move(ops), [&](Result<TxnResult> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        revisions.insert(r->revision);
+      } else if (r.error().code == Code::kAlreadyExists && r.error().name == "k") {
+        ++exists;
+      }
+      ++done;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done == 40; }));
+  CHECK(exists == 20);
+  // The 20 new keys took revisions 2..21, none skipped for the refused ones.
+  CHECK(revisions.size() == 20);
+  CHECK(*revisions.begin() == 2);
+  CHECK(*revisions.rbegin() == 21);
+  CHECK(store->currentRevision() == 21);
+  CHECK(store->get("k")->value == "1");
+  CHECK(store->list("n/")->items.size() == 20);
 }
 
 TEST_CASE("the encoder receives the revision the write commits at", "[storage]") {
