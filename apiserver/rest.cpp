@@ -361,20 +361,26 @@ void RestApiImpl::runWrite(Planner planner, const Scope& scope, Done done, int a
     done(std::move(plan), storage::TxnResult{});
     return;
   }
-  std::vector<storage::Op> ops = plan->ops;
+  // The ops go to the store (their encoders hold the object's text); the
+  // callback needs only the namespaces they update or delete.
+  std::vector<storage::Op> ops = std::move(plan->ops);
+  plan->ops.clear();
+  std::vector<std::string> namespaceWrites;
+  for (const storage::Op& op : ops)
+    if (op.kind != storage::Op::Kind::kCreate && NamespaceCache::isNamespaceKey(op.key))
+      namespaceWrites.push_back(NamespaceCache::nameOf(op.key));
   auto shared = std::make_shared<WritePlan>(std::move(*plan));
   beginCommit();
   store_.commit(std::move(ops), [this, planner = std::move(planner), scope, done = std::move(done),
-                                 attemptsLeft, avoid = std::move(avoid),
-                                 shared](Result<storage::TxnResult> result) mutable {
+                                 attemptsLeft, avoid = std::move(avoid), shared,
+                                 namespaceWrites = std::move(namespaceWrites)](
+                                    Result<storage::TxnResult> result) mutable {
     struct Ender {
       RestApiImpl* self;
       ~Ender() { self->endCommit(); }
     } ender{this};
     if (result) {
-      for (const storage::Op& op : shared->ops)
-        if (op.kind != storage::Op::Kind::kCreate && NamespaceCache::isNamespaceKey(op.key))
-          namespaces_.forget(NamespaceCache::nameOf(op.key), result->revision);
+      for (const std::string& ns : namespaceWrites) namespaces_.forget(ns, result->revision);
       done(std::move(*shared), std::move(result));
       return;
     }
