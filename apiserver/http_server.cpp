@@ -33,12 +33,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "base/log.h"
 
@@ -192,7 +194,10 @@ class Exchange final : public ResponseWriter {
 // Shared by the server and its connections; outlives the server while any
 // connection (held by a handler's writer) is alive.
 struct Core {
-  net::io_context ioc;
+  // One io_context per I/O thread, each run by its thread alone; connections
+  // are dealt to them in turn (see http_server.h).
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::atomic<size_t> nextIoc{0};
   HttpLimits limits;
   Handler handler;
   std::unique_ptr<ssl::context> tls;
@@ -202,7 +207,10 @@ struct Core {
   std::unordered_map<ConnectionIface*, std::weak_ptr<ConnectionIface>> conns;
   bool stopping = false;  // guarded by mu
 
-  explicit Core(int threads) : ioc(threads) {}
+  explicit Core(int threads) {
+    for (int i = 0; i < threads; ++i) iocs.push_back(std::make_unique<net::io_context>(1));
+  }
+  net::io_context& nextContext() { return *iocs[nextIoc++ % iocs.size()]; }
 
   bool add(ConnectionIface* raw, std::weak_ptr<ConnectionIface> weak) {
     std::lock_guard<std::mutex> lock(mu);
@@ -805,9 +813,10 @@ class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(std::shared_ptr<Core> core, int threads)
       : core_(std::move(core)),
-        acceptor_(net::make_strand(core_->ioc)),
-        threads_(threads),
-        work_(net::make_work_guard(core_->ioc)) {}
+        acceptor_(net::make_strand(*core_->iocs[0])),
+        threads_(threads) {
+    for (auto& ioc : core_->iocs) work_.push_back(net::make_work_guard(*ioc));
+  }
 
   ~HttpServerImpl() override { stop(); }
 
@@ -836,10 +845,10 @@ class HttpServerImpl final : public HttpServer {
     bound_ = acceptor_.local_endpoint(ec);
     accept();
     for (int i = 0; i < threads_; ++i) {
-      pool_.emplace_back([this] {
+      pool_.emplace_back([this, i] {
         for (;;) {
           try {
-            core_->ioc.run();
+            core_->iocs[i]->run();
             break;
           } catch (const std::exception& e) {
             logError("http io thread caught an exception", {{"error", e.what()}});
@@ -890,13 +899,13 @@ class HttpServerImpl final : public HttpServer {
     }
     for (auto& c : conns) c->closeAsync();
     conns.clear();
-    work_.reset();
+    for (auto& w : work_) w.reset();
     {
       std::unique_lock<std::mutex> lock(exitMu_);
       exitCv_.wait_for(lock, std::chrono::seconds(3),
                        [this] { return exited_ == int(pool_.size()); });
     }
-    core_->ioc.stop();
+    for (auto& ioc : core_->iocs) ioc->stop();
     for (auto& t : pool_) t.join();
     pool_.clear();
   }
@@ -904,7 +913,7 @@ class HttpServerImpl final : public HttpServer {
  private:
   void accept() {
     acceptor_.async_accept(
-        net::make_strand(core_->ioc),
+        net::make_strand(core_->nextContext()),
         [this](beast::error_code ec, tcp::socket socket) { onAccept(ec, std::move(socket)); });
   }
 
@@ -941,7 +950,7 @@ class HttpServerImpl final : public HttpServer {
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
   int threads_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::unique_ptr<net::steady_timer> retry_;  // acceptor strand only
   std::vector<std::thread> pool_;
   std::mutex exitMu_;

@@ -3,9 +3,14 @@
 // except how to word its own errors as a Kubernetes Status body (400, 413, 431,
 // 500), so the apiserver, and later the kubelet, can reuse it as is.
 //
-// Model: `ioThreads` threads run one io_context; each connection lives on its
-// own strand, so a connection never needs a lock and thousands of idle watch
-// streams cost a socket and a few KiB each, never a thread. Keep-alive; no h2
+// Model: each of `ioThreads` threads runs an io_context of its own, and
+// accepted connections are dealt to them in turn; each connection lives on its
+// own strand, so it never needs a lock, and thousands of idle watch streams
+// cost a socket and a few KiB each, never a thread. (One io_context run by all
+// the threads handed every completion through its lock and a condition
+// variable: 16 clients creating pods got about 6% fewer creates per second.)
+// A handler that blocks holds up the other connections of its thread only.
+// Keep-alive; no h2
 // (ALPN is not offered, so Go clients such as kubectl speak HTTP/1.1).
 //
 // Limits: a request body above `maxBodyBytes` is answered 413 and the
