@@ -221,8 +221,14 @@ Status GarbageCollector::checkOwners(const Kind& kind, const Json& obj) {
     if (isDeleting(obj)) return {};
     logInfo("garbage collector deletes",
             {{"kind", kind.kind}, {"object", keyOf(obj)}, {"propagationPolicy", v.propagation}});
-    auto r = client_->del(kind.path(ns, name), Json{{"propagationPolicy", v.propagation},
-                                                    {"preconditions", {{"uid", uidOf(obj)}}}});
+    // Only the version judged: the cache may not have seen a change to the
+    // owner references yet (an orphaning patch just before the owner's delete
+    // event). A conflict means it changed; its update event brings it back here.
+    auto r = client_->del(kind.path(ns, name),
+                          Json{{"propagationPolicy", v.propagation},
+                               {"preconditions",
+                                {{"uid", uidOf(obj)},
+                                 {"resourceVersion", str(obj, "metadata", "resourceVersion")}}}});
     if (!r && r.error().code != Code::kNotFound && r.error().code != Code::kConflict)
       return r.error();
   }
