@@ -13,6 +13,11 @@
 // unsynced, so such connections must not use this VFS. A deferred write that
 // fails surfaces as the sync's (or read's) I/O error, before the commit returns.
 // Every other file, and every other VFS call, goes straight to the wrapped VFS.
+//
+// One writer per database file: frames a rolled-back transaction spilled stay
+// in the buffer until the next write or close, which is harmless only while no
+// other connection writes the WAL meanwhile (the store's writer connection is
+// the only one that does).
 #pragma once
 
 namespace skiff::storage::sql {
