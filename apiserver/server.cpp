@@ -67,7 +67,6 @@ class ApiServerImpl final : public ApiServer {
     auto rest = RestApi::create(*store_, restOptions);
     if (!rest) return rest.error().wrap("bootstrap");
     rest_ = std::move(*rest);
-    ready_ = true;
 
     std::vector<std::string> sans;
     if (!isWildcard(host)) sans.push_back(host);
@@ -92,7 +91,7 @@ class ApiServerImpl final : public ApiServer {
     if (auto st = writeKubeconfig(kubeconfig_, {url_, pki->caPem, *token}); !st) return st.error();
     // Only now do the health endpoints say ok: a client that waits for
     // /healthz and then reads the kubeconfig must find it written.
-    started_ = true;
+    phase_ = Phase::kServing;
 
     auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
@@ -116,7 +115,7 @@ class ApiServerImpl final : public ApiServer {
       if (stopped_) return;
       stopped_ = true;
     }
-    ready_ = false;
+    phase_ = Phase::kStopping;
     // Connections first (their onClose callbacks end watches), then the REST
     // layer, then the store it uses.
     if (http_) http_->stop();
@@ -139,11 +138,11 @@ class ApiServerImpl final : public ApiServer {
       w->respond(401, "application/json", unauthorizedBody());
       return;
     }
-    if (!ready_ || !started_) {
-      w->respond(
-          503, "application/json",
-          statusJson(503, "ServiceUnavailable",
-                     ready_ ? "the apiserver is starting" : "the apiserver is shutting down"));
+    if (Phase phase = phase_.load(); phase != Phase::kServing) {
+      w->respond(503, "application/json",
+                 statusJson(503, "ServiceUnavailable",
+                            phase == Phase::kStarting ? "the apiserver is starting"
+                                                      : "the apiserver is shutting down"));
       return;
     }
     rest_->handle(std::move(req), std::move(w));
@@ -153,8 +152,9 @@ class ApiServerImpl final : public ApiServer {
   // Every one fails until start-up has finished (as kube-apiserver's do until
   // its post-start hooks have run); /readyz fails again once stopping.
   void health(std::string_view root, const Request& req, ResponseWriter& w) {
-    const bool started = started_.load();
-    const bool storeOk = root != "/readyz" || ready_.load();
+    const Phase phase = phase_.load();
+    const bool started = phase != Phase::kStarting;
+    const bool storeOk = root != "/readyz" || phase != Phase::kStopping;
     const bool ok = started && storeOk;
     const std::string name(root.substr(1));
     const std::string storeLine = storeOk ? "[+]etcd ok\n" : "[-]etcd failed: reason withheld\n";
@@ -180,8 +180,9 @@ class ApiServerImpl final : public ApiServer {
   std::unique_ptr<RestApi> rest_;
   std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<HttpServer> http_;
-  std::atomic<bool> ready_{false};    // the store and REST layer serve; false once stopping
-  std::atomic<bool> started_{false};  // start-up finished: the kubeconfig is written
+  // kServing once start-up has finished (the kubeconfig is written), until stop().
+  enum class Phase { kStarting, kServing, kStopping };
+  std::atomic<Phase> phase_{Phase::kStarting};
   std::string url_, kubeconfig_;
   std::mutex mu_;
   std::condition_variable cv_;

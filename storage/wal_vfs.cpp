@@ -198,10 +198,10 @@ int xOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, in
   f->pendingAt = 0;
   int rc = base()->xOpen(base(), name, f->real, flags, outFlags);
   if (f->real->pMethods == nullptr) return rc;  // nothing to close
-  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) != 0) {
+  // Readers open the WAL too but never write it: the buffer grows on the
+  // first write only.
+  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) != 0)
     f->pending = new (std::nothrow) std::vector<char>();
-    if (f->pending != nullptr) f->pending->reserve(64 * 1024);
-  }
   f->file.pMethods = &kMethods;
   return rc;
 }

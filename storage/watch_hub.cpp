@@ -46,6 +46,15 @@ bool hasPrefix(const std::string& key, const std::string& prefix) {
   return key.size() >= prefix.size() && key.compare(0, prefix.size(), prefix) == 0;
 }
 
+// Whether any event's key is under any of `prefixes`.
+bool wanted(const std::map<std::string, int, std::less<>>& prefixes,
+            const std::vector<Event>& events) {
+  for (const auto& [prefix, count] : prefixes)
+    for (const Event& e : events)
+      if (hasPrefix(e.record.key, prefix)) return true;
+  return false;
+}
+
 // Batches the notifier may leave queued before it is woken to take them into
 // the ring anyway, so memory stays bounded when nobody watches what is written.
 constexpr size_t kMaxQuietBatches = 64;
@@ -112,11 +121,7 @@ void WatchHub::publish(std::vector<Event> events) {
     // batches wait): the rest it takes, in order, when it next wakes, which is
     // before it adds a watcher or delivers a later batch. Sparing a wake-up per
     // batch matters when most writes have no watcher (a bulk create).
-    for (const auto& [prefix, count] : inbox_->prefixes) {
-      for (const Event& e : events)
-        if (hasPrefix(e.record.key, prefix)) wake = true;
-      if (wake) break;
-    }
+    wake = wanted(inbox_->prefixes, events);
     inbox_->messages.push_back(Message{std::move(events), nullptr});
     if (inbox_->messages.size() >= kMaxQuietBatches) wake = true;
   }

@@ -116,13 +116,15 @@ TEST_CASE("compare-and-swap failures carry the documented codes", "[storage]") {
 }
 
 TEST_CASE("a create of an existing key fails alone, amid a batch of others", "[storage]") {
-  TempDir dir;
-  auto store = openStore(dir.db());
-  REQUIRE(commit1(*store, createOp("k", "1")).ok());  // rev 1
+  // Declared before the store, so a failed check cannot free them under a
+  // callback still running on the store's thread.
   std::mutex mu;
   std::condition_variable cv;
   int done = 0, exists = 0;
   std::set<Revision> revisions;
+  TempDir dir;
+  auto store = openStore(dir.db());
+  REQUIRE(commit1(*store, createOp("k", "1")).ok());  // rev 1
   for (int i = 0; i < 40; ++i) {  // queued at once: the writer takes them in few batches
     std::vector<Op> ops;
     ops.push_back(i % 2 == 0 ? createOp("k", "x") : createOp("n/" + std::to_string(i), "v"));
