@@ -254,17 +254,27 @@ Status GarbageCollector::processOwner(const Kind& kind, const Json& owner) {
   }
   // Foreground: delete the dependents, wait for the blocking ones to go.
   bool blocking = false;
+  Status changed;  // a dependent changed since the cache saw it
   for (auto& [k, dep] : deps) {
     for (const Json& r : dep["metadata"]["ownerReferences"])
       if (r.value("uid", "") == uid && r.value("blockOwnerDeletion", false)) blocking = true;
     if (isDeleting(dep)) continue;
     std::string policy = k->kind == "Pod" ? "Background" : "Foreground";
-    auto r =
-        client_->del(k->path(str(dep, "metadata", "namespace"), str(dep, "metadata", "name")),
-                     Json{{"propagationPolicy", policy}, {"preconditions", {{"uid", uidOf(dep)}}}});
-    if (!r && r.error().code != Code::kNotFound && r.error().code != Code::kConflict)
+    // Only the version the cache holds, as in checkOwners: the dependent may
+    // have been orphaned meanwhile. On a conflict the owner is retried, by
+    // when the cache knows whether it still is a dependent.
+    auto r = client_->del(
+        k->path(str(dep, "metadata", "namespace"), str(dep, "metadata", "name")),
+        Json{{"propagationPolicy", policy},
+             {"preconditions",
+              {{"uid", uidOf(dep)}, {"resourceVersion", str(dep, "metadata", "resourceVersion")}}}});
+    if (!r && r.error().code == Code::kConflict) {
+      changed = r.error();
+    } else if (!r && r.error().code != Code::kNotFound) {
       return r.error();
+    }
   }
+  if (!changed) return changed;
   if (blocking) return {};  // dependents' delete events bring us back
   return removeFinalizer(kind, owner, kForegroundFinalizer);
 }
