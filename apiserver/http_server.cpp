@@ -935,13 +935,19 @@ class HttpServerImpl final : public HttpServer {
                              ? "[" + rep.address().to_string() + "]:" + std::to_string(rep.port())
                              : rep.address().to_string() + ":" + std::to_string(rep.port());
     socket.set_option(tcp::no_delay(true), ignored);
+    // begin() runs on the connection's own strand, not this one: once it has
+    // registered the connection, stop() may post closeNow() there, which must
+    // not run while begin() still starts the first read.
+    auto executor = socket.get_executor();
     if (core_->tls) {
       using S = beast::ssl_stream<beast::tcp_stream>;
-      std::make_shared<Connection<S>>(core_, std::move(remote), std::move(socket), *core_->tls)
-          ->begin();
+      auto c =
+          std::make_shared<Connection<S>>(core_, std::move(remote), std::move(socket), *core_->tls);
+      net::post(executor, [c] { c->begin(); });
     } else {
-      std::make_shared<Connection<beast::tcp_stream>>(core_, std::move(remote), std::move(socket))
-          ->begin();
+      auto c = std::make_shared<Connection<beast::tcp_stream>>(core_, std::move(remote),
+                                                               std::move(socket));
+      net::post(executor, [c] { c->begin(); });
     }
     accept();
   }
