@@ -375,6 +375,7 @@ Result<std::unique_ptr<Watch>> SqliteStore::watch(const std::string& prefix, Rev
 }
 
 Status SqliteStore::compact(Revision revision) {
+  if (Status s = refuseInCallback("compact"); !s) return s;
   if (revision <= compacted_.load()) return {};
   const Revision current = revision_.load();
   if (revision > current) {

@@ -114,6 +114,9 @@ class SqliteStore : public Store {
   Status readLog(const std::string& prefix, Revision after, Revision* through,
                  std::vector<Event>* events);
 
+  // Runs a commit callback (logging what it throws) inside a CallbackScope.
+  static void runDone(const std::function<void(Result<TxnResult>)>& done,
+                      Result<TxnResult> result);
   void writerLoop();
   // Clears writing_ (set by the writer thread or an inline commit) and wakes
   // the writer thread if commits queued meanwhile.

@@ -21,8 +21,12 @@ Error keyError(Code code, const std::string& key, std::string message) {
   return e;
 }
 
-void runDone(const std::function<void(Result<TxnResult>)>& done, Result<TxnResult> result) {
+}  // namespace
+
+void SqliteStore::runDone(const std::function<void(Result<TxnResult>)>& done,
+                          Result<TxnResult> result) {
   if (!done) return;
+  CallbackScope scope;
   try {
     done(std::move(result));
   } catch (const std::exception& e) {
@@ -31,8 +35,6 @@ void runDone(const std::function<void(Result<TxnResult>)>& done, Result<TxnResul
     logError("commit callback threw");
   }
 }
-
-}  // namespace
 
 void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) {
   {

@@ -141,7 +141,8 @@ class Store {
   // returns (after that batch's fsync). It must not block and must not call
   // commit() synchronously and wait; it may call commit() with a callback.
   virtual void commit(std::vector<Op> ops, std::function<void(Result<TxnResult>)> done) = 0;
-  // The same, waiting for the result.
+  // The same, waiting for the result. From inside a commit callback, where
+  // waiting would deadlock, it fails at once with kInternal.
   Result<TxnResult> commitSync(std::vector<Op> ops);
 
   // Delivers every event on keys with `prefix` whose revision is > `after`, in
@@ -164,12 +165,27 @@ class Store {
                                                std::function<void(const Error&)> onEnd) = 0;
 
   // Drops log entries at or below `revision` (never the current state of a key).
-  // Waits for the writer: do not call from a commit callback. A revision
+  // Waits for the writer: from a commit callback it fails at once with
+  // kInternal (waiting there would deadlock). A revision
   // at or below compactedRevision() is a no-op; one above currentRevision() is
   // kBadRequest.
   virtual Status compact(Revision revision) = 0;
 
   virtual Revision currentRevision() = 0;
+
+ protected:
+  // Stores run commit callbacks inside a CallbackScope, so that what would
+  // wait for the store's writer from there fails instead of deadlocking.
+  struct CallbackScope {
+    CallbackScope();
+    ~CallbackScope();
+    CallbackScope(const CallbackScope&) = delete;
+    CallbackScope& operator=(const CallbackScope&) = delete;
+  };
+  // An error when called inside a commit callback; `what` names the call.
+  static Status refuseInCallback(const char* what);
+
+ public:
   virtual Revision compactedRevision() = 0;
 
   // Counters for tests and benchmarks: how well group commit batches, and what a

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -587,4 +588,36 @@ TEST_CASE("background checkpoints keep the WAL bounded", "[storage]") {
   WARN("WAL after ~30 MB of commits: " << walBytes / 1024 << " KiB");
   CHECK(walBytes < 16u * 1024 * 1024);
   CHECK(store->list("wal/")->items.size() == 3000);
+}
+
+TEST_CASE("commitSync and compact called from a commit callback fail instead of deadlocking",
+          "[storage]") {
+  // Both wait for the writer, which is what runs the callback (or, for a lone
+  // commit, holds the store's write turn while its caller runs it).
+  TempDir dir;
+  auto store = openStore(dir.db());
+  // The error codes; nullopt where the call succeeded.
+  std::promise<std::pair<std::optional<Code>, std::optional<Code>>> inner;
+  auto f = inner.get_future();
+  std::vector<Op> ops;
+  ops.push_back(createOp("c/1", "v"));
+  store->commit(std::move(ops), [&](Result<TxnResult> r) {
+    REQUIRE(r.ok());
+    std::vector<Op> again;
+    again.push_back(createOp("c/2", "v"));
+    auto nested = store->commitSync(std::move(again));
+    Status compacted = store->compact(r->revision);
+    inner.set_value({nested.ok() ? std::nullopt : std::optional<Code>(nested.error().code),
+                     compacted.ok() ? std::nullopt : std::optional<Code>(compacted.error().code)});
+  });
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto [nested, compacted] = f.get();
+  CHECK(nested == Code::kInternal);
+  CHECK(compacted == Code::kInternal);
+  CHECK(store->get("c/2").error().code == Code::kNotFound);
+  // Outside a callback both work as before.
+  std::vector<Op> later;
+  later.push_back(createOp("c/3", "v"));
+  REQUIRE(store->commitSync(std::move(later)).ok());
+  CHECK(store->compact(1).ok());
 }
