@@ -256,11 +256,13 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
     if (!existed.empty()) {
       // Their revisions then from the (rev, key) index alone; the values by
       // primary key.
-      auto revs = db.query("SELECT key, MAX(rev) FROM log WHERE rev > ?4 AND rev <= ?3 AND " +
-                           inRange + " GROUP BY key ORDER BY key");
+      // Rows at or below the compaction floor are the values compaction kept
+      // for keys that changed after it (see compactLog).
+      auto revs = db.query("SELECT key, MAX(rev) FROM log WHERE rev <= ?3 AND " + inRange +
+                           " GROUP BY key ORDER BY key");
       if (!revs) return revs.error();
       bindRange(*revs);
-      revs->bind(3, atRevision).bind(4, compacted);
+      revs->bind(3, atRevision);
       for (;;) {
         auto row = revs->step();
         if (!row) return row.error().wrap("list " + prefix);
@@ -275,8 +277,9 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
         if (!found) return found.error().wrap("list " + prefix);
         if (*found) then.push_back(Record{key, value->blob(0), value->int64(1), rev});
       }
-      // A key whose value then is older than the compacted revision: the
-      // first of `existed` (sorted, as `then`) that `then` lacks.
+      // A key whose value then the log lacks (compaction keeps them all for
+      // revisions from its floor on, so this is a defence): the first of
+      // `existed` (sorted, as `then`) that `then` lacks.
       if (then.size() < existed.size()) {
         auto missing = existed.begin();
         for (const auto& r : then) {

@@ -6,6 +6,7 @@
 //   log(rev, key, type, value, create_rev) one row per change, primary key
 //                                          (rev, key); watch replay reads it,
 //                                          compaction deletes its old rows
+//                                          (keeping some: see Compaction)
 //   meta(name, value)                      'compacted' (log rows <= it are gone)
 //                                          and 'revision' (no longer written: the
 //                                          revision is the newest log row, or
@@ -32,7 +33,13 @@
 // what is on disk is then unknown.
 //
 // Compaction runs on the writer thread too, in chunks of revisions, each its
-// own short transaction, so commits interleave with a long compaction.
+// own short transaction, so commits interleave with a long compaction. Like
+// etcd's, it keeps what a list at any revision from the floor on needs: of a
+// key's rows at or below the floor, the newest when the key changed or went
+// after it (kv holds the value otherwise, and a deletion needs nothing). A key
+// whose value compaction took because kv held it gets it back into the log,
+// at its own revision, when it next changes (restoreToLog). So the log keeps
+// no second copy of a key that stays unchanged.
 //
 // Reads: get/list borrow a read connection from a pool (one per concurrently
 // reading thread) and read from one WAL snapshot.
@@ -73,7 +80,7 @@ class SqliteStore : public Store {
 
  private:
   static constexpr size_t kMaxBatch = 1000;
-  static constexpr Revision kCompactChunk = 10000;
+  static constexpr Revision kCompactChunk = 5000;
   static constexpr int kCheckpointPages = 1000;  // SQLite's own default threshold
   // A background checkpoint cannot finish while commits keep appending to the
   // WAL, so the WAL would grow without bound under steady load. Past this size
@@ -130,6 +137,11 @@ class SqliteStore : public Store {
   Status applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnResult>>* outcome,
                   std::vector<Event>* events);
   void runCompactionChunk(Compaction& c);
+  // Compaction of the log rows in (from, to]; see "Compaction" above.
+  Status compactLog(Revision from, Revision to);
+  // Writes a state row's value back to the log at its own revision (the
+  // compaction had taken it; the key is about to change).
+  Status restoreToLog(const Record& value);
   void compactorLoop();
   void checkpointLoop();
   static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);

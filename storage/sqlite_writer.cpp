@@ -2,6 +2,7 @@
 // sqlite_store.h for the design.
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <numeric>
 
 #include "base/log.h"
@@ -258,10 +259,17 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
   result.revision = rev;
   result.records.reserve(n);
   std::vector<int> types(n);
+  const Revision compacted = compacted_.load();
   for (size_t i = 0; i < n; ++i) {
     const Op& op = ops[i];
     Record rec;
     Status s;
+    // A value older than the compaction floor left the log (the state had
+    // it); back it goes, at its own revision, before the state moves on: a
+    // list at a revision from the floor on may still ask for it.
+    if (op.kind != Op::Kind::kCreate && current[i]->modRevision <= compacted) {
+      if (Status r = restoreToLog(*current[i]); !r) return r;
+    }
     switch (op.kind) {
       case Op::Kind::kCreate: {
         auto q = writeDb_->query(
@@ -319,6 +327,74 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
   return {};
 }
 
+Status SqliteStore::restoreToLog(const Record& value) {
+  auto q = writeDb_->query(
+      "INSERT OR IGNORE INTO log(rev, key, type, value, create_rev) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!q) return q.error();
+  return q->bind(1, value.modRevision)
+      .bindText(2, value.key)
+      .bind(3, value.createRevision == value.modRevision ? kCreated : kUpdated)
+      .bindBlob(4, value.value)
+      .bind(5, value.createRevision)
+      .run();
+}
+
+Status SqliteStore::compactLog(Revision from, Revision to) {
+  // Rows below the old floor are values kept for keys that changed later (see
+  // below, and restoreToLog); a newer row of the key in (from, to] replaces them.
+  {
+    auto q = writeDb_->query(
+        "DELETE FROM log WHERE rev <= ?1 AND key IN"
+        " (SELECT key FROM log WHERE rev > ?1 AND rev <= ?2)");
+    if (!q) return q.error();
+    if (Status s = q->bind(1, from).bind(2, to).run(); !s) return s;
+  }
+  // Each key's newest row in (from, to]: its value at the new floor, and at
+  // every revision after it until the key's next change.
+  std::map<std::string, std::pair<Revision, int>> newest;  // key -> (rev, type)
+  {
+    auto q = writeDb_->query("SELECT rev, key, type FROM log WHERE rev > ?1 AND rev <= ?2");
+    if (!q) return q.error();
+    q->bind(1, from).bind(2, to);
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      newest[q->text(1)] = {q->int64(0), static_cast<int>(q->int64(2))};  // rows come in rev order
+    }
+  }
+  // Kept: the rows a list at a revision >= `to` may need, as etcd keeps them.
+  // Not a deletion (the key did not exist then), nor the value the state still
+  // holds (mod_rev equal): only the value of a key that changed or went after
+  // `to`. They stay where they are; every other row of the range goes.
+  if (Status s = writeDb_->exec(
+          "CREATE TEMP TABLE IF NOT EXISTS compact_keep(rev INTEGER NOT NULL, key TEXT NOT NULL,"
+          " PRIMARY KEY(rev, key)) WITHOUT ROWID; DELETE FROM temp.compact_keep;");
+      !s) {
+    return s;
+  }
+  bool anyKept = false;
+  for (const auto& [key, newestRow] : newest) {
+    if (newestRow.second == kDeleted) continue;
+    auto state = writeDb_->query("SELECT mod_rev FROM kv WHERE key = ?1");
+    if (!state) return state.error();
+    state->bindText(1, key);
+    auto row = state->step();
+    if (!row) return row.error();
+    if (*row && state->int64(0) == newestRow.first) continue;
+    auto keep = writeDb_->query("INSERT INTO temp.compact_keep(rev, key) VALUES(?1, ?2)");
+    if (!keep) return keep.error();
+    if (Status s = keep->bind(1, newestRow.first).bindText(2, key).run(); !s) return s;
+    anyKept = true;
+  }
+  auto q = writeDb_->query(anyKept ? "DELETE FROM log WHERE rev > ?1 AND rev <= ?2 AND NOT EXISTS"
+                                     " (SELECT 1 FROM temp.compact_keep k"
+                                     " WHERE k.rev = log.rev AND k.key = log.key)"
+                                   : "DELETE FROM log WHERE rev > ?1 AND rev <= ?2");
+  if (!q) return q.error();
+  return q->bind(1, from).bind(2, to).run();
+}
+
 void SqliteStore::runCompactionChunk(Compaction& c) {
   if (broken_.load()) {
     c.result->set_value(
@@ -332,10 +408,7 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
   }
   const Revision to = std::min(c.target, from + kCompactChunk);
   Status s = writeDb_->run("BEGIN IMMEDIATE");
-  if (s) {
-    auto q = writeDb_->query("DELETE FROM log WHERE rev > ?1 AND rev <= ?2");
-    s = q ? q->bind(1, from).bind(2, to).run() : Status(q.error());
-  }
+  if (s) s = compactLog(from, to);
   if (s) {
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'compacted'");
     s = q ? q->bind(1, to).run() : Status(q.error());

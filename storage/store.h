@@ -129,9 +129,9 @@ class Store {
   // as they were then — what later pages of a paginated list must show: keys
   // created since are left out, keys changed or deleted since show their value
   // at that revision (rebuilt from the log). kGone when the log was compacted
-  // past it (the watch's "too old resource version" message), or when a key
-  // changed since and its value then was written before the compacted
-  // revision (compaction keeps no key's last value, unlike etcd's).
+  // past it (the watch's "too old resource version" message); a revision at or
+  // after the compacted one lists in full, as etcd's does (compaction keeps
+  // each key's value at the floor while the key changed after it).
   virtual Result<ListResult> list(const std::string& prefix, int64_t limit = 0,
                                   const std::string& startAfter = "", Revision atRevision = 0) = 0;
 

@@ -436,14 +436,14 @@ TEST_CASE("a list at a past revision shows the keys as they were then", "[storag
   CHECK(values(*now) == std::vector<std::string>{"/p/a=old/p/a", "/p/b=new b", "/p/bb=new",
                                                  "/p/c=c3", "/p/e=e3", "/p/z=new"});
 
-  // Compacted up to it: /p/e's value then (revision 2) is still in the log,
-  // /p/c's (revision 1) is not.
+  // Compacted up to it, and to it: the values then of the keys that changed
+  // since (revisions 1 and 2) stay, as etcd keeps them; the list is whole.
   REQUIRE(store->compact(at - 1).ok());
-  CHECK(values(*store->list("/p/", 0, "/p/d", at)) == std::vector<std::string>{"/p/e=e2"});
-  auto lost = store->list("/p/", 0, "/p/b", at);
-  REQUIRE_FALSE(lost.ok());
-  CHECK(lost.error().code == Code::kGone);
-  CHECK(lost.error().name == "/p/c");
+  CHECK(values(*store->list("/p/", 0, "", at)) == values(*whole));
+  REQUIRE(store->compact(at).ok());
+  CHECK(values(*store->list("/p/", 0, "", at)) == values(*whole));
+  CHECK(values(*store->list("/p/", 2, first->items.back().key, at)) ==
+        std::vector<std::string>{"/p/c=old/p/c", "/p/d=old/p/d"});
   // Compacted past it: 410.
   REQUIRE(store->compact(at + 1).ok());
   auto gone = store->list("/p/", 2, first->items.back().key, at);
@@ -620,4 +620,76 @@ TEST_CASE("commitSync and compact called from a commit callback fail instead of 
   later.push_back(createOp("c/3", "v"));
   REQUIRE(store->commitSync(std::move(later)).ok());
   CHECK(store->compact(1).ok());
+}
+
+TEST_CASE("compaction keeps a key's value at the floor only while the key changed after it",
+          "[storage]") {
+  // etcd's promise, which paginated lists rely on: a list at any revision from
+  // the compaction floor on is whole. Without a second copy of every key that
+  // stays unchanged (the state holds those).
+  TempDir dir;
+  auto store = openStore(dir.db());
+  auto logRows = [&] {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(dir.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT rev, key FROM log ORDER BY rev, key", -1, &st,
+                               nullptr) == SQLITE_OK);
+    std::vector<std::string> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      rows.push_back(std::to_string(sqlite3_column_int64(st, 0)) + ":" +
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+  };
+  auto values = [](const Result<ListResult>& l) {
+    std::vector<std::string> out;
+    REQUIRE(l.ok());
+    for (const auto& r : l->items) out.push_back(r.key + "=" + r.value);
+    return out;
+  };
+  REQUIRE(commit1(*store, createOp("/k/quiet", "q1")).ok());  // 1
+  REQUIRE(commit1(*store, createOp("/k/busy", "b1")).ok());   // 2
+  REQUIRE(commit1(*store, createOp("/k/gone", "g1")).ok());   // 3
+  REQUIRE(commit1(*store, createOp("/k/late", "l1")).ok());   // 4
+  REQUIRE(commit1(*store, updateOp("/k/busy", "b2")).ok());   // 5
+  REQUIRE(commit1(*store, deleteOp("/k/gone")).ok());         // 6
+  REQUIRE(commit1(*store, updateOp("/k/busy", "b3")).ok());   // 7
+  const std::vector<std::string> at4 = {"/k/busy=b1", "/k/gone=g1", "/k/late=l1", "/k/quiet=q1"};
+  const std::vector<std::string> at5 = {"/k/busy=b2", "/k/gone=g1", "/k/late=l1", "/k/quiet=q1"};
+  CHECK(values(store->list("/k/", 0, "", 4)) == at4);
+
+  REQUIRE(store->compact(5).ok());
+  // Kept: /k/busy's row 5 (changed at 7) and /k/gone's row 3 (deleted at 6);
+  // the rest of the log above the floor as it was. Not /k/quiet's or
+  // /k/late's: the state holds them.
+  CHECK(logRows() == std::vector<std::string>{"3:/k/gone", "5:/k/busy", "6:/k/gone", "7:/k/busy"});
+  CHECK(values(store->list("/k/", 0, "", 5)) == at5);
+  CHECK(store->list("/k/", 0, "", 4).error().code == Code::kGone);
+
+  // /k/late changes after the floor took its value: the value comes back.
+  REQUIRE(commit1(*store, updateOp("/k/late", "l2")).ok());  // 8
+  CHECK(values(store->list("/k/", 0, "", 5)) == at5);
+  CHECK(values(store->list("/k/", 2, "/k/busy", 6)) ==
+        std::vector<std::string>{"/k/late=l1", "/k/quiet=q1"});
+  REQUIRE(commit1(*store, deleteOp("/k/quiet")).ok());  // 9
+  CHECK(values(store->list("/k/", 0, "", 5)) == at5);
+  CHECK(values(store->list("/k/", 0, "", 9)) ==
+        std::vector<std::string>{"/k/busy=b3", "/k/late=l2"});
+
+  // A later compaction drops what newer rows replace, and the floor's
+  // deletions; the kept values of keys that changed after the new floor stay.
+  REQUIRE(store->compact(8).ok());
+  CHECK(logRows() == std::vector<std::string>{"1:/k/quiet", "9:/k/quiet"});
+  CHECK(values(store->list("/k/", 0, "", 8)) ==
+        std::vector<std::string>{"/k/busy=b3", "/k/late=l2", "/k/quiet=q1"});
+  // Compacted to the newest revision: only the state is left.
+  REQUIRE(store->compact(9).ok());
+  CHECK(logRows().empty());
+  CHECK(values(store->list("/k/", 0, "", 9)) ==
+        std::vector<std::string>{"/k/busy=b3", "/k/late=l2"});
+  store.reset();
+  auto reopened = openStore(dir.db());
+  CHECK(reopened->currentRevision() == 9);
 }
