@@ -1,6 +1,7 @@
 #include "apiserver/namespace_cache.h"
 
 #include "api/json.h"
+#include "api/meta.h"
 
 namespace skiff::apiserver {
 
@@ -19,9 +20,7 @@ std::string NamespaceCache::nameOf(const std::string& key) { return nameOfKey(ke
 NamespaceCache::State NamespaceCache::stateOf(const std::string& storedValue) {
   api::Json ns = api::parseStoredJson(storedValue);
   if (!ns.is_object()) return State::kActive;  // corrupt: let the write path judge
-  const api::Json& md = ns.value("metadata", api::Json::object());
-  if (md.is_object() && md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null())
-    return State::kTerminating;
+  if (api::isDeleting(ns)) return State::kTerminating;
   const api::Json& status = ns.value("status", api::Json::object());
   if (status.is_object() && status.value("phase", "") == "Terminating") return State::kTerminating;
   return State::kActive;
