@@ -257,7 +257,8 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
       // Their revisions then from the (rev, key) index alone; the values by
       // primary key.
       // Rows at or below the compaction floor are the values compaction kept
-      // for keys that changed after it (see compactLog).
+      // for keys that changed after it (see compactLog); at most one per key,
+      // so they add to this scan at most as many rows as the log has above it.
       auto revs = db.query("SELECT key, MAX(rev) FROM log WHERE rev <= ?3 AND " + inRange +
                            " GROUP BY key ORDER BY key");
       if (!revs) return revs.error();
@@ -277,9 +278,10 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
         if (!found) return found.error().wrap("list " + prefix);
         if (*found) then.push_back(Record{key, value->blob(0), value->int64(1), rev});
       }
-      // A key whose value then the log lacks (compaction keeps them all for
-      // revisions from its floor on, so this is a defence): the first of
-      // `existed` (sorted, as `then`) that `then` lacks.
+      // A key whose value then the log lacks: compaction keeps them all for
+      // revisions from its floor on, but a skiff before it kept none (a
+      // database it compacted). The first of `existed` (sorted, as `then`)
+      // that `then` lacks.
       if (then.size() < existed.size()) {
         auto missing = existed.begin();
         for (const auto& r : then) {

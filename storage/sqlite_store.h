@@ -7,7 +7,8 @@
 //                                          (rev, key); watch replay reads it,
 //                                          compaction deletes its old rows
 //                                          (keeping some: see Compaction)
-//   meta(name, value)                      'compacted' (log rows <= it are gone)
+//   meta(name, value)                      'compacted' (log rows <= it are gone
+//                                          but for the values kept: see Compaction)
 //                                          and 'revision' (no longer written: the
 //                                          revision is the newest log row, or
 //                                          the compaction floor once no row
@@ -38,7 +39,7 @@
 // key's rows at or below the floor, the newest when the key changed or went
 // after it (kv holds the value otherwise, and a deletion needs nothing). A key
 // whose value compaction took because kv held it gets it back into the log,
-// at its own revision, when it next changes (restoreToLog). So the log keeps
+// at its own revision, when it next changes (applyTxn). So the log keeps
 // no second copy of a key that stays unchanged.
 //
 // Reads: get/list borrow a read connection from a pool (one per concurrently
@@ -122,8 +123,7 @@ class SqliteStore : public Store {
                  std::vector<Event>* events);
 
   // Runs a commit callback (logging what it throws) inside a CallbackScope.
-  static void runDone(const std::function<void(Result<TxnResult>)>& done,
-                      Result<TxnResult> result);
+  void runDone(const std::function<void(Result<TxnResult>)>& done, Result<TxnResult> result);
   void writerLoop();
   // Clears writing_ (set by the writer thread or an inline commit) and wakes
   // the writer thread if commits queued meanwhile.
@@ -139,9 +139,9 @@ class SqliteStore : public Store {
   void runCompactionChunk(Compaction& c);
   // Compaction of the log rows in (from, to]; see "Compaction" above.
   Status compactLog(Revision from, Revision to);
-  // Writes a state row's value back to the log at its own revision (the
-  // compaction had taken it; the key is about to change).
-  Status restoreToLog(const Record& value);
+  // Writes `r` to the log at its modRevision. ifAbsent: unless a row is there
+  // (a value compaction took, written back before its key changes).
+  Status writeLog(const Record& r, int type, bool ifAbsent);
   void compactorLoop();
   void checkpointLoop();
   static int onWalCommit(void* self, sqlite3* db, const char* name, int pages);
@@ -155,7 +155,7 @@ class SqliteStore : public Store {
   std::vector<std::unique_ptr<sql::Db>> pool_;  // guarded by poolMu_: idle read connections
 
   std::atomic<Revision> revision_{0};   // last committed (durable) revision
-  std::atomic<Revision> compacted_{0};  // log rows <= this are gone
+  std::atomic<Revision> compacted_{0};  // the compaction floor (see Compaction)
   std::atomic<bool> broken_{false};     // an SQLite write failed; refuse writes
 
   std::mutex queueMu_;

@@ -27,7 +27,7 @@ Error keyError(Code code, const std::string& key, std::string message) {
 void SqliteStore::runDone(const std::function<void(Result<TxnResult>)>& done,
                           Result<TxnResult> result) {
   if (!done) return;
-  CallbackScope scope;
+  CallbackScope scope(this);
   try {
     done(std::move(result));
   } catch (const std::exception& e) {
@@ -268,7 +268,9 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
     // it); back it goes, at its own revision, before the state moves on: a
     // list at a revision from the floor on may still ask for it.
     if (op.kind != Op::Kind::kCreate && current[i]->modRevision <= compacted) {
-      if (Status r = restoreToLog(*current[i]); !r) return r;
+      const Record& was = *current[i];
+      const int type = was.createRevision == was.modRevision ? kCreated : kUpdated;
+      if (Status r = writeLog(was, type, /*ifAbsent=*/true); !r) return r;
     }
     switch (op.kind) {
       case Op::Kind::kCreate: {
@@ -303,15 +305,7 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
       }
     }
     if (!s) return s;
-    auto q = writeDb_->query(
-        "INSERT INTO log(rev, key, type, value, create_rev) VALUES(?1, ?2, ?3, ?4, ?5)");
-    if (!q) return q.error();
-    s = q->bind(1, rev)
-            .bindText(2, rec.key)
-            .bind(3, types[i])
-            .bindBlob(4, rec.value)
-            .bind(5, rec.createRevision)
-            .run();
+    s = writeLog(rec, types[i], /*ifAbsent=*/false);  // rec.modRevision is rev
     if (!s) return s;
     result.records.push_back(std::move(rec));
   }
@@ -327,21 +321,23 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
   return {};
 }
 
-Status SqliteStore::restoreToLog(const Record& value) {
+Status SqliteStore::writeLog(const Record& r, int type, bool ifAbsent) {
   auto q = writeDb_->query(
-      "INSERT OR IGNORE INTO log(rev, key, type, value, create_rev) VALUES(?1, ?2, ?3, ?4, ?5)");
+      ifAbsent ? "INSERT OR IGNORE INTO log(rev, key, type, value, create_rev) VALUES(?1, ?2, ?3, "
+                 "?4, ?5)"
+               : "INSERT INTO log(rev, key, type, value, create_rev) VALUES(?1, ?2, ?3, ?4, ?5)");
   if (!q) return q.error();
-  return q->bind(1, value.modRevision)
-      .bindText(2, value.key)
-      .bind(3, value.createRevision == value.modRevision ? kCreated : kUpdated)
-      .bindBlob(4, value.value)
-      .bind(5, value.createRevision)
+  return q->bind(1, r.modRevision)
+      .bindText(2, r.key)
+      .bind(3, type)
+      .bindBlob(4, r.value)
+      .bind(5, r.createRevision)
       .run();
 }
 
 Status SqliteStore::compactLog(Revision from, Revision to) {
   // Rows below the old floor are values kept for keys that changed later (see
-  // below, and restoreToLog); a newer row of the key in (from, to] replaces them.
+  // below, and applyTxn); a newer row of the key in (from, to] replaces them.
   {
     auto q = writeDb_->query(
         "DELETE FROM log WHERE rev <= ?1 AND key IN"
@@ -353,14 +349,15 @@ Status SqliteStore::compactLog(Revision from, Revision to) {
   // every revision after it until the key's next change.
   std::map<std::string, std::pair<Revision, int>> newest;  // key -> (rev, type)
   {
-    auto q = writeDb_->query("SELECT rev, key, type FROM log WHERE rev > ?1 AND rev <= ?2");
+    auto q =
+        writeDb_->query("SELECT rev, key, type FROM log WHERE rev > ?1 AND rev <= ?2 ORDER BY rev");
     if (!q) return q.error();
     q->bind(1, from).bind(2, to);
     for (;;) {
       auto row = q->step();
       if (!row) return row.error();
       if (!*row) break;
-      newest[q->text(1)] = {q->int64(0), static_cast<int>(q->int64(2))};  // rows come in rev order
+      newest[q->text(1)] = {q->int64(0), static_cast<int>(q->int64(2))};
     }
   }
   // Kept: the rows a list at a revision >= `to` may need, as etcd keeps them.

@@ -1,24 +1,27 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <future>
 #include <string>
+#include <vector>
 
 namespace skiff::storage {
 
 namespace {
-thread_local int tCallbacks = 0;  // CallbackScopes open on this thread
+// The stores whose commit callbacks run on this thread, innermost last.
+thread_local std::vector<const Store*> tCallbacks;
 }  // namespace
 
-Store::CallbackScope::CallbackScope() {
-  ++tCallbacks;
+Store::CallbackScope::CallbackScope(const Store* store) {
+  tCallbacks.push_back(store);
 }
 
 Store::CallbackScope::~CallbackScope() {
-  --tCallbacks;
+  tCallbacks.pop_back();
 }
 
-Status Store::refuseInCallback(const char* what) {
-  if (tCallbacks == 0) return {};
+Status Store::refuseInCallback(const char* what) const {
+  if (std::find(tCallbacks.begin(), tCallbacks.end(), this) == tCallbacks.end()) return {};
   return makeError(Code::kInternal, std::string(what) +
                                         " called from a commit callback: it would wait for "
                                         "the writer that runs the callback");

@@ -131,7 +131,9 @@ class Store {
   // at that revision (rebuilt from the log). kGone when the log was compacted
   // past it (the watch's "too old resource version" message); a revision at or
   // after the compacted one lists in full, as etcd's does (compaction keeps
-  // each key's value at the floor while the key changed after it).
+  // each key's value at the floor while the key changed after it). A database
+  // compacted by a skiff before that kept nothing: there a key that changed
+  // after that floor, listed at a revision before its change, is kGone too.
   virtual Result<ListResult> list(const std::string& prefix, int64_t limit = 0,
                                   const std::string& startAfter = "", Revision atRevision = 0) = 0;
 
@@ -164,11 +166,12 @@ class Store {
                                                std::function<bool(const Event&)> onEvent,
                                                std::function<void(const Error&)> onEnd) = 0;
 
-  // Drops log entries at or below `revision` (never the current state of a key).
-  // Waits for the writer: from a commit callback it fails at once with
-  // kInternal (waiting there would deadlock). A revision
-  // at or below compactedRevision() is a no-op; one above currentRevision() is
-  // kBadRequest.
+  // Drops log entries at or below `revision` (never the current state of a key),
+  // but for what a list at a revision from `revision` on needs: each key's value
+  // then, while the key changed or went later. Waits for the writer: from a
+  // commit callback it fails at once with kInternal (waiting there would
+  // deadlock). A revision at or below compactedRevision() is a no-op; one above
+  // currentRevision() is kBadRequest.
   virtual Status compact(Revision revision) = 0;
 
   virtual Revision currentRevision() = 0;
@@ -176,14 +179,16 @@ class Store {
  protected:
   // Stores run commit callbacks inside a CallbackScope, so that what would
   // wait for the store's writer from there fails instead of deadlocking.
-  struct CallbackScope {
-    CallbackScope();
+  class CallbackScope {
+   public:
+    explicit CallbackScope(const Store* store);
     ~CallbackScope();
     CallbackScope(const CallbackScope&) = delete;
     CallbackScope& operator=(const CallbackScope&) = delete;
   };
-  // An error when called inside a commit callback; `what` names the call.
-  static Status refuseInCallback(const char* what);
+  // An error when called inside one of this store's commit callbacks (another
+  // store's writer is no concern); `what` names the call.
+  Status refuseInCallback(const char* what) const;
 
  public:
   virtual Revision compactedRevision() = 0;

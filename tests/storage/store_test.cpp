@@ -594,8 +594,10 @@ TEST_CASE("commitSync and compact called from a commit callback fail instead of 
           "[storage]") {
   // Both wait for the writer, which is what runs the callback (or, for a lone
   // commit, holds the store's write turn while its caller runs it).
-  TempDir dir;
+  TempDir dir, otherDir;
   auto store = openStore(dir.db());
+  auto other = openStore(otherDir.db());  // another store's writer is no concern
+  std::atomic<bool> otherCommitted{false};
   // The error codes; nullopt where the call succeeded.
   std::promise<std::pair<std::optional<Code>, std::optional<Code>>> inner;
   auto f = inner.get_future();
@@ -607,6 +609,9 @@ TEST_CASE("commitSync and compact called from a commit callback fail instead of 
     again.push_back(createOp("c/2", "v"));
     auto nested = store->commitSync(std::move(again));
     Status compacted = store->compact(r->revision);
+    std::vector<Op> elsewhere;
+    elsewhere.push_back(createOp("c/1", "v"));
+    otherCommitted = other->commitSync(std::move(elsewhere)).ok();
     inner.set_value({nested.ok() ? std::nullopt : std::optional<Code>(nested.error().code),
                      compacted.ok() ? std::nullopt : std::optional<Code>(compacted.error().code)});
   });
@@ -614,6 +619,7 @@ TEST_CASE("commitSync and compact called from a commit callback fail instead of 
   auto [nested, compacted] = f.get();
   CHECK(nested == Code::kInternal);
   CHECK(compacted == Code::kInternal);
+  CHECK(otherCommitted);
   CHECK(store->get("c/2").error().code == Code::kNotFound);
   // Outside a callback both work as before.
   std::vector<Op> later;
