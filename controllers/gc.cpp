@@ -221,17 +221,21 @@ Status GarbageCollector::checkOwners(const Kind& kind, const Json& obj) {
     if (isDeleting(obj)) return {};
     logInfo("garbage collector deletes",
             {{"kind", kind.kind}, {"object", keyOf(obj)}, {"propagationPolicy", v.propagation}});
-    // Only the version judged: the cache may not have seen a change to the
-    // owner references yet (an orphaning patch just before the owner's delete
-    // event). A conflict means it changed; its update event brings it back here.
-    auto r = client_->del(kind.path(ns, name),
-                          Json{{"propagationPolicy", v.propagation},
-                               {"preconditions",
-                                {{"uid", uidOf(obj)},
-                                 {"resourceVersion", str(obj, "metadata", "resourceVersion")}}}});
-    if (!r && r.error().code != Code::kNotFound && r.error().code != Code::kConflict)
-      return r.error();
+    // A conflict: its update event brings it back here.
+    Status s = deleteAsCached(kind, obj, v.propagation);
+    if (!s && s.error().code != Code::kConflict) return s;
   }
+  return {};
+}
+
+Status GarbageCollector::deleteAsCached(const Kind& kind, const Json& obj,
+                                        const std::string& propagation) {
+  auto r = client_->del(
+      kind.path(str(obj, "metadata", "namespace"), str(obj, "metadata", "name")),
+      Json{{"propagationPolicy", propagation},
+           {"preconditions",
+            {{"uid", uidOf(obj)}, {"resourceVersion", str(obj, "metadata", "resourceVersion")}}}});
+  if (!r && r.error().code != Code::kNotFound) return r.error();
   return {};
 }
 
@@ -259,20 +263,11 @@ Status GarbageCollector::processOwner(const Kind& kind, const Json& owner) {
     for (const Json& r : dep["metadata"]["ownerReferences"])
       if (r.value("uid", "") == uid && r.value("blockOwnerDeletion", false)) blocking = true;
     if (isDeleting(dep)) continue;
-    std::string policy = k->kind == "Pod" ? "Background" : "Foreground";
-    // Only the version the cache holds, as in checkOwners: the dependent may
-    // have been orphaned meanwhile. On a conflict the owner is retried, by
-    // when the cache knows whether it still is a dependent.
-    auto r = client_->del(
-        k->path(str(dep, "metadata", "namespace"), str(dep, "metadata", "name")),
-        Json{{"propagationPolicy", policy},
-             {"preconditions",
-              {{"uid", uidOf(dep)}, {"resourceVersion", str(dep, "metadata", "resourceVersion")}}}});
-    if (!r && r.error().code == Code::kConflict) {
-      changed = r.error();
-    } else if (!r && r.error().code != Code::kNotFound) {
-      return r.error();
-    }
+    // On a conflict the owner is retried, by when the cache knows whether
+    // the dependent still is one (it may have been orphaned meanwhile).
+    Status s = deleteAsCached(*k, dep, k->kind == "Pod" ? "Background" : "Foreground");
+    if (!s && s.error().code != Code::kConflict) return s;
+    if (!s) changed = s;
   }
   if (!changed) return changed;
   if (blocking) return {};  // dependents' delete events bring us back

@@ -72,6 +72,11 @@ class GarbageCollector {
   Status checkOwners(const Kind& kind, const Json& obj);
   Result<OwnerState> ownerState(const Json& ref, const std::string& ns);
   Status removeFinalizer(const Kind& kind, const Json& obj, const std::string& finalizer);
+  // Deletes `obj` only as the cache holds it (its uid and resourceVersion): the
+  // cache may not have seen a change to its owner references yet (an orphaning
+  // patch). Gone already is success; a conflict (it changed) is returned, and
+  // its update event, or the caller's retry, brings it back to be judged afresh.
+  Status deleteAsCached(const Kind& kind, const Json& obj, const std::string& propagation);
   std::vector<std::pair<const Kind*, Json>> dependentsOf(const std::string& uid);
   void enqueueRelated(const Kind& kind, const Json& obj, bool deleted);
   const Kind* kindNamed(const std::string& kind) const;
