@@ -939,15 +939,16 @@ class HttpServerImpl final : public HttpServer {
     // registered the connection, stop() may post closeNow() there, which must
     // not run while begin() still starts the first read.
     auto executor = socket.get_executor();
+    auto begin = [&executor](auto connection) {
+      net::post(executor, [connection] { connection->begin(); });
+    };
     if (core_->tls) {
       using S = beast::ssl_stream<beast::tcp_stream>;
-      auto c =
-          std::make_shared<Connection<S>>(core_, std::move(remote), std::move(socket), *core_->tls);
-      net::post(executor, [c] { c->begin(); });
+      begin(std::make_shared<Connection<S>>(core_, std::move(remote), std::move(socket),
+                                            *core_->tls));
     } else {
-      auto c = std::make_shared<Connection<beast::tcp_stream>>(core_, std::move(remote),
-                                                               std::move(socket));
-      net::post(executor, [c] { c->begin(); });
+      begin(std::make_shared<Connection<beast::tcp_stream>>(core_, std::move(remote),
+                                                            std::move(socket)));
     }
     accept();
   }
