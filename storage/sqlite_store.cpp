@@ -35,6 +35,17 @@ INSERT OR IGNORE INTO meta(name, value) VALUES('revision', 0), ('compacted', 0);
 COMMIT;
 )sql";
 
+// The database's format, in PRAGMA user_version: what this code writes, and the
+// newest it reads (older ones it reads too).
+//   0  not recorded: before format 2, or meta 'revision' written by every
+//      commit (before the revision moved to the log), or both;
+//   2  compaction keeps log rows at or below its floor (see sqlite_store.h),
+//      the revision is the log's newest row (meta 'revision' written at close).
+// A skiff that finds a newer format refuses the database rather than misread
+// it. Skiffs before format 2 do not look; the oldest trust meta 'revision',
+// which the store writes at a clean close for them.
+constexpr int kFormat = 2;
+
 // The smallest string greater than every string starting with `prefix`, or
 // nullopt when there is none (empty prefix, or all bytes 0xFF). SQLite's BINARY
 // collation and std::string both compare bytes as unsigned, so ranges agree.
@@ -106,10 +117,26 @@ Status SqliteStore::init() {
   auto db = sql::Db::open(path_, options_.fsync);
   if (!db) return db.error();
   writeDb_ = std::move(*db);
+  {
+    auto q = writeDb_->query("PRAGMA user_version");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error().wrap("open " + path_);
+    const int64_t format = *row ? q->int64(0) : 0;
+    if (format > kFormat) {
+      return makeError(Code::kInternal,
+                       "the database is in format " + std::to_string(format) +
+                           ", written by a newer skiff; this one reads formats up to " +
+                           std::to_string(kFormat) +
+                           ": run the newer skiff, or another --data-dir");
+    }
+  }
   if (Status s = writeDb_->exec(kSchema); !s) {
     (void)writeDb_->exec("ROLLBACK");
     return s.error().wrap("create schema in " + path_);
   }
+  if (Status s = writeDb_->exec(("PRAGMA user_version = " + std::to_string(kFormat)).c_str()); !s)
+    return s.error().wrap("open " + path_);
   {
     Revision revision = 0, compacted = 0;
     if (Status s = readRevisions(*writeDb_, &revision, &compacted); !s) return s.error();
@@ -165,6 +192,12 @@ SqliteStore::~SqliteStore() {
   // delivered before the watches are ended.
   if (hub_) hub_->stop();
   hub_.reset();
+  // For the oldest skiffs, which read the revision from meta alone (kFormat).
+  if (writeDb_ && !broken_.load()) {
+    auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'revision'");
+    Status s = q ? q->bind(1, revision_.load()).run() : Status(q.error());
+    if (!s) logWarn("store could not record its revision at close", {{"error", s.error().message}});
+  }
   checkpointDb_.reset();
   writeDb_.reset();  // the last connection to close checkpoints and removes the WAL
   std::lock_guard<std::mutex> lock(poolMu_);

@@ -699,3 +699,49 @@ TEST_CASE("compaction keeps a key's value at the floor only while the key change
   auto reopened = openStore(dir.db());
   CHECK(reopened->currentRevision() == 9);
 }
+
+namespace {
+// One integer from a query on the closed database at `path`.
+int64_t queryInt(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("a clean close records the format, and the revision for older skiffs", "[storage]") {
+  // Skiffs before the revision moved to the log read it from meta alone.
+  TempDir dir;
+  {
+    auto store = openStore(dir.db());
+    for (const char* k : {"a", "b", "c"}) REQUIRE(commit1(*store, createOp(k, "v")).ok());
+  }
+  CHECK(queryInt(dir.db(), "SELECT value FROM meta WHERE name = 'revision'") == 3);
+  CHECK(queryInt(dir.db(), "PRAGMA user_version") == 2);
+}
+
+TEST_CASE("a database in a newer format is refused and left as it was", "[storage]") {
+  TempDir dir;
+  {
+    auto store = openStore(dir.db());
+    REQUIRE(commit1(*store, createOp("a", "v")).ok());
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+
+  auto refused = Store::open(dir.db(), fastOptions());
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(
+      refused.error().message,
+      Catch::Contains("format 99, written by a newer skiff; this one reads formats up to 2"));
+  CHECK(queryInt(dir.db(), "PRAGMA user_version") == 99);
+  CHECK(queryInt(dir.db(), "SELECT count(*) FROM kv") == 1);
+}
