@@ -509,19 +509,39 @@ TEST_CASE("the revision survives a compaction that took every log row", "[storag
   CHECK(createdAt(*store, "d") == 4);
 }
 
+namespace {
+// A database at `path` with one key ("a", revision 1), its store closed.
+void writeOneKey(const std::string& path) {
+  auto store = openStore(path);
+  REQUIRE(commit1(*store, createOp("a", "v")).ok());
+}
+// Runs `sql` on the closed database at `path`, as another program would.
+void execOnClosed(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+// One integer from a query on the closed database at `path`.
+int64_t queryInt(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+}  // namespace
+
 TEST_CASE("a database whose meta holds a newer revision than its log keeps it", "[storage]") {
   // As databases written before revisions moved to the log can be: meta's
   // 'revision' ahead of the newest log row.
   TempDir dir;
-  {
-    auto store = openStore(dir.db());
-    REQUIRE(commit1(*store, createOp("a", "v")).ok());
-  }
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
-  CHECK(sqlite3_exec(db, "UPDATE meta SET value = 50 WHERE name = 'revision'", nullptr, nullptr,
-                     nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+  writeOneKey(dir.db());
+  execOnClosed(dir.db(), "UPDATE meta SET value = 50 WHERE name = 'revision'");
   auto store = openStore(dir.db());
   CHECK(store->currentRevision() == 50);
   CHECK(createdAt(*store, "b") == 51);
@@ -700,21 +720,6 @@ TEST_CASE("compaction keeps a key's value at the floor only while the key change
   CHECK(reopened->currentRevision() == 9);
 }
 
-namespace {
-// One integer from a query on the closed database at `path`.
-int64_t queryInt(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
-}
-}  // namespace
-
 TEST_CASE("a clean close records the format, and the revision for older skiffs", "[storage]") {
   // Skiffs before the revision moved to the log read it from meta alone.
   TempDir dir;
@@ -728,14 +733,8 @@ TEST_CASE("a clean close records the format, and the revision for older skiffs",
 
 TEST_CASE("a database in a newer format is refused and left as it was", "[storage]") {
   TempDir dir;
-  {
-    auto store = openStore(dir.db());
-    REQUIRE(commit1(*store, createOp("a", "v")).ok());
-  }
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+  writeOneKey(dir.db());
+  execOnClosed(dir.db(), "PRAGMA user_version = 99");
 
   auto refused = Store::open(dir.db(), fastOptions());
   REQUIRE_FALSE(refused.ok());
