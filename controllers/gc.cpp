@@ -266,8 +266,11 @@ Status GarbageCollector::processOwner(const Kind& kind, const Json& owner) {
     // On a conflict the owner is retried, by when the cache knows whether
     // the dependent still is one (it may have been orphaned meanwhile).
     Status s = deleteAsCached(*k, dep, k->kind == "Pod" ? "Background" : "Foreground");
-    if (!s && s.error().code != Code::kConflict) return s;
-    if (!s) changed = s;
+    if (!s && s.error().code == Code::kConflict) {
+      changed = s;
+    } else if (!s) {
+      return s;
+    }
   }
   if (!changed) return changed;
   if (blocking) return {};  // dependents' delete events bring us back

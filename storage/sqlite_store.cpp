@@ -117,12 +117,13 @@ Status SqliteStore::init() {
   auto db = sql::Db::open(path_, options_.fsync);
   if (!db) return db.error();
   writeDb_ = std::move(*db);
+  int64_t format = 0;
   {
     auto q = writeDb_->query("PRAGMA user_version");
     if (!q) return q.error();
     auto row = q->step();
     if (!row) return row.error().wrap("open " + path_);
-    const int64_t format = *row ? q->int64(0) : 0;
+    if (*row) format = q->int64(0);
     if (format > kFormat) {
       return makeError(Code::kInternal,
                        "the database is in format " + std::to_string(format) +
@@ -135,8 +136,11 @@ Status SqliteStore::init() {
     (void)writeDb_->exec("ROLLBACK");
     return s.error().wrap("create schema in " + path_);
   }
-  if (Status s = writeDb_->exec(("PRAGMA user_version = " + std::to_string(kFormat)).c_str()); !s)
-    return s.error().wrap("open " + path_);
+  // Only when it changes: writing the header costs a start a commit and its fsync.
+  if (format != kFormat) {
+    if (Status s = writeDb_->exec(("PRAGMA user_version = " + std::to_string(kFormat)).c_str()); !s)
+      return s.error().wrap("open " + path_);
+  }
   {
     Revision revision = 0, compacted = 0;
     if (Status s = readRevisions(*writeDb_, &revision, &compacted); !s) return s.error();
