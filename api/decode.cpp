@@ -78,19 +78,55 @@ std::string goFieldType(const FieldDef& f) {
   return goKind(f.kind, f.format, f.type);
 }
 
+// Where the walk is, as a chain of steps up to the root; spelled out only for
+// an error, so a valid object costs no path strings.
+struct Path {
+  enum class Step { kRoot, kField, kIndex, kKey };
+  const Path* parent = nullptr;
+  Step step = Step::kRoot;
+  std::string_view name;  // kField, kKey
+  size_t index = 0;       // kIndex
+
+  Path field(std::string_view n) const { return {this, Step::kField, n, 0}; }
+  Path at(size_t i) const { return {this, Step::kIndex, {}, i}; }
+  Path key(std::string_view k) const { return {this, Step::kKey, k, 0}; }
+
+  // The dotted path without list indices or map keys, as Go's type errors
+  // print it ("spec.ports").
+  std::string dotted() const {
+    if (!parent) return "";
+    std::string up = parent->dotted();
+    if (step != Step::kField) return up;
+    return up.empty() ? std::string(name) : up + "." + std::string(name);
+  }
+  // With them, as strict errors print it ("spec.ports[0]").
+  std::string full() const {
+    if (!parent) return "";
+    std::string up = parent->full();
+    switch (step) {
+      case Step::kField:
+        return detail::child(up, std::string(name));
+      case Step::kIndex:
+        return detail::index(up, index);
+      case Step::kKey:
+        return detail::key(up, std::string(name));
+      case Step::kRoot:
+        break;
+    }
+    return up;
+  }
+};
+
 class Walker {
  public:
   Walker(UnknownFields mode) : mode_(mode) {}
 
-  // `path` is the dotted JSON path of `obj` without list indices, as Go's type
-  // errors print it ("spec.ports"); `full` has them, as strict errors print it
-  // ("spec.ports[0]"). Both are empty at the root.
-  void object(Json& obj, const TypeDef* type, const std::string& path, const std::string& full) {
+  void object(Json& obj, const TypeDef* type, const Path& at) {
     std::vector<std::string> drop;
     for (auto it = obj.begin(); it != obj.end() && !typeError_; ++it) {
       const FieldDef* f = type->field(it.key());
       if (!f) {
-        unknownField(type, full, it.key());
+        unknownField(type, at.full(), it.key());
         drop.push_back(it.key());
         continue;
       }
@@ -98,7 +134,7 @@ class Walker {
         drop.push_back(it.key());  // null is "absent", as Go leaves the zero value
         continue;
       }
-      value(it.value(), *f, type, detail::child(path, f->name), detail::child(full, f->name));
+      value(it.value(), *f, type, at.field(f->name));
     }
     for (const std::string& k : drop) obj.erase(k);
   }
@@ -117,9 +153,9 @@ class Walker {
     unknown.push_back(msg);
   }
 
-  void fail(const Json& v, const TypeDef* owner, const std::string& path,
-            const std::string& goType) {
+  void fail(const Json& v, const TypeDef* owner, const Path& at, const std::string& goType) {
     if (typeError_) return;
+    std::string path = at.dotted();
     // Go names the literal only when a number misses a numeric type (range, fraction).
     bool numericTarget = goType == "int32" || goType == "int64" || goType == "float64";
     std::string what = v.is_number() && !numericTarget ? "number" : jsonTypeName(v);
@@ -127,32 +163,30 @@ class Walker {
                  "." + path + " of type " + goType;
   }
 
-  void value(Json& v, const FieldDef& f, const TypeDef* owner, const std::string& path,
-             const std::string& full) {
+  void value(Json& v, const FieldDef& f, const TypeDef* owner, const Path& at) {
     switch (f.kind) {
       case FieldKind::kArray:
-        if (!v.is_array()) return fail(v, owner, path, goFieldType(f));
+        if (!v.is_array()) return fail(v, owner, at, goFieldType(f));
         for (size_t i = 0; i < v.size(); ++i) {
           if (typeError_) return;
-          element(v[i], f.elemKind, f.format, f.type, owner, path, detail::index(full, i));
+          element(v[i], f.elemKind, f.format, f.type, owner, at.at(i));
         }
         return;
       case FieldKind::kMap:
-        if (!v.is_object()) return fail(v, owner, path, goFieldType(f));
+        if (!v.is_object()) return fail(v, owner, at, goFieldType(f));
         for (auto it = v.begin(); it != v.end(); ++it) {
           if (typeError_) return;
-          element(it.value(), f.elemKind, f.format, f.type, owner, path,
-                  detail::key(full, it.key()));
+          element(it.value(), f.elemKind, f.format, f.type, owner, at.key(it.key()));
         }
         return;
       default:
-        element(v, f.kind, f.format, f.type, owner, path, full);
+        element(v, f.kind, f.format, f.type, owner, at);
     }
   }
 
   void element(Json& v, FieldKind kind, const std::string& format, const TypeDef* type,
-               const TypeDef* owner, const std::string& path, const std::string& full) {
-    std::string goType = goKind(kind, format, type);
+               const TypeDef* owner, const Path& at) {
+    auto fail = [&] { this->fail(v, owner, at, goKind(kind, format, type)); };
     if (v.is_null()) {
       // Go decodes a null element as the zero value.
       switch (kind) {
@@ -175,25 +209,25 @@ class Walker {
     }
     switch (kind) {
       case FieldKind::kString:
-        if (!v.is_string()) fail(v, owner, path, goType);
+        if (!v.is_string()) fail();
         return;
       case FieldKind::kBoolean:
-        if (!v.is_boolean()) fail(v, owner, path, goType);
+        if (!v.is_boolean()) fail();
         return;
       case FieldKind::kNumber:
-        if (!v.is_number()) fail(v, owner, path, goType);
+        if (!v.is_number()) fail();
         return;
       case FieldKind::kInteger: {
-        if (!v.is_number_integer()) return fail(v, owner, path, goType);
+        if (!v.is_number_integer()) return fail();
         bool is64 = format == "int64";
         if (v.is_number_unsigned()) {
           unsigned long long u = v.get<unsigned long long>();
           if (u > (is64 ? static_cast<unsigned long long>(LLONG_MAX) : INT_MAX)) {
-            fail(v, owner, path, goType);
+            fail();
           }
         } else {
           long long n = v.get<long long>();
-          if (!is64 && (n < INT_MIN || n > INT_MAX)) fail(v, owner, path, goType);
+          if (!is64 && (n < INT_MIN || n > INT_MAX)) fail();
         }
         return;
       }
@@ -205,15 +239,15 @@ class Walker {
                             : v.get<long long>();
           if (n >= INT_MIN && n <= INT_MAX) return;
         }
-        return fail(v, owner, path, goType);
+        return fail();
       case FieldKind::kQuantity: {
-        if (!v.is_string() && !v.is_number()) return fail(v, owner, path, goType);
+        if (!v.is_string() && !v.is_number()) return fail();
         std::string err;
         if (!detail::parseQuantity(v, &err) && !typeError_) typeError_ = err;
         return;
       }
       case FieldKind::kTime:
-        if (!v.is_string()) return fail(v, owner, path, goType);
+        if (!v.is_string()) return fail();
         if (!detail::isRfc3339(v.get_ref<const std::string&>()) && !typeError_) {
           typeError_ = "parsing time \"" + v.get<std::string>() +
                        "\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"" +
@@ -221,8 +255,8 @@ class Walker {
         }
         return;
       case FieldKind::kObject:
-        if (!v.is_object()) return fail(v, owner, path, goType);
-        if (type) object(v, type, path, full);
+        if (!v.is_object()) return fail();
+        if (type) object(v, type, at);
         return;
       case FieldKind::kAny:
         return;
@@ -358,7 +392,7 @@ Result<Decoded> decodeObject(Json&& object, const GroupVersionKind& gvk, Unknown
   obj["kind"] = gvk.kind;
 
   Walker w(unknown);
-  w.object(obj, type, "", "");
+  w.object(obj, type, Path{});
   if (w.typeError_) return makeError(Code::kBadRequest, prefix + *w.typeError_);
   if (!w.unknown.empty()) {
     if (unknown == UnknownFields::kStrict) {

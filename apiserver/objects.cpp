@@ -83,20 +83,24 @@ std::function<std::string(storage::Revision)> revisionEncoder(Json object) {
   static const std::string marker = "skiff-rv-" + randomSuffix(12) + randomSuffix(12);
   object["metadata"]["resourceVersion"] = marker;
   std::string text = api::dumpJson(object);
-  const std::string quoted = "\"" + marker + "\"";
-  size_t at = text.find(quoted);
-  if (at == std::string::npos || text.find(quoted, at + 1) != std::string::npos) {
+  // memmem, not string::find: find stops at every '"' of the text to compare.
+  auto find = [&](size_t from) -> size_t {
+    const void* hit = memmem(text.data() + from, text.size() - from, marker.data(), marker.size());
+    return hit ? static_cast<const char*>(hit) - text.data() : std::string::npos;
+  };
+  size_t at = find(0);
+  if (at == std::string::npos || find(at + marker.size()) != std::string::npos) {
     return [object = std::move(object)](storage::Revision rv) {
       return encodeWithRevision(object, rv);
     };
   }
-  return [head = text.substr(0, at + 1),
-          tail = text.substr(at + quoted.size() - 1)](storage::Revision rv) {
+  return [text = std::move(text), at](storage::Revision rv) {
+    std::string number = std::to_string(rv);
     std::string out;
-    out.reserve(head.size() + tail.size() + 20);
-    out += head;
-    out += std::to_string(rv);
-    out += tail;
+    out.reserve(text.size() - marker.size() + number.size());
+    out.append(text, 0, at);
+    out += number;
+    out.append(text, at + marker.size());
     return out;
   };
 }
