@@ -23,12 +23,12 @@ Json* objectAt(Json& obj, const char* name) {
 
 bool absent(const Json& obj, const char* name) {
   if (!obj.is_object()) return false;
-  auto it = obj.find(name);
+  auto it = obj.find(std::string_view(name));
   return it == obj.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty());
 }
 
-void setIfAbsent(Json& obj, const char* name, const Json& value) {
-  if (obj.is_object() && absent(obj, name)) obj[name] = value;
+void setIfAbsent(Json& obj, const char* name, Json value) {
+  if (obj.is_object() && absent(obj, name)) obj[name] = std::move(value);
 }
 
 // Integer fields whose zero value means "unset" in Go (int32, not *int32).
@@ -41,7 +41,7 @@ void setIfZero(Json& obj, const char* name, int value) {
 template <typename F>
 void forEach(Json& obj, const char* name, F&& f) {
   if (!obj.is_object()) return;
-  auto it = obj.find(name);
+  auto it = obj.find(std::string_view(name));
   if (it == obj.end() || !it->is_array()) return;
   for (Json& e : *it) {
     if (e.is_object()) f(e);

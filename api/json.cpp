@@ -521,7 +521,9 @@ const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path) {
   const Json* cur = &obj;
   for (const char* key : path) {
     if (!cur->is_object()) return nullptr;
-    auto it = cur->find(key);
+    // As a string_view the key's length is taken once, not by every comparison
+    // of the map's search (a const char* key costs a strlen each).
+    auto it = cur->find(std::string_view(key));
     if (it == cur->end() || it->is_null()) return nullptr;
     cur = &*it;
   }

@@ -31,16 +31,20 @@ void nonNegative(const Json& obj, const char* name, const std::string& path, Fie
 // the texts name them in alphabetical order; `keepOrder` is for the few
 // places that list them by hand.
 void checkEnum(const Json& obj, const char* name, const std::string& path,
-               std::vector<std::string> allowed, bool requiredField, FieldErrors& errs,
-               bool keepOrder = false) {
-  std::string v = getString(obj, name);
+               std::initializer_list<std::string_view> allowed, bool requiredField,
+               FieldErrors& errs, bool keepOrder = false) {
+  const Json* value = get(obj, name);
+  std::string_view v = value && value->is_string()
+                           ? std::string_view(value->get_ref<const std::string&>())
+                           : std::string_view();
   if (v.empty()) {
     if (requiredField) errs.push_back(required(child(path, name)));
     return;
   }
   if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-    if (!keepOrder) std::sort(allowed.begin(), allowed.end());
-    errs.push_back(notSupported(child(path, name), v, allowed));
+    std::vector<std::string> supported(allowed.begin(), allowed.end());
+    if (!keepOrder) std::sort(supported.begin(), supported.end());
+    errs.push_back(notSupported(child(path, name), std::string(v), supported));
   }
 }
 
