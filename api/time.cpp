@@ -7,18 +7,38 @@
 namespace skiff::api {
 
 std::string formatTime(int64_t unixSeconds, int64_t nanos, TimeFraction fraction) {
-  std::time_t s = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
+  // The calendar by arithmetic (std::chrono's civil dates), not gmtime_r:
+  // glibc's takes the time-zone lock on every call, and every create asks.
+  int64_t days = unixSeconds / 86400, secs = unixSeconds % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    --days;
+  }
+  std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
   char buf[64];
-  // By hand, not strftime: Go pads the year to four digits ("0001"), %Y does not.
-  size_t n = static_cast<size_t>(std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d",
-                                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                               tm.tm_hour, tm.tm_min, tm.tm_sec));
+  size_t n = 0;
+  auto digits = [&](long long v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) buf[n + i] = static_cast<char>('0' + v % 10);
+    n += width;
+  };
+  // Go pads the year to four digits ("0001").
+  digits(static_cast<int>(ymd.year()), 4);
+  buf[n++] = '-';
+  digits(static_cast<unsigned>(ymd.month()), 2);
+  buf[n++] = '-';
+  digits(static_cast<unsigned>(ymd.day()), 2);
+  buf[n++] = 'T';
+  digits(secs / 3600, 2);
+  buf[n++] = ':';
+  digits(secs / 60 % 60, 2);
+  buf[n++] = ':';
+  digits(secs % 60, 2);
   if (fraction == TimeFraction::kMicro) {
-    n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(nanos / 1000));
+    buf[n++] = '.';
+    digits(nanos / 1000, 6);
   } else if (fraction == TimeFraction::kNano && nanos != 0) {
-    n += std::snprintf(buf + n, sizeof buf - n, ".%09lld", static_cast<long long>(nanos));
+    buf[n++] = '.';
+    digits(nanos, 9);
     while (buf[n - 1] == '0') --n;
   }
   buf[n++] = 'Z';

@@ -137,18 +137,13 @@ std::string podQosClass(const Json& pod) {
     if (!spec->contains(list) || !(*spec)[list].is_array()) continue;
     for (const auto& c : (*spec)[list]) {
       if (!c.is_object()) continue;
-      Json res = c.value("resources", Json::object());
-      Json limits = res.is_object() ? res.value("limits", Json::object()) : Json::object();
-      Json requests = res.is_object() ? res.value("requests", Json::object()) : Json::object();
-      if (!limits.is_object()) limits = Json::object();
-      if (!requests.is_object()) requests = Json::object();
+      const Json* limits = api::jsonAt(c, {"resources", "limits"});
+      const Json* requests = api::jsonAt(c, {"resources", "requests"});
       for (const char* r : {"cpu", "memory"}) {
-        if (limits.contains(r) || requests.contains(r)) any = true;
-        if (!limits.contains(r)) {
-          guaranteed = false;
-        } else if (requests.contains(r) && requests[r] != limits[r]) {
-          guaranteed = false;
-        }
+        const Json* limit = limits ? api::jsonAt(*limits, {r}) : nullptr;
+        const Json* request = requests ? api::jsonAt(*requests, {r}) : nullptr;
+        if (limit || request) any = true;
+        if (!limit || (request && *request != *limit)) guaranteed = false;
       }
     }
   }

@@ -64,6 +64,12 @@ TEST_CASE("formatTime writes metav1.Time, MicroTime and RFC3339Nano fractions", 
   CHECK(formatTime(-62135596800, 0, TimeFraction::kNone) == "0001-01-01T00:00:00Z");
   CHECK(formatTime(std::chrono::system_clock::time_point(std::chrono::milliseconds(-1500)),
                    TimeFraction::kNano) == "1969-12-31T23:59:58.5Z");
+  // Leap days, the last second of a year, and the largest year RFC 3339 holds.
+  CHECK(formatTime(951782400, 0, TimeFraction::kNone) == "2000-02-29T00:00:00Z");
+  CHECK(formatTime(-2203891200, 0, TimeFraction::kNone) == "1900-03-01T00:00:00Z");
+  CHECK(formatTime(1798761599, 0, TimeFraction::kNone) == "2026-12-31T23:59:59Z");
+  CHECK(formatTime(253402300799, 999999999, TimeFraction::kNano) ==
+        "9999-12-31T23:59:59.999999999Z");
 }
 
 TEST_CASE("RFC 3339 offsets and RFC3339Nano output (CRI log times)", "[time]") {

@@ -45,6 +45,36 @@ TEST_CASE("bootstrap creates the system namespaces and the kubernetes Service", 
   CHECK(c.store->get("/registry/allocations/clusterips/10.96.0.1").ok());
 }
 
+TEST_CASE("a created pod's qosClass follows its containers' cpu and memory", "[rest]") {
+  Cluster c;
+  auto withResources = [](const std::string& name, Json resources) {
+    Json p = pod(name);
+    p["spec"]["containers"][0]["resources"] = std::move(resources);
+    return p;
+  };
+  Json both = {{"cpu", "100m"}, {"memory", "64Mi"}};
+  struct Case {
+    const char* name;
+    Json resources;
+    const char* qos;
+  } cases[] = {
+      {"limits-equal", {{"limits", both}, {"requests", both}}, "Guaranteed"},
+      {"limits-only", {{"limits", both}}, "Guaranteed"},
+      {"requests-only", {{"requests", both}}, "Burstable"},
+      {"cpu-limit-only", {{"limits", {{"cpu", "1"}}}}, "Burstable"},
+      {"requests-below",
+       {{"limits", both}, {"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}},
+       "Burstable"},
+      {"other-resource", {{"limits", {{"ephemeral-storage", "1Gi"}}}}, "BestEffort"},
+  };
+  for (const Case& k : cases) {
+    auto r = c.post("/api/v1/namespaces/default/pods", withResources(k.name, k.resources));
+    INFO(k.name << ": " << r.body);
+    REQUIRE(r.status == 201);
+    CHECK(r.json["status"]["qosClass"] == k.qos);
+  }
+}
+
 TEST_CASE("create, get and list pods", "[rest]") {
   Cluster c;
   auto r = c.post("/api/v1/namespaces/default/pods", pod("web"));
