@@ -8,6 +8,8 @@
 // takes the first PATCH it meets for the kind, so every one of them must.
 #include "api/openapi.h"
 
+#include <map>
+
 #include <algorithm>
 #include <set>
 
@@ -153,6 +155,7 @@ struct Resource {
   std::string group, version, plural, kind;
   bool namespaced;
   std::vector<std::string> subresources;  // "status", "scale", "binding", "log"
+  bool createOnly = false;                // bindings and the self reviews: never stored
 };
 
 const std::vector<Resource>& resources() {
@@ -163,9 +166,24 @@ const std::vector<Resource>& resources() {
       {"", "v1", "services", "Service", true, {"status"}},
       {"", "v1", "endpoints", "Endpoints", true, {}},
       {"", "v1", "events", "Event", true, {}},
-      {"", "v1", "bindings", "Binding", true, {}},
+      {"", "v1", "bindings", "Binding", true, {}, true},
       {"apps", "v1", "deployments", "Deployment", true, {"status", "scale"}},
       {"apps", "v1", "replicasets", "ReplicaSet", true, {"status", "scale"}},
+      {"authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", false, {}, true},
+      {"authorization.k8s.io",
+       "v1",
+       "selfsubjectaccessreviews",
+       "SelfSubjectAccessReview",
+       false,
+       {},
+       true},
+      {"authorization.k8s.io",
+       "v1",
+       "selfsubjectrulesreviews",
+       "SelfSubjectRulesReview",
+       false,
+       {},
+       true},
   };
   return r;
 }
@@ -314,11 +332,11 @@ class PathBuilder {
       return p;
     };
 
-    if (r.kind == "Binding") {  // create-only
+    if (r.createOnly) {
       Json& c = paths[coll];
       c["parameters"] = pathParams(false);
       c["post"] =
-          op("create" + opSuffix, "create a Binding", "post", gvk, gvTag, writeParams(false),
+          op("create" + opSuffix, "create a " + r.kind, "post", gvk, gvTag, writeParams(false),
              &t->name, jsonTypes, {{"200", t->name}, {"201", t->name}, {"202", t->name}});
       return;
     }
@@ -508,7 +526,6 @@ Json info() {
 }  // namespace
 
 Json openApiV3Document(const std::string& groupVersion) {
-  if (groupVersion != "v1" && groupVersion != "apps/v1") return nullptr;
   auto build = [](const std::string& gv) {
     Json d{{"openapi", "3.0.0"}, {"info", info()}};
     d["paths"] = pathsFor(Flavor::kV3, gv);
@@ -522,19 +539,31 @@ Json openApiV3Document(const std::string& groupVersion) {
     d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
     return d;
   };
-  static const Json core = build("v1");
-  static const Json apps = build("apps/v1");
-  return groupVersion == "v1" ? core : apps;
+  // One document per served group-version, built once.
+  static const std::map<std::string, Json> documents = [&] {
+    std::map<std::string, Json> docs;
+    for (const Resource& r : resources()) {
+      const std::string gv = groupVersionOf(r);
+      if (!docs.count(gv) && typeForKind({r.group, r.version, r.kind})) docs[gv] = build(gv);
+    }
+    return docs;
+  }();
+  auto it = documents.find(groupVersion);
+  return it == documents.end() ? Json(nullptr) : it->second;
 }
 
 Json openApiV3Index() {
   static const Json index = [] {
     Json paths = Json::object();
-    paths["api/v1"] = Json{
-        {"serverRelativeURL", "/openapi/v3/api/v1?hash=" + hashOf(openApiV3Document("v1").dump())}};
-    paths["apis/apps/v1"] =
-        Json{{"serverRelativeURL",
-              "/openapi/v3/apis/apps/v1?hash=" + hashOf(openApiV3Document("apps/v1").dump())}};
+    for (const Resource& r : resources()) {
+      const std::string gv = groupVersionOf(r);
+      const std::string key = (r.group.empty() ? "api/" : "apis/") + gv;
+      if (paths.contains(key)) continue;
+      Json doc = openApiV3Document(gv);
+      if (doc.is_null()) continue;
+      paths[key] =
+          Json{{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hashOf(doc.dump())}};
+    }
     return Json{{"paths", paths}};
   }();
   return index;

@@ -13,6 +13,8 @@ namespace skiff::api::protobuf_internal {
 namespace {
 
 using model::kApps;
+using model::kAuthentication;
+using model::kAuthorization;
 using model::kAutoscaling;
 using model::kCore;
 using model::kMeta;
@@ -548,6 +550,31 @@ Tables buildTables() {
       {{1, "type"}, {2, "status"}, {3, "lastTransitionTime"}, {4, "reason"}, {5, "message"}});
 
   // ---- autoscaling/v1 ----
+  // ---- authentication/v1, authorization/v1: the self reviews ----
+  add(kAuthentication + "SelfSubjectReview", {{1, "metadata"}, {2, "status"}});
+  add(kAuthentication + "SelfSubjectReviewStatus", {{1, "userInfo"}});
+  add(kAuthentication + "UserInfo", {{1, "username"}, {2, "uid"}, {3, "groups"}});
+  object(kAuthorization + "SelfSubjectAccessReview");
+  add(kAuthorization + "SelfSubjectAccessReviewSpec",
+      {{1, "resourceAttributes"}, {2, "nonResourceAttributes"}});
+  add(kAuthorization + "ResourceAttributes", {{1, "namespace"},
+                                              {2, "verb"},
+                                              {3, "group"},
+                                              {4, "version"},
+                                              {5, "resource"},
+                                              {6, "subresource"},
+                                              {7, "name"}});
+  add(kAuthorization + "NonResourceAttributes", {{1, "path"}, {2, "verb"}});
+  add(kAuthorization + "SubjectAccessReviewStatus",
+      {{1, "allowed"}, {2, "reason"}, {3, "evaluationError"}, {4, "denied"}});
+  object(kAuthorization + "SelfSubjectRulesReview");
+  add(kAuthorization + "SelfSubjectRulesReviewSpec", {{1, "namespace"}});
+  add(kAuthorization + "SubjectRulesReviewStatus",
+      {{1, "resourceRules"}, {2, "nonResourceRules"}, {3, "incomplete"}, {4, "evaluationError"}});
+  add(kAuthorization + "ResourceRule",
+      {{1, "verbs"}, {2, "apiGroups"}, {3, "resources"}, {4, "resourceNames"}});
+  add(kAuthorization + "NonResourceRule", {{1, "verbs"}, {2, "nonResourceURLs"}});
+
   object(kAutoscaling + "Scale");
   add(kAutoscaling + "ScaleSpec", {{1, "replicas"}});
   add(kAutoscaling + "ScaleStatus", {{1, "replicas"}, {2, "selector"}});

@@ -165,6 +165,7 @@ const Registry& registry() {
     model::definePod(reg->model);
     model::defineCore(reg->model);
     model::defineApps(reg->model);
+    model::defineAuth(reg->model);
     model::defineDocs(reg->model);
     reg->all = reg->model.ordered();
     for (const TypeDef* t : reg->all) reg->byName.emplace(t->name, t);

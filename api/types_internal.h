@@ -18,6 +18,8 @@ inline const std::string kCore = "io.k8s.api.core.v1.";
 inline const std::string kMeta = "io.k8s.apimachinery.pkg.apis.meta.v1.";
 inline const std::string kApps = "io.k8s.api.apps.v1.";
 inline const std::string kAutoscaling = "io.k8s.api.autoscaling.v1.";
+inline const std::string kAuthentication = "io.k8s.api.authentication.v1.";
+inline const std::string kAuthorization = "io.k8s.api.authorization.v1.";
 
 class Model {
  public:
@@ -160,6 +162,7 @@ void defineMeta(Model& m);
 void definePod(Model& m);
 void defineCore(Model& m);
 void defineApps(Model& m);
+void defineAuth(Model& m);
 void defineDocs(Model& m);  // descriptions of common fields; last, after every definition
 
 }  // namespace skiff::api::model

@@ -1,5 +1,6 @@
 #include "apiserver/discovery.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "api/openapi.h"
@@ -32,16 +33,17 @@ Json apiVersions() {
 
 namespace {
 
-Json appsGroup() {
-  Json gv = {{"groupVersion", "apps/v1"}, {"version", "v1"}};
-  return {{"name", "apps"}, {"versions", {gv}}, {"preferredVersion", gv}};
+// Every served group has the one version v1.
+Json apiGroup(const std::string& name) {
+  Json gv = {{"groupVersion", name + "/v1"}, {"version", "v1"}};
+  return {{"name", name}, {"versions", {gv}}, {"preferredVersion", gv}};
 }
 
 }  // namespace
 
 Json apiGroupList() {
   Json groups = Json::array();
-  if (appsServed()) groups.push_back(appsGroup());
+  for (const std::string& g : servedGroups()) groups.push_back(apiGroup(g));
   return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
 }
 
@@ -88,16 +90,22 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
   if (path == "/api") return json(apiVersions());
   if (path == "/api/v1") return json(apiResourceList("", "v1"));
   if (path == "/apis") return json(apiGroupList());
-  if (path == "/apis/apps") {
-    if (!appsServed()) return missing();
-    Json g = appsGroup();
-    g["kind"] = "APIGroup";
-    g["apiVersion"] = "v1";
-    return json(g);
-  }
-  if (path == "/apis/apps/v1") {
-    if (!appsServed()) return missing();
-    return json(apiResourceList("apps", "v1"));
+  if (path.rfind("/apis/", 0) == 0) {
+    // /apis/<group> and /apis/<group>/v1; anything deeper is a resource's.
+    std::string rest = path.substr(strlen("/apis/"));
+    size_t slash = rest.find('/');
+    std::string group = rest.substr(0, slash);
+    std::string version = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (version.find('/') == std::string::npos) {
+      const auto groups = servedGroups();
+      bool served = std::find(groups.begin(), groups.end(), group) != groups.end();
+      if (!served || (!version.empty() && version != "v1")) return missing();
+      if (!version.empty()) return json(apiResourceList(group, version));
+      Json g = apiGroup(group);
+      g["kind"] = "APIGroup";
+      g["apiVersion"] = "v1";
+      return json(g);
+    }
   }
   if (path == "/openapi/v3") return json(api::openApiV3Index());
   if (path.rfind("/openapi/v3/", 0) == 0) {

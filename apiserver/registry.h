@@ -102,6 +102,9 @@ class RestApiImpl : public RestApi {
   void update(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
   void patch(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
   void bind(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
+  // SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview: the
+  // answer about the caller, who (the one admin user) may do everything.
+  void review(const Scope& scope, const Request& request, std::shared_ptr<ResponseWriter> writer);
   void writeScale(const Scope& scope, const Request& request,
                   std::shared_ptr<ResponseWriter> writer);
   // Shared tail of update and patch: `next` is the requested new state of the

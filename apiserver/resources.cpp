@@ -1,5 +1,7 @@
 #include "apiserver/resources.h"
 
+#include <algorithm>
+
 namespace skiff::apiserver {
 
 namespace {
@@ -118,6 +120,30 @@ std::vector<ResourceInfo> build() {
       out.push_back(r);
     }
   }
+
+  // The caller's questions about itself (kubectl auth whoami, kubectl auth
+  // can-i): answered, never stored.
+  struct Review {
+    const char *group, *plural, *singular, *kind;
+  };
+  for (const Review& k : {Review{"authentication.k8s.io", "selfsubjectreviews", "selfsubjectreview",
+                                 "SelfSubjectReview"},
+                          Review{"authorization.k8s.io", "selfsubjectaccessreviews",
+                                 "selfsubjectaccessreview", "SelfSubjectAccessReview"},
+                          Review{"authorization.k8s.io", "selfsubjectrulesreviews",
+                                 "selfsubjectrulesreview", "SelfSubjectRulesReview"}}) {
+    if (!api::typeForKind({k.group, "v1", k.kind})) continue;
+    ResourceInfo r;
+    r.group = k.group;
+    r.version = "v1";
+    r.plural = k.plural;
+    r.singular = k.singular;
+    r.kind = k.kind;
+    r.namespaced = false;
+    r.verbs = {"create"};
+    r.storable = false;
+    out.push_back(r);
+  }
   return out;
 }
 
@@ -141,8 +167,13 @@ const ResourceInfo* findResource(const std::string& group, const std::string& ve
   return nullptr;
 }
 
-bool appsServed() {
-  return findResource("apps", "v1", "deployments") != nullptr;
+std::vector<std::string> servedGroups() {
+  std::vector<std::string> groups;
+  for (const auto& r : allResources()) {
+    if (!r.group.empty() && std::find(groups.begin(), groups.end(), r.group) == groups.end())
+      groups.push_back(r.group);
+  }
+  return groups;
 }
 
 std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name) {

@@ -35,7 +35,7 @@ struct ResourceInfo {
   bool hasStatus = false;            // spec/status split: PUT on the main resource keeps status
   bool allowCreateOnUpdate = false;  // PUT of a missing object creates it (events, endpoints)
   bool setsGeneration = false;       // metadata.generation 1 on create, bumped on spec change
-  bool storable = true;              // false for "bindings" (create-only virtual resource)
+  bool storable = true;  // false for create-only virtual resources: bindings, the self reviews
 
   api::GroupVersionKind gvk() const { return {group, version, kind}; }
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
@@ -49,8 +49,8 @@ struct ResourceInfo {
 const std::vector<ResourceInfo>& allResources();
 const ResourceInfo* findResource(const std::string& group, const std::string& version,
                                  const std::string& plural);
-// Whether the apps/v1 group is served.
-bool appsServed();
+// The API groups served besides the core group, in discovery's order.
+std::vector<std::string> servedGroups();
 
 // /registry/pods/default/web, /registry/nodes/n1
 std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name);

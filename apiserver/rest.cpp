@@ -283,6 +283,8 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
       (void)watchRequested;  // list() starts a watch when asked
     } else if (m == "POST" && r.plural == "bindings") {
       bind(scope, request, writer);
+    } else if (m == "POST" && !r.storable) {
+      review(scope, request, writer);
     } else if (m == "POST" && hasVerb(r, "create")) {
       create(scope, request, writer);
     } else if (m == "DELETE" && hasVerb(r, "deletecollection")) {

@@ -418,6 +418,46 @@ void RestApiImpl::patch(const Scope& scope, const Request& request,
 
 // ---- binding ----
 
+void RestApiImpl::review(const Scope& scope, const Request& request,
+                         std::shared_ptr<ResponseWriter> writer) {
+  const ResourceInfo& r = *scope.resource;
+  auto decoded = decodeWriteRequest(request, r);
+  if (!decoded) return respondError(*writer, decoded.error());
+  auto taken = decoded->body.take(r);
+  if (!taken) return respondError(*writer, taken.error());
+  Json review = std::move(*taken);
+  Json& md = metadataOf(review);
+  md.erase("namespace");
+  md["creationTimestamp"] = nullptr;  // as Kubernetes answers: never created
+  if (r.kind == "SelfSubjectReview") {
+    review["status"] = {
+        {"userInfo",
+         {{"username", request.user}, {"groups", {"system:masters", "system:authenticated"}}}}};
+  } else if (r.kind == "SelfSubjectAccessReview") {
+    const Json* resource = fieldAt(review, "spec", "resourceAttributes");
+    const Json* nonResource = fieldAt(review, "spec", "nonResourceAttributes");
+    if (!resource == !nonResource) {  // Kubernetes' two texts
+      api::FieldErrors errors = {
+          resource
+              ? api::invalid("spec.nonResourceAttributes", *nonResource,
+                             "cannot be specified in combination with resourceAttributes")
+              : api::invalid("spec.resourceAttributes", Json("null"),  // Go's text for a nil
+                             "exactly one of nonResourceAttributes or resourceAttributes must be "
+                             "specified")};
+      return respondError(*writer, api::invalidError(r.gvk(), "", errors));
+    }
+    review["status"] = {{"allowed", true}};
+  } else {  // SelfSubjectRulesReview
+    if (stringAt(review, "spec", "namespace").empty())
+      return respondError(*writer, badRequest("no namespace on request"));
+    review["status"] = {
+        {"resourceRules", {{{"verbs", {"*"}}, {"apiGroups", {"*"}}, {"resources", {"*"}}}}},
+        {"nonResourceRules", {{{"verbs", {"*"}}, {"nonResourceURLs", {"*"}}}}},
+        {"incomplete", false}};
+  }
+  respondJson(*writer, 201, api::dumpJson(review), std::move(decoded->headers));
+}
+
 void RestApiImpl::bind(const Scope& scope, const Request& request,
                        std::shared_ptr<ResponseWriter> writer) {
   auto parsed = api::parseJson(request.body);

@@ -1,3 +1,4 @@
+#include <algorithm>
 // Discovery and OpenAPI through RestApi::handle().
 #include <catch2/catch.hpp>
 
@@ -75,6 +76,39 @@ TEST_CASE("apps group discovery", "[discovery]") {
   CHECK((*scale)["kind"] == "Scale");
   CHECK((*findResource(apps.json, "deployments"))["shortNames"] == Json::array({"deploy"}));
   CHECK((*findResource(apps.json, "replicasets"))["shortNames"] == Json::array({"rs"}));
+}
+
+TEST_CASE("the self reviews are discovered as create-only, cluster-scoped resources",
+          "[discovery]") {
+  Cluster c;
+  auto apis = c.get("/apis");
+  REQUIRE(apis.status == 200);
+  std::vector<std::string> groups;
+  for (const Json& g : apis.json["groups"]) groups.push_back(g["name"]);
+  CHECK(std::count(groups.begin(), groups.end(), "authentication.k8s.io") == 1);
+  CHECK(std::count(groups.begin(), groups.end(), "authorization.k8s.io") == 1);
+  auto group = c.get("/apis/authorization.k8s.io");
+  REQUIRE(group.status == 200);
+  CHECK(group.json["kind"] == "APIGroup");
+  CHECK(group.json["preferredVersion"]["groupVersion"] == "authorization.k8s.io/v1");
+  auto authz = c.get("/apis/authorization.k8s.io/v1");
+  REQUIRE(authz.status == 200);
+  for (const char* plural : {"selfsubjectaccessreviews", "selfsubjectrulesreviews"}) {
+    const Json* r = findResource(authz.json, plural);
+    REQUIRE(r);
+    CHECK((*r)["verbs"] == Json::array({"create"}));
+    CHECK((*r)["namespaced"] == false);
+  }
+  auto authn = c.get("/apis/authentication.k8s.io/v1");
+  REQUIRE(authn.status == 200);
+  REQUIRE(findResource(authn.json, "selfsubjectreviews"));
+  CHECK((*findResource(authn.json, "selfsubjectreviews"))["kind"] == "SelfSubjectReview");
+  CHECK(c.get("/apis/authorization.k8s.io/v2").status == 404);
+  CHECK(c.get("/apis/nope.example.com").status == 404);
+  auto index = c.get("/openapi/v3");
+  CHECK(index.json["paths"].contains("apis/authorization.k8s.io/v1"));
+  CHECK(index.json["paths"].contains("apis/authentication.k8s.io/v1"));
+  CHECK(c.get("/openapi/v3/apis/authorization.k8s.io/v1").status == 200);
 }
 
 TEST_CASE("openapi documents", "[discovery]") {

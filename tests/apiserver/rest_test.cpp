@@ -75,6 +75,72 @@ TEST_CASE("a created pod's qosClass follows its containers' cpu and memory", "[r
   }
 }
 
+TEST_CASE("self reviews answer for the caller and store nothing", "[rest]") {
+  Cluster c;
+  const auto before = c.store->currentRevision();
+  Json ssar = {{"apiVersion", "authorization.k8s.io/v1"},
+               {"kind", "SelfSubjectAccessReview"},
+               {"spec",
+                {{"resourceAttributes",
+                  {{"verb", "delete"}, {"resource", "pods"}, {"namespace", "default"}}}}}};
+  auto r = c.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", ssar);
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  CHECK(r.json["status"]["allowed"] == true);
+  CHECK(r.json["spec"] == ssar["spec"]);  // the question comes back with its answer
+  CHECK(r.json["metadata"]["creationTimestamp"].is_null());
+
+  Json both = ssar;
+  both["spec"]["nonResourceAttributes"] = {{"path", "/healthz"}, {"verb", "get"}};
+  auto bad = c.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", both);
+  CHECK(bad.status == 422);
+  const std::string badText = bad.json["message"];
+  CHECK(badText.rfind("SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: "
+                      "spec.nonResourceAttributes: Invalid value: ",
+                      0) == 0);
+  CHECK(badText.find(": cannot be specified in combination with resourceAttributes") !=
+        std::string::npos);
+  Json neither = ssar;
+  neither["spec"] = Json::object();
+  auto none = c.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", neither);
+  CHECK(none.status == 422);
+  CHECK(none.json["message"].get<std::string>().find(
+            "spec.resourceAttributes: Invalid value: \"null\": exactly one of "
+            "nonResourceAttributes or resourceAttributes must be specified") != std::string::npos);
+  Json typo = ssar;
+  typo["spec"]["resourceAtributes"] = typo["spec"]["resourceAttributes"];
+  auto strict = c.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", typo);
+  CHECK(strict.status == 400);
+  CHECK(strict.json["message"].get<std::string>().find("spec.resourceAtributes") !=
+        std::string::npos);
+
+  Json ssrr = {{"apiVersion", "authorization.k8s.io/v1"},
+               {"kind", "SelfSubjectRulesReview"},
+               {"spec", {{"namespace", "default"}}}};
+  auto rules = c.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", ssrr);
+  REQUIRE(rules.status == 201);
+  CHECK(rules.json["status"]["resourceRules"][0]["verbs"] == Json::array({"*"}));
+  CHECK(rules.json["status"]["incomplete"] == false);
+  ssrr["spec"] = Json::object();
+  auto noNs = c.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", ssrr);
+  CHECK(noNs.status == 400);
+  CHECK(noNs.json["message"] == "no namespace on request");
+
+  Json ssr = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}};
+  auto who = c.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", ssr);
+  REQUIRE(who.status == 201);
+  CHECK(who.json["status"]["userInfo"]["username"] == "admin");
+  CHECK(who.json["status"]["userInfo"]["groups"] ==
+        Json::array({"system:masters", "system:authenticated"}));
+  Json wrongKind = ssr;
+  wrongKind["kind"] = "SelfSubjectAccessReview";
+  CHECK(c.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", wrongKind).status == 400);
+
+  CHECK(c.get("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").status == 405);
+  CHECK(c.get("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/x").status == 405);
+  CHECK(c.store->currentRevision() == before);
+}
+
 TEST_CASE("create, get and list pods", "[rest]") {
   Cluster c;
   auto r = c.post("/api/v1/namespaces/default/pods", pod("web"));

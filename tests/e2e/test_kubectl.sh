@@ -2,7 +2,7 @@
 # Drives a real `skiff apiserver` with the real kubectl 1.32 (issue 2's "done
 # when"): create, apply twice (unchanged), apply a change (configured), get with
 # -o wide/yaml/json, describe, get -w, delete, 401 without a token, the typo error,
-# NodePort collisions.
+# NodePort collisions, kubectl auth can-i and whoami.
 source "$(dirname "$0")/kube_lib.sh"
 start_apiserver
 M=$E2E_TMP/manifests
@@ -154,6 +154,20 @@ run_capture out k get pods --chunk-size=2 -o name
 expect_eq "chunked get lists every pod once, in order" \
   "pod/page-1 pod/page-2 pod/page-3 pod/page-4 pod/page-5" "$(echo $out)"
 k delete pods page-1 page-2 page-3 page-4 page-5 --wait=false >/dev/null
+
+# --- kubectl auth: the one admin user may do everything ---------------------------------
+run_capture out k auth can-i delete services -n kube-system
+expect_eq "auth can-i answers yes" "yes" "$out"
+run_capture out k auth can-i '*' '*' --all-namespaces
+expect_eq "auth can-i answers yes for everything" "yes" "$out"
+run_capture out k auth whoami
+expect_contains "auth whoami names the admin user" "Username    admin" "$out"
+expect_contains "auth whoami lists its groups" "[system:masters system:authenticated]" "$out"
+run_capture out k auth can-i --list
+expect_contains "auth can-i --list shows every verb on every resource" "*.*" "$out"
+run_capture out k get selfsubjectaccessreviews
+expect_eq "reviews cannot be listed" 1 "$RC"
+expect_contains "reviews cannot be listed: 405" "MethodNotAllowed" "$out"
 
 # --- delete --------------------------------------------------------------------------
 run_capture out k delete svc web
