@@ -197,6 +197,29 @@ std::string upperFirst(std::string s) {
   return s;
 }
 
+// A group as Kubernetes' tags and operation IDs spell it: "core" for the core
+// group, the ".k8s.io" suffix dropped and the rest camel-cased
+// ("authorization.k8s.io" -> "authorization", "rbac.authorization.k8s.io" ->
+// "rbacAuthorization").
+std::string groupIdentifier(const std::string& group) {
+  if (group.empty()) return "core";
+  std::string g = group;
+  const std::string suffix = ".k8s.io";
+  if (g.size() > suffix.size() && g.compare(g.size() - suffix.size(), suffix.size(), suffix) == 0)
+    g.resize(g.size() - suffix.size());
+  std::string out;
+  bool upper = false;
+  for (char c : g) {
+    if (c == '.' || c == '-') {
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return out;
+}
+
 class PathBuilder {
  public:
   PathBuilder(Flavor f) : f_(f) {}
@@ -306,9 +329,10 @@ class PathBuilder {
     const TypeDef* list = typeForKind({r.group, r.version, r.kind + "List"});
     if (!t) return;
     std::string prefix = r.group.empty() ? "/api/" + r.version : "/apis/" + groupVersionOf(r);
-    std::string gvTag = (r.group.empty() ? "core" : r.group) + "_" + r.version;
-    std::string opSuffix = upperFirst(r.group.empty() ? "core" : r.group) + upperFirst(r.version) +
-                           (r.namespaced ? "Namespaced" : "") + r.kind;
+    const std::string group = groupIdentifier(r.group);
+    std::string gvTag = group + "_" + r.version;
+    std::string opSuffix =
+        upperFirst(group) + upperFirst(r.version) + (r.namespaced ? "Namespaced" : "") + r.kind;
     std::string coll =
         r.namespaced ? prefix + "/namespaces/{namespace}/" + r.plural : prefix + "/" + r.plural;
     std::string item = coll + "/{name}";

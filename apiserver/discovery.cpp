@@ -122,14 +122,22 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
     return json(doc);
   }
   if (path == "/openapi/v2" || path == "/swagger.json") {
-    // kubectl asks for the protobuf form first; it cannot read JSON under that
-    // name, so refuse it and let the client take its fallback path.
+    // kubectl asks for gnostic's protobuf form (to validate what the v3
+    // documents cannot vouch for: `kind: List` manifests, create-only kinds);
+    // other clients get JSON.
+    // Asked for as "...spec.v2@v1.0+protobuf", answered as "...spec.v2.v1.0+protobuf", as
+    // kube-openapi does: Go's mime parser refuses the '@'.
+    static const std::string kProtobufV2 =
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
     std::string accept = request.header("accept");
+    if (accept.find("application/com.github.proto-openapi.spec.v2") != std::string::npos)
+      return DiscoveryResponse{200, kProtobufV2, api::openApiV2Protobuf()};
     if (!accept.empty() && accept.find("protobuf") != std::string::npos &&
         accept.find("application/json") == std::string::npos &&
         accept.find("*/*") == std::string::npos) {
       Error e = makeError(Code::kNotAcceptable,
-                          "only the following media types are accepted: application/json");
+                          "only the following media types are accepted: application/json, "
+                          "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
       return DiscoveryResponse{406, "application/json", statusJson(e).dump()};
     }
     return json(api::openApiV2Document());

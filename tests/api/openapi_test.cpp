@@ -112,6 +112,28 @@ TEST_CASE("v3 apps document covers Deployment and ReplicaSet", "[openapi]") {
   checkRefsResolve(doc, doc, "#/components/schemas/");
 }
 
+TEST_CASE("v3 authorization document: the create-only reviews, named as Kubernetes names them",
+          "[openapi]") {
+  Json doc = openApiV3Document("authorization.k8s.io/v1");
+  REQUIRE(doc.is_object());
+  const Json& post = doc["paths"]["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"]["post"];
+  CHECK(post["operationId"] == "createAuthorizationV1SelfSubjectAccessReview");
+  CHECK(post["tags"] == Json::array({"authorization_v1"}));
+  // Create-only: no item path, no list, no patch (so kubectl validates
+  // these on its side, against the v2 document).
+  CHECK(doc["paths"].size() == 2);
+  int patches = 0;
+  CHECK(!supportsFieldValidation(doc,
+                                 Json({{"group", "authorization.k8s.io"},
+                                       {"kind", "SelfSubjectAccessReview"},
+                                       {"version", "v1"}}),
+                                 &patches));
+  CHECK(openApiV3Document("authentication.k8s.io/v1")["paths"].contains(
+      "/apis/authentication.k8s.io/v1/selfsubjectreviews"));
+  CHECK(openApiV3Document("rbac.authorization.k8s.io/v1").is_null());
+  checkRefsResolve(doc, doc, "#/components/schemas/");
+}
+
 TEST_CASE("v2 document has definitions and paths for every group", "[openapi]") {
   Json doc = openApiV2Document();
   CHECK(doc["swagger"] == "2.0");

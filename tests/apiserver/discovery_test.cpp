@@ -1,7 +1,8 @@
-#include <algorithm>
 // Discovery and OpenAPI through RestApi::handle().
+#include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "api/openapi.h"
 #include "tests/apiserver/rest_test_util.h"
 
 using namespace skiff::apiserver::testing;
@@ -122,7 +123,16 @@ TEST_CASE("openapi documents", "[discovery]") {
   CHECK(c.get("/openapi/v3/apis/nope/v1").status == 404);
   auto v2 = c.get("/openapi/v2");
   CHECK(v2.status == 200);
+  // kubectl's form: gnostic protobuf, named with a '.' where the request has
+  // '@' (Go's mime parser refuses the '@'), as kube-openapi answers.
   auto proto = c.get("/openapi/v2",
                      {{"accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}});
-  CHECK(proto.status == 406);
+  CHECK(proto.status == 200);
+  CHECK(proto.contentType == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  CHECK(proto.body == skiff::api::openApiV2Protobuf());
+  CHECK(proto.body.find("io.k8s.api.authorization.v1.SelfSubjectAccessReview") !=
+        std::string::npos);
+  // Any other protobuf only: nothing to offer.
+  auto other = c.get("/openapi/v2", {{"accept", "application/vnd.kubernetes.protobuf"}});
+  CHECK(other.status == 406);
 }

@@ -160,6 +160,7 @@ class FakeWriter : public ResponseWriter {
 
 struct Response {
   int status = 0;
+  std::string contentType;
   std::string body;
   Json json;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -253,6 +254,7 @@ class Cluster {
     if (!w->waitDone()) throw std::runtime_error("no response to " + method + " " + target);
     Response r;
     r.status = w->status();
+    r.contentType = w->contentType();
     r.body = w->body();
     r.headers = w->headers();
     r.json = Json::parse(r.body, nullptr, false);

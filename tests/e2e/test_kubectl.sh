@@ -2,7 +2,7 @@
 # Drives a real `skiff apiserver` with the real kubectl 1.32 (issue 2's "done
 # when"): create, apply twice (unchanged), apply a change (configured), get with
 # -o wide/yaml/json, describe, get -w, delete, 401 without a token, the typo error,
-# NodePort collisions, kubectl auth can-i and whoami.
+# NodePort collisions, kubectl auth can-i and whoami, kind: List.
 source "$(dirname "$0")/kube_lib.sh"
 start_apiserver
 M=$E2E_TMP/manifests
@@ -168,6 +168,40 @@ expect_contains "auth can-i --list shows every verb on every resource" "*.*" "$o
 run_capture out k get selfsubjectaccessreviews
 expect_eq "reviews cannot be listed" 1 "$RC"
 expect_contains "reviews cannot be listed: 405" "MethodNotAllowed" "$out"
+cat >"$M/ssar.yaml" <<'YAML'
+apiVersion: authorization.k8s.io/v1
+kind: SelfSubjectAccessReview
+spec:
+  resourceAttributes:
+    verb: delete
+    resource: services
+    namespace: default
+YAML
+run_capture out k create -f "$M/ssar.yaml" -o jsonpath='{.status.allowed}'
+expect_eq "a review manifest passes kubectl's validation and is answered" "true" "$out"
+
+# --- kind: List (validated by kubectl against OpenAPI v2 in protobuf) ------------------
+cat >"$M/list.yaml" <<'YAML'
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: listed
+  spec:
+    ports:
+    - port: 80
+YAML
+run_capture out k apply -f "$M/list.yaml"
+expect_contains "a List applies its items" "service/listed created" "$out"
+run_capture out k apply -f "$M/list.yaml"
+expect_contains "a List applied twice is unchanged" "service/listed unchanged" "$out"
+sed 's/- port: 80/- prot: 80/' "$M/list.yaml" >"$M/list-typo.yaml"
+run_capture out k apply -f "$M/list-typo.yaml"
+expect_eq "a List with a typo fails" 1 "$RC"
+expect_contains "kubectl names the List item's unknown field" 'unknown field "prot"' "$out"
+k delete svc listed >/dev/null
 
 # --- delete --------------------------------------------------------------------------
 run_capture out k delete svc web
