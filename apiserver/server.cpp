@@ -6,13 +6,16 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
+#include "apiserver/api_errors.h"
 #include "apiserver/auth.h"
 #include "apiserver/http_server.h"
 #include "apiserver/kubeconfig.h"
@@ -138,6 +141,10 @@ class ApiServerImpl final : public ApiServer {
       w->respond(401, "application/json", unauthorizedBody());
       return;
     }
+    if (auto refused = refuseImpersonation(req)) {
+      w->respond(403, "application/json", statusJson(*refused).dump());
+      return;
+    }
     if (Phase phase = phase_.load(); phase != Phase::kServing) {
       w->respond(503, "application/json",
                  statusJson(503, "ServiceUnavailable",
@@ -146,6 +153,31 @@ class ApiServerImpl final : public ApiServer {
       return;
     }
     rest_->handle(std::move(req), std::move(w));
+  }
+
+  // kubectl --as/--as-group send Impersonate-* headers. skiff has one user and
+  // no authorization to answer for another, so acting on the request as the
+  // admin would answer the wrong question (`kubectl auth can-i --as=bob` would
+  // say yes); it is refused, as Kubernetes refuses an impersonator without the
+  // right.
+  static std::optional<Error> refuseImpersonation(const Request& req) {
+    // The user first, as Kubernetes checks it first.
+    auto it = req.headers.find("impersonate-user");
+    if (it == req.headers.end()) {
+      it = std::find_if(req.headers.begin(), req.headers.end(),
+                        [](const auto& h) { return h.first.rfind("impersonate-", 0) == 0; });
+    }
+    if (it == req.headers.end()) return std::nullopt;
+    const std::string& name = it->first;
+    std::string kind = name == "impersonate-user"    ? "users"
+                       : name == "impersonate-group" ? "groups"
+                       : name == "impersonate-uid"   ? "uids"
+                                                     : "userextras";
+    return forbidden(kind, kind == "userextras" ? "" : it->second,
+                     "User \"" + req.user + "\" cannot impersonate resource \"" + kind +
+                         "\" in API group \"\" at the cluster scope: skiff has one user and "
+                         "does not impersonate another (" +
+                         name + ")");
   }
 
   // Kubernetes' health endpoints: "ok", or with ?verbose one line per check.

@@ -98,6 +98,37 @@ TEST_CASE("ApiServer requires the admin token except for health and version", "[
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ApiServer refuses impersonation instead of answering as the admin", "[server]") {
+  auto dir = tempDir();
+  auto s = startServer(dir);
+  HttpsTestClient c(s->port(), dir + "/pki/ca.crt");
+  REQUIRE(c.ok());
+  const std::string bearer = "Bearer " + token(dir);
+  auto asBob = c.request("GET", "/api/v1/namespaces", "",
+                         {{"Authorization", bearer}, {"Impersonate-User", "bob"}});
+  CHECK(asBob.status == 403);
+  CHECK(asBob.body.find(R"("reason":"Forbidden")") != std::string::npos);
+  CHECK(asBob.body.find(R"(users \"bob\" is forbidden: User \"admin\" cannot impersonate)") !=
+        std::string::npos);
+  // The user is named first, whatever else is impersonated.
+  auto both = c.request(
+      "GET", "/api/v1/namespaces", "",
+      {{"Authorization", bearer}, {"Impersonate-Group", "devs"}, {"Impersonate-User", "bob"}});
+  CHECK(both.status == 403);
+  CHECK(both.body.find(R"(users \"bob\")") != std::string::npos);
+  auto group = c.request("GET", "/api/v1/namespaces", "",
+                         {{"Authorization", bearer}, {"Impersonate-Group", "devs"}});
+  CHECK(group.status == 403);
+  CHECK(group.body.find(R"(groups \"devs\" is forbidden)") != std::string::npos);
+  // Without a token the answer is still 401: who asks comes first.
+  auto anonymous = c.request("GET", "/api/v1/namespaces", "", {{"Impersonate-User", "bob"}});
+  CHECK(anonymous.status == 401);
+  auto plain = c.request("GET", "/api/v1/namespaces", "", {{"Authorization", bearer}});
+  CHECK(plain.status == 200);
+  s->stop();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("ApiServer restarts on the same data dir without new credentials", "[server]") {
   auto dir = tempDir();
   auto s = startServer(dir);

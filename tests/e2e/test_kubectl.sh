@@ -165,6 +165,9 @@ expect_contains "auth whoami names the admin user" "Username    admin" "$out"
 expect_contains "auth whoami lists its groups" "[system:masters system:authenticated]" "$out"
 run_capture out k auth can-i --list
 expect_contains "auth can-i --list shows every verb on every resource" "*.*" "$out"
+run_capture out k auth can-i create pods --as=bob
+expect_eq "auth can-i --as another user fails closed" 1 "$RC"
+expect_contains "impersonation is refused, naming the user" 'users "bob" is forbidden' "$out"
 run_capture out k get selfsubjectaccessreviews
 expect_eq "reviews cannot be listed" 1 "$RC"
 expect_contains "reviews cannot be listed: 405" "MethodNotAllowed" "$out"
