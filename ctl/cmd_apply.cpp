@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/json.h"
 #include "api/patch.h"
 #include "api/schema.h"
 #include "ctl/commands.h"
@@ -58,7 +59,9 @@ void printWarnings(client::RestClient& c) {
 }
 
 // POSTs `object` to b's collection: "created", or the error prefixed as kubectl does.
-Result<std::string> createObject(client::RestClient& c, const BoundObject& b, const ApplyFlags& f,
+// A manifest without a name (generateName, or a review) takes the server's
+// name, or kubectl's "<unknown>" when the answer has none.
+Result<std::string> createObject(client::RestClient& c, BoundObject& b, const ApplyFlags& f,
                                  const Json& object) {
   auto r = c.post(b.type.collectionPath(b.ns) + query(f.dryRun), object);
   printWarnings(c);
@@ -66,6 +69,12 @@ Result<std::string> createObject(client::RestClient& c, const BoundObject& b, co
     Error e = r.error();
     e.message = "error when creating \"" + b.source + "\": " + e.message;
     return e;
+  }
+  if (b.name.empty()) {
+    const Json* name = api::jsonAt(*r, {"metadata", "name"});
+    b.name = name && name->is_string() && !name->get<std::string>().empty()
+                 ? name->get<std::string>()
+                 : "<unknown>";
   }
   return std::string("created");
 }
@@ -219,7 +228,7 @@ int runManifestVerb(const std::string& verb, int argc, char** argv) {
       continue;
     }
     if (!c) return cli.fail(c.error());
-    auto b = bindManifest(cli, *m.object, m.source);
+    auto b = bindManifest(cli, *m.object, m.source, verb != "create");
     if (!b) {
       if (!client::isServerError(b.error()) && b.error().code == Code::kUnavailable)
         return cli.fail(b.error());

@@ -15,7 +15,8 @@ std::string ObjectRef::word() const {
   return typeWord(type.kind, type.group) + "/" + name;
 }
 
-Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source) {
+Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source,
+                                 bool nameRequired) {
   auto d = cli.discovery();
   if (!d) return d.error();
   std::string apiVersion = object.value("apiVersion", ""), kind = object.value("kind", "");
@@ -35,7 +36,7 @@ Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string
                                           apiVersion + "\"\nensure CRDs are installed first");
   }
   b.type = *t;
-  if (name.empty())
+  if (name.empty() && nameRequired)
     return makeError(Code::kBadRequest, "error when retrieving current configuration of " + kind +
                                             " from \"" + source +
                                             "\": resource name may not be empty");

@@ -40,7 +40,8 @@ struct ObjectRef {
 };
 
 // Errors in kubectl's words (no mapping, namespace mismatch, missing name).
-Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source);
+Result<BoundObject> bindManifest(Cli& cli, const Json& object, const std::string& source,
+                                 bool nameRequired = true);
 
 // kubectl's GetModifiedConfiguration: the manifest with its own JSON (sorted
 // keys, trailing newline, `annotations: {}` kept) as last-applied annotation.

@@ -183,6 +183,25 @@ YAML
 run_capture out k create -f "$M/ssar.yaml" -o jsonpath='{.status.allowed}'
 expect_eq "a review manifest passes kubectl's validation and is answered" "true" "$out"
 
+# skiff's own create takes a manifest without a name, printing the server's name as kubectl does.
+run_capture out "$SKIFF" create -f "$M/ssar.yaml" --kubeconfig "$KUBECONFIG"
+expect_eq "skiff create of a review" "selfsubjectaccessreview.authorization.k8s.io/<unknown> created" "$out"
+cat >"$M/generated.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  generateName: gen-
+spec:
+  ports:
+  - port: 80
+YAML
+run_capture out "$SKIFF" create -f "$M/generated.yaml" --kubeconfig "$KUBECONFIG"
+expect_contains "skiff create with generateName names the created object" "service/gen-" "$out"
+generated=$(echo "$out" | sed -n 's|^service/\(gen-[a-z0-9]*\) created$|\1|p')
+run_capture out k get svc "$generated" -o name
+expect_eq "the generated name is the stored one" "service/$generated" "$out"
+k delete svc "$generated" >/dev/null
+
 # --- kind: List (validated by kubectl against OpenAPI v2 in protobuf) ------------------
 cat >"$M/list.yaml" <<'YAML'
 apiVersion: v1
