@@ -8,9 +8,8 @@
 // takes the first PATCH it meets for the kind, so every one of them must.
 #include "api/openapi.h"
 
-#include <map>
-
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "api/schema.h"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "api/openapi.h"
 
@@ -91,17 +92,18 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
   if (path == "/api/v1") return json(apiResourceList("", "v1"));
   if (path == "/apis") return json(apiGroupList());
   if (path.rfind("/apis/", 0) == 0) {
-    // /apis/<group> and /apis/<group>/v1; anything deeper is a resource's.
-    std::string rest = path.substr(strlen("/apis/"));
+    // /apis/<group> and /apis/<group>/v1; anything deeper is a resource's
+    // (every apps request passes here: no copies until it is discovery).
+    std::string_view rest = std::string_view(path).substr(strlen("/apis/"));
     size_t slash = rest.find('/');
-    std::string group = rest.substr(0, slash);
-    std::string version = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    if (version.find('/') == std::string::npos) {
-      const auto groups = servedGroups();
+    std::string_view group = rest.substr(0, slash);
+    std::string_view version = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (version.find('/') == std::string_view::npos) {
+      const auto& groups = servedGroups();
       bool served = std::find(groups.begin(), groups.end(), group) != groups.end();
       if (!served || (!version.empty() && version != "v1")) return missing();
-      if (!version.empty()) return json(apiResourceList(group, version));
-      Json g = apiGroup(group);
+      if (!version.empty()) return json(apiResourceList(std::string(group), "v1"));
+      Json g = apiGroup(std::string(group));
       g["kind"] = "APIGroup";
       g["apiVersion"] = "v1";
       return json(g);

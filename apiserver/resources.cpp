@@ -167,12 +167,15 @@ const ResourceInfo* findResource(const std::string& group, const std::string& ve
   return nullptr;
 }
 
-std::vector<std::string> servedGroups() {
-  std::vector<std::string> groups;
-  for (const auto& r : allResources()) {
-    if (!r.group.empty() && std::find(groups.begin(), groups.end(), r.group) == groups.end())
-      groups.push_back(r.group);
-  }
+const std::vector<std::string>& servedGroups() {
+  static const std::vector<std::string> groups = [] {
+    std::vector<std::string> g;
+    for (const auto& r : allResources()) {
+      if (!r.group.empty() && std::find(g.begin(), g.end(), r.group) == g.end())
+        g.push_back(r.group);
+    }
+    return g;
+  }();
   return groups;
 }
 

@@ -50,7 +50,7 @@ const std::vector<ResourceInfo>& allResources();
 const ResourceInfo* findResource(const std::string& group, const std::string& version,
                                  const std::string& plural);
 // The API groups served besides the core group, in discovery's order.
-std::vector<std::string> servedGroups();
+const std::vector<std::string>& servedGroups();
 
 // /registry/pods/default/web, /registry/nodes/n1
 std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name);

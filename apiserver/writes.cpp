@@ -416,7 +416,7 @@ void RestApiImpl::patch(const Scope& scope, const Request& request,
       scope, writer);
 }
 
-// ---- binding ----
+// ---- self reviews ----
 
 void RestApiImpl::review(const Scope& scope, const Request& request,
                          std::shared_ptr<ResponseWriter> writer) {
@@ -457,6 +457,8 @@ void RestApiImpl::review(const Scope& scope, const Request& request,
   }
   respondJson(*writer, 201, api::dumpJson(review), std::move(decoded->headers));
 }
+
+// ---- binding ----
 
 void RestApiImpl::bind(const Scope& scope, const Request& request,
                        std::shared_ptr<ResponseWriter> writer) {
