@@ -24,10 +24,16 @@
 // that address, as it does any pod of the cluster.
 //
 // In the pod: an iperf3 server per path (5201 direct, 5202 ClusterIP, 5203
-// NodePort, 5204 haproxy, 5205 one DNAT rule) and an accept server
-// (bench_net.h) that greets each connection with one byte, on one port per
-// path (9001 ... 9005 likewise), so the paths never share a 4-tuple and an
-// iperf3 server still finishing one test never refuses the next.
+// NodePort on 127.0.0.1, 5204 haproxy, 5205 one DNAT rule, 5206 NodePort on
+// the node address) and an accept server (bench_net.h) that greets each
+// connection with one byte, on one port per path (9001 ... 9006 likewise), so
+// the paths never share a 4-tuple and an iperf3 server still finishing one
+// test never refuses the next. The two NodePort paths need ports of their own
+// too: both connect from the bridge's address (127.0.0.1's is rewritten to
+// it), so with one pod port their conntrack reply tuples (pod:port -> bridge
+// address:ephemeral port) would be the same, and the entries one path left
+// for 10 s (CLOSE) would make conntrack remap the other's source ports — half
+// the connections, measured — which no single client pays.
 // A connection counts once the greeting arrived — through haproxy that means
 // it reached the pod, not only the proxy; the client then resets it (no
 // TIME_WAIT anywhere; haproxy runs with `option nolinger` for the same reason).
@@ -243,6 +249,8 @@ spec:
   - {name: iperf-np, port: 5203, targetPort: 5203}
   - {name: conn-cip, port: 9002, targetPort: 9002}
   - {name: conn-np, port: 9003, targetPort: 9003}
+  - {name: iperf-np-node, port: 5206, targetPort: 5206}
+  - {name: conn-np-node, port: 9006, targetPort: 9006}
 ---
 apiVersion: v1
 kind: Endpoints
@@ -254,6 +262,8 @@ subsets:
   - {name: iperf-np, port: 5203}
   - {name: conn-cip, port: 9002}
   - {name: conn-np, port: 9003}
+  - {name: iperf-np-node, port: 5206}
+  - {name: conn-np-node, port: 9006}
 )";
 
 int run(int argc, char** argv) {
@@ -352,12 +362,12 @@ int run(int argc, char** argv) {
     printError("pod network: " + st.error().message);
     return 1;
   }
-  auto server = AcceptServer::start({9001, 9002, 9003, 9004, 9005}, podFd, true);
+  auto server = AcceptServer::start({9001, 9002, 9003, 9004, 9005, 9006}, podFd, true);
   if (!server.ok()) {
     printError("accept server: " + server.error().message);
     return 1;
   }
-  for (int port = 5201; port <= 5205; ++port) {
+  for (int port = 5201; port <= 5206; ++port) {
     std::string ps = std::to_string(port);
     pid_t iperf = spawn({"iperf3", "-s", "-p", ps}, podFd, tmp + "/iperf3-" + ps + ".log");
     teardown.add([iperf] { killChild(iperf); });
@@ -380,15 +390,18 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::string cip = sh(k + "get svc bench-pod -o jsonpath='{.spec.clusterIP}'");
-  int npIperf = std::atoi(
-      sh(k + "get svc bench-pod -o jsonpath='{.spec.ports[?(@.name==\"iperf-np\")].nodePort}'")
-          .c_str());
-  int npConn = std::atoi(
-      sh(k + "get svc bench-pod -o jsonpath='{.spec.ports[?(@.name==\"conn-np\")].nodePort}'")
-          .c_str());
-  if (!isdigit(cip.empty() ? 'x' : cip[0]) || npIperf == 0 || npConn == 0) {
+  auto nodePort = [&](const std::string& portName) {
+    return std::atoi(sh(k + "get svc bench-pod -o jsonpath='{.spec.ports[?(@.name==\"" + portName +
+                        "\")].nodePort}'")
+                         .c_str());
+  };
+  int npIperf = nodePort("iperf-np"), npConn = nodePort("conn-np");
+  int npNodeIperf = nodePort("iperf-np-node"), npNodeConn = nodePort("conn-np-node");
+  if (!isdigit(cip.empty() ? 'x' : cip[0]) || npIperf == 0 || npConn == 0 || npNodeIperf == 0 ||
+      npNodeConn == 0) {
     printError("service: clusterIP \"" + cip + "\", nodePorts " + std::to_string(npIperf) + ", " +
-               std::to_string(npConn));
+               std::to_string(npConn) + ", " + std::to_string(npNodeIperf) + ", " +
+               std::to_string(npNodeConn));
     return 1;
   }
   // Nothing goes to the ClusterIP before the table holds it.
@@ -396,7 +409,8 @@ int run(int argc, char** argv) {
   for (int i = 0; i < 200 && !programmed; ++i) {
     std::string t = sh("nft list table ip " + table + " 2>/dev/null");
     programmed = t.find(cip + " . tcp . 9002") != std::string::npos &&
-                 t.find("tcp . " + std::to_string(npConn)) != std::string::npos;
+                 t.find("tcp . " + std::to_string(npConn)) != std::string::npos &&
+                 t.find("tcp . " + std::to_string(npNodeConn)) != std::string::npos;
     if (!programmed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!programmed) {
@@ -436,7 +450,7 @@ int run(int argc, char** argv) {
       {"direct", podIP, 5201, podIP, 9001},
       {"clusterip", cip, 5202, cip, 9002},
       {"nodeport_localhost", "127.0.0.1", npIperf, "127.0.0.1", npConn},
-      {"nodeport_node_address", bridgeIP, npIperf, bridgeIP, npConn},
+      {"nodeport_node_address", bridgeIP, npNodeIperf, bridgeIP, npNodeConn},
       {"haproxy", "127.0.0.1", hpIperf, "127.0.0.1", hpConn},
       {"one_dnat_rule", floorIP, 5205, floorIP, 9005},
   };
