@@ -214,10 +214,14 @@ class Observer {
       while (!stop_) {
         auto l = client_->get(kPods);
         if (l) {
+          // As Kubernetes counts for maxSurge and maxUnavailable: pods on
+          // their way out (deletionTimestamp set, the kubelet still stopping
+          // them) are neither running for the Deployment nor available.
           int total = 0, ready = 0;
           for (const Json& p : (*l)["items"]) {
+            if (isDeleting(p)) continue;
             ++total;
-            if (podIsReady(p) && !isDeleting(p)) ++ready;
+            if (podIsReady(p)) ++ready;
           }
           std::lock_guard<std::mutex> lock(mu_);
           maxPods_ = std::max(maxPods_, total);
