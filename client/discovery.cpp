@@ -57,6 +57,8 @@ void Discovery::add(const api::Json& list, bool preferred) {
       for (const auto& n : *s) t.shortNames.push_back(n.get<std::string>());
     if (auto v = r.find("verbs"); v != r.end() && v->is_array())
       for (const auto& n : *v) t.verbs.push_back(n.get<std::string>());
+    if (auto c = r.find("categories"); c != r.end() && c->is_array())
+      for (const auto& n : *c) t.categories.push_back(n.get<std::string>());
     resources_.push_back(std::move(t));
   }
 }
@@ -93,6 +95,29 @@ Result<ResourceType> Discovery::resolve(const std::string& input) {
   auto t = resolveOnce(input);
   if (!t && t.error().code == Code::kNotFound && refresh()) return resolveOnce(input);
   return t;
+}
+
+Result<std::vector<ResourceType>> Discovery::resolveList(const std::string& names) {
+  std::vector<ResourceType> out;
+  for (size_t start = 0; start <= names.size();) {
+    size_t comma = std::min(names.find(',', start), names.size());
+    const std::string name = names.substr(start, comma - start);
+    start = comma + 1;
+    if (name.empty()) continue;
+    bool category = false;
+    for (const auto& t : resources_) {
+      if (t.preferred &&
+          std::find(t.categories.begin(), t.categories.end(), name) != t.categories.end()) {
+        out.push_back(t);
+        category = true;
+      }
+    }
+    if (category) continue;
+    auto t = resolve(name);
+    if (!t) return t.error();
+    out.push_back(std::move(*t));
+  }
+  return out;
 }
 
 Result<ResourceType> Discovery::forKind(const std::string& apiVersion,

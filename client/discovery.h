@@ -31,7 +31,8 @@ struct ResourceType {
   bool namespaced = true;
   std::vector<std::string> shortNames;
   std::vector<std::string> verbs;
-  bool preferred = true;  // from the group's preferred version
+  std::vector<std::string> categories;  // "all"
+  bool preferred = true;                // from the group's preferred version
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "pods" or "deployments.apps": kubectl's name for the type in messages.
@@ -60,6 +61,12 @@ class Discovery {
   // kNotFound: `the server doesn't have a resource type "pdos"`, followed by
   // ` (did you mean "pods"?)` when a name is close.
   Result<ResourceType> resolve(const std::string& name);
+  // A comma-separated list ("pods,svc", "all"), as kubectl reads it: a name
+  // that is a category stands for the preferred types listing it, in
+  // discovery order (kubectl expands categories first); any other name is
+  // resolve()'d. Empty names are skipped; the first name that resolves to
+  // nothing is the error.
+  Result<std::vector<ResourceType>> resolveList(const std::string& names);
   // The type serving apiVersion+kind (for manifests); kNotFound with kubectl's
   // `no matches for kind "Foo" in version "v1"`.
   Result<ResourceType> forKind(const std::string& apiVersion, const std::string& kind);

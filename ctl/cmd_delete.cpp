@@ -36,19 +36,9 @@ Result<std::vector<ObjectRef>> resolveTargets(Cli& cli, const std::vector<std::s
     }
     return out;
   }
-  std::vector<client::ResourceType> types;
-  std::string list = args[0];
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    if (comma > start) {
-      auto t = (*d)->resolve(list.substr(start, comma - start));
-      if (!t) return t.error();
-      types.push_back(*t);
-    }
-    start = comma + 1;
-  }
+  auto resolved = (*d)->resolveList(args[0]);
+  if (!resolved) return resolved.error();
+  const std::vector<client::ResourceType>& types = *resolved;
   if (args.size() > 1) {
     if (!selector.empty() || all)
       return makeError(Code::kBadRequest, "name cannot be provided when a selector is specified");

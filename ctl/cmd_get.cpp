@@ -155,19 +155,10 @@ int runGet(int argc, char** argv) {
       if (!merged) reqs.push_back({*t, {a.substr(slash + 1)}});
     }
   } else {
-    std::string types = args[0];
-    size_t start = 0;
-    while (start <= types.size()) {
-      size_t comma = types.find(',', start);
-      if (comma == std::string::npos) comma = types.size();
-      std::string tn = types.substr(start, comma - start);
-      if (!tn.empty()) {
-        auto t = (*d)->resolve(tn);
-        if (!t) return cli.fail(t.error());
-        reqs.push_back({*t, std::vector<std::string>(args.begin() + 1, args.end())});
-      }
-      start = comma + 1;
-    }
+    auto types = (*d)->resolveList(args[0]);
+    if (!types) return cli.fail(types.error());
+    for (auto& t : *types)
+      reqs.push_back({std::move(t), std::vector<std::string>(args.begin() + 1, args.end())});
   }
   bool allNs = g.allNamespaces;
   std::string ns = cli.ns();

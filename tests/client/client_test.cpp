@@ -71,18 +71,21 @@ TEST_CASE("base64 round trip", "[client]") {
 namespace {
 Discovery sampleDiscovery() {
   Json core = Json::parse(R"({"kind":"APIResourceList","groupVersion":"v1","resources":[
-    {"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list"],"shortNames":["po"]},
+    {"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list"],"shortNames":["po"],"categories":["all"]},
     {"name":"pods/status","singularName":"","namespaced":true,"kind":"Pod","verbs":["get"]},
-    {"name":"services","singularName":"service","namespaced":true,"kind":"Service","verbs":["get"],"shortNames":["svc"]},
+    {"name":"services","singularName":"service","namespaced":true,"kind":"Service","verbs":["get"],"shortNames":["svc"],"categories":["all"]},
     {"name":"endpoints","singularName":"endpoints","namespaced":true,"kind":"Endpoints","verbs":["get"],"shortNames":["ep"]},
     {"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["get"],"shortNames":["no"]},
     {"name":"events","singularName":"event","namespaced":true,"kind":"Event","verbs":["get"],"shortNames":["ev"]}]})");
   Json apps = Json::parse(R"({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
-    {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get"],"shortNames":["deploy"]}]})");
+    {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get"],"shortNames":["deploy"],"categories":["all"]}]})");
+  Json appsOld =
+      Json::parse(R"({"kind":"APIResourceList","groupVersion":"apps/v1beta1","resources":[
+    {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get"],"shortNames":["deploy"],"categories":["all"]}]})");
   Json events =
       Json::parse(R"({"kind":"APIResourceList","groupVersion":"events.k8s.io/v1","resources":[
     {"name":"events","singularName":"event","namespaced":true,"kind":"Event","verbs":["get"],"shortNames":["ev"]}]})");
-  return Discovery::fromDocuments({core, apps, events});
+  return Discovery::fromDocuments({core, apps, appsOld, events});
 }
 }  // namespace
 
@@ -134,6 +137,30 @@ TEST_CASE("resource names resolve as kubectl resolves them", "[client]") {
   CHECK(d.resolve("ev")->group == "");  // core wins over events.k8s.io
   CHECK(d.resolve("events.events.k8s.io")->group == "events.k8s.io");
   CHECK_FALSE(d.resolve("pods/status"));
+}
+
+TEST_CASE("type lists expand categories as kubectl does", "[client]") {
+  Discovery d = sampleDiscovery();
+  auto names = [](const std::vector<skiff::client::ResourceType>& ts) {
+    std::vector<std::string> out;
+    for (const auto& t : ts) out.push_back(t.qualifiedName() + "/" + t.version);
+    return out;
+  };
+  // The preferred version's types that list the category, in discovery order.
+  auto all = d.resolveList("all");
+  REQUIRE(all);
+  CHECK(names(*all) == std::vector<std::string>{"pods/v1", "services/v1", "deployments.apps/v1"});
+  auto mixed = d.resolveList("no,all,,ev");
+  REQUIRE(mixed);
+  CHECK(names(*mixed) == std::vector<std::string>{"nodes/v1", "pods/v1", "services/v1",
+                                                  "deployments.apps/v1", "events/v1"});
+  auto bad = d.resolveList("all,pdos");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message ==
+        "the server doesn't have a resource type \"pdos\" (did you mean \"pods\"?)");
+  auto none = d.resolveList(",");
+  REQUIRE(none);
+  CHECK(none->empty());
 }
 
 TEST_CASE("unknown resource types name the nearest one", "[client]") {

@@ -36,7 +36,7 @@ expect_eq "port is back to 80" "80 8080 30001" \
 # skiff get == kubectl get, AGE column aside.
 # AGE is cut by its header's position; without headers, the last field goes.
 noage() { awk '{ if ($1 == "NAME" || $1 == "NAMESPACE") col = index($0, "AGE"); if (col > 0) print substr($0, 1, col - 1) substr($0, col + 6); else { sub(/ +[0-9]+[smhdy]$/, ""); print } }' | sed 's/ *$//'; }
-for args in "svc" "svc -o wide" "po" "po -o wide" "ep" "ns" "svc,po" "svc -A" "svc --show-labels" "svc http-go-np search" "po,svc -A --no-headers" "svc -o name" "svc http-go-np -o yaml"; do
+for args in "svc" "svc -o wide" "po" "po -o wide" "ep" "ns" "svc,po" "all" "all,ns" "svc -A" "svc --show-labels" "svc http-go-np search" "po,svc -A --no-headers" "svc -o name" "svc http-go-np -o yaml"; do
   # shellcheck disable=SC2086
   a=$(s get $args 2>&1 | noage)
   # shellcheck disable=SC2086
