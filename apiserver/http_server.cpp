@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::apiserver {
 namespace {
@@ -846,6 +847,7 @@ class HttpServerImpl final : public HttpServer {
     accept();
     for (int i = 0; i < threads_; ++i) {
       pool_.emplace_back([this, i] {
+        nameThisThread("http-io-" + std::to_string(i));
         for (;;) {
           try {
             core_->iocs[i]->run();

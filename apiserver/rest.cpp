@@ -13,6 +13,7 @@
 #include "apiserver/registry.h"
 #include "apiserver/watch.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/url.h"
 
 namespace skiff::apiserver {
@@ -447,6 +448,7 @@ void RestApiImpl::runWriteAndRespond(Planner planner, const Scope& scope,
 // ---- namespace finalizer ----
 
 void RestApiImpl::namespaceLoop() {
+  nameThisThread("api-namespaces");
   std::unique_lock<std::mutex> lock(loopMu_);
   while (!stopping_) {
     loopCv_.wait_for(lock, std::chrono::milliseconds(500));

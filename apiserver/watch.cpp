@@ -5,6 +5,7 @@
 #include "apiserver/api_errors.h"
 #include "apiserver/registry.h"
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::apiserver {
 
@@ -265,6 +266,7 @@ void WatchHub::start(WatchRequest request, std::shared_ptr<ResponseWriter> write
 }
 
 void WatchHub::tick() {
+  nameThisThread("api-watch-tick");
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100));

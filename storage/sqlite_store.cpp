@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::storage {
 
@@ -466,6 +467,7 @@ int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int pages) {
 }
 
 void SqliteStore::checkpointLoop() {
+  nameThisThread("store-ckpt");
   std::unique_lock<std::mutex> lock(checkpointMu_);
   for (;;) {
     checkpointCv_.wait(lock, [this] { return checkpointStop_ || checkpointWanted_; });
@@ -487,6 +489,7 @@ void SqliteStore::checkpointLoop() {
 }
 
 void SqliteStore::compactorLoop() {
+  nameThisThread("store-compact");
   std::unique_lock<std::mutex> lock(compactorMu_);
   for (;;) {
     compactorCv_.wait_for(lock, std::chrono::seconds(options_.compactIntervalSeconds),

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "storage/sqlite_store.h"
 
 namespace skiff::storage {
@@ -80,6 +81,7 @@ void SqliteStore::writerLoop() {
   // The highest priority lets it run at once. Without CAP_SYS_NICE (not root)
   // it keeps the default; nothing else changes.
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -20);
+  nameThisThread("store-writer");
   for (;;) {
     std::vector<Txn> batch;
     std::optional<Compaction> compaction;

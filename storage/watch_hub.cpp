@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::storage {
 
@@ -194,6 +195,7 @@ bool deliver(WatchHub::Watcher& w, const Event& e);
 }  // namespace
 
 void WatchHub::run() {
+  nameThisThread("store-watch");
   for (;;) {
     std::deque<Message> messages;
     bool stopping = false;
