@@ -1,8 +1,5 @@
 // The writer thread of SqliteStore: group commit and compaction chunks. See
 // sqlite_store.h for the design.
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -74,13 +71,6 @@ void SqliteStore::commit(std::vector<Op> ops, std::function<void(Result<TxnResul
 }
 
 void SqliteStore::writerLoop() {
-  // Every write waits for this thread, one batch at a time, and a batch's
-  // fsync returns while the API server's threads parse the next requests: on
-  // a busy machine the writer then waited its turn for a CPU (~50 us a wake-up
-  // on 2 CPUs under 16 clients, twice a batch) with the whole queue behind it.
-  // The highest priority lets it run at once. Without CAP_SYS_NICE (not root)
-  // it keeps the default; nothing else changes.
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -20);
   nameThisThread("store-writer");
   for (;;) {
     std::vector<Txn> batch;
