@@ -448,35 +448,47 @@ int runDescribe(int argc, char** argv) {
   auto d = cli.discovery();
   if (!d) return cli.fail(d.error());
   auto c = cli.client();
-  std::vector<std::pair<client::ResourceType, std::string>> targets;
+  struct Target {
+    client::ResourceType type;
+    std::string ns;  // the object's own: with -A, a listed object's namespace
+    std::string name;
+  };
+  std::vector<Target> targets;
   std::string ns = cli.ns();
   if (args[0].find('/') != std::string::npos) {
     for (const auto& a : args) {
       auto t = (*d)->resolve(a.substr(0, a.find('/')));
       if (!t) return cli.fail(t.error());
-      targets.push_back({*t, a.substr(a.find('/') + 1)});
+      targets.push_back({*t, ns, a.substr(a.find('/') + 1)});
     }
   } else {
-    auto t = (*d)->resolve(args[0]);
-    if (!t) return cli.fail(t.error());
-    if (args.size() == 1) {
-      std::string path = t->collectionPath(g.allNamespaces || !t->namespaced ? "" : ns);
+    auto types = (*d)->resolveList(args[0]);
+    if (!types) return cli.fail(types.error());
+    for (const auto& t : *types) {
+      if (args.size() > 1) {
+        for (size_t i = 1; i < args.size(); ++i) targets.push_back({t, ns, args[i]});
+        continue;
+      }
+      std::string path = t.collectionPath(g.allNamespaces || !t.namespaced ? "" : ns);
       if (!selector.empty()) path += "?labelSelector=" + urlEncode(selector);
       auto l = (*c)->get(path);
       if (!l) return cli.fail(l.error());
       for (const auto& item : (*l)["items"])
-        targets.push_back({*t, item["metadata"].value("name", "")});
-      if (targets.empty()) {
+        targets.push_back(
+            {t, item["metadata"].value("namespace", ""), item["metadata"].value("name", "")});
+    }
+    if (targets.empty()) {
+      // kubectl's words, on stderr.
+      if (g.allNamespaces)
+        std::fputs("No resources found\n", stderr);
+      else
         std::fprintf(stderr, "No resources found in %s namespace.\n", ns.c_str());
-        return 0;
-      }
-    } else {
-      for (size_t i = 1; i < args.size(); ++i) targets.push_back({*t, args[i]});
+      return 0;
     }
   }
   bool failed = false, first = true;
-  for (const auto& [t, name] : targets) {
-    auto r = (*c)->get(t.objectPath(t.namespaced ? ns : "", name));
+  for (const auto& [t, objNs, name] : targets) {
+    auto r = (*c)->get(t.objectPath(t.namespaced ? objNs : "", name));
     if (!r) {
       if (!client::isServerError(r.error())) return cli.fail(r.error());
       cli.report(r.error());

@@ -70,6 +70,16 @@ expect_contains "pod describe" "busybox:latest" "$out"
 expect_eq "describe pod matches kubectl" "$(k describe pod http-go)" "$(s describe pod http-go)"
 expect_eq "describe ns matches kubectl" "$(k describe ns default)" "$(s describe ns default)"
 expect_eq "describe ExternalName svc matches kubectl" "$(k describe svc search)" "$(s describe svc search)"
+# Lists: every namespace's objects (-A), categories (all), the empty answer.
+k run elsewhere -n kube-system --image=busybox:latest >/dev/null
+names() { grep -E '^(Name|Namespace):' | tr -s ' '; }
+run_capture out s describe pods -A
+expect_eq "describe pods -A exits 0" 0 "$RC"
+expect_eq "describe pods -A describes what kubectl does" "$(k describe pods -A | names)" "$(names <<<"$out")"
+expect_eq "describe all describes what kubectl does" "$(k describe all | names)" "$(s describe all | names)"
+run_capture out s describe pods -A -l app=nobody
+expect_eq "describe -A of nothing" "No resources found" "$out"
+k delete pod elsewhere -n kube-system --grace-period 0 >/dev/null
 
 # get -w: the list, then one row per change, columns as the list's.
 "$SKIFF" get svc -w >"$E2E_TMP/watch.out" 2>&1 &
