@@ -1,6 +1,7 @@
 #include "client/informer.h"
 
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::client {
 
@@ -63,6 +64,7 @@ std::string Informer::keyOf(const Json& obj) {
 }
 
 void Informer::run() {
+  nameThisThread("inf-" + path_.substr(path_.rfind('/') + 1));
   auto backoff = std::chrono::milliseconds(100);
   while (!stopping_) {
     std::string rv = relist();

@@ -6,6 +6,7 @@
 
 #include "api/selector.h"
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::controllers {
 namespace {
@@ -351,6 +352,7 @@ void EndpointsController::enqueueAllServices() {
 }
 
 void EndpointsController::resyncLoop() {
+  nameThisThread("endpoints-sync");
   // Wait for the caches, then look at everything once, leftovers included.
   while (!stopping_ && !(services_->hasSynced() && pods_->hasSynced() && endpoints_->hasSynced()))
     (void)endpoints_->waitForSync(std::chrono::milliseconds(100));
@@ -368,6 +370,7 @@ void EndpointsController::resyncLoop() {
 }
 
 void EndpointsController::run() {
+  nameThisThread("endpoints");
   while (!stopping_ && !(services_->hasSynced() && pods_->hasSynced() && endpoints_->hasSynced()))
     (void)pods_->waitForSync(std::chrono::milliseconds(100));
   while (auto key = queue_.get()) {

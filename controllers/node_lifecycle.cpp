@@ -1,6 +1,7 @@
 #include "controllers/node_lifecycle.h"
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "controllers/workload_util.h"
 
 namespace skiff::controllers {
@@ -72,6 +73,7 @@ void NodeLifecycleController::stop() {
 }
 
 void NodeLifecycleController::run() {
+  nameThisThread("node-lifecycle");
   while (!stopping_) {
     if (nodes_->hasSynced()) {
       auto now = std::chrono::system_clock::now();

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "kubelet/service_env.h"
 #include "kubelet/termination.h"
 
@@ -217,6 +218,7 @@ void Kubelet::removeOrphans() {
 // ---- node ----
 
 void Kubelet::heartbeatLoop() {
+  nameThisThread("kubelet-beat");
   while (true) {
     Status st = registered_ ? writeNodeStatus() : registerNode();
     if (!st) logWarn("node status failed", {{"node", node_.name}, {"error", st.error().message}});

@@ -10,6 +10,7 @@
 #include "api/meta.h"
 #include "api/validation_internal.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "kubelet/image_ref.h"
 #include "kubelet/process_spec.h"
 
@@ -341,6 +342,7 @@ Json PodWorker::lastStatus() const {
 }
 
 void PodWorker::run() {
+  nameThisThread("pod-worker");
   while (true) {
     std::optional<TimePoint> wake = syncOnce();
     if (done_) return;

@@ -35,6 +35,7 @@
 #include "api/json.h"
 #include "api/time.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/url.h"
 #include "kubelet/log_reader.h"
 
@@ -419,6 +420,7 @@ void KubeletServer::stop() {
 }
 
 void KubeletServer::acceptLoop() {
+  nameThisThread("kubelet-server");
   while (!stopping_) {
     int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {

@@ -16,6 +16,7 @@
 #include <ldns/ldns.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "netproxy/service_state.h"
 
 namespace skiff::netproxy {
@@ -311,6 +312,7 @@ std::string DnsServer::forwardNow(const std::string& query) {
 }
 
 void DnsServer::forwardLoop() {
+  nameThisThread("dns-forward");
   while (true) {
     Forward job;
     {
@@ -326,6 +328,7 @@ void DnsServer::forwardLoop() {
 }
 
 void DnsServer::serveUdp() {
+  nameThisThread("dns-udp");
   char buf[65536];
   while (!stopping_) {
     pollfd p{udp_, POLLIN, 0};
@@ -345,6 +348,7 @@ void DnsServer::serveUdp() {
 }
 
 void DnsServer::serveTcp() {
+  nameThisThread("dns-tcp");
   while (!stopping_) {
     pollfd p{tcp_, POLLIN, 0};
     if (::poll(&p, 1, 200) != 1) continue;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::netproxy {
 
@@ -124,6 +125,7 @@ bool NetProxy::waitForSync(std::chrono::milliseconds timeout) {
 }
 
 void NetProxy::run() {
+  nameThisThread("netproxy");
   using clock = std::chrono::steady_clock;
   // Nothing is programmed before both caches hold a full list: a sync from half
   // the data would delete the rules of every Service not yet seen.

@@ -8,6 +8,7 @@
 #include "api/meta.h"
 #include "api/time.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "scheduler/algorithm.h"
 
 namespace skiff::scheduler {
@@ -132,6 +133,7 @@ void Scheduler::onNode() {
 }
 
 void Scheduler::run() {
+  nameThisThread("scheduler");
   while (!stopping_ && !(pods_->hasSynced() && nodes_->hasSynced())) {
     (void)pods_->waitForSync(std::chrono::milliseconds(100));
     (void)nodes_->waitForSync(std::chrono::milliseconds(100));
