@@ -548,22 +548,24 @@ Json info() {
 
 }  // namespace
 
-Json openApiV3Document(const std::string& groupVersion) {
-  auto build = [](const std::string& gv) {
-    Json d{{"openapi", "3.0.0"}, {"info", info()}};
-    d["paths"] = pathsFor(Flavor::kV3, gv);
-    d["components"] =
-        Json{{"schemas", schemasFor(Flavor::kV3, gv)},
-             {"securitySchemes",
-              Json{{"BearerToken", Json{{"type", "apiKey"},
-                                        {"description", "Bearer Token authentication"},
-                                        {"name", "authorization"},
-                                        {"in", "header"}}}}}};
-    d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
-    return d;
-  };
-  // One document per served group-version, built once.
-  static const std::map<std::string, Json> documents = [&] {
+namespace {
+
+// One v3 document per served group-version ("v1", "apps/v1", ...), built once.
+const std::map<std::string, Json>& v3Documents() {
+  static const std::map<std::string, Json> documents = [] {
+    auto build = [](const std::string& gv) {
+      Json d{{"openapi", "3.0.0"}, {"info", info()}};
+      d["paths"] = pathsFor(Flavor::kV3, gv);
+      d["components"] =
+          Json{{"schemas", schemasFor(Flavor::kV3, gv)},
+               {"securitySchemes",
+                Json{{"BearerToken", Json{{"type", "apiKey"},
+                                          {"description", "Bearer Token authentication"},
+                                          {"name", "authorization"},
+                                          {"in", "header"}}}}}};
+      d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
+      return d;
+    };
     std::map<std::string, Json> docs;
     for (const Resource& r : resources()) {
       const std::string gv = groupVersionOf(r);
@@ -571,19 +573,22 @@ Json openApiV3Document(const std::string& groupVersion) {
     }
     return docs;
   }();
-  auto it = documents.find(groupVersion);
-  return it == documents.end() ? Json(nullptr) : it->second;
+  return documents;
+}
+
+}  // namespace
+
+Json openApiV3Document(const std::string& groupVersion) {
+  auto it = v3Documents().find(groupVersion);
+  return it == v3Documents().end() ? Json(nullptr) : it->second;
 }
 
 Json openApiV3Index() {
   static const Json index = [] {
     Json paths = Json::object();
-    for (const Resource& r : resources()) {
-      const std::string gv = groupVersionOf(r);
-      const std::string key = (r.group.empty() ? "api/" : "apis/") + gv;
-      if (paths.contains(key)) continue;
-      Json doc = openApiV3Document(gv);
-      if (doc.is_null()) continue;
+    for (const auto& [gv, doc] : v3Documents()) {
+      // The core group's "v1" is the only group-version without a '/'.
+      const std::string key = (gv.find('/') == std::string::npos ? "api/" : "apis/") + gv;
       paths[key] =
           Json{{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hashOf(doc.dump())}};
     }

@@ -69,10 +69,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool fsync) {
   // Before SQLite's first use in the process: no memory statistics, which
   // would take a global mutex around every allocation SQLite makes (nothing
   // here reads them). A process that used SQLite already keeps its settings.
-  static const bool configured = [] {
-    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
-  }();
-  (void)configured;
+  [[maybe_unused]] static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   sqlite3* raw = nullptr;
   // A connection that syncs every commit may gather its WAL writes (wal_vfs.h).
   int rc = sqlite3_open_v2(path.c_str(), &raw,
