@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "base/log.h"
@@ -14,6 +16,7 @@ namespace {
 
 constexpr int kCreated = 0;
 constexpr int kUpdated = 1;
+constexpr int kDeleted = 2;
 
 // Rowid tables rather than WITHOUT ROWID: values are whole objects (kilobytes),
 // which SQLite advises against storing inside a WITHOUT ROWID b-tree.
@@ -33,6 +36,10 @@ CREATE TABLE IF NOT EXISTS log(
   PRIMARY KEY(rev, key));
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta(name, value) VALUES('revision', 0), ('compacted', 0);
+INSERT OR IGNORE INTO meta(name, value) SELECT 'applied', max(
+  (SELECT value FROM meta WHERE name = 'revision'),
+  (SELECT value FROM meta WHERE name = 'compacted'),
+  coalesce((SELECT max(rev) FROM log), 0));
 COMMIT;
 )sql";
 
@@ -41,11 +48,13 @@ COMMIT;
 //   0  not recorded: before format 2, or meta 'revision' written by every
 //      commit (before the revision moved to the log), or both;
 //   2  compaction keeps log rows at or below its floor (see sqlite_store.h),
-//      the revision is the log's newest row (meta 'revision' written at close).
+//      the revision is the log's newest row (meta 'revision' written at close);
+//   3  kv may lag the log: it holds the changes up to meta 'applied' alone
+//      (see sqlite_store.h); a clean close brings it up to date.
 // A skiff that finds a newer format refuses the database rather than misread
 // it. Skiffs before format 2 do not look; the oldest trust meta 'revision',
 // which the store writes at a clean close for them.
-constexpr int kFormat = 2;
+constexpr int kFormat = 3;
 
 // The smallest string greater than every string starting with `prefix`, or
 // nullopt when there is none (empty prefix, or all bytes 0xFF). SQLite's BINARY
@@ -79,6 +88,46 @@ Status readRevisions(sql::Db& db, Revision* revision, Revision* compacted) {
   if (!row) return row.error();
   *revision = q->int64(0);
   *compacted = q->int64(1);
+  return {};
+}
+
+// The revision kv holds every change up to, as the snapshot `db` reads it:
+// meta 'applied' (the schema adds it, at the revision, to a database from
+// before kv lagged), or `revision` should it be missing.
+Result<Revision> readApplied(sql::Db& db, Revision revision) {
+  auto q = db.query("SELECT value FROM meta WHERE name = 'applied'");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  return *row ? q->int64(0) : revision;
+}
+
+// The log rows after `applied` (kv does not hold them) with keys in the range
+// `inRange` binds (see list), up to `through`: each key's newest, in key
+// order; nullopt for a key deleted since.
+Status readTail(sql::Db& db, Revision applied, Revision through, const std::string& inRange,
+                const std::function<void(sql::Query&)>& bindRange,
+                std::vector<std::pair<std::string, std::optional<Record>>>* out) {
+  std::map<std::string, std::optional<Record>> newest;
+  auto q = db.query(
+      "SELECT key, type, value, create_rev, rev FROM log WHERE rev > ?3 AND rev <= ?4"
+      " AND " +
+      inRange + " ORDER BY rev");
+  if (!q) return q.error();
+  bindRange(*q);
+  q->bind(3, applied).bind(4, through);
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    std::optional<Record>& r = newest[q->text(0)];
+    if (q->int64(1) == kDeleted) {
+      r.reset();
+    } else {
+      r = Record{q->text(0), q->blob(2), q->int64(3), q->int64(4)};
+    }
+  }
+  out->assign(std::make_move_iterator(newest.begin()), std::make_move_iterator(newest.end()));
   return {};
 }
 
@@ -147,6 +196,29 @@ Status SqliteStore::init() {
     if (Status s = readRevisions(*writeDb_, &revision, &compacted); !s) return s.error();
     revision_ = revision;
     compacted_ = compacted;
+    // The changes kv does not hold yet (a crash before it was brought up to
+    // date) go back into the writer's tail.
+    auto applied = readApplied(*writeDb_, revision);
+    if (!applied) return applied.error().wrap("open " + path_);
+    tailFloor_ = *applied;
+    auto q = writeDb_->query(
+        "SELECT key, type, value, create_rev, rev FROM log WHERE rev > ?1 ORDER BY rev");
+    if (!q) return q.error();
+    q->bind(1, *applied);
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error().wrap("open " + path_);
+      if (!*row) break;
+      std::optional<Record>& r = tail_[q->text(0)];
+      tailIndex_[q->text(0)].push_back(q->int64(4));
+      if (r) tailBytes_ -= r->value.size();
+      if (q->int64(1) == kDeleted) {
+        r.reset();
+      } else {
+        r = Record{q->text(0), q->blob(2), q->int64(3), q->int64(4)};
+        tailBytes_ += r->value.size();
+      }
+    }
   }
   auto ckpt = sql::Db::open(path_, options_.fsync);
   if (!ckpt) return ckpt.error();
@@ -197,6 +269,11 @@ SqliteStore::~SqliteStore() {
   // delivered before the watches are ended.
   if (hub_) hub_->stop();
   hub_.reset();
+  if (writeDb_ && !broken_.load()) {
+    if (Status s = applyTailNow(); !s)
+      logWarn("store could not bring its state up to date at close",
+              {{"error", s.error().message}});
+  }
   // For the oldest skiffs, which read the revision from meta alone (kFormat).
   if (writeDb_ && !broken_.load()) {
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'revision'");
@@ -234,7 +311,46 @@ Result<SqliteStore::Reader> SqliteStore::reader() {
 Result<Record> SqliteStore::get(const std::string& key) {
   auto r = reader();
   if (!r) return r.error();
-  auto q = r->db().query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
+  sql::Db& db = r->db();
+  ReadTxn txn(db);
+  if (Status s = txn.begin(); !s) return s.error();
+  // The key's newest log row after 'applied', if it changed since (kv lags:
+  // see sqlite_store.h).
+  auto applied = readApplied(db, INT64_MAX);
+  if (!applied) return applied.error().wrap("get " + key);
+  std::vector<Revision> revs;  // the key's rows after 'applied', if indexed
+  bool indexed = false;
+  {
+    std::lock_guard<std::mutex> lock(tailIndexMu_);
+    indexed = tailFloor_ <= *applied;
+    if (auto it = tailIndex_.find(key); indexed && it != tailIndex_.end()) revs = it->second;
+  }
+  auto fromLog = [&](sql::Query& q, Revision rev) -> Result<Record> {
+    if (q.int64(0) == kDeleted) return keyError(Code::kNotFound, key, "key not found: " + key);
+    return Record{key, q.blob(1), q.int64(2), rev};
+  };
+  if (indexed) {
+    // Newest first; a revision this snapshot does not have yet is not found.
+    for (auto rev = revs.rbegin(); rev != revs.rend() && *rev > *applied; ++rev) {
+      auto q = db.query("SELECT type, value, create_rev FROM log WHERE rev = ?1 AND key = ?2");
+      if (!q) return q.error();
+      q->bind(1, *rev).bindText(2, key);
+      auto row = q->step();
+      if (!row) return row.error().wrap("get " + key);
+      if (*row) return fromLog(*q, *rev);
+    }
+  } else {
+    // The index was emptied after this snapshot began: the log's rows then.
+    auto q = db.query(
+        "SELECT type, value, create_rev, rev FROM log WHERE key = ?1 AND rev > ?2"
+        " ORDER BY rev DESC LIMIT 1");
+    if (!q) return q.error();
+    q->bindText(1, key).bind(2, *applied);
+    auto row = q->step();
+    if (!row) return row.error().wrap("get " + key);
+    if (*row) return fromLog(*q, q->int64(3));
+  }
+  auto q = db.query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
   if (!q) return q.error();
   q->bindText(1, key);
   auto row = q->step();
@@ -272,13 +388,22 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
     if (end) q.bindText(2, *end);
   };
   const bool limited = limit > 0 && limit < INT64_MAX;
+  auto applied = readApplied(db, out.revision);
+  if (!applied) return applied.error().wrap("list " + prefix);
 
-  // Keys changed since a past revision that existed then (their first change
-  // since is no creation), with their value then: their newest log row at or
-  // before it. Two passes over the log rows in range, not one per key (the
-  // log is keyed by revision). Only the first limit + 1 can make the page.
-  std::vector<Record> then;
-  if (past) {
+  // Records that replace kv's of the same key, in key order (nullopt: the key
+  // is left out). Either the changes kv does not hold yet (a list at a
+  // revision kv lags behind), or the values at a past revision kv is ahead of.
+  std::vector<std::pair<std::string, std::optional<Record>>> patch;
+  if (!past || atRevision >= *applied) {
+    if (Status s = readTail(db, *applied, out.revision, inRange, bindRange, &patch); !s)
+      return s.error().wrap("list " + prefix);
+  } else {
+    // Keys changed since the past revision that existed then (their first
+    // change since is no creation), with their value then: their newest log
+    // row at or before it. Two passes over the log rows in range, not one per
+    // key (the log is keyed by revision). Only the first limit + 1 can make
+    // the page.
     std::set<std::string> existed;
     auto q = db.query("SELECT key, type, MIN(rev) FROM log WHERE rev > ?3 AND " + inRange +
                       " GROUP BY key ORDER BY key");
@@ -314,16 +439,16 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
         value->bind(1, rev).bindText(2, key);
         auto found = value->step();
         if (!found) return found.error().wrap("list " + prefix);
-        if (*found) then.push_back(Record{key, value->blob(0), value->int64(1), rev});
+        if (*found) patch.emplace_back(key, Record{key, value->blob(0), value->int64(1), rev});
       }
       // A key whose value then the log lacks: compaction keeps them all for
       // revisions from its floor on, but a skiff before it kept none (a
-      // database it compacted). The first of `existed` (sorted, as `then`)
-      // that `then` lacks.
-      if (then.size() < existed.size()) {
+      // database it compacted). The first of `existed` (sorted, as `patch`)
+      // that `patch` lacks.
+      if (patch.size() < existed.size()) {
         auto missing = existed.begin();
-        for (const auto& r : then) {
-          if (r.key != *missing) break;
+        for (const auto& r : patch) {
+          if (r.first != *missing) break;
           ++missing;
         }
         return keyError(
@@ -340,18 +465,28 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
   if (!q) return q.error();
   bindRange(*q);
   if (past) q->bind(4, atRevision);
-  // One extra row tells whether there is more; -1 is SQLite's "no limit".
-  q->bind(3, limited ? limit + 1 : -1);
-  auto next = then.begin();
-  for (;;) {
+  // One extra item tells whether there is more; each of patch's may take the
+  // place of a row. -1 is SQLite's "no limit".
+  q->bind(3, limited ? limit + 1 + static_cast<int64_t>(patch.size()) : -1);
+  auto next = patch.begin();
+  auto take = [&](std::optional<Record>& r) {
+    if (r) out.items.push_back(std::move(*r));
+  };
+  auto full = [&] { return limited && static_cast<int64_t>(out.items.size()) > limit; };
+  while (!full()) {
     auto row = q->step();
     if (!row) return row.error().wrap("list " + prefix);
     if (!*row) break;
     Record rec{q->text(0), q->blob(1), q->int64(2), q->int64(3)};
-    for (; next != then.end() && next->key < rec.key; ++next) out.items.push_back(std::move(*next));
+    for (; next != patch.end() && next->first < rec.key; ++next) take(next->second);
+    if (next != patch.end() && next->first == rec.key) {
+      take(next->second);
+      ++next;
+      continue;
+    }
     out.items.push_back(std::move(rec));
   }
-  for (; next != then.end(); ++next) out.items.push_back(std::move(*next));
+  for (; next != patch.end(); ++next) take(next->second);
   if (limited && static_cast<int64_t>(out.items.size()) > limit) {
     out.items.resize(static_cast<size_t>(limit));
     out.more = true;

@@ -2,13 +2,17 @@
 // against store.h.
 //
 // On disk (one SQLite file, WAL):
-//   kv(key, value, create_rev, mod_rev)   the current state; get/list read it
+//   kv(key, value, create_rev, mod_rev)   the state at revision 'applied' (see
+//                                          below); get/list read it and the
+//                                          log rows after it
 //   log(rev, key, type, value, create_rev) one row per change, primary key
 //                                          (rev, key); watch replay reads it,
 //                                          compaction deletes its old rows
 //                                          (keeping some: see Compaction)
 //   meta(name, value)                      'compacted' (log rows <= it are gone
-//                                          but for the values kept: see Compaction)
+//                                          but for the values kept: see Compaction),
+//                                          'applied' (kv holds every change up
+//                                          to it; absent: every change)
 //                                          and 'revision' (no longer written: the
 //                                          revision is the newest log row, or
 //                                          the compaction floor once no row
@@ -25,6 +29,22 @@
 // With fsync on, the connections open through the WAL-batching VFS
 // (wal_vfs.h): a batch's frames reach the kernel in one write, not two per
 // page, before the commit's fdatasync.
+//
+// The state lags: a commit writes its changes to the log alone, and the
+// writer keeps the keys changed since kv was last brought up to date in memory
+// (tail_), which the checks of later commits read before kv. Once
+// Options::stateLagKeys keys changed, a batch also writes them into kv, in key
+// order, and moves 'applied' in the same transaction; so does the writer after
+// kIdleApply without writes. kv's key index is a b-tree that concurrent
+// clients insert into at as many places, so a commit of six creates wrote six
+// of its pages; written in bulk, a page serves many changes (16 WAL pages per
+// commit of six creates before).
+// Readers read kv and the log rows after 'applied' from one snapshot, the
+// later winning: get finds the key's rows through tailIndex_ (by primary key),
+// list reads the log's rows after 'applied' in its key range (the log is keyed
+// by revision: one range). Compaction brings kv up to date first (it needs kv
+// current: see below), so the log rows after 'applied' are never compacted;
+// so does a clean close. An open after a crash reads them back into tail_.
 //
 // Inside the batch each transaction is checked against the state as the
 // previous transactions left it before any of its ops is written; a
@@ -47,6 +67,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -54,6 +75,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/sqlite_db.h"
@@ -81,6 +103,10 @@ class SqliteStore : public Store {
 
  private:
   static constexpr size_t kMaxBatch = 1000;
+  // kv is also brought up to date once the tail's values hold this much, and
+  // after this long without a write.
+  static constexpr size_t kMaxTailBytes = 8 << 20;
+  static constexpr std::chrono::seconds kIdleApply{1};
   static constexpr Revision kCompactChunk = 5000;
   static constexpr int kCheckpointPages = 1000;  // SQLite's own default threshold
   // A background checkpoint cannot finish while commits keep appending to the
@@ -136,6 +162,15 @@ class SqliteStore : public Store {
   // returned Status is an SQLite error that dooms the whole batch.
   Status applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnResult>>* outcome,
                   std::vector<Event>* events);
+  // The current record of `key` for the checks of a write: tail_'s, else kv's.
+  Status currentRecord(const std::string& key, std::optional<Record>* out);
+  // Writes tail_ into kv and records `through` as applied, inside the open
+  // write transaction; the caller clears tail_ once that commits.
+  Status applyTail(Revision through);
+  // After the transaction that ran applyTail(through) committed.
+  void tailApplied(Revision through);
+  // Brings kv up to date in a transaction of its own (compaction, close).
+  Status applyTailNow();
   void runCompactionChunk(Compaction& c);
   // Compaction of the log rows in (from, to]; see "Compaction" above.
   Status compactLog(Revision from, Revision to);
@@ -150,6 +185,17 @@ class SqliteStore : public Store {
   const Options options_;
 
   std::unique_ptr<sql::Db> writeDb_;  // whoever set writing_ (and init())
+  // Whoever set writing_: the keys changed since kv was brought up to date,
+  // with their record now (nullopt: deleted), and the size of their values.
+  std::unordered_map<std::string, std::optional<Record>> tail_;
+  size_t tailBytes_ = 0;
+  // The readers' index of the log rows kv does not hold: key -> their
+  // revisions, ascending. It has every row after tailFloor_: the writer adds a
+  // batch's before the batch commits, and empties it once kv holds them (a
+  // reader whose snapshot is older than that reads the log instead).
+  std::mutex tailIndexMu_;
+  std::unordered_map<std::string, std::vector<Revision>> tailIndex_;  // guarded by tailIndexMu_
+  Revision tailFloor_ = 0;                                            // guarded by tailIndexMu_
 
   std::mutex poolMu_;
   std::vector<std::unique_ptr<sql::Db>> pool_;  // guarded by poolMu_: idle read connections

@@ -77,7 +77,19 @@ void SqliteStore::writerLoop() {
     std::optional<Compaction> compaction;
     {
       std::unique_lock<std::mutex> lock(queueMu_);
-      queueCv_.wait(lock, [this] { return !writing_ && (stopping_ || !queue_.empty()); });
+      auto ready = [this] { return !writing_ && (stopping_ || !queue_.empty()); };
+      if (!queueCv_.wait_for(lock, kIdleApply, ready)) {
+        // Idle: kv catches up, and the tail's values leave memory.
+        if (writing_) continue;
+        writing_ = true;
+        lock.unlock();
+        if (!broken_.load()) {
+          if (Status s = applyTailNow(); !s)
+            logWarn("store could not bring its state up to date", {{"error", s.error().message}});
+        }
+        endWrite();
+        continue;
+      }
       if (stopping_) {
         std::deque<Pending> rest;
         rest.swap(queue_);
@@ -141,10 +153,18 @@ void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
     s = applyTxn(batch[i], rev + 1, &outcomes[i], &events);
     if (s && outcomes[i]->ok() && !batch[i].ops.empty()) ++rev;
   }
+  const bool applying =
+      tail_.size() >= std::max<size_t>(options_.stateLagKeys, 1) || tailBytes_ >= kMaxTailBytes;
+  if (s && applying) s = applyTail(rev);
+  if (s && !applying) {
+    // Before the commit: a reader that sees it must find its rows.
+    std::lock_guard<std::mutex> lock(tailIndexMu_);
+    for (const Event& e : events) tailIndex_[e.record.key].push_back(e.record.modRevision);
+  }
   if (s) s = writeDb_->run("COMMIT");
   if (!s) {
     (void)writeDb_->exec("ROLLBACK");
-    broken_ = true;
+    broken_ = true;  // tail_ no longer matches the log; no write reads it again
     logError("store commit failed; refusing further writes", {{"error", s.error().message}});
     Error failed = s.error().wrap("commit");
     failed.code = Code::kInternal;
@@ -158,6 +178,7 @@ void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count();
   revision_ = rev;
+  if (applying) tailApplied(rev);
   ++batches_;
   batchNanos_ += nanos;
   if (nanos > maxBatchNanos_.load()) maxBatchNanos_ = nanos;
@@ -206,19 +227,11 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
     }
   }
 
-  // 1. Check every op against the current state; nothing is written yet. A
-  // lone create skips the read: its INSERT refuses an existing key by itself
-  // (step 3), and a failed statement writes nothing.
-  const bool loneCreate = n == 1 && ops[0].kind == Op::Kind::kCreate;
+  // 1. Check every op against the current state; nothing is written yet.
   std::vector<std::optional<Record>> current(n);
-  for (size_t i = 0; i < n && !loneCreate; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const Op& op = ops[i];
-    auto q = writeDb_->query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
-    if (!q) return q.error();
-    q->bindText(1, op.key);
-    auto row = q->step();
-    if (!row) return row.error();
-    if (*row) current[i] = Record{op.key, q->blob(0), q->int64(1), q->int64(2)};
+    if (Status s = currentRecord(op.key, &current[i]); !s) return s;
     if (op.kind == Op::Kind::kCreate) {
       if (current[i]) {
         *outcome = keyError(Code::kAlreadyExists, op.key, "key already exists: " + op.key);
@@ -274,41 +287,31 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
       const int type = was.createRevision == was.modRevision ? kCreated : kUpdated;
       if (Status r = writeLog(was, type, /*ifAbsent=*/true); !r) return r;
     }
+    // The state itself is written later, with the tail (see sqlite_store.h).
     switch (op.kind) {
-      case Op::Kind::kCreate: {
-        auto q = writeDb_->query(
-            "INSERT INTO kv(key, value, create_rev, mod_rev) VALUES(?1, ?2, ?3, ?3)");
-        s = q ? q->bindText(1, op.key).bindBlob(2, values[i]).bind(3, rev).run()
-              : Status(q.error());
-        if (!s && loneCreate &&
-            (writeDb_->lastCode() == SQLITE_CONSTRAINT_PRIMARYKEY ||
-             writeDb_->lastCode() == SQLITE_CONSTRAINT_UNIQUE)) {
-          *outcome = keyError(Code::kAlreadyExists, op.key, "key already exists: " + op.key);
-          return {};
-        }
+      case Op::Kind::kCreate:
         rec = Record{op.key, std::move(values[i]), rev, rev};
         types[i] = kCreated;
         break;
-      }
-      case Op::Kind::kUpdate: {
-        auto q = writeDb_->query("UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1");
-        s = q ? q->bindText(1, op.key).bindBlob(2, values[i]).bind(3, rev).run()
-              : Status(q.error());
+      case Op::Kind::kUpdate:
         rec = Record{op.key, std::move(values[i]), current[i]->createRevision, rev};
         types[i] = kUpdated;
         break;
-      }
-      case Op::Kind::kDelete: {
-        auto q = writeDb_->query("DELETE FROM kv WHERE key = ?1");
-        s = q ? q->bindText(1, op.key).run() : Status(q.error());
+      case Op::Kind::kDelete:
         rec = Record{op.key, std::move(current[i]->value), current[i]->createRevision, rev};
         types[i] = kDeleted;
         break;
-      }
     }
-    if (!s) return s;
     s = writeLog(rec, types[i], /*ifAbsent=*/false);  // rec.modRevision is rev
     if (!s) return s;
+    std::optional<Record>& now = tail_[op.key];
+    if (now) tailBytes_ -= now->value.size();
+    if (types[i] == kDeleted) {
+      now.reset();
+    } else {
+      now = rec;
+      tailBytes_ += rec.value.size();
+    }
     result.records.push_back(std::move(rec));
   }
   for (size_t i : byKey) {
@@ -321,6 +324,68 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
   }
   *outcome = std::move(result);
   return {};
+}
+
+Status SqliteStore::currentRecord(const std::string& key, std::optional<Record>* out) {
+  if (auto t = tail_.find(key); t != tail_.end()) {
+    *out = t->second;
+    return {};
+  }
+  auto q = writeDb_->query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
+  if (!q) return q.error();
+  q->bindText(1, key);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (*row) {
+    *out = Record{key, q->blob(0), q->int64(1), q->int64(2)};
+  } else {
+    out->reset();
+  }
+  return {};
+}
+
+Status SqliteStore::applyTail(Revision through) {
+  // In key order: neighbouring keys share kv's pages.
+  std::vector<const std::pair<const std::string, std::optional<Record>>*> changed;
+  changed.reserve(tail_.size());
+  for (const auto& entry : tail_) changed.push_back(&entry);
+  std::sort(changed.begin(), changed.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (const auto* entry : changed) {
+    const std::optional<Record>& r = entry->second;
+    auto q =
+        writeDb_->query(r ? "INSERT INTO kv(key, value, create_rev, mod_rev) VALUES(?1, ?2, ?3, ?4)"
+                            " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+                            " create_rev = excluded.create_rev, mod_rev = excluded.mod_rev"
+                          : "DELETE FROM kv WHERE key = ?1");
+    if (!q) return q.error();
+    q->bindText(1, entry->first);
+    if (r) q->bindBlob(2, r->value).bind(3, r->createRevision).bind(4, r->modRevision);
+    if (Status s = q->run(); !s) return s;
+  }
+  auto q = writeDb_->query("INSERT OR REPLACE INTO meta(name, value) VALUES('applied', ?1)");
+  if (!q) return q.error();
+  return q->bind(1, through).run();
+}
+
+Status SqliteStore::applyTailNow() {
+  if (tail_.empty()) return {};
+  Status s = writeDb_->run("BEGIN IMMEDIATE");
+  if (s) s = applyTail(revision_.load());
+  if (s) s = writeDb_->run("COMMIT");
+  if (!s) {
+    (void)writeDb_->exec("ROLLBACK");
+    return s;
+  }
+  tailApplied(revision_.load());
+  return {};
+}
+
+void SqliteStore::tailApplied(Revision through) {
+  tail_.clear();
+  tailBytes_ = 0;
+  std::lock_guard<std::mutex> lock(tailIndexMu_);
+  tailIndex_.clear();
+  tailFloor_ = through;
 }
 
 Status SqliteStore::writeLog(const Record& r, int type, bool ifAbsent) {
@@ -407,6 +472,10 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
   }
   const Revision to = std::min(c.target, from + kCompactChunk);
   Status s = writeDb_->run("BEGIN IMMEDIATE");
+  // compactLog reads kv as the current state, and must not take a log row
+  // that kv does not hold yet.
+  const bool applying = !tail_.empty();
+  if (s && applying) s = applyTail(revision_.load());
   if (s) s = compactLog(from, to);
   if (s) {
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'compacted'");
@@ -420,6 +489,7 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
     c.result->set_value(s.error().wrap("compact"));
     return;
   }
+  if (applying) tailApplied(revision_.load());
   compacted_ = to;
   if (to >= c.target) {
     c.result->set_value(Status{});

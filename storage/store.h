@@ -111,6 +111,11 @@ class Store {
     // (every compactInterval seconds; 0 disables the automatic compactor).
     Revision keepRevisions = 100000;
     int compactIntervalSeconds = 300;
+    // Writes reach the key-ordered state table in bulk, once this many keys
+    // changed since it was last brought up to date, or after a second
+    // without writes (until then reads find them in the log); 1 brings it up
+    // to date in every commit. See sqlite_store.h.
+    size_t stateLagKeys = 4096;
   };
 
   // Opens (creating if needed) the database at `path`.

@@ -2,7 +2,10 @@
 // builders, and an event collector for watches.
 #pragma once
 
+#include <sqlite3.h>
 #include <stdlib.h>
+
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -36,6 +39,9 @@ inline Store::Options fastOptions() {
   Store::Options o;
   o.fsync = false;
   o.compactIntervalSeconds = 0;
+  // Small, so that the tests' few keys are read from kv and from the log
+  // after it alike (see Options::stateLagKeys).
+  o.stateLagKeys = 3;
   return o;
 }
 
@@ -43,6 +49,27 @@ inline std::unique_ptr<Store> openStore(const std::string& path, Store::Options 
   auto s = Store::open(path, o);
   if (!s) throw std::runtime_error("open store: " + s.error().message);
   return std::move(*s);
+}
+
+// Runs `sql` on the closed database at `path`, as another program would.
+inline void execOnClosed(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+// One integer from a query on the database at `path` (closed, or read beside
+// an open store, as another program would).
+inline int64_t queryInt(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
 }
 
 inline Op createOp(std::string key, std::string value) {
