@@ -30,6 +30,13 @@ struct Value {
 };
 using State = std::map<std::string, Value>;
 
+// fastOptions(), with the state table at most `lag` keys behind the log.
+Store::Options lagging(size_t lag) {
+  Store::Options o = fastOptions();
+  o.stateLagKeys = lag;
+  return o;
+}
+
 State asState(const std::vector<Record>& items) {
   State s;
   for (const Record& r : items) s[r.key] = Value{r.value, r.createRevision, r.modRevision};
@@ -72,8 +79,7 @@ TEST_CASE("reads and write checks agree whether a change is in the state table o
   const size_t lag = GENERATE(1, 3, 1000);
   CAPTURE(lag);
   TempDir dir;
-  Store::Options options = fastOptions();
-  options.stateLagKeys = lag;
+  const Store::Options options = lagging(lag);
   auto store = openStore(dir.db(), options);
 
   std::mt19937 rng(20261129 + lag);
@@ -199,10 +205,8 @@ TEST_CASE("reads and write checks agree whether a change is in the state table o
 TEST_CASE("the state table is brought up to date once stateLagKeys keys changed",
           "[storage][lag]") {
   TempDir dir;
-  Store::Options options = fastOptions();
-  options.stateLagKeys = 4;
   {
-    auto store = openStore(dir.db(), options);
+    auto store = openStore(dir.db(), lagging(4));
     for (const char* k : {"a", "b", "c"}) REQUIRE(commit1(*store, createOp(k, "v")).ok());
     // Three keys changed: the log holds them, kv does not yet.
     CHECK(queryInt(dir.db(), "SELECT count(*) FROM kv") == 0);
@@ -238,9 +242,7 @@ TEST_CASE("readers racing the state table's catch-up never see a key go back in 
   // of the log rows after it. Each value names the revision it was written
   // at, so a stale or mixed read shows.
   TempDir dir;
-  Store::Options options = fastOptions();
-  options.stateLagKeys = 5;
-  auto store = openStore(dir.db(), options);
+  auto store = openStore(dir.db(), lagging(5));
   const int kKeys = 8;
   auto key = [](int i) { return "/r/k" + std::to_string(i); };
   auto revisionValue = [](Revision rev) { return "at " + std::to_string(rev); };
