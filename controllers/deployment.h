@@ -145,7 +145,7 @@ class DeploymentController {
   std::mutex writtenMu_;
   std::map<std::string, Json> written_;  // guarded by writtenMu_; key ns/name
   bool started_ = false;                 // owner thread only: informers and workers exist
-  WorkerPool workers_{queue_};           // last: stopped before what its threads use
+  WorkerPool workers_{queue_, "deploy"};  // last: stopped before what its threads use
 };
 
 }  // namespace skiff::controllers

@@ -88,7 +88,7 @@ class GarbageCollector {
   std::vector<std::unique_ptr<Kind>> kinds_;
   WorkQueue queue_;
   bool started_ = false;        // owner thread only: informers and workers exist
-  WorkerPool workers_{queue_};  // last: stopped before what its threads use
+  WorkerPool workers_{queue_, "gc"};  // last: stopped before what its threads use
 };
 
 }  // namespace skiff::controllers

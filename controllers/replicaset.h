@@ -117,7 +117,7 @@ class ReplicaSetController {
   WorkQueue queue_;
   Expectations expectations_;
   bool started_ = false;        // owner thread only: informers and workers exist
-  WorkerPool workers_{queue_};  // last: stopped before what its threads use
+  WorkerPool workers_{queue_, "rs"};  // last: stopped before what its threads use
 };
 
 }  // namespace skiff::controllers

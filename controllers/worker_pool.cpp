@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 namespace skiff::controllers {
 
@@ -18,8 +19,16 @@ void WorkerPool::start(int workers, std::chrono::milliseconds period, std::funct
     if (started_) return;
     started_ = true;
   }
-  for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back(work);
-  threads_.emplace_back([this, period, resync = std::move(resync)] { resyncLoop(period, resync); });
+  for (int i = 0; i < std::max(1, workers); ++i) {
+    threads_.emplace_back([this, work] {
+      nameThisThread(name_);
+      work();
+    });
+  }
+  threads_.emplace_back([this, period, resync = std::move(resync)] {
+    nameThisThread(name_ + "-resync");
+    resyncLoop(period, resync);
+  });
 }
 
 bool WorkerPool::stop() {

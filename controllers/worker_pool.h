@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -36,8 +37,10 @@ struct ControllerOptions {
 
 class WorkerPool {
  public:
-  // `queue` must outlive the pool; stop() shuts it down.
-  explicit WorkerPool(WorkQueue& queue) : queue_(queue) {}
+  // `queue` must outlive the pool; stop() shuts it down. The workers' threads
+  // are called `name`, the resync loop's `name`-resync (see base/thread.h).
+  explicit WorkerPool(WorkQueue& queue, std::string name = "worker")
+      : queue_(queue), name_(std::move(name)) {}
   // Stops (and joins) if still running.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -59,6 +62,7 @@ class WorkerPool {
   void resyncLoop(std::chrono::milliseconds period, const std::function<void()>& resync);
 
   WorkQueue& queue_;
+  const std::string name_;
   std::vector<std::thread> threads_;  // owner thread only (start/stop)
   std::mutex mu_;
   std::condition_variable cv_;  // signalled when stopping_ turns true

@@ -1,9 +1,12 @@
 #include "controllers/worker_pool.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -119,4 +122,36 @@ TEST_CASE("drainQueue: a failed sync comes back with backoff, a good one is done
   // Rate-limited retries: 5 ms, then 10 ms (WorkQueue's backoff), not at once.
   CHECK(flakyAt[1] - flakyAt[0] >= 5ms);
   CHECK(flakyAt[2] - flakyAt[1] >= 10ms);
+}
+
+TEST_CASE("worker pool: its threads carry the pool's name", "[workers]") {
+  WorkQueue queue;
+  WorkerPool pool(queue, "rs");
+  auto threadName = [] {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return std::string(name);
+  };
+  std::mutex mu;
+  std::vector<std::string> workers, resyncs;
+  pool.start(
+      2, 10ms,
+      [&] {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          workers.push_back(threadName());
+        }
+        while (auto key = queue.get()) queue.done(*key);
+      },
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        resyncs.push_back(threadName());
+      });
+  CHECK(eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return workers.size() == 2 && !resyncs.empty();
+  }));
+  pool.stop();
+  CHECK(workers == std::vector<std::string>{"rs", "rs"});
+  CHECK(resyncs.at(0) == "rs-resync");
 }
