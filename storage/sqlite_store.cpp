@@ -93,13 +93,22 @@ Status readRevisions(sql::Db& db, Revision* revision, Revision* compacted) {
 
 // The revision kv holds every change up to, as the snapshot `db` reads it:
 // meta 'applied' (the schema adds it, at the revision, to a database from
-// before kv lagged), or `revision` should it be missing.
-Result<Revision> readApplied(sql::Db& db, Revision revision) {
+// before kv lagged).
+Result<Revision> readApplied(sql::Db& db) {
   auto q = db.query("SELECT value FROM meta WHERE name = 'applied'");
   if (!q) return q.error();
   auto row = q->step();
   if (!row) return row.error();
-  return *row ? q->int64(0) : revision;
+  if (!*row) return makeError(Code::kInternal, "the database's meta table has no 'applied' row");
+  return q->int64(0);
+}
+
+// The log's columns that rebuild a change, in the order kTailColumns names
+// them; logChange reads a row of them: the record after it (nullopt: deleted).
+constexpr const char* kTailColumns = "SELECT key, type, value, create_rev, rev FROM log";
+std::optional<Record> logChange(const sql::Query& q) {
+  if (q.int64(1) == kDeleted) return std::nullopt;
+  return Record{q.text(0), q.blob(2), q.int64(3), q.int64(4)};
 }
 
 // The log rows after `applied` (kv does not hold them) with keys in the range
@@ -109,10 +118,8 @@ Status readTail(sql::Db& db, Revision applied, Revision through, const std::stri
                 const std::function<void(sql::Query&)>& bindRange,
                 std::vector<std::pair<std::string, std::optional<Record>>>* out) {
   std::map<std::string, std::optional<Record>> newest;
-  auto q = db.query(
-      "SELECT key, type, value, create_rev, rev FROM log WHERE rev > ?3 AND rev <= ?4"
-      " AND " +
-      inRange + " ORDER BY rev");
+  auto q = db.query(std::string(kTailColumns) + " WHERE rev > ?3 AND rev <= ?4 AND " + inRange +
+                    " ORDER BY rev");
   if (!q) return q.error();
   bindRange(*q);
   q->bind(3, applied).bind(4, through);
@@ -120,12 +127,7 @@ Status readTail(sql::Db& db, Revision applied, Revision through, const std::stri
     auto row = q->step();
     if (!row) return row.error();
     if (!*row) break;
-    std::optional<Record>& r = newest[q->text(0)];
-    if (q->int64(1) == kDeleted) {
-      r.reset();
-    } else {
-      r = Record{q->text(0), q->blob(2), q->int64(3), q->int64(4)};
-    }
+    newest[q->text(0)] = logChange(*q);
   }
   out->assign(std::make_move_iterator(newest.begin()), std::make_move_iterator(newest.end()));
   return {};
@@ -198,26 +200,17 @@ Status SqliteStore::init() {
     compacted_ = compacted;
     // The changes kv does not hold yet (a crash before it was brought up to
     // date) go back into the writer's tail.
-    auto applied = readApplied(*writeDb_, revision);
+    auto applied = readApplied(*writeDb_);
     if (!applied) return applied.error().wrap("open " + path_);
     tailFloor_ = *applied;
-    auto q = writeDb_->query(
-        "SELECT key, type, value, create_rev, rev FROM log WHERE rev > ?1 ORDER BY rev");
+    auto q = writeDb_->query(std::string(kTailColumns) + " WHERE rev > ?1 ORDER BY rev");
     if (!q) return q.error();
     q->bind(1, *applied);
     for (;;) {
       auto row = q->step();
       if (!row) return row.error().wrap("open " + path_);
       if (!*row) break;
-      std::optional<Record>& r = tail_[q->text(0)];
-      tailIndex_[q->text(0)].push_back(q->int64(4));
-      if (r) tailBytes_ -= r->value.size();
-      if (q->int64(1) == kDeleted) {
-        r.reset();
-      } else {
-        r = Record{q->text(0), q->blob(2), q->int64(3), q->int64(4)};
-        tailBytes_ += r->value.size();
-      }
+      addToTail(q->text(0), q->int64(4), logChange(*q));
     }
   }
   auto ckpt = sql::Db::open(path_, options_.fsync);
@@ -316,7 +309,7 @@ Result<Record> SqliteStore::get(const std::string& key) {
   if (Status s = txn.begin(); !s) return s.error();
   // The key's newest log row after 'applied', if it changed since (kv lags:
   // see sqlite_store.h).
-  auto applied = readApplied(db, INT64_MAX);
+  auto applied = readApplied(db);
   if (!applied) return applied.error().wrap("get " + key);
   std::vector<Revision> revs;  // the key's rows after 'applied', if indexed
   bool indexed = false;
@@ -325,30 +318,31 @@ Result<Record> SqliteStore::get(const std::string& key) {
     indexed = tailFloor_ <= *applied;
     if (auto it = tailIndex_.find(key); indexed && it != tailIndex_.end()) revs = it->second;
   }
-  auto fromLog = [&](sql::Query& q, Revision rev) -> Result<Record> {
-    if (q.int64(0) == kDeleted) return keyError(Code::kNotFound, key, "key not found: " + key);
-    return Record{key, q.blob(1), q.int64(2), rev};
+  // The key's row at `q`, if it has one: its record, or kNotFound for a deletion.
+  auto fromLog = [&](sql::Query& q) -> std::optional<Result<Record>> {
+    auto row = q.step();
+    if (!row) return Result<Record>(row.error().wrap("get " + key));
+    if (!*row) return std::nullopt;
+    if (std::optional<Record> r = logChange(q)) return Result<Record>(std::move(*r));
+    return Result<Record>(keyError(Code::kNotFound, key, "key not found: " + key));
   };
+  static const std::string byRevision = std::string(kTailColumns) + " WHERE rev = ?1 AND key = ?2";
+  static const std::string newestAfter =
+      std::string(kTailColumns) + " WHERE key = ?1 AND rev > ?2 ORDER BY rev DESC LIMIT 1";
   if (indexed) {
     // Newest first; a revision this snapshot does not have yet is not found.
     for (auto rev = revs.rbegin(); rev != revs.rend() && *rev > *applied; ++rev) {
-      auto q = db.query("SELECT type, value, create_rev FROM log WHERE rev = ?1 AND key = ?2");
+      auto q = db.query(byRevision);
       if (!q) return q.error();
       q->bind(1, *rev).bindText(2, key);
-      auto row = q->step();
-      if (!row) return row.error().wrap("get " + key);
-      if (*row) return fromLog(*q, *rev);
+      if (auto found = fromLog(*q)) return std::move(*found);
     }
   } else {
     // The index was emptied after this snapshot began: the log's rows then.
-    auto q = db.query(
-        "SELECT type, value, create_rev, rev FROM log WHERE key = ?1 AND rev > ?2"
-        " ORDER BY rev DESC LIMIT 1");
+    auto q = db.query(newestAfter);
     if (!q) return q.error();
     q->bindText(1, key).bind(2, *applied);
-    auto row = q->step();
-    if (!row) return row.error().wrap("get " + key);
-    if (*row) return fromLog(*q, q->int64(3));
+    if (auto found = fromLog(*q)) return std::move(*found);
   }
   auto q = db.query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
   if (!q) return q.error();
@@ -388,7 +382,7 @@ Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,
     if (end) q.bindText(2, *end);
   };
   const bool limited = limit > 0 && limit < INT64_MAX;
-  auto applied = readApplied(db, out.revision);
+  auto applied = readApplied(db);
   if (!applied) return applied.error().wrap("list " + prefix);
 
   // Records that replace kv's of the same key, in key order (nullopt: the key

@@ -12,7 +12,7 @@
 //   meta(name, value)                      'compacted' (log rows <= it are gone
 //                                          but for the values kept: see Compaction),
 //                                          'applied' (kv holds every change up
-//                                          to it; absent: every change)
+//                                          to it)
 //                                          and 'revision' (no longer written: the
 //                                          revision is the newest log row, or
 //                                          the compaction floor once no row
@@ -169,6 +169,10 @@ class SqliteStore : public Store {
   Status applyTail(Revision through);
   // After the transaction that ran applyTail(through) committed.
   void tailApplied(Revision through);
+  // Records a change kv does not hold yet, at now->modRevision (nullopt: `key`
+  // deleted at `rev`), in tail_ and in tailIndex_: before its commit, so that
+  // a reader that sees the commit finds its row.
+  void addToTail(const std::string& key, Revision rev, std::optional<Record> now);
   // Brings kv up to date in a transaction of its own (compaction, close).
   Status applyTailNow();
   void runCompactionChunk(Compaction& c);
@@ -190,9 +194,9 @@ class SqliteStore : public Store {
   std::unordered_map<std::string, std::optional<Record>> tail_;
   size_t tailBytes_ = 0;
   // The readers' index of the log rows kv does not hold: key -> their
-  // revisions, ascending. It has every row after tailFloor_: the writer adds a
-  // batch's before the batch commits, and empties it once kv holds them (a
-  // reader whose snapshot is older than that reads the log instead).
+  // revisions, ascending. It has every row after tailFloor_: the writer adds
+  // each before its batch commits (addToTail), and empties it once kv holds
+  // them (a reader whose snapshot is older than that reads the log instead).
   std::mutex tailIndexMu_;
   std::unordered_map<std::string, std::vector<Revision>> tailIndex_;  // guarded by tailIndexMu_
   Revision tailFloor_ = 0;                                            // guarded by tailIndexMu_

@@ -156,11 +156,6 @@ void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
   const bool applying =
       tail_.size() >= std::max<size_t>(options_.stateLagKeys, 1) || tailBytes_ >= kMaxTailBytes;
   if (s && applying) s = applyTail(rev);
-  if (s && !applying) {
-    // Before the commit: a reader that sees it must find its rows.
-    std::lock_guard<std::mutex> lock(tailIndexMu_);
-    for (const Event& e : events) tailIndex_[e.record.key].push_back(e.record.modRevision);
-  }
   if (s) s = writeDb_->run("COMMIT");
   if (!s) {
     (void)writeDb_->exec("ROLLBACK");
@@ -304,14 +299,7 @@ Status SqliteStore::applyTxn(Txn& txn, Revision rev, std::optional<Result<TxnRes
     }
     s = writeLog(rec, types[i], /*ifAbsent=*/false);  // rec.modRevision is rev
     if (!s) return s;
-    std::optional<Record>& now = tail_[op.key];
-    if (now) tailBytes_ -= now->value.size();
-    if (types[i] == kDeleted) {
-      now.reset();
-    } else {
-      now = rec;
-      tailBytes_ += rec.value.size();
-    }
+    addToTail(op.key, rev, types[i] == kDeleted ? std::nullopt : std::optional<Record>(rec));
     result.records.push_back(std::move(rec));
   }
   for (size_t i : byKey) {
@@ -378,6 +366,15 @@ Status SqliteStore::applyTailNow() {
   }
   tailApplied(revision_.load());
   return {};
+}
+
+void SqliteStore::addToTail(const std::string& key, Revision rev, std::optional<Record> now) {
+  std::optional<Record>& r = tail_[key];
+  if (r) tailBytes_ -= r->value.size();
+  if (now) tailBytes_ += now->value.size();
+  r = std::move(now);
+  std::lock_guard<std::mutex> lock(tailIndexMu_);
+  tailIndex_[key].push_back(rev);
 }
 
 void SqliteStore::tailApplied(Revision through) {
