@@ -343,6 +343,7 @@ Json PodWorker::lastStatus() const {
 
 void PodWorker::run() {
   nameThisThread("pod-worker");
+  skipThreadCache();
   while (true) {
     std::optional<TimePoint> wake = syncOnce();
     if (done_) return;

@@ -11,7 +11,7 @@ packages=(
   libboost-dev libboost-program-options-dev libboost-system-dev
   libcurl4-openssl-dev libsqlite3-dev libssl-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libnftnl-dev libmnl-dev
-  libldns-dev libarchive-dev libmimalloc-dev
+  libldns-dev libarchive-dev libjemalloc-dev
   # runtime
   runc conmon nftables iproute2 busybox-static sqlite3 curl openssl
   # tests and benchmarks: the reference client, the Python client, peers
