@@ -76,7 +76,8 @@ int runKubeletCommand(int argc, char** argv) {
   // One thread per pod: glibc would give each busy thread a malloc arena of
   // its own (up to 8 per core), each keeping freed memory resident. Two
   // arenas serve the kubelet's short allocations as fast and keep ~1-2 MB
-  // less resident with 100 pods.
+  // less resident with 100 pods. (For a build on glibc's malloc,
+  // -DSKIFF_JEMALLOC=OFF; jemalloc's two arenas are set in ctl/main.cpp.)
   ::mallopt(M_ARENA_MAX, 2);
   // Before any thread starts: only waitForStopSignal() sees the stop signals.
   sigset_t stopSignals = blockStopSignals();
