@@ -278,8 +278,12 @@ Status replaceLinkRoute(const std::string& cidr, const std::string& ifname, int 
   if (!*link) return makeError(Code::kNotFound, "link " + ifname + " does not exist");
   Route r = newRoute(static_cast<uint32_t>(table), RT_SCOPE_LINK, RTN_UNICAST);
   if (int e = rtnl_route_set_dst(r.get(), dst->get()); e < 0) return nlError("route " + cidr, e);
+  const int ifindex = rtnl_link_get_ifindex(link->get());
+  // The link's index as the metric: the replace then meets only this link's
+  // own route of the prefix, never another link's.
+  rtnl_route_set_priority(r.get(), static_cast<uint32_t>(ifindex));
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link->get()));
+  rtnl_route_nh_set_ifindex(nh, ifindex);
   rtnl_route_add_nexthop(r.get(), nh);  // the route owns nh now
   if (int e = rtnl_route_add(s->get(), r.get(), NLM_F_REPLACE); e < 0)
     return nlError("route " + cidr + " dev " + ifname + " table " + std::to_string(table), e);

@@ -45,8 +45,12 @@ Status addDefaultRoute(const std::string& ifname, const std::string& gateway);
 // what is addressed there and not rewritten first is refused, never routed
 // out. Success when present.
 Status addUnreachableRoute(const std::string& cidr);
-// Points cidr at ifname (scope link) in routing table `table`, replacing a
-// route of the same prefix there; the route goes when the link goes.
+// Points cidr at ifname (scope link) in routing table `table`, replacing
+// ifname's own route of that prefix there; the route goes when the link goes.
+// Another link's route of the same prefix stays beside it (each link's route
+// has the link's index as its metric; the lowest serves): two clusters
+// claiming one range (a default cluster and a netproxy run with the default
+// --service-cidr) keep their routes, and one going leaves the other's.
 Status replaceLinkRoute(const std::string& cidr, const std::string& ifname, int table);
 // The policy rule `pref priority to cidr iif lo lookup table`: the host's own
 // traffic to cidr (iif lo matches locally generated packets) consults `table`
