@@ -9,14 +9,37 @@
 
 #include "base/log.h"
 #include "base/thread.h"
+#include "storage/sqlite_store_internal.h"
 
 namespace skiff::storage {
 
+namespace internal {
+
+Error keyError(Code code, const std::string& key, std::string message) {
+  Error e = makeError(code, std::move(message));
+  e.name = key;
+  return e;
+}
+
+Result<std::optional<Record>> readState(sql::Db& db, const std::string& key) {
+  auto q = db.query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
+  if (!q) return q.error();
+  q->bindText(1, key);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Record>();
+  return std::optional<Record>(Record{key, q->blob(0), q->int64(1), q->int64(2)});
+}
+
+}  // namespace internal
+
 namespace {
 
-constexpr int kCreated = 0;
-constexpr int kUpdated = 1;
-constexpr int kDeleted = 2;
+using internal::kCreated;
+using internal::kDeleted;
+using internal::keyError;
+using internal::kUpdated;
+using internal::readState;
 
 // Rowid tables rather than WITHOUT ROWID: values are whole objects (kilobytes),
 // which SQLite advises against storing inside a WITHOUT ROWID b-tree.
@@ -64,12 +87,6 @@ std::optional<std::string> prefixEnd(std::string p) {
   if (p.empty()) return std::nullopt;
   p.back() = static_cast<char>(static_cast<unsigned char>(p.back()) + 1);
   return p;
-}
-
-Error keyError(Code code, const std::string& key, std::string message) {
-  Error e = makeError(code, std::move(message));
-  e.name = key;
-  return e;
 }
 
 // The store's revision and compaction floor, as the snapshot `db` reads them.
@@ -266,9 +283,7 @@ SqliteStore::~SqliteStore() {
     if (Status s = applyTailNow(); !s)
       logWarn("store could not bring its state up to date at close",
               {{"error", s.error().message}});
-  }
-  // For the oldest skiffs, which read the revision from meta alone (kFormat).
-  if (writeDb_ && !broken_.load()) {
+    // For the oldest skiffs, which read the revision from meta alone (kFormat).
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'revision'");
     Status s = q ? q->bind(1, revision_.load()).run() : Status(q.error());
     if (!s) logWarn("store could not record its revision at close", {{"error", s.error().message}});
@@ -344,13 +359,10 @@ Result<Record> SqliteStore::get(const std::string& key) {
     q->bindText(1, key).bind(2, *applied);
     if (auto found = fromLog(*q)) return std::move(*found);
   }
-  auto q = db.query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
-  if (!q) return q.error();
-  q->bindText(1, key);
-  auto row = q->step();
-  if (!row) return row.error().wrap("get " + key);
-  if (!*row) return keyError(Code::kNotFound, key, "key not found: " + key);
-  return Record{key, q->blob(0), q->int64(1), q->int64(2)};
+  auto state = readState(db, key);
+  if (!state) return state.error().wrap("get " + key);
+  if (!*state) return keyError(Code::kNotFound, key, "key not found: " + key);
+  return std::move(**state);
 }
 
 Result<ListResult> SqliteStore::list(const std::string& prefix, int64_t limit,

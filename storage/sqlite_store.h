@@ -214,6 +214,9 @@ class SqliteStore : public Store {
   bool stopping_ = false;      // guarded by queueMu_
   bool writerGone_ = false;    // guarded by queueMu_: commit() fails inline once set
   bool writing_ = false;       // guarded by queueMu_: a batch runs (writer thread or a caller)
+  // guarded by queueMu_: the tail held changes when the last write ended, so
+  // the writer wakes after kIdleApply to bring kv up to date
+  bool tailPending_ = false;
   size_t lastBatchSize_ = 0;   // guarded by queueMu_: commits in the last batch
   std::thread writer_;
 

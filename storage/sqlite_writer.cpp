@@ -8,22 +8,15 @@
 #include "base/log.h"
 #include "base/thread.h"
 #include "storage/sqlite_store.h"
+#include "storage/sqlite_store_internal.h"
 
 namespace skiff::storage {
 
-namespace {
-
-constexpr int kCreated = 0;
-constexpr int kUpdated = 1;
-constexpr int kDeleted = 2;
-
-Error keyError(Code code, const std::string& key, std::string message) {
-  Error e = makeError(code, std::move(message));
-  e.name = key;
-  return e;
-}
-
-}  // namespace
+using internal::kCreated;
+using internal::kDeleted;
+using internal::keyError;
+using internal::kUpdated;
+using internal::readState;
 
 void SqliteStore::runDone(const std::function<void(Result<TxnResult>)>& done,
                           Result<TxnResult> result) {
@@ -78,7 +71,12 @@ void SqliteStore::writerLoop() {
     {
       std::unique_lock<std::mutex> lock(queueMu_);
       auto ready = [this] { return !writing_ && (stopping_ || !queue_.empty()); };
-      if (!queueCv_.wait_for(lock, kIdleApply, ready)) {
+      // With the tail empty there is nothing to catch up on: no timed wake
+      // until a write leaves changes in it (endWrite wakes us then).
+      if (!tailPending_) {
+        queueCv_.wait(lock, [&] { return ready() || tailPending_; });
+        if (!ready()) continue;
+      } else if (!queueCv_.wait_for(lock, kIdleApply, ready)) {
         // Idle: kv catches up, and the tail's values leave memory.
         if (writing_) continue;
         writing_ = true;
@@ -127,10 +125,14 @@ void SqliteStore::writerLoop() {
 }
 
 void SqliteStore::endWrite() {
+  const bool pending = !tail_.empty();  // ours to read until writing_ is cleared
   std::lock_guard<std::mutex> lock(queueMu_);
   writing_ = false;
-  // A commit queued meanwhile found writing_ set and did not wake the writer.
-  if (!queue_.empty() || stopping_) queueCv_.notify_one();
+  const bool newlyPending = pending && !tailPending_;
+  tailPending_ = pending;
+  // A commit queued meanwhile found writing_ set and did not wake the writer;
+  // a writer waiting with an empty tail needs its timed wake now.
+  if (!queue_.empty() || stopping_ || newlyPending) queueCv_.notify_one();
 }
 
 void SqliteStore::runBatch(std::vector<Txn>& batch, bool mayCheckpoint) {
@@ -319,16 +321,9 @@ Status SqliteStore::currentRecord(const std::string& key, std::optional<Record>*
     *out = t->second;
     return {};
   }
-  auto q = writeDb_->query("SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
-  if (!q) return q.error();
-  q->bindText(1, key);
-  auto row = q->step();
-  if (!row) return row.error();
-  if (*row) {
-    *out = Record{key, q->blob(0), q->int64(1), q->int64(2)};
-  } else {
-    out->reset();
-  }
+  auto state = readState(*writeDb_, key);
+  if (!state) return state.error();
+  *out = std::move(*state);
   return {};
 }
 
@@ -468,11 +463,10 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
     return;
   }
   const Revision to = std::min(c.target, from + kCompactChunk);
-  Status s = writeDb_->run("BEGIN IMMEDIATE");
   // compactLog reads kv as the current state, and must not take a log row
   // that kv does not hold yet.
-  const bool applying = !tail_.empty();
-  if (s && applying) s = applyTail(revision_.load());
+  Status s = applyTailNow();
+  if (s) s = writeDb_->run("BEGIN IMMEDIATE");
   if (s) s = compactLog(from, to);
   if (s) {
     auto q = writeDb_->query("UPDATE meta SET value = ?1 WHERE name = 'compacted'");
@@ -486,7 +480,6 @@ void SqliteStore::runCompactionChunk(Compaction& c) {
     c.result->set_value(s.error().wrap("compact"));
     return;
   }
-  if (applying) tailApplied(revision_.load());
   compacted_ = to;
   if (to >= c.target) {
     c.result->set_value(Status{});
