@@ -550,9 +550,11 @@ Json info() {
 
 namespace {
 
-// One v3 document per served group-version ("v1", "apps/v1", ...), built once.
-const std::map<std::string, Json>& v3Documents() {
-  static const std::map<std::string, Json> documents = [] {
+// One v3 document per served group-version ("v1", "apps/v1", ...), as JSON
+// text: built and serialized once, on first use. Only the text stays: the
+// trees would hold several times its memory for the server's lifetime.
+const std::map<std::string, std::string>& v3Texts() {
+  static const std::map<std::string, std::string> texts = [] {
     auto build = [](const std::string& gv) {
       Json d{{"openapi", "3.0.0"}, {"info", info()}};
       d["paths"] = pathsFor(Flavor::kV3, gv);
@@ -566,31 +568,35 @@ const std::map<std::string, Json>& v3Documents() {
       d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
       return d;
     };
-    std::map<std::string, Json> docs;
+    std::map<std::string, std::string> out;
     for (const Resource& r : resources()) {
       const std::string gv = groupVersionOf(r);
-      if (!docs.count(gv) && typeForKind({r.group, r.version, r.kind})) docs[gv] = build(gv);
+      if (!out.count(gv) && typeForKind({r.group, r.version, r.kind})) out[gv] = build(gv).dump();
     }
-    return docs;
+    return out;
   }();
-  return documents;
+  return texts;
 }
 
 }  // namespace
 
 Json openApiV3Document(const std::string& groupVersion) {
-  auto it = v3Documents().find(groupVersion);
-  return it == v3Documents().end() ? Json(nullptr) : it->second;
+  const std::string* text = openApiV3Text(groupVersion);
+  return text ? Json::parse(*text) : Json(nullptr);
+}
+
+const std::string* openApiV3Text(const std::string& groupVersion) {
+  auto it = v3Texts().find(groupVersion);
+  return it == v3Texts().end() ? nullptr : &it->second;
 }
 
 Json openApiV3Index() {
   static const Json index = [] {
     Json paths = Json::object();
-    for (const auto& [gv, doc] : v3Documents()) {
+    for (const auto& [gv, text] : v3Texts()) {
       // The core group's "v1" is the only group-version without a '/'.
       const std::string key = (gv.find('/') == std::string::npos ? "api/" : "apis/") + gv;
-      paths[key] =
-          Json{{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hashOf(doc.dump())}};
+      paths[key] = Json{{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hashOf(text)}};
     }
     return Json{{"paths", paths}};
   }();

@@ -18,6 +18,9 @@ Json openApiV3Index();
 // /openapi/v3/api/v1 or /openapi/v3/apis/apps/v1; null when the group-version is unknown.
 // `groupVersion` is "v1" or "apps/v1".
 Json openApiV3Document(const std::string& groupVersion);
+// The same document as JSON text, serialized once (kubectl asks for it on every
+// create and apply); nullptr when the group-version is unknown.
+const std::string* openApiV3Text(const std::string& groupVersion);
 // /openapi/v2 (Swagger 2.0, JSON), every group in one document.
 Json openApiV2Document();
 

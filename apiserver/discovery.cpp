@@ -119,9 +119,9 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
     } else {
       return missing();
     }
-    Json doc = api::openApiV3Document(gv);
-    if (doc.is_null()) return missing();
-    return json(doc);
+    const std::string* doc = api::openApiV3Text(gv);
+    if (!doc) return missing();
+    return DiscoveryResponse{200, "application/json", *doc};
   }
   if (path == "/openapi/v2" || path == "/swagger.json") {
     // kubectl asks for gnostic's protobuf form (to validate what the v3

@@ -53,6 +53,9 @@ TEST_CASE("v3 index lists api/v1 and apis/apps/v1", "[openapi]") {
   std::string url = index["paths"]["api/v1"]["serverRelativeURL"];
   CHECK(url.rfind("/openapi/v3/api/v1?hash=", 0) == 0);
   CHECK(openApiV3Document("batch/v1").is_null());
+  CHECK(openApiV3Text("batch/v1") == nullptr);
+  REQUIRE(openApiV3Text("apps/v1") != nullptr);
+  CHECK(Json::parse(*openApiV3Text("apps/v1"))["openapi"] == "3.0.0");
 }
 
 TEST_CASE("v3 core document has Kubernetes schema names, GVKs and fieldValidation", "[openapi]") {

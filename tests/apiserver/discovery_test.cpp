@@ -120,6 +120,12 @@ TEST_CASE("openapi documents", "[discovery]") {
   auto core = c.get("/openapi/v3/api/v1?hash=abc");
   REQUIRE(core.status == 200);
   CHECK(core.json.contains("components"));
+  CHECK(core.contentType == "application/json");
+  // Served from the text serialized once: the same bytes every time.
+  REQUIRE(skiff::api::openApiV3Text("v1") != nullptr);
+  CHECK(core.body == *skiff::api::openApiV3Text("v1"));
+  CHECK(c.get("/openapi/v3/api/v1").body == core.body);
+  CHECK(c.get("/openapi/v3/apis/apps/v1").body == *skiff::api::openApiV3Text("apps/v1"));
   CHECK(c.get("/openapi/v3/apis/nope/v1").status == 404);
   auto v2 = c.get("/openapi/v2");
   CHECK(v2.status == 200);
