@@ -580,43 +580,40 @@ const std::map<std::string, std::string>& v3Texts() {
 
 }  // namespace
 
-Json openApiV3Document(const std::string& groupVersion) {
-  const std::string* text = openApiV3Text(groupVersion);
-  return text ? Json::parse(*text) : Json(nullptr);
-}
-
-const std::string* openApiV3Text(const std::string& groupVersion) {
+const std::string* openApiV3Document(const std::string& groupVersion) {
   auto it = v3Texts().find(groupVersion);
   return it == v3Texts().end() ? nullptr : &it->second;
 }
 
-Json openApiV3Index() {
-  static const Json index = [] {
+const std::string& openApiV3Index() {
+  static const std::string index = [] {
     Json paths = Json::object();
     for (const auto& [gv, text] : v3Texts()) {
       // The core group's "v1" is the only group-version without a '/'.
       const std::string key = (gv.find('/') == std::string::npos ? "api/" : "apis/") + gv;
       paths[key] = Json{{"serverRelativeURL", "/openapi/v3/" + key + "?hash=" + hashOf(text)}};
     }
-    return Json{{"paths", paths}};
+    return Json{{"paths", paths}}.dump();
   }();
   return index;
 }
 
-Json openApiV2Document() {
-  static const Json doc = [] {
-    Json d{{"swagger", "2.0"}, {"info", info()}};
-    d["paths"] = pathsFor(Flavor::kV2, "");
-    d["definitions"] = schemasFor(Flavor::kV2, "");
-    d["securityDefinitions"] =
-        Json{{"BearerToken", Json{{"type", "apiKey"},
-                                  {"description", "Bearer Token authentication"},
-                                  {"name", "authorization"},
-                                  {"in", "header"}}}};
-    d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
-    return d;
-  }();
-  return doc;
+Json buildOpenApiV2() {
+  Json d{{"swagger", "2.0"}, {"info", info()}};
+  d["paths"] = pathsFor(Flavor::kV2, "");
+  d["definitions"] = schemasFor(Flavor::kV2, "");
+  d["securityDefinitions"] =
+      Json{{"BearerToken", Json{{"type", "apiKey"},
+                                {"description", "Bearer Token authentication"},
+                                {"name", "authorization"},
+                                {"in", "header"}}}};
+  d["security"] = Json::array({Json{{"BearerToken", Json::array()}}});
+  return d;
+}
+
+const std::string& openApiV2Document() {
+  static const std::string text = buildOpenApiV2().dump();
+  return text;
 }
 
 }  // namespace skiff::api

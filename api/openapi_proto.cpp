@@ -110,7 +110,7 @@ std::string schema(const Json& s) {
 
 const std::string& openApiV2Protobuf() {
   static const std::string doc = [] {
-    Json v2 = openApiV2Document();
+    Json v2 = buildOpenApiV2();
     std::string out;
     bytesField(out, kDocSwagger, v2.value("swagger", "2.0"));
     std::string info;

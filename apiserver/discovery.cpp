@@ -109,7 +109,10 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
       return json(g);
     }
   }
-  if (path == "/openapi/v3") return json(api::openApiV3Index());
+  auto text = [](const std::string& body) {
+    return DiscoveryResponse{200, "application/json", body};
+  };
+  if (path == "/openapi/v3") return text(api::openApiV3Index());
   if (path.rfind("/openapi/v3/", 0) == 0) {
     std::string gv = path.substr(strlen("/openapi/v3/"));
     if (gv.rfind("api/", 0) == 0) {
@@ -119,9 +122,9 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
     } else {
       return missing();
     }
-    const std::string* doc = api::openApiV3Text(gv);
+    const std::string* doc = api::openApiV3Document(gv);
     if (!doc) return missing();
-    return DiscoveryResponse{200, "application/json", *doc};
+    return text(*doc);
   }
   if (path == "/openapi/v2" || path == "/swagger.json") {
     // kubectl asks for gnostic's protobuf form (to validate what the v3
@@ -142,7 +145,7 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
                           "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
       return DiscoveryResponse{406, "application/json", statusJson(e).dump()};
     }
-    return json(api::openApiV2Document());
+    return text(api::openApiV2Document());
   }
   return std::nullopt;
 }

@@ -6,6 +6,12 @@
 using namespace skiff::api;
 
 namespace {
+// The v3 document of `gv` as a client reads what the server sends; null when unknown.
+Json v3(const std::string& gv) {
+  const std::string* text = openApiV3Document(gv);
+  return text ? Json::parse(*text) : Json(nullptr);
+}
+
 // kubectl's supportsQueryParamV3: the first PATCH operation whose
 // x-kubernetes-group-version-kind matches must list fieldValidation (in: query).
 // Here every matching PATCH must, since Go map order is random.
@@ -47,19 +53,19 @@ void checkRefsResolve(const Json& node, const Json& doc, const std::string& pref
 }  // namespace
 
 TEST_CASE("v3 index lists api/v1 and apis/apps/v1", "[openapi]") {
-  Json index = openApiV3Index();
+  Json index = Json::parse(openApiV3Index());
   REQUIRE(index["paths"].contains("api/v1"));
   REQUIRE(index["paths"].contains("apis/apps/v1"));
   std::string url = index["paths"]["api/v1"]["serverRelativeURL"];
   CHECK(url.rfind("/openapi/v3/api/v1?hash=", 0) == 0);
-  CHECK(openApiV3Document("batch/v1").is_null());
-  CHECK(openApiV3Text("batch/v1") == nullptr);
-  REQUIRE(openApiV3Text("apps/v1") != nullptr);
-  CHECK(Json::parse(*openApiV3Text("apps/v1"))["openapi"] == "3.0.0");
+  CHECK(v3("batch/v1").is_null());
+  CHECK(openApiV3Document("batch/v1") == nullptr);
+  REQUIRE(openApiV3Document("apps/v1") != nullptr);
+  CHECK(v3("apps/v1")["openapi"] == "3.0.0");
 }
 
 TEST_CASE("v3 core document has Kubernetes schema names, GVKs and fieldValidation", "[openapi]") {
-  Json doc = openApiV3Document("v1");
+  Json doc = v3("v1");
   CHECK(doc["openapi"] == "3.0.0");
   const Json& schemas = doc["components"]["schemas"];
   REQUIRE(schemas.contains("io.k8s.api.core.v1.Service"));
@@ -99,7 +105,7 @@ TEST_CASE("v3 core document has Kubernetes schema names, GVKs and fieldValidatio
 }
 
 TEST_CASE("v3 apps document covers Deployment and ReplicaSet", "[openapi]") {
-  Json doc = openApiV3Document("apps/v1");
+  Json doc = v3("apps/v1");
   const Json& schemas = doc["components"]["schemas"];
   CHECK(schemas.contains("io.k8s.api.apps.v1.Deployment"));
   CHECK(schemas.contains("io.k8s.api.core.v1.PodSpec"));
@@ -117,7 +123,7 @@ TEST_CASE("v3 apps document covers Deployment and ReplicaSet", "[openapi]") {
 
 TEST_CASE("v3 authorization document: the create-only reviews, named as Kubernetes names them",
           "[openapi]") {
-  Json doc = openApiV3Document("authorization.k8s.io/v1");
+  Json doc = v3("authorization.k8s.io/v1");
   REQUIRE(doc.is_object());
   const Json& post = doc["paths"]["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"]["post"];
   CHECK(post["operationId"] == "createAuthorizationV1SelfSubjectAccessReview");
@@ -131,14 +137,16 @@ TEST_CASE("v3 authorization document: the create-only reviews, named as Kubernet
                                        {"kind", "SelfSubjectAccessReview"},
                                        {"version", "v1"}}),
                                  &patches));
-  CHECK(openApiV3Document("authentication.k8s.io/v1")["paths"].contains(
+  CHECK(v3("authentication.k8s.io/v1")["paths"].contains(
       "/apis/authentication.k8s.io/v1/selfsubjectreviews"));
-  CHECK(openApiV3Document("rbac.authorization.k8s.io/v1").is_null());
+  CHECK(v3("rbac.authorization.k8s.io/v1").is_null());
   checkRefsResolve(doc, doc, "#/components/schemas/");
 }
 
 TEST_CASE("v2 document has definitions and paths for every group", "[openapi]") {
-  Json doc = openApiV2Document();
+  Json doc = Json::parse(openApiV2Document());
+  // The tree the protobuf form is built from is the document served as JSON.
+  CHECK(buildOpenApiV2() == doc);
   CHECK(doc["swagger"] == "2.0");
   CHECK(doc["definitions"].contains("io.k8s.api.core.v1.Pod"));
   CHECK(doc["definitions"].contains("io.k8s.api.apps.v1.Deployment"));

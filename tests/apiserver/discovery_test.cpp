@@ -117,18 +117,20 @@ TEST_CASE("openapi documents", "[discovery]") {
   auto index = c.get("/openapi/v3");
   REQUIRE(index.status == 200);
   CHECK(index.json["paths"].contains("api/v1"));
+  CHECK(index.body == skiff::api::openApiV3Index());
   auto core = c.get("/openapi/v3/api/v1?hash=abc");
   REQUIRE(core.status == 200);
   CHECK(core.json.contains("components"));
   CHECK(core.contentType == "application/json");
   // Served from the text serialized once: the same bytes every time.
-  REQUIRE(skiff::api::openApiV3Text("v1") != nullptr);
-  CHECK(core.body == *skiff::api::openApiV3Text("v1"));
+  REQUIRE(skiff::api::openApiV3Document("v1") != nullptr);
+  CHECK(core.body == *skiff::api::openApiV3Document("v1"));
   CHECK(c.get("/openapi/v3/api/v1").body == core.body);
-  CHECK(c.get("/openapi/v3/apis/apps/v1").body == *skiff::api::openApiV3Text("apps/v1"));
+  CHECK(c.get("/openapi/v3/apis/apps/v1").body == *skiff::api::openApiV3Document("apps/v1"));
   CHECK(c.get("/openapi/v3/apis/nope/v1").status == 404);
   auto v2 = c.get("/openapi/v2");
   CHECK(v2.status == 200);
+  CHECK(v2.body == skiff::api::openApiV2Document());
   // kubectl's form: gnostic protobuf, named with a '.' where the request has
   // '@' (Go's mime parser refuses the '@'), as kube-openapi answers.
   auto proto = c.get("/openapi/v2",
