@@ -1,9 +1,10 @@
 // HttpServer over Boost.Beast.
 //
-// How a connection works. Everything a connection does runs on its strand, so
-// its state needs no lock; the only cross-thread pieces are the ResponseWriter
-// (Exchange) calls, which post onto that strand, and two atomics (`closed_`,
-// `queued_`) that let write() answer at once.
+// How a connection works. Everything a connection does runs on its I/O thread
+// (the one thread that runs its io_context), so its state needs no lock; the
+// only cross-thread pieces are the ResponseWriter (Exchange) calls, which post
+// onto that thread, and two atomics (`closed_`, `queued_`) that let write()
+// answer at once.
 //
 //   [TLS handshake] -> read header -> (413/431/400 and close) -> read body ->
 //   handler(Request, Exchange) ... respond() | startStream() write()* end() ->
@@ -55,9 +56,14 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using Headers = std::vector<std::pair<std::string, std::string>>;
+// A connection's socket and stream name their I/O thread's executor type
+// rather than asio's type-erased any_io_executor.
+using Executor = net::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using TcpStream = beast::basic_stream<tcp, Executor>;
 
 // What the Exchange needs from a connection; every method is thread-safe and
-// asynchronous (it posts onto the connection's strand).
+// asynchronous (it posts onto the connection's I/O thread).
 class ConnectionIface {
  public:
   virtual ~ConnectionIface() = default;
@@ -149,7 +155,7 @@ class Exchange final : public ResponseWriter {
     callback();
   }
 
-  // Strand only: the response is over or the connection closed.
+  // I/O thread only: the response is over or the connection closed.
   void fireClose() {
     closed_ = true;
     std::vector<std::function<void()>> callbacks;
@@ -208,8 +214,15 @@ struct Core {
   std::unordered_map<ConnectionIface*, std::weak_ptr<ConnectionIface>> conns;
   bool stopping = false;  // guarded by mu
 
+  // Not constructed with the concurrency hint 1, though each has one thread:
+  // with it, asio keeps what the I/O thread posts in a queue of the thread's
+  // own until the running handler returns, so a post from another thread
+  // meanwhile would run first: a watch's first events, written by the hub's
+  // thread while the handler that started the stream still ran, came before
+  // the stream's start and were dropped. Without it every post joins one
+  // queue in the order made, which is what a strand per connection gave.
   explicit Core(int threads) {
-    for (int i = 0; i < threads; ++i) iocs.push_back(std::make_unique<net::io_context>(1));
+    for (int i = 0; i < threads; ++i) iocs.push_back(std::make_unique<net::io_context>());
   }
   net::io_context& nextContext() { return *iocs[nextIoc++ % iocs.size()]; }
 
@@ -245,7 +258,7 @@ bool bodyAllowed(int status) {
 template <class Stream>
 class Connection final : public ConnectionIface,
                          public std::enable_shared_from_this<Connection<Stream>> {
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
  public:
   template <class... Args>
@@ -314,7 +327,7 @@ class Connection final : public ConnectionIface,
   }
 
  private:
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  TcpStream& lowest() { return beast::get_lowest_layer(stream_); }
 
   void onHandshake(beast::error_code ec) {
     if (ec) {
@@ -436,7 +449,7 @@ class Connection final : public ConnectionIface,
     }
   }
 
-  // ---- writing responses (strand) ----
+  // ---- writing responses (I/O thread) ----
 
   std::string head(int status, const std::string& contentType) {
     std::string h = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) + "\r\n";
@@ -585,7 +598,7 @@ class Connection final : public ConnectionIface,
     readRequest();
   }
 
-  // ---- tunnel (strand) ----
+  // ---- tunnel (I/O thread) ----
   //
   // Two pumps, each one read then one write at a time: client -> peer and
   // peer -> client, so at most one read and one write are outstanding on the
@@ -783,7 +796,7 @@ class Connection final : public ConnectionIface,
   std::shared_ptr<Core> core_;
   Stream stream_;
   const std::string remote_;
-  // Everything below: strand only.
+  // Everything below: I/O thread only.
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<std::pair<std::string, size_t>> out_;        // (bytes, payload counted in queued_)
@@ -797,7 +810,7 @@ class Connection final : public ConnectionIface,
   bool detectReading_ = false, resumeOnDetect_ = false, drainAfterFlush_ = false;
   size_t drained_ = 0;
   // Tunnel (doTunnel): the peer's socket, the bytes in flight each way.
-  std::optional<tcp::socket> upstream_;
+  std::optional<Socket> upstream_;
   std::string toPeer_;
   struct TunnelBuffers {
     std::array<char, 16 * 1024> fromClient, fromPeer;
@@ -914,12 +927,12 @@ class HttpServerImpl final : public HttpServer {
 
  private:
   void accept() {
-    acceptor_.async_accept(
-        net::make_strand(core_->nextContext()),
-        [this](beast::error_code ec, tcp::socket socket) { onAccept(ec, std::move(socket)); });
+    acceptor_.async_accept(core_->nextContext(), [this](beast::error_code ec, Socket socket) {
+      onAccept(ec, std::move(socket));
+    });
   }
 
-  void onAccept(beast::error_code ec, tcp::socket socket) {
+  void onAccept(beast::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // EMFILE and friends: back off instead of spinning.
@@ -937,7 +950,7 @@ class HttpServerImpl final : public HttpServer {
                              ? "[" + rep.address().to_string() + "]:" + std::to_string(rep.port())
                              : rep.address().to_string() + ":" + std::to_string(rep.port());
     socket.set_option(tcp::no_delay(true), ignored);
-    // begin() runs on the connection's own strand, not this one: once it has
+    // begin() runs later, posted to the connection's I/O thread: once it has
     // registered the connection, stop() may post closeNow() there, which must
     // not run while begin() still starts the first read.
     auto executor = socket.get_executor();
@@ -945,12 +958,11 @@ class HttpServerImpl final : public HttpServer {
       net::post(executor, [connection] { connection->begin(); });
     };
     if (core_->tls) {
-      using S = beast::ssl_stream<beast::tcp_stream>;
+      using S = beast::ssl_stream<TcpStream>;
       begin(std::make_shared<Connection<S>>(core_, std::move(remote), std::move(socket),
                                             *core_->tls));
     } else {
-      begin(std::make_shared<Connection<beast::tcp_stream>>(core_, std::move(remote),
-                                                            std::move(socket)));
+      begin(std::make_shared<Connection<TcpStream>>(core_, std::move(remote), std::move(socket)));
     }
     accept();
   }

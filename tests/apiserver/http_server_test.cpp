@@ -81,6 +81,15 @@ struct Fixture {
       w->write("b\n");
       std::lock_guard<std::mutex> lock(mu);
       streams.push_back(w);
+    } else if (r.path == "/stream-from-elsewhere") {
+      // As a watch does: the stream starts on the I/O thread and another
+      // thread (the hub's) writes before the handler has returned.
+      w->startStream(200, "text/plain");
+      std::thread([w] {
+        w->write("first\n");
+        w->write("second\n");
+        w->end();
+      }).join();
     } else if (r.path == "/short-stream") {
       w->startStream(200, "text/plain");
       w->write("x");
@@ -230,6 +239,19 @@ TEST_CASE("HttpServer ends a stream and keeps the connection for the next reques
   auto r = c.request("GET", "/echo");
   CHECK(r.status == 200);
   CHECK(f.server->connectionCount() == 1);
+}
+
+TEST_CASE("HttpServer keeps the order of a stream's start and writes from other threads",
+          "[http]") {
+  Fixture f;
+  HttpsTestClient c(f.server->port());
+  for (int i = 0; i < 20; ++i) {
+    auto head = c.startStream("/stream-from-elsewhere");
+    REQUIRE(head.status == 200);
+    bool ended = false;
+    CHECK(c.readStream(100, 2s, &ended) == "first\nsecond\n");
+    CHECK(ended);
+  }
 }
 
 TEST_CASE("HttpServer drops a slow client once 4 MiB is queued", "[http]") {
