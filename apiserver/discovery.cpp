@@ -83,7 +83,10 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
                                                 const RestOptions& options) {
   std::string path = request.path;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
-  auto json = [](const Json& j) { return DiscoveryResponse{200, "application/json", j.dump()}; };
+  auto text = [](std::string body) {
+    return DiscoveryResponse{200, "application/json", std::move(body)};
+  };
+  auto json = [&](const Json& j) { return text(j.dump()); };
   auto missing = []() {
     return DiscoveryResponse{404, "application/json", statusJson(resourceNotFound()).dump()};
   };
@@ -109,9 +112,6 @@ std::optional<DiscoveryResponse> serveDiscovery(const Request& request,
       return json(g);
     }
   }
-  auto text = [](const std::string& body) {
-    return DiscoveryResponse{200, "application/json", body};
-  };
   if (path == "/openapi/v3") return text(api::openApiV3Index());
   if (path.rfind("/openapi/v3/", 0) == 0) {
     std::string gv = path.substr(strlen("/openapi/v3/"));

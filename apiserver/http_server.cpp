@@ -827,7 +827,7 @@ class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(std::shared_ptr<Core> core, int threads)
       : core_(std::move(core)),
-        acceptor_(net::make_strand(*core_->iocs[0])),
+        acceptor_(core_->iocs[0]->get_executor()),  // on I/O thread 0, like its connections
         threads_(threads) {
     for (auto& ioc : core_->iocs) work_.push_back(net::make_work_guard(*ioc));
   }
@@ -972,7 +972,7 @@ class HttpServerImpl final : public HttpServer {
   tcp::endpoint bound_;
   int threads_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
-  std::unique_ptr<net::steady_timer> retry_;  // acceptor strand only
+  std::unique_ptr<net::steady_timer> retry_;  // I/O thread 0 only
   std::vector<std::thread> pool_;
   std::mutex exitMu_;
   std::condition_variable exitCv_;
