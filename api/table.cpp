@@ -286,6 +286,44 @@ Json printEndpoints(const Json& o, Now now, Json*) {
   return Json::array({name(o), formatEndpoints(o), age(o, now)});
 }
 
+// ---- endpointslices (discovery.k8s.io/v1) ----
+std::vector<Json> endpointSliceColumns() {
+  return {nameCol(),
+          column("AddressType", "string",
+                 "addressType specifies the type of address carried by this EndpointSlice. All "
+                 "addresses in this slice must be the same type."),
+          column("Ports", "string",
+                 "ports specifies the list of network ports exposed by each endpoint in this "
+                 "slice."),
+          column("Endpoints", "string",
+                 "endpoints is a list of unique endpoints in this slice. Each slice may include a "
+                 "maximum of 1000 endpoints."),
+          ageCol()};
+}
+
+// Up to three of `list`, and how many more there are; "<unset>" for none.
+std::string listWithMore(const std::vector<std::string>& list) {
+  const size_t max = 3;
+  std::vector<std::string> shown(list.begin(), list.begin() + std::min(list.size(), max));
+  std::string ret = join(shown, ",");
+  if (list.size() > max) return ret + " + " + std::to_string(list.size() - max) + " more...";
+  return ret.empty() ? "<unset>" : ret;
+}
+
+Json printEndpointSlice(const Json& o, Now now, Json*) {
+  std::vector<std::string> ports;
+  for (auto& p : arr(at(o, {"ports"}))) {
+    const Json* port = at(p, {"port"});
+    const Json* portName = at(p, {"name"});
+    ports.push_back(port ? std::to_string(num(port)) : portName ? str(portName) : "*");
+  }
+  std::vector<std::string> addresses;
+  for (auto& e : arr(at(o, {"endpoints"})))
+    for (auto& a : arr(at(e, {"addresses"}))) addresses.push_back(str(&a));
+  return Json::array({name(o), str(at(o, {"addressType"})), listWithMore(ports),
+                      listWithMore(addresses), age(o, now)});
+}
+
 // ---- nodes ----
 std::vector<Json> nodeColumns() {
   return {nameCol(),
@@ -456,6 +494,7 @@ const Kind& kindFor(const std::string& resource) {
       {"pods", {podColumns, printPod}},
       {"services", {serviceColumns, printService}},
       {"endpoints", {endpointsColumns, printEndpoints}},
+      {"endpointslices", {endpointSliceColumns, printEndpointSlice}},
       {"nodes", {nodeColumns, printNode}},
       {"namespaces", {namespaceColumns, printNamespace}},
       {"events", {eventColumns, printEvent}},

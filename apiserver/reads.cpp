@@ -6,6 +6,7 @@
 #include <future>
 #include <optional>
 
+#include "api/endpoint_slices.h"
 #include "api/selector.h"
 #include "api/table.h"
 #include "apiserver/api_errors.h"
@@ -54,6 +55,24 @@ api::TableOptions tableOptions(const Request& request) {
 
 }  // namespace
 
+// The objects of a derived resource (ResourceInfo::derivedFrom) in namespace
+// `ns` ("" for all), made from its source's as they are now, and the revision
+// they were read at.
+Result<std::pair<std::vector<Json>, storage::Revision>> RestApiImpl::listDerived(
+    const ResourceInfo& r, const std::string& ns) {
+  const ResourceInfo* source = findResource("", "v1", r.derivedFrom);
+  if (!source) return makeError(Code::kInternal, "no resource " + r.derivedFrom);
+  auto listed = store_.list(collectionPrefix(*source, ns));
+  if (!listed) return listed.error();
+  std::vector<Json> out;
+  for (const auto& rec : listed->items) {
+    Json obj = api::parseStoredJson(rec.value);
+    if (obj.is_discarded() || !obj.is_object()) continue;
+    for (Json& derived : api::endpointSlicesOf(obj)) out.push_back(std::move(derived));
+  }
+  return std::make_pair(std::move(out), listed->revision);
+}
+
 Result<storage::Record> RestApiImpl::getStored(const Scope& scope) {
   auto rec = store_.get(scope.key());
   if (!rec && rec.error().code == Code::kNotFound)
@@ -63,6 +82,18 @@ Result<storage::Record> RestApiImpl::getStored(const Scope& scope) {
 
 void RestApiImpl::get(const Scope& scope, const Request& request, ResponseWriter& writer) {
   const ResourceInfo& r = *scope.resource;
+  if (!r.derivedFrom.empty()) {
+    auto derived = listDerived(r, scope.ns);
+    if (!derived) return respondError(writer, derived.error());
+    for (const Json& obj : derived->first) {
+      if (stringAt(obj, "metadata", "name") != scope.name) continue;
+      if (!wantsTable(request)) return respondJson(writer, 200, api::dumpJson(obj));
+      Json md = {{"resourceVersion", stringAt(obj, "metadata", "resourceVersion")}};
+      return respondJson(writer, 200,
+                         api::dumpJson(api::toTable(r.plural, {obj}, md, tableOptions(request))));
+    }
+    return respondError(writer, notFound(r.groupResource(), scope.name));
+  }
   auto rec = getStored(scope);
   if (!rec) return respondError(writer, rec.error());
   if (wantsTable(request)) {
@@ -98,6 +129,34 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
   std::string prefix = collectionPrefix(r, scope.ns);
   bool table = wantsTable(request);
   std::string rvText = request.param("resourceVersion");
+
+  if (!r.derivedFrom.empty()) {
+    // Every match in one answer: a server may ignore `limit` (it then sends
+    // no continue token), and these lists are small.
+    auto derived = listDerived(r, scope.ns);
+    if (!derived) return respondError(*writer, derived.error());
+    std::vector<Json> matches;
+    for (Json& obj : derived->first) {
+      if (labels && !labels->matches(api::valueOrNull(fieldAt(obj, "metadata", "labels"))))
+        continue;
+      if (fields && !fields->matches(obj)) continue;
+      matches.push_back(std::move(obj));
+    }
+    if (table) {
+      Json md = {{"resourceVersion", std::to_string(derived->second)}};
+      respondJson(*writer, 200,
+                  api::dumpJson(api::toTable(r.plural, matches, md, tableOptions(request))));
+      return;
+    }
+    std::string body = listHead(r, derived->second, "");
+    for (size_t i = 0; i < matches.size(); ++i) {
+      if (i) body += ',';
+      body += api::dumpJson(matches[i]);
+    }
+    body += "]}";
+    respondJson(*writer, 200, std::move(body));
+    return;
+  }
 
   if (scope.legacyWatch || request.flag("watch")) {
     WatchRequest w;

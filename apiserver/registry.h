@@ -114,6 +114,10 @@ class RestApiImpl : public RestApi {
   Result<WritePlan> planCreate(const Scope& scope, api::Json object, bool dryRun,
                                const std::set<std::string>& avoid);
 
+  // The objects of a derived resource (endpointslices) in a namespace ("" for
+  // all), with the revision they were read at (reads.cpp).
+  Result<std::pair<std::vector<api::Json>, storage::Revision>> listDerived(const ResourceInfo& r,
+                                                                           const std::string& ns);
   // The stored record at scope.key(); a missing one is Kubernetes' NotFound for
   // the scope's resource and name (reads.cpp).
   Result<storage::Record> getStored(const Scope& scope);

@@ -144,6 +144,19 @@ std::vector<ResourceInfo> build() {
     r.storable = false;
     out.push_back(r);
   }
+
+  // What kubectl reads where it once read Endpoints (`kubectl describe
+  // service`): each Endpoints shown as EndpointSlices, read-only.
+  ResourceInfo slices;
+  slices.group = "discovery.k8s.io";
+  slices.version = "v1";
+  slices.plural = "endpointslices";
+  slices.singular = "endpointslice";
+  slices.kind = "EndpointSlice";
+  slices.verbs = {"get", "list"};
+  slices.storable = false;
+  slices.derivedFrom = "endpoints";
+  out.push_back(slices);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // The table of resources the REST API serves (pods, services, ..., apps/v1
-// deployments and replicasets), and how each maps to store keys.
+// deployments and replicasets, discovery.k8s.io/v1 endpointslices as a view of
+// the endpoints), and how each maps to store keys.
 //
 // Keys follow Kubernetes' etcd layout: /registry/<plural>/<namespace>/<name> for
 // namespaced resources and /registry/<plural>/<name> for cluster-scoped ones
@@ -36,6 +37,10 @@ struct ResourceInfo {
   bool allowCreateOnUpdate = false;  // PUT of a missing object creates it (events, endpoints)
   bool setsGeneration = false;       // metadata.generation 1 on create, bumped on spec change
   bool storable = true;  // false for create-only virtual resources: bindings, the self reviews
+  // A read-only view of another resource's objects, stored under its keys: the
+  // core resource's plural ("endpoints" for endpointslices; see
+  // api/endpoint_slices.h). Not storable.
+  std::string derivedFrom;
 
   api::GroupVersionKind gvk() const { return {group, version, kind}; }
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }

@@ -853,3 +853,90 @@ TEST_CASE("listing 10,000 pods stays within 150 ms", "[rest][perf]") {
   WARN("list 10000 pods (best of 5): " << ms << " ms");
   CHECK(ms <= 150);
 }
+
+TEST_CASE("endpointslices show the endpoints, read-only", "[rest]") {
+  Cluster c;
+  const auto before = c.store->currentRevision();
+  Json ep = {{"apiVersion", "v1"},
+             {"kind", "Endpoints"},
+             {"metadata", {{"name", "web"}, {"labels", {{"team", "a"}}}}},
+             {"subsets",
+              {{{"addresses", {{{"ip", "10.244.0.5"}}, {{"ip", "10.244.0.6"}}}},
+                {"notReadyAddresses", {{{"ip", "10.244.0.7"}}}},
+                {"ports", {{{"name", "http"}, {"port", 8080}}}}}}}};
+  REQUIRE(c.post("/api/v1/namespaces/default/endpoints", ep).status == 201);
+  Json other = {{"apiVersion", "v1"}, {"kind", "Endpoints"}, {"metadata", {{"name", "db"}}}};
+  REQUIRE(c.post("/api/v1/namespaces/kube-system/endpoints", other).status == 201);
+
+  // As `kubectl describe service web` asks for them.
+  auto mine = c.get(
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+      "?labelSelector=kubernetes.io%2Fservice-name%3Dweb");
+  INFO(mine.body);
+  REQUIRE(mine.status == 200);
+  CHECK(mine.json["kind"] == "EndpointSliceList");
+  CHECK(mine.json["apiVersion"] == "discovery.k8s.io/v1");
+  CHECK(mine.json["metadata"]["resourceVersion"] == std::to_string(c.store->currentRevision()));
+  REQUIRE(mine.json["items"].size() == 1);
+  const Json& slice = mine.json["items"][0];
+  CHECK(slice["endpoints"].size() == 3);
+  CHECK(slice["endpoints"][2]["conditions"]["ready"] == false);
+  CHECK(slice["ports"][0]["port"] == 8080);
+  CHECK(itemCount(c,
+                  "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+                  "?labelSelector=team%3Db") == 0);
+  CHECK(itemCount(c, "/apis/discovery.k8s.io/v1/endpointslices") >= 2);
+  CHECK(itemCount(c,
+                  "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices"
+                  "?labelSelector=kubernetes.io%2Fservice-name%3Ddb") == 1);
+
+  // By name, as a Table, and a missing one.
+  const std::string name = slice["metadata"]["name"];
+  auto one = c.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/" + name);
+  REQUIRE(one.status == 200);
+  CHECK(one.json == slice);
+  auto table = c.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                     {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
+  REQUIRE(table.status == 200);
+  REQUIRE(table.json["rows"].size() == 1);
+  CHECK(table.json["rows"][0]["cells"][3] == "10.244.0.5,10.244.0.6,10.244.0.7");
+  auto missing = c.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/nope");
+  CHECK(missing.status == 404);
+  CHECK(missing.json["message"] == "endpointslices.discovery.k8s.io \"nope\" not found");
+
+  // Following the endpoints: a change shows at once, a deletion takes the slice.
+  ep["subsets"][0].erase("notReadyAddresses");
+  auto got = c.get("/api/v1/namespaces/default/endpoints/web");
+  ep["metadata"]["resourceVersion"] = got.json["metadata"]["resourceVersion"];
+  REQUIRE(c.put("/api/v1/namespaces/default/endpoints/web", ep).status == 200);
+  auto changed = c.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/" + name);
+  CHECK(changed.json["endpoints"].size() == 2);
+  CHECK(changed.json["metadata"]["resourceVersion"] != slice["metadata"]["resourceVersion"]);
+
+  // Writes and watches are refused, naming what to use instead; nothing changes.
+  const auto after = c.store->currentRevision();
+  Json s = slice;
+  s["metadata"].erase("resourceVersion");
+  for (const Response& r :
+       {c.post("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", s),
+        c.put("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/" + name, s),
+        c.del("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/" + name)}) {
+    CHECK(r.status == 405);
+    CHECK(r.json["message"].get<std::string>().find("create, change or delete the endpoints") !=
+          std::string::npos);
+  }
+  auto watch = c.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?watch=1");
+  CHECK(watch.status == 405);
+  CHECK(watch.json["message"].get<std::string>().find("watch endpoints (v1) instead") !=
+        std::string::npos);
+  CHECK(c.store->currentRevision() == after);
+  CHECK(after > before);
+
+  REQUIRE(c.del("/api/v1/namespaces/default/endpoints/web").status == 200);
+  CHECK(c.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/" + name).status == 404);
+
+  auto discovery = c.get("/apis/discovery.k8s.io/v1");
+  REQUIRE(discovery.status == 200);
+  CHECK(discovery.json["resources"][0]["name"] == "endpointslices");
+  CHECK(discovery.json["resources"][0]["verbs"] == Json::array({"get", "list"}));
+}

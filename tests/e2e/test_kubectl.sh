@@ -87,6 +87,41 @@ run_capture out k describe svc web
 expect_contains "describe names the service" "Name:" "$out"
 expect_contains "describe shows the selector" "app=web" "$out"
 expect_contains "describe shows the target port" "8080/TCP" "$out"
+# kubectl 1.32 prints a Service's Endpoints line from its EndpointSlices, which
+# skiff shows from the Endpoints: here hand-written ones, for a selector-less
+# Service (no controller runs beside this API server).
+cat >"$M/manual.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: outside
+spec:
+  ports:
+  - port: 80
+    targetPort: 8080
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: outside
+subsets:
+- addresses:
+  - ip: 192.0.2.10
+  - ip: 192.0.2.11
+  ports:
+  - port: 8080
+YAML
+check "apply a selector-less Service with its Endpoints" k apply -f "$M/manual.yaml"
+run_capture out k describe svc outside
+expect_contains "describe shows the Service's endpoints" "192.0.2.10:8080,192.0.2.11:8080" "$out"
+run_capture out k get endpointslices -l kubernetes.io/service-name=outside
+expect_contains "get endpointslices shows them" "IPv4          8080    192.0.2.10,192.0.2.11" "$out"
+run_capture out k delete endpointslices --all
+if [ "$RC" -ne 0 ] && grep -qF "delete the endpoints (v1) of the Service instead" <<<"$out"; then
+  pass "endpointslices are read-only, and the error says what to change"
+else
+  fail "delete endpointslices: rc=$RC: $out"
+fi
 
 # --- the typo: port instead of ports ------------------------------------------------
 cat >"$M/typo.yaml" <<'YAML'
