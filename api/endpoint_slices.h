@@ -8,9 +8,11 @@
 // set of ports); an Endpoints without subsets shows one slice without
 // endpoints or ports, as Kubernetes keeps one for a Service with none. A
 // slice's name is the Endpoints' name and a suffix of five characters fixed
-// by that name and the subset's index, so it stays the same from read to
-// read; its uid is fixed likewise, and its resourceVersion and
-// creationTimestamp are the Endpoints'.
+// by the Endpoints (its uid and name) and the subset's index, so it stays the
+// same from read to read and a re-created Endpoints shows new slices; its uid
+// is fixed likewise, and its resourceVersion and creationTimestamp are the
+// Endpoints'. The API server lists and watches them through the Endpoints
+// (ResourceInfo::derive).
 //
 // Pure functions of the Endpoints object; safe from any thread.
 #pragma once

@@ -6,7 +6,6 @@
 #include <future>
 #include <optional>
 
-#include "api/endpoint_slices.h"
 #include "api/selector.h"
 #include "api/table.h"
 #include "apiserver/api_errors.h"
@@ -60,15 +59,13 @@ api::TableOptions tableOptions(const Request& request) {
 // they were read at.
 Result<std::pair<std::vector<Json>, storage::Revision>> RestApiImpl::listDerived(
     const ResourceInfo& r, const std::string& ns) {
-  const ResourceInfo* source = findResource("", "v1", r.derivedFrom);
-  if (!source) return makeError(Code::kInternal, "no resource " + r.derivedFrom);
-  auto listed = store_.list(collectionPrefix(*source, ns));
+  auto listed = store_.list(collectionPrefix(storedResource(r), ns));
   if (!listed) return listed.error();
   std::vector<Json> out;
   for (const auto& rec : listed->items) {
     Json obj = api::parseStoredJson(rec.value);
     if (obj.is_discarded() || !obj.is_object()) continue;
-    for (Json& derived : api::endpointSlicesOf(obj)) out.push_back(std::move(derived));
+    for (Json& derived : r.derive(obj)) out.push_back(std::move(derived));
   }
   return std::make_pair(std::move(out), listed->revision);
 }
@@ -126,11 +123,11 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     if (!f) return respondError(*writer, f.error());
     if (!f->empty()) fields = std::move(*f);
   }
-  std::string prefix = collectionPrefix(r, scope.ns);
+  std::string prefix = collectionPrefix(storedResource(r), scope.ns);
   bool table = wantsTable(request);
   std::string rvText = request.param("resourceVersion");
 
-  if (!r.derivedFrom.empty()) {
+  if (!r.derivedFrom.empty() && !scope.legacyWatch && !request.flag("watch")) {
     // Every match in one answer: a server may ignore `limit` (it then sends
     // no continue token), and these lists are small.
     auto derived = listDerived(r, scope.ns);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "api/endpoint_slices.h"
+
 namespace skiff::apiserver {
 
 namespace {
@@ -145,17 +147,19 @@ std::vector<ResourceInfo> build() {
     out.push_back(r);
   }
 
-  // What kubectl reads where it once read Endpoints (`kubectl describe
-  // service`): each Endpoints shown as EndpointSlices, read-only.
+  // What kubectl and client-go read where they once read Endpoints (`kubectl
+  // describe service` among them): each Endpoints shown as EndpointSlices,
+  // read-only.
   ResourceInfo slices;
   slices.group = "discovery.k8s.io";
   slices.version = "v1";
   slices.plural = "endpointslices";
   slices.singular = "endpointslice";
   slices.kind = "EndpointSlice";
-  slices.verbs = {"get", "list"};
+  slices.verbs = {"get", "list", "watch"};
   slices.storable = false;
   slices.derivedFrom = "endpoints";
+  slices.derive = api::endpointSlicesOf;
   out.push_back(slices);
   return out;
 }
@@ -190,6 +194,12 @@ const std::vector<std::string>& servedGroups() {
     return g;
   }();
   return groups;
+}
+
+const ResourceInfo& storedResource(const ResourceInfo& r) {
+  if (r.derivedFrom.empty()) return r;
+  const ResourceInfo* source = findResource("", "v1", r.derivedFrom);
+  return source ? *source : r;  // build() derives only from resources it serves
 }
 
 std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name) {

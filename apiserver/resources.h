@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/json.h"
 #include "api/schema.h"
 
 namespace skiff::apiserver {
@@ -37,10 +38,12 @@ struct ResourceInfo {
   bool allowCreateOnUpdate = false;  // PUT of a missing object creates it (events, endpoints)
   bool setsGeneration = false;       // metadata.generation 1 on create, bumped on spec change
   bool storable = true;  // false for create-only virtual resources: bindings, the self reviews
-  // A read-only view of another resource's objects, stored under its keys: the
-  // core resource's plural ("endpoints" for endpointslices; see
-  // api/endpoint_slices.h). Not storable.
+  // A read-only view of another resource's objects: `derive` makes the view's
+  // objects from one stored object of the core resource `derivedFrom`, read,
+  // listed and watched under that resource's keys (endpointslices from
+  // endpoints: api/endpoint_slices.h). Not storable.
   std::string derivedFrom;
+  std::vector<api::Json> (*derive)(const api::Json& source) = nullptr;
 
   api::GroupVersionKind gvk() const { return {group, version, kind}; }
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
@@ -56,6 +59,10 @@ const ResourceInfo* findResource(const std::string& group, const std::string& ve
                                  const std::string& plural);
 // The API groups served besides the core group, in discovery's order.
 const std::vector<std::string>& servedGroups();
+
+// The resource whose keys hold `r`'s objects: `r` itself, or what a derived
+// resource is derived from.
+const ResourceInfo& storedResource(const ResourceInfo& r);
 
 // /registry/pods/default/web, /registry/nodes/n1
 std::string objectKey(const ResourceInfo& r, const std::string& ns, const std::string& name);

@@ -279,19 +279,15 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
   }
   bool watchRequested = scope.legacyWatch || request.flag("watch");
   if (!r.derivedFrom.empty()) {
-    if (m != "GET" || !scope.sub.empty() || watchRequested) {
+    if (m != "GET" || !scope.sub.empty()) {
       // Kubernetes' 405, with what to do instead.
       Error e = methodNotAllowed();
-      e.message = watchRequested && m == "GET" && scope.sub.empty()
-                      ? "watch is not served for " + r.groupResource() +
-                            " in skiff: they show the " + r.derivedFrom + " objects; watch " +
-                            r.derivedFrom + " (v1) instead"
-                      : r.groupResource() + " are read-only in skiff: they show the " +
-                            r.derivedFrom + " objects; create, change or delete the " +
-                            r.derivedFrom + " (v1) of the Service instead";
+      e.message = r.groupResource() + " are read-only in skiff: they show the " + r.derivedFrom +
+                  " objects; create, change or delete the " + r.derivedFrom +
+                  " (v1) of the Service instead";
       respondError(*writer, e);
-    } else if (scope.name.empty()) {
-      list(scope, request, writer);
+    } else if (scope.name.empty() || watchRequested) {
+      list(scope, request, writer);  // a watch narrowed to one name too
     } else {
       get(scope, request, *writer);
     }

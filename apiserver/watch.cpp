@@ -1,5 +1,6 @@
 #include "apiserver/watch.h"
 
+#include <map>
 #include <set>
 
 #include "apiserver/api_errors.h"
@@ -30,8 +31,24 @@ class WatchStream {
   std::optional<Clock::time_point> deadline_;
   Clock::time_point nextBookmark_;
 
+  // Derived objects the client holds, by the key of the stored object they
+  // come from (derived watches only): what a change of that object adds,
+  // modifies or deletes.
+  std::map<std::string, std::vector<Json>> shown_;
+
   bool selective() const { return req_.labels.has_value() || req_.fields.has_value(); }
-  bool parsed() const { return selective() || req_.table; }
+  bool derived() const { return req_.resource->derive != nullptr; }
+  bool parsed() const { return selective() || req_.table || derived(); }
+
+  // The objects of a derived resource that the stored object `source` shows
+  // and the selectors take.
+  std::vector<Json> derivedMatches(const Json& source) const {
+    std::vector<Json> out;
+    if (!source.is_object()) return out;
+    for (Json& obj : req_.resource->derive(source))
+      if (matches(obj)) out.push_back(std::move(obj));
+    return out;
+  }
 
   bool matches(const Json& obj) const {
     if (req_.labels) {
@@ -83,10 +100,42 @@ class WatchStream {
     return line("BOOKMARK", o.dump());
   }
 
+  // A derived watch's events for a change of the stored object at `ev`'s key:
+  // ADDED or MODIFIED for what it shows now, DELETED (at the change's
+  // revision) for what it showed and no longer does. mu_ held.
+  bool onDerivedEvent(const storage::Event& ev) {
+    const storage::Revision rv = ev.record.modRevision;
+    std::vector<Json> now;
+    if (ev.type != storage::Event::Type::kDeleted)
+      now = derivedMatches(api::parseStoredJson(ev.record.value));
+    std::vector<Json> before;
+    if (auto it = shown_.find(ev.record.key); it != shown_.end()) {
+      before = std::move(it->second);
+      shown_.erase(it);
+    }
+    auto named = [](const std::vector<Json>& list, const Json& obj) {
+      for (const Json& o : list)
+        if (o["metadata"]["name"] == obj["metadata"]["name"]) return true;
+      return false;
+    };
+    std::string chunk;
+    for (const Json& obj : now)
+      chunk += line(named(before, obj) ? "MODIFIED" : "ADDED", objectText(obj));
+    for (Json& old : before) {
+      if (named(now, old)) continue;
+      old["metadata"]["resourceVersion"] = std::to_string(rv);
+      chunk += line("DELETED", objectText(old));
+    }
+    if (!now.empty()) shown_[ev.record.key] = std::move(now);
+    lastRv_ = rv;
+    return chunk.empty() || sendLocked(std::move(chunk));
+  }
+
   // Store notifier thread.
   bool onEvent(const storage::Event& ev) {
     std::lock_guard<std::mutex> lock(mu_);
     if (done_) return false;
+    if (derived()) return onDerivedEvent(ev);
     storage::Revision rv = ev.record.modRevision;
     const char* type = ev.type == storage::Event::Type::kCreated   ? "ADDED"
                        : ev.type == storage::Event::Type::kUpdated ? "MODIFIED"
@@ -202,7 +251,7 @@ void WatchHub::start(WatchRequest request, std::shared_ptr<ResponseWriter> write
     }
     // The current state: synthetic ADDED events (initial), or just which keys
     // the selectors hold (so later transitions come out right).
-    if (req.initialState || stream->selective()) {
+    if (req.initialState || stream->selective() || stream->derived()) {
       auto listed = store_.list(req.prefix);
       if (!listed) {
         respondError(*writer, listed.error());
@@ -211,7 +260,14 @@ void WatchHub::start(WatchRequest request, std::shared_ptr<ResponseWriter> write
       writer->startStream(200, "application/json");
       std::string batch;
       for (const auto& rec : listed->items) {
-        if (!stream->parsed()) {
+        if (stream->derived()) {
+          std::vector<Json> shown = stream->derivedMatches(api::parseStoredJson(rec.value));
+          if (shown.empty()) continue;
+          if (req.initialState)
+            for (const Json& obj : shown)
+              batch += WatchStream::line("ADDED", stream->objectText(obj));
+          stream->shown_[rec.key] = std::move(shown);
+        } else if (!stream->parsed()) {
           if (req.initialState) batch += WatchStream::line("ADDED", rec.value);
         } else {
           Json obj = api::parseStoredJson(rec.value);

@@ -174,3 +174,64 @@ TEST_CASE("bookmarks and the initial-events-end marker", "[watch]") {
   CHECK(evs[1]["object"]["kind"] == "Pod");
   w->disconnect();
 }
+
+TEST_CASE("a watch of endpointslices follows the endpoints they show", "[watch]") {
+  Cluster c;
+  auto endpoints = [](const std::string& name, const std::string& subsets) {
+    return Json::parse(R"({"apiVersion":"v1","kind":"Endpoints","metadata":{"name":")" + name +
+                       R"("},"subsets":)" + subsets + "}");
+  };
+  const std::string one = R"([{"addresses":[{"ip":"10.244.0.5"}],"ports":[{"port":80}]}])";
+  const std::string two = R"([{"addresses":[{"ip":"10.244.0.5"}],"ports":[{"port":80}]},
+                              {"addresses":[{"ip":"10.244.0.6"}],"ports":[{"port":81}]}])";
+  REQUIRE(c.post("/api/v1/namespaces/default/endpoints", endpoints("web", one)).status == 201);
+  REQUIRE(c.post("/api/v1/namespaces/default/endpoints", endpoints("db", one)).status == 201);
+
+  // kubectl's and client-go's query: one Service's slices.
+  auto w = c.stream(
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?watch=1"
+      "&labelSelector=kubernetes.io%2Fservice-name%3Dweb");
+  auto first = events(w->waitLines(1));
+  REQUIRE(first.size() == 1);
+  CHECK(first[0]["type"] == "ADDED");
+  CHECK(first[0]["object"]["kind"] == "EndpointSlice");
+  const Json slice = first[0]["object"];
+
+  // A second subset adds a slice and modifies the first; losing it deletes
+  // that slice; deleting the endpoints deletes the rest. The other Service's
+  // changes stay out.
+  auto put = [&](const std::string& name, const std::string& subsets) {
+    Json ep = endpoints(name, subsets);
+    ep["metadata"]["resourceVersion"] =
+        c.get("/api/v1/namespaces/default/endpoints/" + name).json["metadata"]["resourceVersion"];
+    REQUIRE(c.put("/api/v1/namespaces/default/endpoints/" + name, ep).status == 200);
+  };
+  put("web", two);
+  put("db", two);
+  put("web", one);
+  REQUIRE(c.del("/api/v1/namespaces/default/endpoints/web").status == 200);
+  auto all = events(w->waitLines(6));
+  REQUIRE(all.size() == 6);
+  CHECK(typesOf(all) == "ADDED MODIFIED ADDED MODIFIED DELETED DELETED ");
+  CHECK(all[1]["object"]["metadata"]["name"] == slice["metadata"]["name"]);
+  const Json added = all[2]["object"];
+  CHECK(added["metadata"]["name"] != slice["metadata"]["name"]);
+  CHECK(added["endpoints"][0]["addresses"][0] == "10.244.0.6");
+  CHECK(all[4]["object"]["metadata"]["name"] == added["metadata"]["name"]);
+  CHECK(all[5]["object"]["metadata"]["name"] == slice["metadata"]["name"]);
+  CHECK(all[5]["object"]["metadata"]["resourceVersion"] ==
+        std::to_string(c.store->currentRevision()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(FakeWriter::splitLines(w->body()).size() == 6);
+
+  // From a resourceVersion: only what changes after it.
+  const std::string rv = std::to_string(c.store->currentRevision());
+  auto later = c.stream(
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?watch=1"
+      "&resourceVersion=" +
+      rv);
+  put("db", one);
+  auto lines = events(later->waitLines(2));
+  REQUIRE(lines.size() == 2);
+  CHECK(typesOf(lines) == "MODIFIED DELETED ");
+}

@@ -116,6 +116,22 @@ run_capture out k describe svc outside
 expect_contains "describe shows the Service's endpoints" "192.0.2.10:8080,192.0.2.11:8080" "$out"
 run_capture out k get endpointslices -l kubernetes.io/service-name=outside
 expect_contains "get endpointslices shows them" "IPv4          8080    192.0.2.10,192.0.2.11" "$out"
+k get endpointslices -l kubernetes.io/service-name=outside -w >"$E2E_TMP/slices.out" 2>&1 &
+watch_pid=$!
+for _ in $(seq 1 50); do
+  grep -qF 192.0.2.10 "$E2E_TMP/slices.out" && break
+  sleep 0.1
+done
+k patch endpoints outside --type=json \
+  -p '[{"op":"add","path":"/subsets/0/addresses/-","value":{"ip":"192.0.2.12"}}]' >/dev/null
+for _ in $(seq 1 50); do
+  grep -qF 192.0.2.12 "$E2E_TMP/slices.out" && break
+  sleep 0.1
+done
+kill "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+expect_contains "get endpointslices -w sees the endpoints change" \
+  "192.0.2.10,192.0.2.11,192.0.2.12" "$(cat "$E2E_TMP/slices.out")"
 run_capture out k delete endpointslices --all
 if [ "$RC" -ne 0 ] && grep -qF "delete the endpoints (v1) of the Service instead" <<<"$out"; then
   pass "endpointslices are read-only, and the error says what to change"
