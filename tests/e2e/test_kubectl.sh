@@ -89,7 +89,8 @@ expect_contains "describe shows the selector" "app=web" "$out"
 expect_contains "describe shows the target port" "8080/TCP" "$out"
 # kubectl 1.32 prints a Service's Endpoints line from its EndpointSlices, which
 # skiff shows from the Endpoints: here hand-written ones, for a selector-less
-# Service (no controller runs beside this API server).
+# Service. Their addresses (TEST-NET-2) are only stored: no controller or proxy
+# runs beside this API server, so nothing is ever sent to them.
 cat >"$M/manual.yaml" <<'YAML'
 apiVersion: v1
 kind: Service
@@ -106,32 +107,32 @@ metadata:
   name: outside
 subsets:
 - addresses:
-  - ip: 192.0.2.10
-  - ip: 192.0.2.11
+  - ip: 198.51.100.10
+  - ip: 198.51.100.11
   ports:
   - port: 8080
 YAML
 check "apply a selector-less Service with its Endpoints" k apply -f "$M/manual.yaml"
 run_capture out k describe svc outside
-expect_contains "describe shows the Service's endpoints" "192.0.2.10:8080,192.0.2.11:8080" "$out"
+expect_contains "describe shows the Service's endpoints" "198.51.100.10:8080,198.51.100.11:8080" "$out"
 run_capture out k get endpointslices -l kubernetes.io/service-name=outside
-expect_contains "get endpointslices shows them" "IPv4          8080    192.0.2.10,192.0.2.11" "$out"
+expect_contains "get endpointslices shows them" "IPv4          8080    198.51.100.10,198.51.100.11" "$out"
 k get endpointslices -l kubernetes.io/service-name=outside -w >"$E2E_TMP/slices.out" 2>&1 &
 watch_pid=$!
 for _ in $(seq 1 50); do
-  grep -qF 192.0.2.10 "$E2E_TMP/slices.out" && break
+  grep -qF 198.51.100.10 "$E2E_TMP/slices.out" && break
   sleep 0.1
 done
 k patch endpoints outside --type=json \
-  -p '[{"op":"add","path":"/subsets/0/addresses/-","value":{"ip":"192.0.2.12"}}]' >/dev/null
+  -p '[{"op":"add","path":"/subsets/0/addresses/-","value":{"ip":"198.51.100.12"}}]' >/dev/null
 for _ in $(seq 1 50); do
-  grep -qF 192.0.2.12 "$E2E_TMP/slices.out" && break
+  grep -qF 198.51.100.12 "$E2E_TMP/slices.out" && break
   sleep 0.1
 done
 kill "$watch_pid" 2>/dev/null || true
 wait "$watch_pid" 2>/dev/null || true
 expect_contains "get endpointslices -w sees the endpoints change" \
-  "192.0.2.10,192.0.2.11,192.0.2.12" "$(cat "$E2E_TMP/slices.out")"
+  "198.51.100.10,198.51.100.11,198.51.100.12" "$(cat "$E2E_TMP/slices.out")"
 run_capture out k delete endpointslices --all
 if [ "$RC" -ne 0 ] && grep -qF "delete the endpoints (v1) of the Service instead" <<<"$out"; then
   pass "endpointslices are read-only, and the error says what to change"
