@@ -441,6 +441,7 @@ Status DeploymentController::start() {
   started_ = true;
   client_ = std::make_unique<client::RestClient>(config_);
   watchClient_ = std::make_unique<client::RestClient>(config_);
+  events_ = std::make_unique<client::EventRecorder>(config_, "deployment-controller");
   deployments_ = std::make_unique<client::Informer>(*watchClient_, "/apis/apps/v1/deployments");
   replicaSets_ = std::make_unique<client::Informer>(*watchClient_, "/apis/apps/v1/replicasets");
   pods_ = std::make_unique<client::Informer>(*watchClient_, "/api/v1/pods");
@@ -605,11 +606,16 @@ Result<Json> DeploymentController::scaleReplicaSet(const Json& d, const Json& rs
   auto r = client_->patch(rsPath(str(rs, "metadata", "namespace"), str(rs, "metadata", "name")), p,
                           client::kMergePatch);
   if (!r) return r.error();
-  if (specReplicas(rs) != replicas)
+  if (specReplicas(rs) != replicas) {
     logInfo("deployment scaled replicaset", {{"deployment", keyOf(d)},
                                              {"replicaset", str(rs, "metadata", "name")},
                                              {"from", std::to_string(specReplicas(rs))},
                                              {"to", std::to_string(replicas)}});
+    events_->record(d, "Normal", "ScalingReplicaSet",
+                    std::string(replicas > specReplicas(rs) ? "Scaled up" : "Scaled down") +
+                        " replica set " + str(rs, "metadata", "name") + " from " +
+                        std::to_string(specReplicas(rs)) + " to " + std::to_string(replicas));
+  }
   remember(*r);
   return r;
 }
@@ -720,6 +726,10 @@ Result<Json> DeploymentController::getNewReplicaSet(SyncState& s, bool create) {
                                             {"replicaset", name},
                                             {"revision", newRevision},
                                             {"replicas", std::to_string(specReplicas(*r))}});
+  if (specReplicas(*r) > 0)
+    events_->record(
+        d, "Normal", "ScalingReplicaSet",
+        "Scaled up replica set " + name + " from 0 to " + std::to_string(specReplicas(*r)));
   s.newRs = *r;
   auto u =
       client_->patch(deployPath(s.ns(), s.name()),

@@ -32,6 +32,7 @@
 
 #include "api/json.h"
 #include "base/result.h"
+#include "client/event_recorder.h"
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
@@ -136,6 +137,7 @@ class DeploymentController {
   DeploymentControllerOptions options_;
   std::unique_ptr<client::RestClient> client_;
   std::unique_ptr<client::RestClient> watchClient_;
+  std::unique_ptr<client::EventRecorder> events_;  // ScalingReplicaSet
   std::unique_ptr<client::Informer> deployments_;
   std::unique_ptr<client::Informer> replicaSets_;
   std::unique_ptr<client::Informer> pods_;

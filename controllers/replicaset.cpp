@@ -203,6 +203,7 @@ Status ReplicaSetController::start() {
   started_ = true;
   client_ = std::make_unique<client::RestClient>(config_);
   watchClient_ = std::make_unique<client::RestClient>(config_);
+  events_ = std::make_unique<client::EventRecorder>(config_, "replicaset-controller");
   pods_ = std::make_unique<client::Informer>(*watchClient_, "/api/v1/pods");
   replicaSets_ = std::make_unique<client::Informer>(*watchClient_, "/apis/apps/v1/replicasets");
 
@@ -365,9 +366,12 @@ Status ReplicaSetController::sync(const std::string& key) {
           for (int j = i; j < n; ++j) expectations_.creationObserved(key);
           logWarn("replicaset create pod failed",
                   {{"replicaset", key}, {"error", r.error().message}});
+          events_->record(rs, "Warning", "FailedCreate", "Error creating: " + r.error().message);
           manageErr = r.error();
           break;
         }
+        events_->record(rs, "Normal", "SuccessfulCreate",
+                        "Created pod: " + str(*r, "metadata", "name"));
       }
       if (n > 0)
         logInfo("replicaset created pods", {{"replicaset", key}, {"count", std::to_string(n)}});
@@ -382,6 +386,9 @@ Status ReplicaSetController::sync(const std::string& key) {
         if (!r) {
           expectations_.deletionObserved(key, uidOf(p));
           if (!isNotFound(r.error())) manageErr = r.error();
+        } else {
+          events_->record(rs, "Normal", "SuccessfulDelete",
+                          "Deleted pod: " + str(p, "metadata", "name"));
         }
       }
       logInfo("replicaset deleted pods", {{"replicaset", key}, {"count", std::to_string(diff)}});

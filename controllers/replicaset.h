@@ -30,6 +30,7 @@
 
 #include "api/json.h"
 #include "base/result.h"
+#include "client/event_recorder.h"
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
@@ -112,6 +113,8 @@ class ReplicaSetController {
   ReplicaSetControllerOptions options_;
   std::unique_ptr<client::RestClient> client_;       // requests
   std::unique_ptr<client::RestClient> watchClient_;  // informers
+  std::unique_ptr<client::EventRecorder>
+      events_;  // SuccessfulCreate, SuccessfulDelete, FailedCreate
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<client::Informer> replicaSets_;
   WorkQueue queue_;

@@ -87,6 +87,7 @@ Status Kubelet::start() {
 
   client_ = std::make_unique<client::RestClient>(clientConfig_);
   watchClient_ = std::make_unique<client::RestClient>(clientConfig_);
+  events_ = std::make_unique<client::EventRecorder>(clientConfig_, "kubelet", node_.name);
   pods_ = std::make_unique<client::Informer>(
       *watchClient_, "/api/v1/pods", "fieldSelector=" + queryEscape("spec.nodeName=" + node_.name));
   pods_->addHandlers({[this](const Json& p) { onPod(p); },
@@ -255,6 +256,11 @@ Status Kubelet::patchPodStatus(const Json& pod, const Json& patch) {
   auto r = client_->patch(podPath(pod) + "/status", patch, client::kMergePatch);
   if (!r) return r.error().wrap("update status of pod " + podKey(pod));
   return Status();
+}
+
+void Kubelet::recordEvent(const Json& pod, const std::string& type, const std::string& reason,
+                          const std::string& message) {
+  if (events_) events_->record(pod, type, reason, message);
 }
 
 Status Kubelet::deletePod(const Json& pod) {

@@ -38,6 +38,7 @@
 
 #include "api/json.h"
 #include "base/result.h"
+#include "client/event_recorder.h"
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
@@ -99,6 +100,8 @@ class Kubelet : private PodHost {
                                                         const std::string& name) override;
   std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
                                                            const std::string& ip) override;
+  void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
+                   const std::string& message) override;
 
   void onPod(const Json& pod);
   void onPodDeleted(const Json& pod);
@@ -119,6 +122,7 @@ class Kubelet : private PodHost {
   std::unique_ptr<ImageStore> images_;
   std::unique_ptr<client::RestClient> client_;       // requests (status, deletes, node)
   std::unique_ptr<client::RestClient> watchClient_;  // informers
+  std::unique_ptr<client::EventRecorder> events_;    // the pods' events
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<client::Informer> services_;
   std::unique_ptr<client::Informer> endpoints_;  // for graceful removal (termination.h)

@@ -1,6 +1,7 @@
 #include "kubelet/pod_worker.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <future>
@@ -451,10 +452,13 @@ PodWorker::Progress PodWorker::advance(const Json& pod, const Json& container, b
   }
   if (auto delay = backoff_.inBackoff(name, latest.finishedAt, now)) {
     const Json& md = member(pod, "metadata");
+    const std::string podName =
+        textOf(md, "name") + "_" + textOf(md, "namespace") + "(" + uid_ + ")";
     waiting_[name] = {"CrashLoopBackOff", "back-off " + goDuration(*delay) +
                                               " restarting failed container=" + name +
-                                              " pod=" + textOf(md, "name") + "_" +
-                                              textOf(md, "namespace") + "(" + uid_ + ")"};
+                                              " pod=" + podName};
+    host_.recordEvent(pod, "Warning", "BackOff",
+                      "Back-off restarting failed container " + name + " in pod " + podName);
     wake = std::min(wake, latest.finishedAt + *delay);
     return Progress::kWaiting;
   }
@@ -480,6 +484,12 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
   }
   auto fail = [&](const std::string& reason, const std::string& message) {
     waiting_[name] = {reason, message};
+    // Where `kubectl describe pod` shows the message (its State shows the reason only).
+    if (reason == "ErrImageNeverPull") {
+      host_.recordEvent(pod, "Warning", reason, message);
+    } else {
+      host_.recordEvent(pod, "Warning", "Failed", "Error: " + message);
+    }
     retryAt_[name] = now + config_.imageRetryPeriod;
     wake = std::min(wake, retryAt_[name]);
     return Progress::kWaiting;
@@ -531,6 +541,10 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
   logInfo("container started", {{"pod", ns + "/" + textOf(md, "name")},
                                 {"container", name},
                                 {"attempt", std::to_string(attempt)}});
+  host_.recordEvent(pod, "Normal", "Pulled",
+                    "Container image \"" + image + "\" already present on machine");
+  host_.recordEvent(pod, "Normal", "Created", "Created container: " + name);
+  host_.recordEvent(pod, "Normal", "Started", "Started container " + name);
   waiting_.erase(name);
   retryAt_.erase(name);
   attempts.push_back(*started);
@@ -569,13 +583,20 @@ void PodWorker::probe(const Json& pod, const Json& container, ContainerStatus& l
     std::vector<std::string> ips = podIPs();
     ProbeOutcome outcome = runProbe(t.spec(), runtime_, latest.id, ips.empty() ? "" : ips[0]);
     ProbeResult result = t.record(outcome.success, now);
-    if (!outcome.success)
+    if (!outcome.success) {
       logInfo(
           "probe failed",
           {{"container", latest.id}, {"probe", probeName(t.kind())}, {"output", outcome.message}});
+      std::string kind = probeName(t.kind());
+      if (!kind.empty()) kind[0] = static_cast<char>(std::toupper(kind[0]));
+      host_.recordEvent(pod, "Warning", "Unhealthy", kind + " probe failed: " + outcome.message);
+    }
     if (t.kind() != ProbeKind::kReadiness && result == ProbeResult::kFailure) {
       logInfo("container failed " + std::string(probeName(t.kind())) + " probe, will be restarted",
               {{"container", latest.id}});
+      host_.recordEvent(pod, "Normal", "Killing",
+                        "Container " + textOf(container, "name") + " failed " +
+                            probeName(t.kind()) + " probe, will be restarted");
       long long grace = intOf(member(pod, "spec"), "terminationGracePeriodSeconds", 30);
       if (auto st = runtime_.stopContainer(latest.id, std::chrono::seconds(grace)); !st)
         logWarn("stop container failed", {{"id", latest.id}, {"error", st.error().message}});
@@ -726,10 +747,13 @@ std::optional<TimePoint> PodWorker::teardown(const Json& pod, bool gone) {
   // Stop every running container at once: each gets the whole grace period.
   std::vector<std::future<Status>> stops;
   for (const auto& c : *listed)
-    if (c.state == ContainerState::kRunning || c.state == ContainerState::kCreated)
+    if (c.state == ContainerState::kRunning || c.state == ContainerState::kCreated) {
+      if (c.state == ContainerState::kRunning)
+        host_.recordEvent(pod, "Normal", "Killing", "Stopping container " + c.name);
       stops.push_back(std::async(std::launch::async, [this, id = c.id, grace] {
         return runtime_.stopContainer(id, std::chrono::seconds(grace));
       }));
+    }
   bool failed = false;
   for (auto& f : stops)
     if (auto st = f.get(); !st) {

@@ -79,6 +79,15 @@ class PodHost {
     (void)ip;
     return std::vector<std::string>{};
   }
+  // An event about the pod (client/event_recorder.h): `type` "Normal" or
+  // "Warning". Returns at once. A host that keeps no events drops it.
+  virtual void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
+                           const std::string& message) {
+    (void)pod;
+    (void)type;
+    (void)reason;
+    (void)message;
+  }
 };
 
 // resolv.conf, parsed.

@@ -2,9 +2,6 @@
 
 #include <time.h>
 
-#include <cstdio>
-#include <random>
-
 #include "api/meta.h"
 #include "api/time.h"
 #include "base/log.h"
@@ -45,7 +42,9 @@ bool isPending(const Json& pod) {
 }  // namespace
 
 Scheduler::Scheduler(client::ClientConfig config, SchedulerOptions options)
-    : options_(std::move(options)), client_(std::move(config)) {}
+    : options_(std::move(options)),
+      client_(config),
+      events_(std::make_unique<client::EventRecorder>(std::move(config), options_.schedulerName)) {}
 
 Scheduler::~Scheduler() {
   stop();
@@ -215,6 +214,8 @@ void Scheduler::scheduleOne(const std::string& key) {
   }
   ++bound_;
   logDebug("pod bound", {{"pod", key}, {"node", result.node}});
+  events_->record(*pod, "Normal", "Scheduled",
+                  "Successfully assigned " + ns + "/" + name + " to " + result.node);
 }
 
 void Scheduler::recordUnschedulable(const Json& pod, const std::string& message) {
@@ -239,37 +240,7 @@ void Scheduler::recordUnschedulable(const Json& pod, const std::string& message)
   if (!r && r.error().code != Code::kNotFound)
     logWarn("pod status update failed", {{"pod", ns + "/" + name}, {"error", r.error().message}});
 
-  if (!eventsSupported_) return;
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[17];
-  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
-  Json event = {{"apiVersion", "v1"},
-                {"kind", "Event"},
-                {"metadata", {{"name", name + "." + suffix}, {"namespace", ns}}},
-                {"involvedObject",
-                 {{"apiVersion", "v1"},
-                  {"kind", "Pod"},
-                  {"namespace", ns},
-                  {"name", name},
-                  {"uid", str(pod, "metadata", "uid")},
-                  {"resourceVersion", str(pod, "metadata", "resourceVersion")}}},
-                {"reason", "FailedScheduling"},
-                {"message", message},
-                {"type", "Warning"},
-                {"source", {{"component", options_.schedulerName}}},
-                {"reportingComponent", options_.schedulerName},
-                {"firstTimestamp", now},
-                {"lastTimestamp", now},
-                {"count", 1}};
-  auto e = client_.post("/api/v1/namespaces/" + ns + "/events", event);
-  if (!e) {
-    if (e.error().code == Code::kNotFound && e.error().kind != "namespaces") {
-      eventsSupported_ = false;  // the apiserver has no events resource
-      logInfo("events not supported by the apiserver; not recording FailedScheduling");
-    } else {
-      logWarn("event create failed", {{"pod", ns + "/" + name}, {"error", e.error().message}});
-    }
-  }
+  events_->record(pod, "Warning", "FailedScheduling", message);
 }
 
 }  // namespace skiff::scheduler

@@ -31,6 +31,7 @@
 #include <thread>
 
 #include "base/result.h"
+#include "client/event_recorder.h"
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
@@ -76,13 +77,13 @@ class Scheduler {
 
   const SchedulerOptions options_;
   client::RestClient client_;
+  std::unique_ptr<client::EventRecorder> events_;  // Scheduled, FailedScheduling
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<client::Informer> nodes_;
   std::thread worker_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> bound_{0};
   bool started_ = false;
-  bool eventsSupported_ = true;  // worker thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

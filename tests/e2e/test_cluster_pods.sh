@@ -74,6 +74,17 @@ run_capture out k run noimage --image=nosuch:1 --restart=Never
 wait_for 30 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod noimage -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -q ErrImageNeverPull"
 expect_eq "an image not loaded: ErrImageNeverPull" "ErrImageNeverPull" \
   "$(k get pod noimage -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}')"
+# kubectl describe shows the reason in State and the fix in the pod's events.
+wait_for 30 sh -c "$KUBECTL --kubeconfig $KUBECONFIG describe pod noimage | grep -q 'skiff image load'"
+run_capture out k describe pod noimage
+expect_contains "describe: the Warning event says how to load the image" \
+  "Warning  ErrImageNeverPull" "$out"
+expect_contains "describe: ... and names the fix" '`skiff image load FILE`' "$out"
+expect_contains "describe: the scheduler's event" "Successfully assigned default/noimage to" "$out"
+run_capture out k get events --field-selector involvedObject.name=http-go
+for reason in Scheduled Pulled Created Started; do
+  expect_contains "a running pod's events: $reason" "$reason" "$out"
+done
 
 # Deletion removes the pod's network namespace.
 UID_=$(k get pod http-go -o jsonpath='{.metadata.uid}' || true)

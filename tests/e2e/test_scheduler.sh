@@ -55,8 +55,9 @@ expect_eq "the message is Kubernetes'" \
 check "a pod whose nodeSelector matches nothing is Unschedulable" wait_for 20 unschedulable wrong-disk
 expect_contains "its message names the selector" \
   "1 node(s) didn't match Pod's node affinity/selector." "$(k describe pod wrong-disk)"
-expect_contains "kubectl describe shows the FailedScheduling event" "FailedScheduling" \
-  "$(k describe pod too-big)"
+# Events are written apart from the status: give the event a moment.
+check "kubectl describe shows the FailedScheduling event" wait_for 10 sh -c \
+  "$KUBECTL --kubeconfig $KUBECONFIG describe pod too-big | grep -q FailedScheduling"
 
 # Relabelling the node lets the waiting pod in: it is retried when nodes change.
 k label node node1 disk=hdd --overwrite >/dev/null

@@ -70,6 +70,14 @@ expect_contains "rollout status success text" 'deployment "web" successfully rol
 expect_eq "3 pods" 3 "$(k get pods -l app=web -o name | wc -l)"
 expect_contains "table columns" "READY   UP-TO-DATE   AVAILABLE" "$(k get deployments)"
 expect_contains "ready 3/3" "3/3" "$(k get deployment web)"
+# kubectl describe shows what the controllers did, as events.
+rs=$(k get rs -l app=web -o jsonpath='{.items[0].metadata.name}')
+wait_for 10 sh -c "$KUBECTL --kubeconfig $KUBECONFIG describe deployment web | grep -q ScalingReplicaSet"
+expect_contains "describe deployment: the ScalingReplicaSet event" \
+  "Scaled up replica set $rs from 0 to 3" "$(k describe deployment web)"
+wait_for 10 sh -c "$KUBECTL --kubeconfig $KUBECONFIG describe rs $rs | grep -q SuccessfulCreate"
+expect_contains "describe replicaset: the SuccessfulCreate events" "Created pod: $rs-" \
+  "$(k describe rs "$rs")"
 
 # A deleted pod is replaced.
 victim=$(k get pods -o jsonpath='{.items[0].metadata.name}')

@@ -65,6 +65,17 @@ class FakeHost : public PodHost {
   // What endpointsListing answers (the Endpoints still holding the pod).
   std::optional<std::vector<std::string>> listing = std::vector<std::string>{};
 
+  void recordEvent(const Json&, const std::string& type, const std::string& reason,
+                   const std::string& message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(type + " " + reason + ": " + message);
+  }
+  // The events recorded so far, "TYPE REASON: MESSAGE".
+  std::vector<std::string> events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+
   Json status() {
     std::lock_guard<std::mutex> lock(mu_);
     return status_;
@@ -92,6 +103,7 @@ class FakeHost : public PodHost {
   std::vector<Json> patches_;
   std::vector<std::string> deleted_;
   std::vector<std::string> endpointsAsked_;
+  std::vector<std::string> events_;
   Json status_ = Json::object();
 };
 
@@ -313,12 +325,20 @@ TEST_CASE("an image never loaded: waiting ErrImageNeverPull, started once it is 
   CHECK(msg.rfind("Container image \"busybox\" is not present with pull policy of Never", 0) == 0);
   CHECK(msg.find("skiff image load") != std::string::npos);
   CHECK(h.host.status()["phase"] == "Pending");
+  // kubectl describe shows the waiting reason; the message, with the fix, is an event.
+  REQUIRE(h.host.events().size() == 1);
+  CHECK(h.host.events()[0] == "Warning ErrImageNeverPull: " + msg);
   REQUIRE(wake);
   h.host.images.insert("busybox");
   h.now = *wake;
   w->syncOnce();
   CHECK(h.rt.called("start u1_c_0"));
   CHECK(h.container()["state"].contains("running"));
+  CHECK(h.host.events() ==
+        std::vector<std::string>{
+            "Warning ErrImageNeverPull: " + msg,
+            "Normal Pulled: Container image \"busybox\" already present on machine",
+            "Normal Created: Created container: c", "Normal Started: Started container c"});
 }
 
 TEST_CASE("a bad config waits with CreateContainerConfigError", "[pod_worker]") {

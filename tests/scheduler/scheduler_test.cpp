@@ -80,6 +80,17 @@ TEST_CASE("scheduler binds a pending pod, marks a too-big one Unschedulable, ret
   c.addPod("fits", "500m", "512Mi");
   CHECK(eventually([&] { return nodeOf(c.pod("fits")) == "small"; }));
   CHECK(condition(c.pod("fits"), "PodScheduled").value("status", "") == "True");
+  // A Scheduled event names the pod and the node, as kubectl describe shows it.
+  CHECK(eventually([&] {
+    auto evs = c.client->get("/api/v1/namespaces/default/events");
+    if (!evs) return false;
+    for (const Json& e : (*evs)["items"])
+      if (e.value("reason", "") == "Scheduled" && e.value("type", "") == "Normal" &&
+          e.value("message", "") == "Successfully assigned default/fits to small" &&
+          e["source"].value("component", "") == "default-scheduler")
+        return true;
+    return false;
+  }));
 
   c.addPod("big", "1", "4Gi");
   CHECK(eventually([&] {
