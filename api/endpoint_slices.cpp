@@ -7,6 +7,10 @@ namespace skiff::api {
 
 namespace {
 
+using lenient::array;
+using lenient::field;
+using lenient::str;
+
 uint64_t fnv1a(const std::string& text, uint64_t seed) {
   uint64_t h = seed;
   for (unsigned char c : text) {
@@ -40,38 +44,26 @@ std::string uidOf(const std::string& seed) {
   return out;
 }
 
-const Json* member(const Json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-std::string text(const Json& obj, const char* key) {
-  const Json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : "";
-}
-
 // One address of a subset as a slice's endpoint.
 Json endpointOf(const Json& address, bool ready) {
   Json e = Json::object();
-  e["addresses"] = Json::array({text(address, "ip")});
+  e["addresses"] = Json::array({str(address, "ip")});
   e["conditions"] = {{"ready", ready}, {"serving", ready}, {"terminating", false}};
   for (const char* key : {"hostname", "nodeName"}) {
-    std::string v = text(address, key);
+    std::string v = str(address, key);
     if (!v.empty()) e[key] = v;
   }
-  if (const Json* ref = member(address, "targetRef"); ref && ref->is_object())
-    e["targetRef"] = *ref;
+  if (const Json& ref = field(address, "targetRef"); ref.is_object()) e["targetRef"] = ref;
   return e;
 }
 
 Json portOf(const Json& port) {
   Json p = Json::object();
-  p["name"] = text(port, "name");
-  if (const Json* n = member(port, "port"); n && n->is_number_integer()) p["port"] = *n;
-  std::string protocol = text(port, "protocol");
+  p["name"] = str(port, "name");
+  if (const Json& n = field(port, "port"); n.is_number_integer()) p["port"] = n;
+  std::string protocol = str(port, "protocol");
   p["protocol"] = protocol.empty() ? "TCP" : protocol;
-  std::string app = text(port, "appProtocol");
+  std::string app = str(port, "appProtocol");
   if (!app.empty()) p["appProtocol"] = app;
   return p;
 }
@@ -79,29 +71,27 @@ Json portOf(const Json& port) {
 }  // namespace
 
 std::vector<Json> endpointSlicesOf(const Json& endpoints) {
-  const Json empty = Json::object();
-  const Json* md = member(endpoints, "metadata");
-  if (!md || !md->is_object()) md = &empty;
-  const std::string name = text(*md, "name");
-  const Json* subsets = member(endpoints, "subsets");
-  const size_t count = subsets && subsets->is_array() && !subsets->empty() ? subsets->size() : 1;
+  const Json& md = field(endpoints, "metadata");
+  const std::string name = str(md, "name");
+  const Json& subsets = array(endpoints, "subsets");
+  const size_t count = subsets.empty() ? 1 : subsets.size();
+  static const Json kNoSubset;  // an Endpoints without subsets shows one empty slice
 
   std::vector<Json> out;
   for (size_t i = 0; i < count; ++i) {
-    const Json& subset =
-        subsets && subsets->is_array() && i < subsets->size() ? (*subsets)[i] : empty;
-    const std::string seed = text(*md, "uid") + "/" + name + "/" + std::to_string(i);
+    const Json& subset = i < subsets.size() ? subsets[i] : kNoSubset;
+    const std::string seed = str(md, "uid") + "/" + name + "/" + std::to_string(i);
     Json slice = Json::object();
     slice["kind"] = "EndpointSlice";
     slice["apiVersion"] = "discovery.k8s.io/v1";
     Json smd = Json::object();
     smd["name"] = name + "-" + suffixOf(seed);
     for (const char* key : {"namespace", "resourceVersion", "creationTimestamp"})
-      if (const Json* v = member(*md, key)) smd[key] = *v;
+      if (const Json& v = field(md, key); !v.is_null()) smd[key] = v;
     smd["uid"] = uidOf(seed);
     smd["generation"] = 1;
     Json labels = Json::object();
-    if (const Json* l = member(*md, "labels"); l && l->is_object()) labels = *l;
+    if (const Json& l = field(md, "labels"); l.is_object()) labels = l;
     labels[kServiceNameLabel] = name;
     labels[kSliceManagedByLabel] = kSliceMirroringManager;
     smd["labels"] = labels;
@@ -110,16 +100,13 @@ std::vector<Json> endpointSlicesOf(const Json& endpoints) {
     Json eps = Json::array();
     std::string addressType = "IPv4";
     for (const auto& [key, ready] : {std::pair{"addresses", true}, {"notReadyAddresses", false}}) {
-      const Json* list = member(subset, key);
-      if (!list || !list->is_array()) continue;
-      for (const Json& a : *list) {
-        if (text(a, "ip").find(':') != std::string::npos) addressType = "IPv6";
+      for (const Json& a : array(subset, key)) {
+        if (str(a, "ip").find(':') != std::string::npos) addressType = "IPv6";
         eps.push_back(endpointOf(a, ready));
       }
     }
     Json ports = Json::array();
-    if (const Json* list = member(subset, "ports"); list && list->is_array())
-      for (const Json& p : *list) ports.push_back(portOf(p));
+    for (const Json& p : array(subset, "ports")) ports.push_back(portOf(p));
     slice["addressType"] = addressType;
     // Kubernetes writes null, not [], for a slice with none.
     slice["endpoints"] = eps.empty() ? Json() : eps;

@@ -11,23 +11,13 @@
 namespace skiff::client {
 
 using api::Json;
+using api::lenient::field;
+using api::lenient::str;
 
 namespace {
 
 constexpr auto kRepeatWindow = std::chrono::minutes(10);
 constexpr size_t kMaxRemembered = 4096;
-
-std::string textAt(const Json& obj, const char* a, const char* b) {
-  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return "";
-  const Json& inner = obj[a];
-  auto it = inner.find(b);
-  return it != inner.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string textOf(const Json& obj, const char* key) {
-  auto it = obj.is_object() ? obj.find(key) : obj.end();
-  return obj.is_object() && it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 }  // namespace
 
@@ -50,12 +40,13 @@ EventRecorder::~EventRecorder() {
 void EventRecorder::record(const Json& object, const std::string& type, const std::string& reason,
                            const std::string& message) {
   Pending p;
-  p.involved = {{"apiVersion", textOf(object, "apiVersion")},
-                {"kind", textOf(object, "kind")},
-                {"name", textAt(object, "metadata", "name")},
-                {"uid", textAt(object, "metadata", "uid")},
-                {"resourceVersion", textAt(object, "metadata", "resourceVersion")}};
-  std::string ns = textAt(object, "metadata", "namespace");
+  const Json& md = field(object, "metadata");
+  p.involved = {{"apiVersion", str(object, "apiVersion")},
+                {"kind", str(object, "kind")},
+                {"name", str(md, "name")},
+                {"uid", str(md, "uid")},
+                {"resourceVersion", str(md, "resourceVersion")}};
+  std::string ns = str(md, "namespace");
   if (!ns.empty()) p.involved["namespace"] = ns;
   p.type = type;
   p.reason = reason;
