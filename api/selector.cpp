@@ -767,4 +767,10 @@ std::string FieldSelector::toString() const {
   return join(parts, ",");
 }
 
+bool selects(const std::optional<LabelSelector>& labels, const std::optional<FieldSelector>& fields,
+             const Json& object) {
+  if (labels && !labels->matches(valueOrNull(jsonAt(object, {"metadata", "labels"})))) return false;
+  return !fields || fields->matches(object);
+}
+
 }  // namespace skiff::api

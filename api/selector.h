@@ -8,6 +8,7 @@
 // status.phase, ... per kind, as Kubernetes).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,5 +80,10 @@ class FieldSelector {
   };
   std::vector<Term> terms_;
 };
+
+// Whether `object` is selected: its metadata.labels match `labels` and it
+// matches `fields`, each when given (list, watch and deletecollection).
+bool selects(const std::optional<LabelSelector>& labels, const std::optional<FieldSelector>& fields,
+             const Json& object);
 
 }  // namespace skiff::api

@@ -237,11 +237,7 @@ void RestApiImpl::removeCollection(const Scope& scope, const Request& request,
   for (const auto& rec : listed->items) {
     auto obj = parseStored(rec.value);
     if (!obj) continue;
-    if (labels) {
-      const Json* l = fieldAt(*obj, "metadata", "labels");
-      if (!labels->matches(api::valueOrNull(l))) continue;
-    }
-    if (fields && !fields->matches(*obj)) continue;
+    if (!api::selects(labels, fields, *obj)) continue;
     Scope s = scope;
     s.ns = stringAt(*obj, "metadata", "namespace");
     s.name = stringAt(*obj, "metadata", "name");

@@ -134,10 +134,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     if (!derived) return respondError(*writer, derived.error());
     std::vector<Json> matches;
     for (Json& obj : derived->first) {
-      if (labels && !labels->matches(api::valueOrNull(fieldAt(obj, "metadata", "labels"))))
-        continue;
-      if (fields && !fields->matches(obj)) continue;
-      matches.push_back(std::move(obj));
+      if (api::selects(labels, fields, obj)) matches.push_back(std::move(obj));
     }
     if (table) {
       Json md = {{"resourceVersion", std::to_string(derived->second)}};
@@ -266,11 +263,7 @@ void RestApiImpl::list(const Scope& scope, const Request& request,
     for (size_t taken = 0; i < to && taken < room; ++i) {
       Json obj = api::parseStoredJson(items[i].value);
       if (obj.is_discarded() || !obj.is_object()) continue;
-      if (labels) {
-        const Json* l = fieldAt(obj, "metadata", "labels");
-        if (!labels->matches(api::valueOrNull(l))) continue;
-      }
-      if (fields && !fields->matches(obj)) continue;
+      if (!api::selects(labels, fields, obj)) continue;
       ++taken;
       ++out.count;
       out.lastKey = items[i].key;

@@ -50,15 +50,7 @@ class WatchStream {
     return out;
   }
 
-  bool matches(const Json& obj) const {
-    if (req_.labels) {
-      const Json* md = obj.contains("metadata") ? &obj["metadata"] : nullptr;
-      Json labels = md && md->contains("labels") ? (*md)["labels"] : Json();
-      if (!req_.labels->matches(labels)) return false;
-    }
-    if (req_.fields && !req_.fields->matches(obj)) return false;
-    return true;
-  }
+  bool matches(const Json& obj) const { return api::selects(req_.labels, req_.fields, obj); }
 
   // The event's "object" text.
   std::string objectText(const Json& obj) {
