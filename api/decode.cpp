@@ -5,6 +5,7 @@
 #include "api/decode.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 
 #include "api/validation_internal.h"
@@ -12,6 +13,24 @@
 namespace skiff::api {
 
 namespace {
+
+// The offset of the first byte that makes `text` invalid standard base64 (with
+// padding), or npos when it is valid.
+size_t badBase64At(const std::string& text) {
+  auto digit = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  };
+  size_t end = text.size();
+  size_t pad = 0;
+  while (pad < 2 && end > 0 && text[end - 1] == '=') {
+    --end;
+    ++pad;
+  }
+  for (size_t i = 0; i < end; ++i)
+    if (!digit(text[i])) return i;
+  if (text.size() % 4 != 0) return text.size() / 4 * 4;
+  return std::string::npos;
+}
 
 std::string jsonTypeName(const Json& v) {
   switch (v.type()) {
@@ -48,7 +67,7 @@ std::string goName(const TypeDef* t) {
 std::string goKind(FieldKind kind, const std::string& format, const TypeDef* t) {
   switch (kind) {
     case FieldKind::kString:
-      return "string";
+      return format == "byte" ? "[]uint8" : "string";
     case FieldKind::kInteger:
       return format == "int64" ? "int64" : "int32";
     case FieldKind::kNumber:
@@ -209,7 +228,13 @@ class Walker {
     }
     switch (kind) {
       case FieldKind::kString:
-        if (!v.is_string()) fail();
+        if (!v.is_string()) return fail();
+        if (format == "byte" && !typeError_) {
+          // []byte: standard base64 with padding, as Go's encoding/json reads it.
+          size_t bad = badBase64At(v.get_ref<const std::string&>());
+          if (bad != std::string::npos)
+            typeError_ = "illegal base64 data at input byte " + std::to_string(bad);
+        }
         return;
       case FieldKind::kBoolean:
         if (!v.is_boolean()) fail();

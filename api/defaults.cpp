@@ -245,6 +245,18 @@ void applyDefaults(Json& object, const GroupVersionKind& gvk) {
         Json* labels = objectAt(*meta, "labels");
         if (labels) (*labels)["kubernetes.io/metadata.name"] = detail::getString(*meta, "name");
       }
+    } else if (k == "Secret") {
+      // stringData is write-only: merged into data, where it wins (as the
+      // v1 conversion does), and gone from what is stored.
+      if (Json* sd = objectAt(object, "stringData")) {
+        if (!object.contains("data") || !object["data"].is_object())
+          object["data"] = Json::object();
+        for (const auto& [key, value] : sd->items())
+          if (value.is_string()) object["data"][key] = base64Encode(value.get<std::string>());
+      }
+      object.erase("stringData");
+      if (!detail::hasString(object, "type") || object["type"].get<std::string>().empty())
+        object["type"] = "Opaque";
     } else if (k == "Endpoints") {
       forEach(object, "subsets", [](Json& s) {
         forEach(s, "ports", [](Json& p) { setIfAbsent(p, "protocol", "TCP"); });

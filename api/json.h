@@ -50,6 +50,9 @@ const Json& valueOrNull(const Json* p);
 // is missing or not an object, or the member is null (Go reads null as absent).
 const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path);
 
+// Standard base64 with padding (RFC 4648), as Go encodes []byte in JSON.
+std::string base64Encode(std::string_view bytes);
+
 // Lenient readers for code that walks many fields of objects it did not
 // validate (informer caches): a missing member, one of another type, or an
 // `obj` that is not an object reads as the zero value, as Go reads a decoded

@@ -164,6 +164,8 @@ const std::vector<Resource>& resources() {
       {"", "v1", "pods", "Pod", true, {"status", "binding", "log"}},
       {"", "v1", "services", "Service", true, {"status"}},
       {"", "v1", "endpoints", "Endpoints", true, {}},
+      {"", "v1", "configmaps", "ConfigMap", true, {}},
+      {"", "v1", "secrets", "Secret", true, {}},
       {"", "v1", "events", "Event", true, {}},
       {"", "v1", "bindings", "Binding", true, {}, true},
       {"apps", "v1", "deployments", "Deployment", true, {"status", "scale"}},

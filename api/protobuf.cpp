@@ -139,27 +139,6 @@ bool validUtf8(std::string_view s) {
   return true;
 }
 
-std::string base64(std::string_view in) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-    out += {a[v >> 18], a[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
 // Go's zero time.Time as Unix seconds: metav1.Time writes it for an unset time.
 constexpr int64_t kGoZeroTimeSeconds = -62135596800;
 
@@ -343,7 +322,7 @@ Result<Json> Reader::scalar(Wire& w, int wt, FieldKind kind, const FieldDef& f,
       std::string_view s;
       if (wt != kBytes) return wrongType("length-delimited");
       if (!w.bytes(s)) return malformed(path, "truncated string");
-      if (f.format == "byte") return Json(base64(s));
+      if (f.format == "byte") return Json(base64Encode(s));
       if (!validUtf8(s)) return malformed(path, "string is not valid UTF-8");
       return Json(std::string(s));
     }

@@ -153,6 +153,12 @@ Tables buildTables() {
       {{1, "ip"}, {3, "hostname"}, {4, "nodeName", P}, {2, "targetRef"}});
   add(kCore + "EndpointPort", {{1, "name"}, {2, "port"}, {3, "protocol"}, {4, "appProtocol", P}});
 
+  add(kCore + "ConfigMap", {{1, "metadata"}, {2, "data"}, {3, "binaryData"}, {4, "immutable", P}});
+  list(kCore + "ConfigMapList");
+  add(kCore + "Secret",
+      {{1, "metadata"}, {2, "data"}, {3, "type"}, {4, "stringData"}, {5, "immutable", P}});
+  list(kCore + "SecretList");
+
   object(kCore + "Node");
   list(kCore + "NodeList");
   add(kCore + "NodeSpec", {{1, "podCIDR"},

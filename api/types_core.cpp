@@ -1,5 +1,5 @@
-// core/v1 kinds other than Pod: Namespace, Service, Endpoints, Node, Event,
-// Binding, and the references they share, as k8s.io/api/core/v1/types.go.
+// core/v1 kinds other than Pod: Namespace, Service, Endpoints, ConfigMap,
+// Secret, Node, Event, Binding, and the references they share, as k8s.io/api/core/v1/types.go.
 #include "api/types_internal.h"
 
 namespace skiff::api::model {
@@ -154,6 +154,23 @@ void defineEvent(Model& m) {
 
 }  // namespace
 
+// ConfigMap and Secret: data for pods (env, and volumes in Kubernetes).
+// binaryData and a Secret's data are bytes: base64 in JSON, raw in protobuf.
+void defineConfigData(Model& m) {
+  TypeDef* cm = m.kind(kCore + "ConfigMap", {"", "v1", "ConfigMap"},
+                       "ConfigMap holds configuration data for pods to consume.",
+                       {boolean("immutable"), mapStr("data"),
+                        std::move(mapOf("binaryData", FieldKind::kString)).fmt("byte")});
+  m.list(kCore + "ConfigMapList", {"", "v1", "ConfigMapList"}, cm);
+  TypeDef* secret = m.kind(
+      kCore + "Secret", {"", "v1", "Secret"},
+      "Secret holds secret data of a certain type. The total bytes of the values in the Data "
+      "field must be less than MaxSecretSize bytes.",
+      {boolean("immutable"), std::move(mapOf("data", FieldKind::kString)).fmt("byte"),
+       mapStr("stringData"), str("type")});
+  m.list(kCore + "SecretList", {"", "v1", "SecretList"}, secret);
+}
+
 void defineCore(Model& m) {
   auto c = [&](const char* n) { return m.ref(kCore + n); };
   TypeDef* ns =
@@ -185,6 +202,7 @@ void defineCore(Model& m) {
 
   defineService(m);
   defineEndpoints(m);
+  defineConfigData(m);
   defineNode(m);
   defineEvent(m);
 }

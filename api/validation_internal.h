@@ -106,6 +106,11 @@ void validatePodSpecUpdate(const Json& spec, const Json& oldSpec, const std::str
 void validateService(const Json& svc, FieldErrors& errs);
 void validateServiceUpdate(const Json& svc, const Json& old, FieldErrors& errs);
 void validateEndpoints(const Json& ep, FieldErrors& errs);
+// validation_config.cpp: keys, the 1 MiB limit, Secret types; an update keeps
+// a Secret's type, and an immutable object's data and immutability.
+void validateConfigMap(const Json& cm, FieldErrors& errs);
+void validateSecret(const Json& secret, FieldErrors& errs);
+void validateConfigDataUpdate(const Json& object, const Json& old, bool secret, FieldErrors& errs);
 void validateNode(const Json& node, FieldErrors& errs);
 void validateEvent(const Json& ev, FieldErrors& errs);
 void validateDeployment(const Json& d, FieldErrors& errs);

@@ -247,6 +247,10 @@ FieldErrors validateCreate(const Json& object, const GroupVersionKind& gvk) {
       validateService(object, errs);
     } else if (k == "Endpoints") {
       validateEndpoints(object, errs);
+    } else if (k == "ConfigMap") {
+      validateConfigMap(object, errs);
+    } else if (k == "Secret") {
+      validateSecret(object, errs);
     } else if (k == "Namespace") {
       validateNamespace(object, errs);
     } else if (k == "Node") {
@@ -286,6 +290,8 @@ FieldErrors validateUpdate(const Json& object, const Json& old, const GroupVersi
     validatePodSpecUpdate(specOf(object), specOf(old), "spec", errs);
   } else if (gvk.group.empty() && k == "Service") {
     validateServiceUpdate(object, old, errs);
+  } else if (gvk.group.empty() && (k == "ConfigMap" || k == "Secret")) {
+    validateConfigDataUpdate(object, old, k == "Secret", errs);
   } else if (gvk.group == "apps" && (k == "Deployment" || k == "ReplicaSet")) {
     Json sel = specOf(object).value("selector", Json());
     Json oldSel = specOf(old).value("selector", Json());

@@ -1,6 +1,7 @@
 #include "apiserver/resources.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "api/endpoint_slices.h"
 
@@ -54,6 +55,19 @@ std::vector<ResourceInfo> build() {
   ep.verbs = kAllVerbs;
   ep.allowCreateOnUpdate = true;
   out.push_back(ep);
+
+  for (const auto& [plural, singular, kind, shortName] :
+       {std::tuple{"configmaps", "configmap", "ConfigMap", "cm"},
+        std::tuple{"secrets", "secret", "Secret", ""}}) {
+    ResourceInfo r;
+    r.version = "v1";
+    r.plural = plural;
+    r.singular = singular;
+    r.kind = kind;
+    if (*shortName) r.shortNames = {shortName};
+    r.verbs = kAllVerbs;
+    out.push_back(r);
+  }
 
   ResourceInfo nodes;
   nodes.version = "v1";

@@ -194,8 +194,8 @@ Result<Scope> route(const std::string& group, const std::string& version,
   scope.resource = r;
   if (segs.size() > 1) scope.name = segs[1];
   if (segs.size() > 2) scope.sub = segs[2];
-  // /api/v1/namespaces/NS/configmaps (a resource skiff does not serve) lands
-  // here as namespace NS's "configmaps" subresource: a 404 before any query
+  // /api/v1/namespaces/NS/persistentvolumeclaims (a resource skiff does not serve) lands
+  // here as namespace NS's "persistentvolumeclaims" subresource: a 404 before any query
   // parameter or body (kubectl's typed clients send protobuf) is looked at.
   return knownSubresource(scope);
 }

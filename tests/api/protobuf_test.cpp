@@ -544,10 +544,10 @@ TEST_CASE("protobuf errors name what could not be read", "[protobuf]") {
     CHECK_THAT(r.error().message, Catch::Contains("spec.configSource"));
   }
   SECTION("a kind skiff does not serve") {
-    auto r = decodeProtobuf(envelope("v1", "ConfigMap", Msg().msg(1, meta("c"))));
+    auto r = decodeProtobuf(envelope("v1", "PersistentVolumeClaim", Msg().msg(1, meta("c"))));
     REQUIRE(!r.ok());
     CHECK(r.error().code == Code::kUnsupportedMediaType);
-    CHECK_THAT(r.error().message, Catch::Contains("\"ConfigMap\""));
+    CHECK_THAT(r.error().message, Catch::Contains("\"PersistentVolumeClaim\""));
   }
   SECTION("no magic") {
     auto r = decodeProtobuf("{\"kind\": \"Pod\"}");
@@ -601,4 +601,25 @@ TEST_CASE("decodeProtobufMessage reads a bare message of a model type", "[protob
   auto unknown = decodeProtobufMessage("", "io.k8s.api.core.v1.NoSuchType");
   REQUIRE(!unknown.ok());
   CHECK(unknown.error().code == Code::kUnsupportedMediaType);
+}
+
+TEST_CASE("protobuf: ConfigMap and Secret, bytes as base64", "[protobuf]") {
+  // kubectl create configmap / secret send these (typed clients, protobuf).
+  auto cm = decodeProtobuf(envelope("v1", "ConfigMap",
+                                    Msg()
+                                        .msg(1, meta("app"))
+                                        .entry(2, "mode", "fast")
+                                        .entry(3, "blob", std::string("\x00\x01\xff", 3))
+                                        .flag(4, true)));
+  REQUIRE(cm);
+  CHECK((*cm)["data"] == Json{{"mode", "fast"}});
+  CHECK((*cm)["binaryData"] == Json{{"blob", "AAH/"}});
+  CHECK((*cm)["immutable"] == true);
+  auto secret = decodeProtobuf(envelope(
+      "v1", "Secret",
+      Msg().msg(1, meta("creds")).entry(2, "token", "s3cr=t").str(3, "Opaque").entry(4, "x", "y")));
+  REQUIRE(secret);
+  CHECK((*secret)["data"] == Json{{"token", "czNjcj10"}});
+  CHECK((*secret)["type"] == "Opaque");
+  CHECK((*secret)["stringData"] == Json{{"x", "y"}});
 }

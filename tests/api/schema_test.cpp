@@ -30,6 +30,10 @@ TEST_CASE("every served kind has a type with TypeMeta and metadata", "[schema]")
                                                {"", "v1", "ServiceList"},
                                                {"", "v1", "Endpoints"},
                                                {"", "v1", "EndpointsList"},
+                                               {"", "v1", "ConfigMap"},
+                                               {"", "v1", "ConfigMapList"},
+                                               {"", "v1", "Secret"},
+                                               {"", "v1", "SecretList"},
                                                {"", "v1", "Node"},
                                                {"", "v1", "NodeList"},
                                                {"", "v1", "Event"},
@@ -52,7 +56,7 @@ TEST_CASE("every served kind has a type with TypeMeta and metadata", "[schema]")
   CHECK(typeForKind({"", "v1", "Pod"})->name == "io.k8s.api.core.v1.Pod");
   CHECK(typeForKind({"apps", "v1", "Deployment"})->name == "io.k8s.api.apps.v1.Deployment");
   CHECK(typeForKind({"", "v1", "Deployment"}) == nullptr);
-  CHECK(typeForKind({"", "v1", "ConfigMap"}) == nullptr);
+  CHECK(typeForKind({"", "v1", "PersistentVolumeClaim"}) == nullptr);
 }
 
 TEST_CASE("every referenced type is defined, with fields", "[schema]") {

@@ -311,12 +311,13 @@ TEST_CASE("unknown paths and methods", "[rest]") {
   CHECK(r.json["message"] == "the server could not find the requested resource");
   // A resource skiff does not serve, as kubectl's typed client posts it
   // (protobuf): 404, not a complaint about the body.
-  auto cm = c.call("POST", "/api/v1/namespaces/default/configmaps", std::string("k8s\x00\x0a", 5),
-                   {{"content-type", "application/vnd.kubernetes.protobuf"}});
-  requireStatus(cm, 404, "NotFound");
-  CHECK(cm.json["message"] == "the server could not find the requested resource");
-  requireStatus(c.call("POST", "/api/v1/namespaces/default/configmaps?dryRun=x", "{}"), 404,
-                "NotFound");
+  auto pvc = c.call("POST", "/api/v1/namespaces/default/persistentvolumeclaims",
+                    std::string("k8s\x00\x0a", 5),
+                    {{"content-type", "application/vnd.kubernetes.protobuf"}});
+  requireStatus(pvc, 404, "NotFound");
+  CHECK(pvc.json["message"] == "the server could not find the requested resource");
+  requireStatus(c.call("POST", "/api/v1/namespaces/default/persistentvolumeclaims?dryRun=x", "{}"),
+                404, "NotFound");
   auto m = c.call("POST", "/api/v1/namespaces/default/pods/web");
   requireStatus(m, 405, "MethodNotAllowed");
   CHECK(c.call("DELETE", "/api/v1/namespaces").status == 405);
@@ -935,4 +936,100 @@ TEST_CASE("endpointslices show the endpoints, read-only", "[rest]") {
   REQUIRE(discovery.status == 200);
   CHECK(discovery.json["resources"][0]["name"] == "endpointslices");
   CHECK(discovery.json["resources"][0]["verbs"] == Json::array({"get", "list", "watch"}));
+}
+
+TEST_CASE("configmaps and secrets: data, stringData, keys, base64, immutable", "[rest]") {
+  Cluster c;
+  Json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "app"}}},
+             {"data", {{"mode", "fast"}}},
+             {"binaryData", {{"blob", "AAEC"}}}};
+  auto created = c.post("/api/v1/namespaces/default/configmaps", cm);
+  INFO(created.body);
+  REQUIRE(created.status == 201);
+  CHECK(created.json["data"]["mode"] == "fast");
+  CHECK(created.json["binaryData"]["blob"] == "AAEC");
+  auto table = c.get("/api/v1/namespaces/default/configmaps",
+                     {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
+  REQUIRE(table.status == 200);
+  CHECK(table.json["rows"][0]["cells"][1] == 2);  // DATA counts both maps
+
+  // stringData is merged into data as base64 and not stored; type defaults to Opaque.
+  Json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", {{"name", "creds"}}},
+                 {"data", {{"user", "YWRtaW4="}}},
+                 {"stringData", {{"pass", "s3cr=t"}}}};
+  auto s = c.post("/api/v1/namespaces/default/secrets", secret);
+  INFO(s.body);
+  REQUIRE(s.status == 201);
+  CHECK(s.json["type"] == "Opaque");
+  CHECK(s.json["data"] == Json{{"user", "YWRtaW4="}, {"pass", "czNjcj10"}});
+  CHECK_FALSE(s.json.contains("stringData"));
+  CHECK_FALSE(c.get("/api/v1/namespaces/default/secrets/creds").json.contains("stringData"));
+
+  // Bad input: a 4xx naming the field, and nothing stored.
+  const auto before = c.store->currentRevision();
+  Json badKey = cm;
+  badKey["metadata"]["name"] = "bad";
+  badKey["data"] = {{"a b", "1"}};
+  auto k = c.post("/api/v1/namespaces/default/configmaps", badKey);
+  CHECK(k.status == 422);
+  CHECK(k.json["message"].get<std::string>().find(
+            "data[a b]: Invalid value: \"a b\": a valid config key must consist of alphanumeric "
+            "characters") != std::string::npos);
+  Json dup = cm;
+  dup["metadata"]["name"] = "dup";
+  dup["binaryData"] = {{"mode", "AAEC"}};
+  auto d = c.post("/api/v1/namespaces/default/configmaps", dup);
+  CHECK(d.status == 422);
+  CHECK(d.json["message"].get<std::string>().find("duplicate of key present in data") !=
+        std::string::npos);
+  Json bad64 = secret;
+  bad64["metadata"]["name"] = "bad64";
+  bad64["data"] = {{"user", "not base64!"}};
+  auto b = c.post("/api/v1/namespaces/default/secrets", bad64);
+  CHECK(b.status == 400);
+  CHECK(b.json["message"].get<std::string>().find("illegal base64 data at input byte 3") !=
+        std::string::npos);
+  Json big = cm;
+  big["metadata"]["name"] = "big";
+  big["data"] = {{"a", std::string(600 * 1024, 'x')}, {"b", std::string(600 * 1024, 'y')}};
+  auto tooBig = c.post("/api/v1/namespaces/default/configmaps", big);
+  CHECK(tooBig.status == 422);
+  CHECK(tooBig.json["message"].get<std::string>().find("must have at most 1048576 bytes") !=
+        std::string::npos);
+  Json tls = {{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "tls"}}},
+              {"type", "kubernetes.io/tls"},
+              {"data", {{"tls.crt", "AAAA"}}}};
+  auto t = c.post("/api/v1/namespaces/default/secrets", tls);
+  CHECK(t.status == 422);
+  CHECK(t.json["message"].get<std::string>().find("data[tls.key]: Required value") !=
+        std::string::npos);
+  CHECK(c.store->currentRevision() == before);
+
+  // Immutable: its data and its immutability stay; a Secret keeps its type.
+  Json frozen = cm;
+  frozen["metadata"]["name"] = "frozen";
+  frozen["immutable"] = true;
+  REQUIRE(c.post("/api/v1/namespaces/default/configmaps", frozen).status == 201);
+  auto change = c.patch("/api/v1/namespaces/default/configmaps/frozen",
+                        "application/merge-patch+json", {{"data", {{"mode", "slow"}}}});
+  CHECK(change.status == 422);
+  CHECK(change.json["message"].get<std::string>().find(
+            "data: Forbidden: field is immutable when `immutable` is set") != std::string::npos);
+  auto thaw = c.patch("/api/v1/namespaces/default/configmaps/frozen",
+                      "application/merge-patch+json", {{"immutable", false}});
+  CHECK(thaw.status == 422);
+  auto labels = c.patch("/api/v1/namespaces/default/configmaps/frozen",
+                        "application/merge-patch+json", {{"metadata", {{"labels", {{"a", "b"}}}}}});
+  CHECK(labels.status == 200);
+  auto retype = c.patch("/api/v1/namespaces/default/secrets/creds", "application/merge-patch+json",
+                        {{"type", "other"}});
+  CHECK(retype.status == 422);
+  CHECK(retype.json["message"].get<std::string>().find(
+            "type: Invalid value: \"other\": field is immutable") != std::string::npos);
 }

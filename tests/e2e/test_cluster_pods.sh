@@ -61,6 +61,30 @@ run_capture out k exec http-go -- wget -q -O - http://http-go-np/
 expect_eq "hairpin: the pod reaches its own service by its short name, and itself" \
   "hello from http-go" "$out"
 
+# ConfigMap and Secret values reach a container's environment.
+k create configmap app-config --from-literal=MODE=fast >/dev/null
+k create secret generic app-secret --from-literal=TOKEN='s3cr=t' >/dev/null
+cat >"$E2E_TMP/env-pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: env-pod
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:latest
+    command: ["sh", "-c", "echo mode=$MODE token=$TOKEN"]
+    envFrom:
+    - configMapRef: {name: app-config}
+    env:
+    - name: TOKEN
+      valueFrom: {secretKeyRef: {name: app-secret, key: TOKEN}}
+YAML
+run_capture out k apply -f "$E2E_TMP/env-pod.yaml"
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod env-pod -o jsonpath='{.status.phase}' | grep -q Succeeded"
+expect_eq "a ConfigMap and a Secret in the environment" "mode=fast token=s3cr=t" "$(k logs env-pod)"
+
 # A pod that completes; a command that cannot run.
 run_capture out k run once --image=busybox:latest --restart=Never -- sh -c 'echo done; exit 0'
 wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod once -o jsonpath='{.status.phase}' | grep -q Succeeded"

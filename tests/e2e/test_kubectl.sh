@@ -140,6 +140,39 @@ else
   fail "delete endpointslices: rc=$RC: $out"
 fi
 
+# --- configmaps and secrets: kubectl's typed create (protobuf) and apply ------------
+run_capture out k create configmap app-config --from-literal=mode=fast --from-literal=level=3
+expect_eq "create configmap" "configmap/app-config created" "$out"
+run_capture out k create secret generic app-secret --from-literal=token='s3cr=t'
+expect_eq "create secret" "secret/app-secret created" "$out"
+expect_eq "the secret's value, base64 both ways" "s3cr=t" \
+  "$(k get secret app-secret -o jsonpath='{.data.token}' | base64 -d)"
+run_capture out k get cm app-config
+expect_contains "get cm: DATA counts the keys" "app-config   2" "$out"
+cat >"$M/secret.yaml" <<'YAML'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: from-string
+stringData:
+  password: hunter2
+YAML
+check "apply a Secret with stringData" k apply -f "$M/secret.yaml"
+expect_eq "stringData lands in data, type Opaque" "Opaque aHVudGVyMg==" \
+  "$(k get secret from-string -o jsonpath='{.type} {.data.password}')"
+cat >"$M/badkey.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: bad-key
+data:
+  "a b": "1"
+YAML
+run_capture out k apply -f "$M/badkey.yaml"
+expect_eq "a bad key is refused" 1 "$RC"
+expect_contains "... naming the key and the rule" \
+  'data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters' "$out"
+
 # --- the typo: port instead of ports ------------------------------------------------
 cat >"$M/typo.yaml" <<'YAML'
 apiVersion: v1
