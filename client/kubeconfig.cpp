@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/json.h"
+
 namespace skiff::client {
 namespace {
 
@@ -170,24 +172,7 @@ Result<std::string> base64Decode(const std::string& text) {
 }
 
 std::string base64Encode(const std::string& bytes) {
-  static const char* kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlpha[(v >> s) & 63]);
-  }
-  if (i < bytes.size()) {
-    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out.push_back(kAlpha[(v >> 18) & 63]);
-    out.push_back(kAlpha[(v >> 12) & 63]);
-    out.push_back(i + 1 < bytes.size() ? kAlpha[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
+  return api::base64Encode(bytes);  // one encoder: the API's JSON []byte form
 }
 
 }  // namespace skiff::client
