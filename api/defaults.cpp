@@ -248,13 +248,13 @@ void applyDefaults(Json& object, const GroupVersionKind& gvk) {
     } else if (k == "Secret") {
       // stringData is write-only: merged into data, where it wins (as the
       // v1 conversion does), and gone from what is stored.
-      if (Json* sd = objectAt(object, "stringData")) {
-        if (!object.contains("data") || !object["data"].is_object())
-          object["data"] = Json::object();
-        for (const auto& [key, value] : sd->items())
-          if (value.is_string()) object["data"][key] = base64Encode(value.get<std::string>());
+      if (auto sd = object.find("stringData"); sd != object.end()) {
+        Json* data = objectAt(object, "data");
+        if (data && sd->is_object())
+          for (const auto& [key, value] : sd->items())
+            if (value.is_string()) (*data)[key] = base64Encode(value.get<std::string>());
+        object.erase(sd);
       }
-      object.erase("stringData");
       if (!detail::hasString(object, "type") || object["type"].get<std::string>().empty())
         object["type"] = "Opaque";
     } else if (k == "Endpoints") {

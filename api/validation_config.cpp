@@ -32,10 +32,9 @@ std::vector<std::string> configKeyErrors(const std::string& key) {
   return out;
 }
 
+// The map object[key] (the decoder made it an object), or {} when absent.
 const Json& members(const Json& object, const char* key) {
-  static const Json kNone = Json::object();
-  auto it = object.find(key);
-  return it != object.end() && it->is_object() ? *it : kNone;
+  return valueOrEmptyObject(get(object, key));
 }
 
 // Checks the keys of object[key]; returns the bytes its values hold (decoded
