@@ -2,8 +2,10 @@
 // ValidatePodUpdate: containers, ports, env, resources, probes, volumes, and
 // the short list of pod spec fields an update may change.
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "api/validation.h"
 #include "api/validation_internal.h"
@@ -293,6 +295,77 @@ void validateContainer(const Json& c, const std::string& p, const std::set<std::
   checkEnum(c, "terminationMessagePolicy", p, {"File", "FallbackToLogsOnError"}, true, errs);
 }
 
+// Kubernetes' validateLocalNonReservedPath, for a file's path inside a volume.
+void validateVolumeFilePath(const Json& holder, const std::string& p, FieldErrors& errs) {
+  std::string path = getString(holder, "path");
+  std::string at = child(p, "path");
+  if (path.empty()) {
+    errs.push_back(required(at));
+    return;
+  }
+  if (path[0] == '/') errs.push_back(invalid(at, path, "must be a relative path"));
+  std::stringstream parts(path);
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (part != "..") continue;
+    errs.push_back(invalid(at, path, "must not contain '..'"));
+    break;
+  }
+  if (path.rfind("..", 0) == 0) errs.push_back(invalid(at, path, "must not start with '..'"));
+}
+
+void validateFileMode(const Json& holder, const char* key, const std::string& p,
+                      FieldErrors& errs) {
+  const Json* m = get(holder, key);
+  if (!m || m->is_null()) return;
+  if (!m->is_number_integer() || m->get<long long>() < 0 || m->get<long long>() > 0777)
+    errs.push_back(
+        invalid(child(p, key), *m, "must be a number between 0 and 0777 (octal), both inclusive"));
+}
+
+// A configMap or secret source's items.
+void validateKeyToPaths(const Json& source, const std::string& p, FieldErrors& errs) {
+  const Json* items = get(source, "items");
+  if (!items || !items->is_array()) return;
+  for (size_t i = 0; i < items->size(); ++i) {
+    std::string ip = index(child(p, "items"), i);
+    if (getString((*items)[i], "key").empty()) errs.push_back(required(child(ip, "key")));
+    validateVolumeFilePath((*items)[i], ip, errs);
+    validateFileMode((*items)[i], "mode", ip, errs);
+  }
+}
+
+// A downwardAPI source's items: the pod fields a file may hold.
+void validateDownwardAPIItems(const Json& source, const std::string& p, FieldErrors& errs) {
+  static const std::vector<std::string> fields = {"metadata.annotations", "metadata.labels",
+                                                  "metadata.name", "metadata.namespace",
+                                                  "metadata.uid"};
+  const Json* items = get(source, "items");
+  if (!items || !items->is_array()) return;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const Json& item = (*items)[i];
+    std::string ip = index(child(p, "items"), i);
+    validateVolumeFilePath(item, ip, errs);
+    validateFileMode(item, "mode", ip, errs);
+    const Json* ref = get(item, "fieldRef");
+    if (!ref && !get(item, "resourceFieldRef")) {
+      errs.push_back(required(ip, "one of fieldRef and resourceFieldRef is required"));
+      continue;
+    }
+    if (!ref) continue;
+    std::string fp = getString(*ref, "fieldPath");
+    std::string at = child(child(ip, "fieldRef"), "fieldPath");
+    bool subscript = false;
+    for (const char* m : {"metadata.labels['", "metadata.annotations['"})
+      subscript = subscript || (fp.rfind(m, 0) == 0 && fp.size() > std::strlen(m) + 2 &&
+                                fp.compare(fp.size() - 2, 2, "']") == 0);
+    if (fp.empty()) {
+      errs.push_back(required(at));
+    } else if (!subscript && std::find(fields.begin(), fields.end(), fp) == fields.end()) {
+      errs.push_back(notSupported(at, fp, fields));
+    }
+  }
+}
+
 std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
                                       FieldErrors& errs) {
   std::set<std::string> names;
@@ -330,11 +403,46 @@ std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
         }
       }
     }
-    if (const Json* cm = get(v, "configMap"); cm && getString(*cm, "name").empty()) {
-      errs.push_back(required(child(child(p, "configMap"), "name")));
+    if (const Json* cm = get(v, "configMap"); cm && cm->is_object()) {
+      std::string cp = child(p, "configMap");
+      if (getString(*cm, "name").empty()) errs.push_back(required(child(cp, "name")));
+      validateFileMode(*cm, "defaultMode", cp, errs);
+      validateKeyToPaths(*cm, cp, errs);
     }
-    if (const Json* sec = get(v, "secret"); sec && getString(*sec, "secretName").empty()) {
-      errs.push_back(required(child(child(p, "secret"), "secretName")));
+    if (const Json* sec = get(v, "secret"); sec && sec->is_object()) {
+      std::string sp = child(p, "secret");
+      if (getString(*sec, "secretName").empty()) errs.push_back(required(child(sp, "secretName")));
+      validateFileMode(*sec, "defaultMode", sp, errs);
+      validateKeyToPaths(*sec, sp, errs);
+    }
+    if (const Json* down = get(v, "downwardAPI"); down && down->is_object()) {
+      std::string dp = child(p, "downwardAPI");
+      validateFileMode(*down, "defaultMode", dp, errs);
+      validateDownwardAPIItems(*down, dp, errs);
+    }
+    if (const Json* proj = get(v, "projected"); proj && proj->is_object()) {
+      std::string pp = child(p, "projected");
+      validateFileMode(*proj, "defaultMode", pp, errs);
+      const Json* sources = get(*proj, "sources");
+      for (size_t j = 0; sources && sources->is_array() && j < sources->size(); ++j) {
+        const Json& src = (*sources)[j];
+        std::string sp = index(child(pp, "sources"), j);
+        int kinds = 0;
+        for (const char* k :
+             {"configMap", "secret", "downwardAPI", "serviceAccountToken", "clusterTrustBundle"}) {
+          if (!get(src, k)) continue;
+          if (++kinds > 1)
+            errs.push_back(forbidden(child(sp, k), "may not specify more than 1 volume type"));
+        }
+        for (const char* k : {"configMap", "secret"}) {
+          const Json* o = get(src, k);
+          if (!o || !o->is_object()) continue;
+          if (getString(*o, "name").empty()) errs.push_back(required(child(child(sp, k), "name")));
+          validateKeyToPaths(*o, child(sp, k), errs);
+        }
+        if (const Json* d = get(src, "downwardAPI"); d && d->is_object())
+          validateDownwardAPIItems(*d, child(sp, "downwardAPI"), errs);
+      }
     }
     if (const Json* pvc = get(v, "persistentVolumeClaim");
         pvc && getString(*pvc, "claimName").empty()) {

@@ -43,6 +43,18 @@ std::string bracketList(const std::vector<std::string>& names) {
   return out + "]";
 }
 
+// True when the pod's status shows `container` running.
+bool statusShowsRunning(const Json& pod, const std::string& container) {
+  for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
+    const Json* statuses = fieldAt(pod, "status", list);
+    if (!statuses || !statuses->is_array()) continue;
+    for (const auto& s : *statuses)
+      if (s.is_object() && s.value("name", Json()) == container)
+        return fieldAt(s, "state", "running") != nullptr;
+  }
+  return false;
+}
+
 bool isLoopback(const std::string& ip) {
   return ip.rfind("127.", 0) == 0 || ip == "::1";
 }
@@ -103,6 +115,10 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
       add(key, request.flag(key) ? "true" : "false");
     std::string upgrade = request.header("upgrade");
     for (char& c : upgrade) c = char(std::tolower(static_cast<unsigned char>(c)));
+    // kubectl falls back to SPDY when its WebSocket upgrade failed, and then
+    // prints this answer: it says why the upgrade failed when the status shows it.
+    if (upgrade != "websocket" && !statusShowsRunning(pod, container))
+      return badRequest("container not found (\"" + container + "\")");
     if (upgrade != "websocket")
       return badRequest(
           "exec needs a WebSocket upgrade (Upgrade: websocket, subprotocol "

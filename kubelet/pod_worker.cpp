@@ -14,6 +14,7 @@
 #include "base/thread.h"
 #include "kubelet/image_ref.h"
 #include "kubelet/process_spec.h"
+#include "kubelet/volume_files.h"
 
 namespace skiff::kubelet {
 
@@ -160,6 +161,11 @@ Result<int64_t> quantity(const Json& v, const std::string& what) {
   return static_cast<int64_t>(std::ceil(*q));
 }
 
+std::string volumeDir(const PodWorkerConfig& config, const std::string& uid,
+                      const std::string& volume) {
+  return config.dataDir + "/pods/" + uid + "/volumes/" + volume;
+}
+
 bool badSubPath(const std::string& p) {
   if (p.empty()) return false;
   if (p[0] == '/') return true;
@@ -224,19 +230,25 @@ Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int 
       mount.destination = textOf(m, "mountPath");
       mount.readOnly = boolOf(m, "readOnly");
       if (const Json& ed = member(*volume, "emptyDir"); ed.is_object()) {
-        mount.source = config.dataDir + "/pods/" + uid + "/volumes/" + vname;
+        mount.source = volumeDir(config, uid, vname);
         mount.tmpfs = textOf(ed, "medium") == "Memory";
         if (!mount.tmpfs) plan.dirs.push_back(mount.source);
       } else if (const Json& hp = member(*volume, "hostPath"); hp.is_object()) {
         mount.source = textOf(hp, "path");
         if (textOf(hp, "type") == "DirectoryOrCreate") plan.dirs.push_back(mount.source);
+      } else if (isFileVolume(*volume)) {
+        // Written by the worker before the start (volume_files.h); always read-only.
+        mount.source = volumeDir(config, uid, vname);
+        mount.readOnly = true;
       } else {
         return makeError(Code::kBadRequest,
-                         "volume " + vname + ": only emptyDir and hostPath volumes are supported");
+                         "volume " + vname +
+                             ": only emptyDir, hostPath, configMap, secret, downwardAPI and "
+                             "projected volumes are supported");
       }
       if (!subPath.empty()) {
         mount.source += "/" + subPath;
-        if (!mount.tmpfs) plan.dirs.push_back(mount.source);
+        if (!mount.tmpfs && !isFileVolume(*volume)) plan.dirs.push_back(mount.source);
       }
       c.mounts.push_back(std::move(mount));
     }
@@ -425,6 +437,12 @@ std::optional<TimePoint> PodWorker::syncOnce() {
   bool anyRunning = false;
   PodObservation obs = observe(pod, byName, false, anyRunning);
   leaveGate();  // the status write needs no slot
+  // A running pod's file volumes follow their ConfigMaps, Secrets and labels.
+  if (anyRunning && now >= volumesRefreshAt_) {
+    volumesRefreshAt_ = now + config_.volumeRefreshPeriod;
+    if (auto st = setUpVolumes(pod, context(pod)); !st)
+      logWarn("volume refresh failed", {{"pod", uid_}, {"error", st.error().message}});
+  }
   if (!writeStatus(pod, std::move(obs), now)) wake = std::min(wake, retry);
   if (anyRunning) wake = std::min(wake, now + config_.pollPeriod);
   if (wake == TimePoint::max()) return std::nullopt;
@@ -487,6 +505,8 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
     // Where `kubectl describe pod` shows the message (its State shows the reason only).
     if (reason == "ErrImageNeverPull") {
       host_.recordEvent(pod, "Warning", reason, message);
+    } else if (reason == "ContainerCreating") {  // a volume could not be set up
+      host_.recordEvent(pod, "Warning", "FailedMount", message);
     } else {
       host_.recordEvent(pod, "Warning", "Failed", "Error: " + message);
     }
@@ -510,16 +530,9 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
 
   const Json& md = member(pod, "metadata");
   std::string ns = textOf(md, "namespace");
-  PodContext ctx;
-  ctx.pod = pod;
-  ctx.podIPs = podIPs();
-  ctx.hostIPs = config_.hostIPs;
-  ctx.nodeName = config_.nodeName;
-  ctx.serviceEnv = host_.serviceEnv(pod);
-  ctx.configMapData = [this, ns](const std::string& n) {
-    return host_.objectData("configmaps", ns, n);
-  };
-  ctx.secretData = [this, ns](const std::string& n) { return host_.objectData("secrets", ns, n); };
+  PodContext ctx = context(pod);
+  if (auto st = setUpVolumes(pod, ctx); !st) return fail("ContainerCreating", st.error().message);
+  volumesRefreshAt_ = now + config_.volumeRefreshPeriod;
   auto process = processSpec(container, resolved->config, ctx);
   if (!process) return fail("CreateContainerConfigError", process.error().message);
   auto plan = containerPlan(pod, container, attempt, std::move(*process), config_);
@@ -551,6 +564,38 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
   // Look again soon: the container may exit at once (or an init container finish).
   wake = std::min(wake, now);
   return Progress::kRunning;
+}
+
+PodContext PodWorker::context(const Json& pod) {
+  std::string ns = textOf(member(pod, "metadata"), "namespace");
+  PodContext ctx;
+  ctx.pod = pod;
+  ctx.podIPs = podIPs();
+  ctx.hostIPs = config_.hostIPs;
+  ctx.nodeName = config_.nodeName;
+  ctx.serviceEnv = host_.serviceEnv(pod);
+  ctx.configMapData = [this, ns](const std::string& n) {
+    return host_.objectData("configmaps", ns, n);
+  };
+  ctx.secretData = [this, ns](const std::string& n) { return host_.objectData("secrets", ns, n); };
+  return ctx;
+}
+
+Status PodWorker::setUpVolumes(const Json& pod, const PodContext& ctx) {
+  const Json& volumes = member(member(pod, "spec"), "volumes");
+  if (!volumes.is_array()) return {};
+  for (const auto& v : volumes) {
+    if (!isFileVolume(v)) continue;
+    std::string name = textOf(v, "name");
+    auto files = volumeFiles(v, ctx);
+    Result<bool> wrote = files ? writeVolumeFiles(volumeDir(config_, uid_, name), *files)
+                               : Result<bool>(files.error());
+    if (!wrote)
+      return makeError(wrote.error().code, "MountVolume.SetUp failed for volume \"" + name +
+                                               "\" : " + wrote.error().message);
+    if (*wrote) logInfo("volume written", {{"pod", uid_}, {"volume", name}});
+  }
+  return {};
 }
 
 void PodWorker::probe(const Json& pod, const Json& container, ContainerStatus& latest,

@@ -44,6 +44,7 @@
 #include "kubelet/images.h"
 #include "kubelet/pod_status.h"
 #include "kubelet/probes.h"
+#include "kubelet/process_spec.h"
 #include "kubelet/runtime.h"
 #include "kubelet/start_gate.h"
 #include "kubelet/termination.h"
@@ -109,6 +110,9 @@ struct PodWorkerConfig {
   std::chrono::milliseconds pollPeriod{1000};  // re-list while containers run
   std::chrono::milliseconds retryPeriod{2000};       // after a failed runtime or API call
   std::chrono::milliseconds imageRetryPeriod{5000};  // a missing image, a bad config
+  // configMap, secret and downwardAPI volumes are re-read this often while a
+  // container runs, and rewritten when they changed (Kubernetes: about a minute).
+  std::chrono::milliseconds volumeRefreshPeriod{10000};
   std::chrono::milliseconds resyncPeriod{60000};     // a pass at least this often
   // How long a pod being deleted may wait to leave its Services' Endpoints
   // before SIGTERM (termination.h); never longer than its grace period.
@@ -136,8 +140,10 @@ struct ContainerPlan {
 // From the spec: resources.limits (memory → bytes, cpu → quota per 100 ms),
 // securityContext, stdin, volumeMounts of emptyDir (DATA/pods/<uid>/volumes/
 // <name>; medium Memory sets tmpfs, the runtime mounting one tmpfs on that
-// directory for every container of the pod) and hostPath volumes. kBadRequest
-// for other volume kinds, a missing volume or a bad subPath.
+// directory for every container of the pod), hostPath volumes, and read-only
+// mounts of the configMap, secret, downwardAPI and projected volumes the worker
+// writes to DATA/pods/<uid>/volumes/<name> (volume_files.h). kBadRequest for
+// other volume kinds, a missing volume or a bad subPath.
 Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int attempt,
                                     ProcessSpec process, const PodWorkerConfig& config);
 
@@ -185,6 +191,11 @@ class PodWorker {
   // it stops the container and refreshes `latest`.
   void probe(const Json& pod, const Json& container, ContainerStatus& latest, TimePoint now,
              TimePoint& wake);
+  // What a container of `pod` starting now sees (process_spec.h).
+  PodContext context(const Json& pod);
+  // Writes the pod's configMap, secret, downwardAPI and projected volumes
+  // (volume_files.h). Errors read "MountVolume.SetUp failed for volume ...".
+  Status setUpVolumes(const Json& pod, const PodContext& ctx);
   void observeProbes(const Json& container, const ContainerStatus& latest,
                      ContainerObservation& out) const;
   using ContainersByName = std::map<std::string, std::vector<ContainerStatus>>;
@@ -226,6 +237,7 @@ class PodWorker {
   Backoff backoff_;
   std::map<std::string, Waiting> waiting_;                   // by container name
   std::map<std::string, TimePoint> retryAt_;                 // by container name
+  TimePoint volumesRefreshAt_{};  // the next re-read of the pod's file volumes
   std::map<std::string, std::string> imageIDs_;              // by container name
   std::map<std::string, std::vector<ProbeTracker>> probes_;  // by runtime container id
 };

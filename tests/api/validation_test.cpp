@@ -289,6 +289,50 @@ TEST_CASE("Pod spec", "[validation]") {
   CHECK(hasError(validateCreate(none, kPod), "spec.containers", "Required value"));
 }
 
+TEST_CASE("validation: configMap, secret, downwardAPI and projected volumes", "[validation]") {
+  Json pod = defaulted(kGoodPod, kPod);
+  pod["spec"]["volumes"] = Json::parse(R"([
+    {"name": "a", "configMap": {"name": "app", "defaultMode": 4096,
+        "items": [{"key": "k", "path": "/etc/x"}, {"key": "", "path": "a/../../b", "mode": -1},
+                  {"key": "k", "path": "..conf"}]}},
+    {"name": "b", "secret": {"items": [{"key": "k", "path": ""}]}},
+    {"name": "c", "downwardAPI": {"items": [{"path": "ip", "fieldRef": {"fieldPath": "status.podIP"}},
+                                            {"path": "l", "fieldRef": {"fieldPath": "metadata.labels['app']"}},
+                                            {"path": "none"}]}},
+    {"name": "d", "projected": {"sources": [{"configMap": {"name": "x"}, "secret": {"name": "y"}},
+                                            {"secret": {"items": [{"key": "k", "path": "../up"}]}}]}}])");
+  FieldErrors errs = validateCreate(pod, kPod);
+  INFO(dump(errs));
+  CHECK(
+      hasError(errs, "spec.volumes[0].configMap.defaultMode",
+               "Invalid value: 4096: must be a number between 0 and 0777 (octal), both inclusive"));
+  CHECK(hasError(errs, "spec.volumes[0].configMap.items[0].path", "must be a relative path"));
+  CHECK(hasError(errs, "spec.volumes[0].configMap.items[1].key", "Required value"));
+  CHECK(hasError(errs, "spec.volumes[0].configMap.items[1].path", "must not contain '..'"));
+  CHECK(hasError(errs, "spec.volumes[0].configMap.items[1].mode", "must be a number between"));
+  CHECK(hasError(errs, "spec.volumes[0].configMap.items[2].path", "must not start with '..'"));
+  CHECK(hasError(errs, "spec.volumes[1].secret.secretName", "Required value"));
+  CHECK(hasError(errs, "spec.volumes[1].secret.items[0].path", "Required value"));
+  CHECK(hasError(errs, "spec.volumes[2].downwardAPI.items[0].fieldRef.fieldPath",
+                 "Unsupported value: \"status.podIP\""));
+  CHECK(hasError(errs, "spec.volumes[2].downwardAPI.items[2]",
+                 "one of fieldRef and resourceFieldRef is required"));
+  CHECK(hasError(errs, "spec.volumes[3].projected.sources[0].secret",
+                 "may not specify more than 1 volume type"));
+  CHECK(hasError(errs, "spec.volumes[3].projected.sources[1].secret.name", "Required value"));
+  CHECK(hasError(errs, "spec.volumes[3].projected.sources[1].secret.items[0].path",
+                 "must not contain '..'"));
+  // "../up" breaks two rules, as in Kubernetes; metadata.labels['app'] is allowed.
+  CHECK(errs.size() == 14);
+
+  pod["spec"]["volumes"] = Json::parse(R"([
+    {"name": "a", "configMap": {"name": "app", "items": [{"key": "k", "path": "conf/app.conf", "mode": 256}]}},
+    {"name": "b", "secret": {"secretName": "s", "defaultMode": 384}},
+    {"name": "c", "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+    {"name": "d", "projected": {"sources": [{"configMap": {"name": "x"}}, {"secret": {"name": "y"}}]}}])");
+  CHECK(validateCreate(pod, kPod).empty());
+}
+
 TEST_CASE("Pod update may change only images, deadlines and added tolerations", "[validation]") {
   Json old = defaulted(kGoodPod, kPod);
   Json now = old;

@@ -71,10 +71,23 @@ TEST_CASE("pods/exec becomes a WebSocket upgrade to the kubelet", "[pod_proxy]")
   CHECK(plan->head.find("sec-websocket-protocol: v5.channel.k8s.io\r\n") != std::string::npos);
   CHECK(plan->head.find("Upgrade: websocket\r\n") != std::string::npos);
 
+  // SPDY: kubectl's fallback after a failed WebSocket upgrade. Its answer is
+  // what kubectl prints, so it says why when the status shows it.
   r.headers["upgrade"] = "SPDY/3.1";
-  auto spdy = planPodProxy(pod({"app"}), &n, "exec", r, "tok");
+  Json running = pod({"app"});
+  running["status"]["containerStatuses"] = Json::parse(
+      R"([{"name": "app", "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}])");
+  auto spdy = planPodProxy(running, &n, "exec", r, "tok");
   REQUIRE_FALSE(spdy);
   CHECK(spdy.error().code == Code::kBadRequest);
+  CHECK(spdy.error().message.find("skiff does not speak SPDY") != std::string::npos);
+  Json waiting = pod({"app"});
+  waiting["status"]["containerStatuses"] =
+      Json::parse(R"([{"name": "app", "state": {"waiting": {"reason": "ErrImageNeverPull"}}}])");
+  auto notRunning = planPodProxy(waiting, &n, "exec", r, "tok");
+  REQUIRE_FALSE(notRunning);
+  CHECK(notRunning.error().code == Code::kBadRequest);
+  CHECK(notRunning.error().message == "container not found (\"app\")");
 }
 
 TEST_CASE("pods/log and pods/exec errors read as Kubernetes'", "[pod_proxy]") {

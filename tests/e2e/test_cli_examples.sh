@@ -13,14 +13,14 @@ expect_contains "pod created" "pod/http-go created" "$out"
 expect_contains "nodeport service created" "service/http-go-np created" "$out"
 expect_contains "endpoints created" "endpoints/legacy-db created" "$out"
 expect_contains "externalname created" "service/search created" "$out"
-expect_eq "one line per document" 7 "$(grep -c ' created$' <<<"$out")"
+expect_eq "one line per document" 9 "$(grep -c ' created$' <<<"$out")"
 
 run_capture out s apply -f "$EX"
-expect_eq "second skiff apply: all unchanged" 7 "$(grep -c ' unchanged$' <<<"$out")"
+expect_eq "second skiff apply: all unchanged" 9 "$(grep -c ' unchanged$' <<<"$out")"
 
 run_capture out k apply -f "$EX"
 expect_eq "kubectl apply after skiff apply exits 0" 0 "$RC"
-expect_eq "kubectl apply after skiff apply: all unchanged" 7 "$(grep -c ' unchanged$' <<<"$out")"
+expect_eq "kubectl apply after skiff apply: all unchanged" 9 "$(grep -c ' unchanged$' <<<"$out")"
 
 # kubectl changes an object; skiff sees the change and reverts it.
 sed 's/port: 80$/port: 81/' "$EX/service-nodeport.yaml" >"$E2E_TMP/np81.yaml"
@@ -110,6 +110,8 @@ run_capture out s delete svc http-go-lb http-go-sticky
 expect_eq "delete two" $'service "http-go-lb" deleted\nservice "http-go-sticky" deleted' "$out"
 run_capture out s delete pod -l app=http-go --grace-period 0
 expect_eq "delete by label" 'pod "http-go" deleted' "$out"
+run_capture out s delete -f "$EX/pod-configmap-volume.yaml" --grace-period 0
+expect_eq "delete -f: both objects of a file" $'configmap "web-content" deleted\npod "web-files" deleted' "$out"
 run_capture out s get pods
 expect_eq "pods gone" "No resources found in default namespace." "$out"
 

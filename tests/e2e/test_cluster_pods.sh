@@ -3,7 +3,8 @@
 # busybox image loaded with `skiff image load`, a Pod from examples/ running
 # in its own network namespace and answering HTTP on its pod IP, kubectl logs
 # and exec, a NodePort on 127.0.0.1 and a ClusterIP reaching it, cluster DNS
-# from inside the pod, a pod that completes, a command that cannot run, and
+# from inside the pod, ConfigMaps and Secrets in env and volumes (and an edit
+# reaching a running pod), a pod that completes, a command that cannot run, and
 # after `skiff down` no netns, bridge or nft table of the cluster left.
 # Traffic goes only to 127.0.0.1 and to the cluster's own bridge and pods.
 source "$(dirname "$0")/kube_lib.sh"
@@ -84,6 +85,73 @@ YAML
 run_capture out k apply -f "$E2E_TMP/env-pod.yaml"
 wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod env-pod -o jsonpath='{.status.phase}' | grep -q Succeeded"
 expect_eq "a ConfigMap and a Secret in the environment" "mode=fast token=s3cr=t" "$(k logs env-pod)"
+
+# ConfigMap, Secret and downward API files in volumes: read-only, a key by
+# subPath, a Secret's mode, and an edited ConfigMap reaching the running pod.
+k create configmap web-conf --from-literal=app.conf='port=80' --from-literal=level=info >/dev/null
+cat >"$E2E_TMP/vol-pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: vol-pod
+  labels: {app: vol}
+spec:
+  containers:
+  - name: main
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - {name: conf, mountPath: /etc/web}
+    - {name: conf, mountPath: /etc/level, subPath: level}
+    - {name: creds, mountPath: /var/run/creds}
+    - {name: info, mountPath: /etc/podinfo}
+  volumes:
+  - name: conf
+    configMap: {name: web-conf}
+  - name: creds
+    secret: {secretName: app-secret, defaultMode: 0400, items: [{key: TOKEN, path: token}]}
+  - name: info
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+YAML
+run_capture out k apply -f "$E2E_TMP/vol-pod.yaml"
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod vol-pod -o jsonpath='{.status.phase}' | grep -q Running"
+expect_eq "a configMap volume: a key as a file" "port=80" "$(k exec vol-pod -- cat /etc/web/app.conf)"
+expect_eq "a configMap key mounted by subPath" "info" "$(k exec vol-pod -- cat /etc/level)"
+expect_eq "a secret volume: the decoded value" "s3cr=t" "$(k exec vol-pod -- cat /var/run/creds/token)"
+expect_eq "... with its defaultMode 0400" "400" "$(k exec vol-pod -- stat -L -c %a /var/run/creds/token)"
+expect_eq "a downwardAPI volume: the pod's labels" 'app="vol"' "$(k exec vol-pod -- cat /etc/podinfo/labels)"
+if k exec vol-pod -- sh -c 'echo x > /etc/web/new' >/dev/null 2>&1; then
+  fail "a configMap volume is writable"; else pass "a configMap volume is read-only"; fi
+k create configmap web-conf --from-literal=app.conf='port=8080' --from-literal=level=info \
+  --dry-run=client -o yaml | k apply -f - >/dev/null 2>&1
+wait_for 40 sh -c "$KUBECTL --kubeconfig $KUBECONFIG exec vol-pod -- cat /etc/web/app.conf | grep -q 8080"
+expect_eq "an edited ConfigMap reaches the running pod's volume" "port=8080" \
+  "$(k exec vol-pod -- cat /etc/web/app.conf)"
+# A missing ConfigMap holds the pod in ContainerCreating with a FailedMount
+# event, until it is created.
+run_capture out k run late --image=busybox:latest --restart=Never \
+  --overrides='{"spec":{"volumes":[{"name":"c","configMap":{"name":"late-conf"}}],"containers":[{"name":"late","image":"busybox:latest","command":["cat","/c/msg"],"volumeMounts":[{"name":"c","mountPath":"/c"}]}]}}'
+wait_for 30 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod late -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -q ContainerCreating"
+expect_eq "a missing ConfigMap: the container waits in ContainerCreating" "ContainerCreating" \
+  "$(k get pod late -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}')"
+wait_for 20 sh -c "$KUBECTL --kubeconfig $KUBECONFIG describe pod late | grep -q FailedMount"
+run_capture out k describe pod late
+expect_contains "describe: the FailedMount event names the volume and the ConfigMap" \
+  'MountVolume.SetUp failed for volume "c" : configmap "late-conf" not found' "$out"
+k create configmap late-conf --from-literal=msg=arrived >/dev/null
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod late -o jsonpath='{.status.phase}' | grep -q Succeeded"
+expect_eq "... and starts once it exists" "arrived" "$(k logs late)"
+run_capture out k apply -f - <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: bad-vol}
+spec:
+  containers: [{name: c, image: busybox:latest, volumeMounts: [{name: v, mountPath: /v}]}]
+  volumes: [{name: v, configMap: {name: x, items: [{key: k, path: ../escape}]}}]
+YAML
+expect_contains "a volume path with '..' is refused, naming the field" \
+  "spec.volumes[0].configMap.items[0].path: Invalid value: \"../escape\": must not contain '..'" "$out"
+expect_eq "... and kubectl exits 1" "1" "$RC"
 
 # A pod that completes; a command that cannot run.
 run_capture out k run once --image=busybox:latest --restart=Never -- sh -c 'echo done; exit 0'

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/time.h"
+#include "base/file.h"
 #include "tests/kubelet/fake_runtime.h"
 
 using namespace skiff;
@@ -26,6 +27,8 @@ class FakeHost : public PodHost {
   std::set<std::string> images = {"busybox"};
   std::vector<std::pair<std::string, std::string>> env;
   bool failPatches = false;
+  // The ConfigMaps objectData finds (the test changes them between passes).
+  std::map<std::string, std::map<std::string, std::string>> configMaps = {{"cfg", {{"k", "v"}}}};
 
   Status patchPodStatus(const Json& pod, const Json& patch) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -51,8 +54,8 @@ class FakeHost : public PodHost {
   Result<std::map<std::string, std::string>> objectData(const std::string& resource,
                                                         const std::string& ns,
                                                         const std::string& name) override {
-    if (resource == "configmaps" && name == "cfg")
-      return std::map<std::string, std::string>{{"k", "v"}};
+    std::lock_guard<std::mutex> lock(mu_);
+    if (resource == "configmaps" && configMaps.count(name)) return configMaps[name];
     return makeError(Code::kNotFound, resource + " \"" + name + "\" not found");
   }
 
@@ -352,6 +355,50 @@ TEST_CASE("a bad config waits with CreateContainerConfigError", "[pod_worker]") 
   w->syncOnce();
   CHECK(h.container()["state"]["waiting"]["reason"] == "CreateContainerConfigError");
   CHECK(h.rt.configs().empty());
+}
+
+TEST_CASE("a configMap volume: written before the start, waited for, kept up to date",
+          "[pod_worker]") {
+  Harness h;
+  h.host.configMaps.clear();
+  Json p = pod(Json::array({one("c", {{"volumeMounts", Json::parse(
+                                                           R"([{"name": "conf",
+                                                              "mountPath": "/etc/app"}])")}})}));
+  p["spec"]["volumes"] = Json::parse(R"([{"name": "conf", "configMap": {"name": "app"}}])");
+  auto w = h.worker(p);
+  auto wake = w->syncOnce();
+  // Missing: the container waits as Kubernetes shows it, with a FailedMount event.
+  CHECK(h.rt.configs().empty());
+  CHECK(h.container()["state"]["waiting"]["reason"] == "ContainerCreating");
+  const std::string why =
+      "MountVolume.SetUp failed for volume \"conf\" : configmap \"app\" not found";
+  CHECK(h.container()["state"]["waiting"]["message"] == why);
+  REQUIRE_FALSE(h.host.events().empty());
+  CHECK(h.host.events()[0] == "Warning FailedMount: " + why);
+
+  // Created: the next pass writes it and starts the container with it mounted.
+  h.host.configMaps["app"] = {{"app.conf", "port=80"}};
+  REQUIRE(wake);
+  h.now = *wake;
+  w->syncOnce();
+  REQUIRE(h.rt.configs().size() == 1);
+  const std::string dir = h.dir + "/pods/u1/volumes/conf";
+  REQUIRE(h.rt.configs()[0].mounts.size() == 1);
+  CHECK(h.rt.configs()[0].mounts[0].source == dir);
+  CHECK(h.rt.configs()[0].mounts[0].readOnly);
+  auto read = [&] { return skiff::readWholeFile(dir + "/app.conf"); };
+  REQUIRE(read());
+  CHECK(*read() == "port=80");
+
+  // Changed: a running pod's volume follows within the refresh period.
+  h.host.configMaps["app"] = {{"app.conf", "port=8080"}};
+  h.advance(1);
+  w->syncOnce();
+  CHECK(*read() == "port=80");
+  h.now += h.config.volumeRefreshPeriod;
+  w->syncOnce();
+  CHECK(*read() == "port=8080");
+  CHECK(h.rt.configs().size() == 1);  // not restarted
 }
 
 TEST_CASE("a failed liveness probe restarts the container", "[pod_worker]") {
@@ -679,7 +726,8 @@ TEST_CASE("containerPlan: limits, security context and volumes", "[pod_worker]")
     {"name": "scratch", "emptyDir": {}},
     {"name": "shm", "emptyDir": {"medium": "Memory"}},
     {"name": "host", "hostPath": {"path": "/srv/data", "type": "DirectoryOrCreate"}},
-    {"name": "cm", "configMap": {"name": "x"}}])J");
+    {"name": "cm", "configMap": {"name": "x"}},
+    {"name": "share", "nfs": {"server": "nas", "path": "/export"}}])J");
   Json c = Json::parse(R"J({
     "name": "c", "image": "busybox", "stdin": true,
     "resources": {"limits": {"memory": "64Mi", "cpu": "250m"}},
@@ -713,10 +761,25 @@ TEST_CASE("containerPlan: limits, security context and volumes", "[pod_worker]")
   CHECK(plan->dirs ==
         std::vector<std::string>{"/data/pods/u1/volumes/scratch", "/srv/data", "/srv/data/x/y"});
 
-  c["volumeMounts"] = Json::parse(R"J([{"name": "cm", "mountPath": "/cfg"}])J");
+  // A configMap volume: the worker's directory for it, always read-only, no
+  // directories to make (the worker writes it); a subPath points into it.
+  c["volumeMounts"] = Json::parse(
+      R"J([{"name": "cm", "mountPath": "/cfg"},
+           {"name": "cm", "mountPath": "/etc/app.conf", "subPath": "app.conf"}])J");
+  auto withConfig = containerPlan(p, c, 0, ProcessSpec{}, cfg);
+  REQUIRE(withConfig);
+  REQUIRE(withConfig->config.mounts.size() == 2);
+  CHECK(withConfig->config.mounts[0].source == "/data/pods/u1/volumes/cm");
+  CHECK(withConfig->config.mounts[0].readOnly);
+  CHECK(withConfig->config.mounts[1].source == "/data/pods/u1/volumes/cm/app.conf");
+  CHECK(withConfig->config.mounts[1].readOnly);
+  CHECK(withConfig->dirs.empty());
+  c["volumeMounts"] = Json::parse(R"J([{"name": "share", "mountPath": "/nfs"}])J");
   auto bad = containerPlan(p, c, 0, ProcessSpec{}, cfg);
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message == "volume cm: only emptyDir and hostPath volumes are supported");
+  CHECK(bad.error().message ==
+        "volume share: only emptyDir, hostPath, configMap, secret, downwardAPI and projected "
+        "volumes are supported");
   c["volumeMounts"] =
       Json::parse(R"J([{"name": "scratch", "mountPath": "/x", "subPath": "../up"}])J");
   CHECK_FALSE(containerPlan(p, c, 0, ProcessSpec{}, cfg));
