@@ -28,13 +28,17 @@
 
 #include "apiserver/http_server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <array>
-#include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -826,15 +830,15 @@ class Connection final : public ConnectionIface,
 class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(std::shared_ptr<Core> core, int threads)
-      : core_(std::move(core)),
-        acceptor_(core_->iocs[0]->get_executor()),  // on I/O thread 0, like its connections
-        threads_(threads) {
+      : core_(std::move(core)), threads_(threads) {
     for (auto& ioc : core_->iocs) work_.push_back(net::make_work_guard(*ioc));
   }
 
   ~HttpServerImpl() override { stop(); }
 
-  Status listen(const std::string& listen) {
+  // Binds `listen` ("IP:PORT"); the first listener's port, when `samePort`,
+  // replaces PORT. `freebind`: the address need not exist yet (IP_FREEBIND).
+  Status addListener(const std::string& listen, bool samePort, bool freebind) {
     std::string host;
     uint16_t port = 0;
     if (!splitHostPort(listen, host, port))
@@ -844,20 +848,38 @@ class HttpServerImpl final : public HttpServer {
     beast::error_code ec;
     auto ip = net::ip::make_address(host, ec);
     if (ec) return makeError(Code::kBadRequest, "listen " + listen + ": invalid IP address");
+    if (samePort) port = bound_.port();
     tcp::endpoint ep(ip, port);
     auto fail = [&](const beast::error_code& e) {
-      return makeError(Code::kUnavailable, "listen " + listen + ": " + e.message());
+      return makeError(Code::kUnavailable, "listen " + ep.address().to_string() + ":" +
+                                               std::to_string(ep.port()) + ": " + e.message());
     };
-    acceptor_.open(ep.protocol(), ec);
+    // On I/O thread 0, like its connections.
+    auto l = std::make_unique<Listener>(core_->iocs[0]->get_executor());
+    tcp::acceptor& a = l->acceptor;
+    a.open(ep.protocol(), ec);
     if (ec) return fail(ec);
-    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (ip.is_v6()) acceptor_.set_option(net::ip::v6_only(false), ec);
-    acceptor_.bind(ep, ec);
+    a.set_option(net::socket_base::reuse_address(true), ec);
+    if (ip.is_v6()) a.set_option(net::ip::v6_only(false), ec);
+    int one = 1;
+    if (freebind && ::setsockopt(a.native_handle(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one) != 0)
+      return fail(beast::error_code(errno, beast::system_category()));
+    a.bind(ep, ec);
     if (ec) return fail(ec);
-    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    a.listen(net::socket_base::max_listen_connections, ec);
     if (ec) return fail(ec);
-    bound_ = acceptor_.local_endpoint(ec);
-    accept();
+    if (listeners_.empty()) bound_ = a.local_endpoint(ec);
+    listeners_.push_back(std::move(l));
+    return {};
+  }
+
+  Status listen(const std::string& listen, const std::vector<std::string>& alsoOn) {
+    if (auto st = addListener(listen, false, false); !st) return st;
+    for (const auto& host : alsoOn) {
+      std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+      if (auto st = addListener(h + ":0", true, true); !st) return st;
+    }
+    for (auto& l : listeners_) accept(*l);
     for (int i = 0; i < threads_; ++i) {
       pool_.emplace_back([this, i] {
         nameThisThread("http-io-" + std::to_string(i));
@@ -892,15 +914,19 @@ class HttpServerImpl final : public HttpServer {
     std::lock_guard<std::mutex> stopLock(stopMu_);
     if (stopped_) return;
     stopped_ = true;
-    if (pool_.empty()) {
+    auto closeAll = [this] {
       beast::error_code ignored;
-      acceptor_.close(ignored);
+      for (auto& l : listeners_) {
+        l->acceptor.close(ignored);
+        if (l->retry) l->retry->cancel();
+      }
+    };
+    if (pool_.empty()) {
+      closeAll();
     } else {
       auto closed = std::make_shared<std::promise<void>>();
-      net::post(acceptor_.get_executor(), [this, closed] {
-        beast::error_code ignored;
-        acceptor_.close(ignored);
-        if (retry_) retry_->cancel();
+      net::post(core_->iocs[0]->get_executor(), [closeAll, closed] {
+        closeAll();
         closed->set_value();
       });
       closed->get_future().wait_for(std::chrono::seconds(2));
@@ -926,21 +952,27 @@ class HttpServerImpl final : public HttpServer {
   }
 
  private:
-  void accept() {
-    acceptor_.async_accept(core_->nextContext(), [this](beast::error_code ec, Socket socket) {
-      onAccept(ec, std::move(socket));
+  struct Listener {
+    explicit Listener(const net::io_context::executor_type& ex) : acceptor(ex) {}
+    tcp::acceptor acceptor;
+    std::unique_ptr<net::steady_timer> retry;  // I/O thread 0 only
+  };
+
+  void accept(Listener& l) {
+    l.acceptor.async_accept(core_->nextContext(), [this, &l](beast::error_code ec, Socket socket) {
+      onAccept(l, ec, std::move(socket));
     });
   }
 
-  void onAccept(beast::error_code ec, Socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  void onAccept(Listener& l, beast::error_code ec, Socket socket) {
+    if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
     if (ec) {
       // EMFILE and friends: back off instead of spinning.
       logWarn("http accept failed", {{"error", ec.message()}});
-      retry_ = std::make_unique<net::steady_timer>(acceptor_.get_executor(),
-                                                   std::chrono::milliseconds(100));
-      retry_->async_wait([this](beast::error_code e) {
-        if (!e && acceptor_.is_open()) accept();
+      l.retry = std::make_unique<net::steady_timer>(l.acceptor.get_executor(),
+                                                    std::chrono::milliseconds(100));
+      l.retry->async_wait([this, &l](beast::error_code e) {
+        if (!e && l.acceptor.is_open()) accept(l);
       });
       return;
     }
@@ -964,15 +996,14 @@ class HttpServerImpl final : public HttpServer {
     } else {
       begin(std::make_shared<Connection<TcpStream>>(core_, std::move(remote), std::move(socket)));
     }
-    accept();
+    accept(l);
   }
 
   std::shared_ptr<Core> core_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // the first is `listen`'s
   tcp::endpoint bound_;
   int threads_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
-  std::unique_ptr<net::steady_timer> retry_;  // I/O thread 0 only
   std::vector<std::thread> pool_;
   std::mutex exitMu_;
   std::condition_variable exitCv_;
@@ -1005,7 +1036,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
     }
   }
   auto server = std::make_unique<HttpServerImpl>(core, threads);
-  if (auto st = server->listen(options.listen); !st) {
+  if (auto st = server->listen(options.listen, options.alsoListenOn); !st) {
     return st.error();
   }
   return std::unique_ptr<HttpServer>(std::move(server));

@@ -39,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apiserver/http.h"
 #include "base/result.h"
@@ -64,6 +65,9 @@ struct TlsFiles {
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // "IP:PORT", "[IPv6]:PORT", "localhost:PORT"
+  // More IPs to serve on, at the port `listen` bound; they need not be
+  // assigned yet (IP_FREEBIND): a bridge made later (the pods' gateway).
+  std::vector<std::string> alsoListenOn;
   std::optional<TlsFiles> tls;         // none: plain HTTP
   int ioThreads = 2;
   HttpLimits limits;

@@ -1,8 +1,9 @@
 // `skiff apiserver`: the HTTPS server in front of RestApi.
 //
 // On first start in a data directory it generates a CA and a server certificate
-// (ECDSA P-256; SANs 127.0.0.1, ::1, localhost, the host name and the listen
-// address) under DIR/pki/, an admin bearer token, and DIR/kubeconfig (0600)
+// (ECDSA P-256; SANs 127.0.0.1, ::1, localhost, the host name, the listen
+// address, the advertise address, and the `kubernetes` Service's ClusterIP and
+// names) under DIR/pki/, an admin bearer token, and DIR/kubeconfig (0600)
 // naming all three, so `kubectl --kubeconfig DIR/kubeconfig` works as is. Later
 // starts reuse them. Every request without the token gets 401, except
 // /healthz, /livez, /readyz (and their /… sub-paths) and /version. The health
@@ -29,6 +30,12 @@ struct ServerOptions {
   int ioThreads = 2;
   bool fsync = true;  // storage synchronous=FULL
   RestOptions rest;
+  // An address of this host pods reach (`skiff up`: their bridge's gateway),
+  // or "": the server also listens there, on the same port (the address may
+  // appear later), names it and the `kubernetes` Service in its certificate,
+  // and keeps default/kubernetes's Endpoints pointing at it
+  // (master_endpoints.h), so pods reach it at the Service's ClusterIP.
+  std::string advertiseAddress;
   // Called on start()'s thread once the listener is up, before start-up has
   // finished (the kubeconfig is not written yet, and /healthz still fails), with
   // the bound port; tests use it to see what a client sees meanwhile.

@@ -128,6 +128,9 @@ int serve(
   }
   options.rest.serviceCidr = cluster.serviceCidr;
   options.rest.loadBalancerCidr = cluster.loadBalancerCidr;
+  // Pods reach the API server at their gateway, the host's address on the bridge.
+  if (!cluster.disabled.count("kubelet"))
+    options.advertiseAddress = cluster.bridgeAddress.substr(0, cluster.bridgeAddress.find('/'));
   logInfo("cluster network", {{"slot", std::to_string(slot.slot())},
                               {"podCidr", cluster.podCidr},
                               {"serviceCidr", cluster.serviceCidr},

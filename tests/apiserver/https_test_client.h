@@ -31,9 +31,10 @@ struct TestResponse {
 
 class HttpsTestClient {
  public:
-  // Connects and handshakes; `caFile` empty skips verification.
+  // Connects to host:port and handshakes; `caFile` empty skips verification.
   explicit HttpsTestClient(uint16_t port, const std::string& caFile = "",
-                           std::chrono::milliseconds timeout = std::chrono::seconds(10))
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                           const std::string& host = "127.0.0.1")
       : timeout_(timeout) {
     if (!caFile.empty()) {
       ctx_.load_verify_file(caFile);
@@ -46,7 +47,7 @@ class HttpsTestClient {
     bool done = false;
     beast::get_lowest_layer(*stream_).expires_after(timeout_);
     beast::get_lowest_layer(*stream_).async_connect(
-        tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
+        tcp::endpoint(net::ip::make_address(host), port), [&](beast::error_code ec) {
           if (ec) {
             error_ = "connect: " + ec.message();
             done = true;

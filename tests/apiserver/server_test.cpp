@@ -3,9 +3,11 @@
 
 #include "apiserver/server.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "apiserver/master_endpoints.h"
 #include "apiserver/tls.h"
 #include "base/file.h"
 #include "tests/apiserver/https_test_client.h"
@@ -185,6 +187,75 @@ TEST_CASE("ApiServer is healthy only once its kubeconfig is written", "[server]"
   CHECK(c.request("GET", "/healthz?verbose").body.find("[+]poststarthook/skiff-kubeconfig ok") !=
         std::string::npos);
   (*s)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "ApiServer with an advertise address: serves there, names it, keeps the kubernetes "
+    "Endpoints",
+    "[server]") {
+  auto dir = tempDir();
+  ServerOptions o;
+  o.dataDir = dir;
+  o.listen = "127.0.0.1:0";
+  o.fsync = false;
+  o.advertiseAddress = "127.0.0.2";  // on lo, as every 127/8 address
+  o.rest.serviceCidr = "10.96.16.0/20";
+  auto s = ApiServer::start(o);
+  REQUIRE(s);
+  // The same port on the advertise address.
+  HttpsTestClient there((*s)->port(), dir + "/pki/ca.crt", std::chrono::seconds(10), "127.0.0.2");
+  CHECK(there.request("GET", "/version").status == 200);
+  // In-cluster clients dial the kubernetes Service by its ClusterIP or names.
+  auto pem = readWholeFile(dir + "/pki/server.crt");
+  REQUIRE(pem);
+  auto sans = certificateSans(*pem);
+  REQUIRE(sans);
+  for (const char* want : {"IP:127.0.0.2", "IP:10.96.16.1", "DNS:kubernetes",
+                           "DNS:kubernetes.default.svc.cluster.local"})
+    CHECK(std::find(sans->begin(), sans->end(), want) != sans->end());
+  // default/kubernetes's Endpoints: that address and port, named as the Service's.
+  HttpsTestClient c((*s)->port());
+  auto ep = c.request("GET", "/api/v1/namespaces/default/endpoints/kubernetes", "",
+                      {{"Authorization", "Bearer " + token(dir)}});
+  REQUIRE(ep.status == 200);
+  auto body = api::Json::parse(ep.body);
+  CHECK(body["subsets"] ==
+        api::Json::parse(R"([{"addresses": [{"ip": "127.0.0.2"}],
+      "ports": [{"name": "https", "port": )" +
+                         std::to_string((*s)->port()) + R"(, "protocol": "TCP"}]}])"));
+  (*s)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reconcileMasterEndpoints: creates, leaves alone, repairs", "[server]") {
+  auto dir = tempDir();
+  auto store = storage::Store::open(dir + "/state.db", {});
+  REQUIRE(store);
+  auto created = reconcileMasterEndpoints(**store, "10.244.0.1", 6443);
+  REQUIRE(created);
+  CHECK(*created);
+  auto again = reconcileMasterEndpoints(**store, "10.244.0.1", 6443);
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  // Someone points them elsewhere: the next round puts them back, same uid.
+  auto rec = (*store)->get("/registry/endpoints/default/kubernetes");
+  REQUIRE(rec);
+  auto obj = api::Json::parse(rec->value);
+  std::string uid = obj["metadata"]["uid"];
+  obj["subsets"][0]["addresses"][0]["ip"] = "10.0.0.9";
+  storage::Op op;
+  op.kind = storage::Op::Kind::kUpdate;
+  op.key = rec->key;
+  op.encode = [text = obj.dump()](storage::Revision) { return text; };
+  REQUIRE((*store)->commitSync({op}));
+  auto repaired = reconcileMasterEndpoints(**store, "10.244.0.1", 6444);
+  REQUIRE(repaired);
+  CHECK(*repaired);
+  auto now = api::Json::parse((*store)->get(rec->key)->value);
+  CHECK(now["subsets"] == masterEndpointSubsets("10.244.0.1", 6444));
+  CHECK(now["metadata"]["uid"] == uid);
+  store->reset();
   std::filesystem::remove_all(dir);
 }
 
