@@ -11,8 +11,10 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -24,6 +26,19 @@ inline std::string makeTempDir(const std::string& name) {
   REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
   return tmpl;
 }
+
+// makeTempDir's directory, removed with whatever the test left in it when the
+// object goes, the test failed or not.
+struct ScopedTempDir {
+  explicit ScopedTempDir(const std::string& name = "test") : path(makeTempDir(name)) {}
+  ~ScopedTempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::string path;
+};
 
 // The permission bits (0777) of an existing file.
 inline unsigned modeOf(const std::string& path) {

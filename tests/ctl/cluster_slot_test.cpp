@@ -15,23 +15,12 @@
 
 #include "ctl/cluster.h"
 #include "ctl/cluster_slot.h"
+#include "tests/test_util.h"
 
 using namespace skiff;
 using namespace skiff::ctl;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/skiff-slot-test-XXXXXX";
-    if (::mkdtemp(tmpl)) path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-};
 
 // Reads one line from fd (the child's report).
 std::string readLine(int fd) {
@@ -123,8 +112,7 @@ TEST_CASE("useSlot: the slot's ranges except the ones given as flags", "[slot]")
 }
 
 TEST_CASE("SlotClaim: two claims in one process get different slots; release frees one", "[slot]") {
-  TempDir dir;
-  REQUIRE(!dir.path.empty());
+  skiff::testing::ScopedTempDir dir("slot-test");
   auto a = SlotClaim::claim(dir.path);
   REQUIRE(a.ok());
   auto b = SlotClaim::claim(dir.path);
@@ -150,8 +138,7 @@ TEST_CASE("SlotClaim: two claims in one process get different slots; release fre
 }
 
 TEST_CASE("SlotClaim: unusable slots are skipped; a full range is an error", "[slot]") {
-  TempDir dir;
-  REQUIRE(!dir.path.empty());
+  skiff::testing::ScopedTempDir dir("slot-test");
   auto a = SlotClaim::claim(dir.path, [](int n) { return n != 1 && n != 2; });
   REQUIRE(a.ok());
   CHECK(a->slot() == 3);
@@ -167,8 +154,7 @@ TEST_CASE("SlotClaim: unusable slots are skipped; a full range is an error", "[s
 }
 
 TEST_CASE("SlotClaim: a claim is released when its holder dies, even by kill -9", "[slot]") {
-  TempDir dir;
-  REQUIRE(!dir.path.empty());
+  skiff::testing::ScopedTempDir dir("slot-test");
   std::string slot;
   pid_t child = forkClaimer(dir.path, {}, /*stay=*/true, slot);
   REQUIRE(child > 0);
@@ -194,8 +180,7 @@ TEST_CASE("SlotClaim: a claim is released when its holder dies, even by kill -9"
 TEST_CASE("SlotClaim: programs the holder starts do not inherit the claim", "[slot]") {
   // `skiff up` starts conmon and runc, and a conmon may outlive it: the claim
   // must end with the holder anyway (O_CLOEXEC).
-  TempDir dir;
-  REQUIRE(!dir.path.empty());
+  skiff::testing::ScopedTempDir dir("slot-test");
   std::string line;
   pid_t child = forkClaimer(
       dir.path,

@@ -20,25 +20,13 @@
 #include "kubelet/images.h"
 #include "kubelet/images_util.h"
 #include "tests/kubelet/source_root.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using skiff::kubelet::ImageStore;
 using skiff::kubelet::images_detail::sha256Of;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "skiff-images-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()));
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 struct Entry {
   std::string name;
@@ -206,7 +194,7 @@ void requireNothingStored(ImageStore& store) {
 }  // namespace
 
 TEST_CASE("a docker save archive from the busybox script loads, lists and resolves", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   runScript(t.path, t.path + "/bb.tar");
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());
@@ -267,7 +255,7 @@ TEST_CASE("a docker save archive from the busybox script loads, lists and resolv
 
 TEST_CASE("an OCI archive from the busybox script (gzip layer) loads; same image, one layer",
           "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   runScript(t.path, "--oci " + t.path + "/oci.tar team/box:1.0");
   runScript(t.path, t.path + "/bb.tar");
   auto store = ImageStore::open(t.path + "/store");
@@ -320,7 +308,7 @@ TEST_CASE("an OCI archive from the busybox script (gzip layer) loads; same image
 }
 
 TEST_CASE("image config fields, multi-layer order, tags moving and untagging", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   std::string base = tarBytes({{"bin", 'd', "", "", 0755}, {"bin/app", 'f', "v1", "", 0755}});
   std::string top = tarBytes({{"bin/app", 'f', "v2", "", 0755}, {"etc/conf", 'f', "c"}}, true);
   // The top layer is gzip-compressed: its diff_id is the sha256 of the plain tar.
@@ -378,7 +366,7 @@ TEST_CASE("image config fields, multi-layer order, tags moving and untagging", "
 }
 
 TEST_CASE("whiteouts become overlayfs whiteouts and opaque directories", "[images][root]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   std::string lower =
       tarBytes({{"d", 'd', "", "", 0755}, {"d/keep", 'f', "k"}, {"gone", 'f', "g"}});
   std::string upper = tarBytes({{".wh.gone", 'f', ""},
@@ -407,7 +395,7 @@ TEST_CASE("whiteouts become overlayfs whiteouts and opaque directories", "[image
 
 TEST_CASE("hostile layers are refused whole, naming the entry, writing nothing outside",
           "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   const std::string outside = t.path + "/outside";
   struct Case {
     std::string what;
@@ -468,7 +456,7 @@ TEST_CASE("hostile layers are refused whole, naming the entry, writing nothing o
 }
 
 TEST_CASE("absolute symlinks resolve inside the root and are allowed", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   std::string layer = tarBytes({{"bin", 'd', "", "", 0755},
                                 {"bin/busybox", 'f', "bb", "", 0755},
                                 {"bin/sh", 'l', "", "/bin/busybox"},
@@ -484,7 +472,7 @@ TEST_CASE("absolute symlinks resolve inside the root and are allowed", "[images]
 }
 
 TEST_CASE("corrupt, truncated and mismatching archives are refused", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());
   std::string plain = tarBytes({{"file", 'f', std::string(200000, 'a') + "end"}});
@@ -553,7 +541,7 @@ TEST_CASE("corrupt, truncated and mismatching archives are refused", "[images]")
 }
 
 TEST_CASE("an OCI archive with a plain layer and the image user", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   std::string plain = tarBytes({{"hello", 'f', "world"}});
   writeFile(t.path + "/o.tar",
             ociArchive(plain, sha256Of(plain), "application/vnd.oci.image.layer.v1.tar",
@@ -592,7 +580,7 @@ TEST_CASE("image table rows and sizes as crictl prints them", "[images]") {
 }
 
 TEST_CASE("concurrent loads of one archive both succeed and store it once", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   runScript(t.path, t.path + "/bb.tar");
   auto s1 = ImageStore::open(t.path + "/store");
   auto s2 = ImageStore::open(t.path + "/store");
@@ -614,7 +602,7 @@ TEST_CASE("concurrent loads of one archive both succeed and store it once", "[im
 }
 
 TEST_CASE("unpacked layers work as overlayfs lower dirs", "[images][root]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   std::string lower = tarBytes(
       {{"d", 'd', "", "", 0755}, {"d/keep", 'f', "k"}, {"gone", 'f', "g"}, {"stays", 'f', "s"}});
   std::string upper = tarBytes({{".wh.gone", 'f', ""},
@@ -639,7 +627,7 @@ TEST_CASE("unpacked layers work as overlayfs lower dirs", "[images][root]") {
 }
 
 TEST_CASE("the busybox image's rootfs runs a shell", "[images][root]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   runScript(t.path, "--oci " + t.path + "/bb.tar");
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());
@@ -658,7 +646,7 @@ TEST_CASE("the busybox image's rootfs runs a shell", "[images][root]") {
 
 TEST_CASE("docker save variants: linked duplicate layers, gzip archive, blobs/ layout",
           "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());
   std::string layer = tarBytes({{"f", 'f', "same"}});
@@ -710,7 +698,7 @@ TEST_CASE("docker save variants: linked duplicate layers, gzip archive, blobs/ l
 }
 
 TEST_CASE("leftovers of a crashed load are swept by the next load", "[images]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("images-test");
   runScript(t.path, t.path + "/bb.tar");
   auto store = ImageStore::open(t.path + "/store");
   REQUIRE(store.ok());

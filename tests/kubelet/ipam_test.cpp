@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "kubelet/ipam.h"
+#include "tests/test_util.h"
 
 using skiff::kubelet::formatIpv4;
 using skiff::kubelet::Ipam;
@@ -17,18 +18,6 @@ using skiff::kubelet::parseIpv4Prefix;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/skiff-ipam-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 }  // namespace
 
@@ -55,7 +44,7 @@ TEST_CASE("IPv4 prefixes parse and bound their range", "[ipam]") {
 
 TEST_CASE("allocation skips network, broadcast and reserved; an owner keeps its address",
           "[ipam]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("ipam-test");
   auto ipam = Ipam::open(t.path + "/ipam", "10.9.0.0/29", {"10.9.0.1"});
   REQUIRE(ipam.ok());
   auto a = (*ipam)->allocate("pod-a");
@@ -72,7 +61,7 @@ TEST_CASE("allocation skips network, broadcast and reserved; an owner keeps its 
 }
 
 TEST_CASE("released addresses come back only after the others; full range is an error", "[ipam]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("ipam-test");
   auto ipam = Ipam::open(t.path, "10.9.0.0/29", {"10.9.0.1"});
   REQUIRE(ipam.ok());
   // /29: .1 reserved, .0 and .7 not usable: .2 .. .6 are five addresses.
@@ -101,7 +90,7 @@ TEST_CASE("released addresses come back only after the others; full range is an 
 }
 
 TEST_CASE("leases persist: a new instance over the same directory sees them", "[ipam]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("ipam-test");
   std::string a, b;
   {
     auto ipam = Ipam::open(t.path + "/x", "10.9.1.0/24", {"10.9.1.1"});
@@ -125,7 +114,7 @@ TEST_CASE("leases persist: a new instance over the same directory sees them", "[
 
 TEST_CASE("concurrent allocators (two instances, several threads) never share an address",
           "[ipam]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("ipam-test");
   auto one = Ipam::open(t.path, "10.9.2.0/24", {"10.9.2.1"});
   auto two = Ipam::open(t.path, "10.9.2.0/24", {"10.9.2.1"});
   REQUIRE(one.ok());
@@ -148,7 +137,7 @@ TEST_CASE("concurrent allocators (two instances, several threads) never share an
 }
 
 TEST_CASE("unusable ranges are refused", "[ipam]") {
-  TempDir t;
+  skiff::testing::ScopedTempDir t("ipam-test");
   auto tiny = Ipam::open(t.path, "10.9.3.0/31");
   REQUIRE_FALSE(tiny.ok());
   CHECK(tiny.error().code == skiff::Code::kBadRequest);

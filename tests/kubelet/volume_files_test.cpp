@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -7,6 +5,7 @@
 #include <sstream>
 
 #include "kubelet/volume_files.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using skiff::Code;
@@ -16,6 +15,7 @@ using skiff::kubelet::PodContext;
 using skiff::kubelet::VolumeFile;
 using skiff::kubelet::volumeFiles;
 using skiff::kubelet::writeVolumeFiles;
+using skiff::testing::modeOf;
 
 namespace {
 
@@ -44,25 +44,6 @@ std::string slurp(const fs::path& p) {
   s << in.rdbuf();
   return s.str();
 }
-
-unsigned modeOf(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "skiff-volfiles-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()));
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 }  // namespace
 
@@ -162,8 +143,8 @@ TEST_CASE("volume files: downwardAPI and projected", "[volumes]") {
 }
 
 TEST_CASE("volume files: written as the kubelet's AtomicWriter lays them out", "[volumes]") {
-  TempDir tmp;
-  fs::path dir = tmp.path / "cfg";
+  skiff::testing::ScopedTempDir tmp("volfiles");
+  fs::path dir = fs::path(tmp.path) / "cfg";
   std::vector<VolumeFile> first = {{"app.conf", "one", 0644}, {"sub/inner", "deep", 0600}};
   auto wrote = writeVolumeFiles(dir.string(), first);
   REQUIRE(wrote);
