@@ -166,6 +166,7 @@ const std::vector<Resource>& resources() {
       {"", "v1", "endpoints", "Endpoints", true, {}},
       {"", "v1", "configmaps", "ConfigMap", true, {}},
       {"", "v1", "secrets", "Secret", true, {}},
+      {"", "v1", "serviceaccounts", "ServiceAccount", true, {}},
       {"", "v1", "events", "Event", true, {}},
       {"", "v1", "bindings", "Binding", true, {}, true},
       {"apps", "v1", "deployments", "Deployment", true, {"status", "scale"}},

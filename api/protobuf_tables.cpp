@@ -158,6 +158,11 @@ Tables buildTables() {
   add(kCore + "Secret",
       {{1, "metadata"}, {2, "data"}, {3, "type"}, {4, "stringData"}, {5, "immutable", P}});
   list(kCore + "SecretList");
+  add(kCore + "ServiceAccount", {{1, "metadata"},
+                                 {2, "secrets"},
+                                 {3, "imagePullSecrets"},
+                                 {4, "automountServiceAccountToken", P}});
+  list(kCore + "ServiceAccountList");
 
   object(kCore + "Node");
   list(kCore + "NodeList");

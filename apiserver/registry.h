@@ -1,9 +1,10 @@
 // The implementation behind RestApi (rest.h), split over several files:
-//   rest.cpp      routing, bootstrap, responses, the namespace finalizer loop
+//   rest.cpp      routing, bootstrap, responses, the namespace loop
 //   reads.cpp     get and list (with the no-parse fast path), Tables
 //   writes.cpp    create, update, patch, binding, scale
 //   deletes.cpp   delete, deletecollection, graceful and finalizer semantics
 //   watch.cpp     watch streams (WatchHub)
+//   service_accounts.cpp  default ServiceAccounts
 //
 // Writes never wait on an I/O thread for other writes: each is a WritePlan
 // committed with Store::commit(); its callback (on the store's writer thread)
@@ -80,6 +81,7 @@ class RestApiImpl : public RestApi {
   ~RestApiImpl() override;
 
   Status bootstrap();
+  Status bootstrapNamespace(const std::string& name);
   void handle(Request request, std::shared_ptr<ResponseWriter> writer) override;
 
   // Used by deletes.cpp and the namespace loop.
@@ -91,6 +93,13 @@ class RestApiImpl : public RestApi {
   void dispatch(const Request& request, const std::shared_ptr<ResponseWriter>& writer);
   void namespaceLoop();
   void finalizeNamespaces();
+  // Runs the namespace loop's next pass now rather than at its next tick.
+  void wakeNamespaceLoop();
+
+  // service_accounts.cpp
+  Status bootstrapDefaultServiceAccount(const std::string& ns);
+  // Creates "default" in each active namespace that lacks it (the namespace loop).
+  void ensureDefaultServiceAccounts();
 
   // reads.cpp
   void get(const Scope& scope, const Request& request, ResponseWriter& writer);
@@ -156,7 +165,7 @@ class RestApiImpl : public RestApi {
   std::mutex loopMu_;  // guards stopping_
   std::condition_variable loopCv_;
   bool stopping_ = false;
-  std::thread loop_;  // namespace finalizer
+  std::thread loop_;  // namespace finalizer, default ServiceAccounts
 };
 
 // Responses (rest.cpp).

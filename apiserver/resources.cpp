@@ -69,6 +69,15 @@ std::vector<ResourceInfo> build() {
     out.push_back(r);
   }
 
+  ResourceInfo sa;
+  sa.version = "v1";
+  sa.plural = "serviceaccounts";
+  sa.singular = "serviceaccount";
+  sa.kind = "ServiceAccount";
+  sa.shortNames = {"sa"};
+  sa.verbs = kAllVerbs;
+  out.push_back(sa);
+
   ResourceInfo nodes;
   nodes.version = "v1";
   nodes.plural = "nodes";

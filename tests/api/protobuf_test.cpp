@@ -623,3 +623,18 @@ TEST_CASE("protobuf: ConfigMap and Secret, bytes as base64", "[protobuf]") {
   CHECK((*secret)["type"] == "Opaque");
   CHECK((*secret)["stringData"] == Json{{"x", "y"}});
 }
+
+TEST_CASE("protobuf: ServiceAccount", "[protobuf]") {
+  // kubectl create serviceaccount sends it. ServiceAccount {1 metadata, 2 secrets,
+  // 3 imagePullSecrets, 4 automountServiceAccountToken}.
+  auto sa = decodeProtobuf(envelope("v1", "ServiceAccount",
+                                    Msg()
+                                        .msg(1, meta("builder"))
+                                        .msg(2, Msg().str(1, "Secret").str(3, "tok"))
+                                        .msg(3, Msg().str(1, "regcred"))
+                                        .flag(4, false)));
+  REQUIRE(sa);
+  CHECK((*sa)["secrets"] == json(R"([{"kind": "Secret", "name": "tok"}])"));
+  CHECK((*sa)["imagePullSecrets"] == json(R"([{"name": "regcred"}])"));
+  CHECK((*sa)["automountServiceAccountToken"] == false);  // a pointer: its zero is kept
+}

@@ -2,7 +2,7 @@
 # Drives a real `skiff apiserver` with the real kubectl 1.32 (issue 2's "done
 # when"): create, apply twice (unchanged), apply a change (configured), get with
 # -o wide/yaml/json, describe, get -w, delete, 401 without a token, the typo error,
-# NodePort collisions, kubectl auth can-i and whoami, kind: List.
+# NodePort collisions, kubectl auth can-i and whoami, kind: List, serviceaccounts.
 source "$(dirname "$0")/kube_lib.sh"
 start_apiserver
 M=$E2E_TMP/manifests
@@ -172,6 +172,24 @@ run_capture out k apply -f "$M/badkey.yaml"
 expect_eq "a bad key is refused" 1 "$RC"
 expect_contains "... naming the key and the rule" \
   'data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters' "$out"
+
+# --- serviceaccounts -----------------------------------------------------------------
+run_capture out k create serviceaccount builder
+expect_eq "create serviceaccount" "serviceaccount/builder created" "$out"
+run_capture out k get sa
+header=$(head -n1 <<<"$out" | tr -s ' ')
+expect_eq "get sa header" "NAME SECRETS AGE" "$header"
+expect_contains "the default ServiceAccount is there" "default   0" "$out"
+expect_contains "... and builder" "builder   0" "$out"
+run_capture out k create serviceaccount Bad_Name
+expect_eq "a bad ServiceAccount name is refused" 1 "$RC"
+expect_contains "... naming the field" "metadata.name: Invalid value" "$out"
+check "delete sa builder" k delete sa builder
+check "create namespace sa-team" k create namespace sa-team
+for _ in $(seq 50); do k get sa default -n sa-team >/dev/null 2>&1 && break; sleep 0.1; done
+run_capture out k get sa default -n sa-team
+expect_eq "a new namespace gets a default ServiceAccount" 0 "$RC"
+k delete namespace sa-team --wait=false >/dev/null
 
 # --- the typo: port instead of ports ------------------------------------------------
 cat >"$M/typo.yaml" <<'YAML'
