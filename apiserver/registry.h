@@ -4,7 +4,7 @@
 //   writes.cpp    create, update, patch, binding, scale
 //   deletes.cpp   delete, deletecollection, graceful and finalizer semantics
 //   watch.cpp     watch streams (WatchHub)
-//   service_accounts.cpp  default ServiceAccounts
+//   service_accounts.cpp  the token subresource, default ServiceAccounts
 //
 // Writes never wait on an I/O thread for other writes: each is a WritePlan
 // committed with Store::commit(); its callback (on the store's writer thread)
@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/decode.h"
 #include "api/json.h"
 #include "api/schema.h"
 #include "apiserver/allocator.h"
@@ -97,6 +98,8 @@ class RestApiImpl : public RestApi {
   void wakeNamespaceLoop();
 
   // service_accounts.cpp
+  void createToken(const Scope& scope, const Request& request,
+                   std::shared_ptr<ResponseWriter> writer);
   Status bootstrapDefaultServiceAccount(const std::string& ns);
   // Creates "default" in each active namespace that lacks it (the namespace loop).
   void ensureDefaultServiceAccounts();
@@ -177,6 +180,11 @@ bool wantsTable(const Request& request);
 // Stored JSON text -> object (kInternal on corruption).
 Result<api::Json> parseStored(const std::string& text);
 bool isDryRun(const Request& request);
+// The fieldValidation query parameter (writes.cpp); kBadRequest when unknown.
+Result<api::UnknownFields> unknownFieldsMode(const Request& request);
+// Decoder warnings as Kubernetes' Warning headers (writes.cpp).
+std::vector<std::pair<std::string, std::string>> warningHeaders(
+    const std::vector<std::string>& warnings);
 // The autoscaling/v1 Scale of a deployment or replicaset (reads.cpp).
 api::Json scaleOf(const api::Json& object, storage::Revision rv);
 

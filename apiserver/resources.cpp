@@ -76,6 +76,8 @@ std::vector<ResourceInfo> build() {
   sa.kind = "ServiceAccount";
   sa.shortNames = {"sa"};
   sa.verbs = kAllVerbs;
+  // POST a TokenRequest, get it back with a signed token (service_accounts.cpp).
+  sa.subresources = {{"token", "authentication.k8s.io", "v1", "TokenRequest", {"create"}}};
   out.push_back(sa);
 
   ResourceInfo nodes;
