@@ -149,14 +149,15 @@ void RestApiImpl::createToken(const Scope& scope, const Request& request,
     const std::string name = ref->value("name", "");
     const std::string uid = ref->value("uid", "");
     const BindableKind* bindable = bindableKind(kind);
-    // schema.FromAPIVersionAndKind: "v1" and "" are the core group.
-    if (!bindable || (apiVersion != "v1" && !apiVersion.empty())) {
-      const std::string group = apiVersion.substr(
-          0, apiVersion.rfind('/') == std::string::npos ? 0 : apiVersion.rfind('/'));
-      const std::string version = apiVersion.substr(apiVersion.rfind('/') + 1);
+    // schema.FromAPIVersionAndKind: the group is what precedes a '/'; only the
+    // core group's kinds bind, whatever the version (as Kubernetes checks).
+    const size_t slash = apiVersion.find('/');
+    const std::string group = slash == std::string::npos ? "" : apiVersion.substr(0, slash);
+    const std::string version =
+        slash == std::string::npos ? apiVersion : apiVersion.substr(slash + 1);
+    if (!bindable || !group.empty())
       return fail(badRequest("cannot bind token to object of type " + group + "/" + version +
                              ", Kind=" + kind));
-    }
     auto bound = getBindable(store_, *bindable, scope.ns, name);
     if (!bound) return fail(bound.error());
     if (kind == "Pod") {
