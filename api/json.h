@@ -11,6 +11,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,12 @@ const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path);
 
 // Standard base64 with padding (RFC 4648), as Go encodes []byte in JSON.
 std::string base64Encode(std::string_view bytes);
+
+// base64url without padding (RFC 4648 section 5), as JSON Web Tokens encode
+// their parts (RFC 7515). The decoder takes only that form: '-' and '_', no
+// '=' and no other byte; nullopt otherwise (a length of 1 mod 4 included).
+std::string base64UrlEncode(std::string_view bytes);
+std::optional<std::string> base64UrlDecode(std::string_view text);
 
 // Lenient readers for code that walks many fields of objects it did not
 // validate (informer caches): a missing member, one of another type, or an

@@ -153,7 +153,7 @@ void closure(const TypeDef* t, std::set<const TypeDef*>& out) {
 struct Resource {
   std::string group, version, plural, kind;
   bool namespaced;
-  std::vector<std::string> subresources;  // "status", "scale", "binding", "log"
+  std::vector<std::string> subresources;  // "status", "scale", "binding", "log", "token"
   bool createOnly = false;                // bindings and the self reviews: never stored
 };
 
@@ -166,6 +166,7 @@ const std::vector<Resource>& resources() {
       {"", "v1", "endpoints", "Endpoints", true, {}},
       {"", "v1", "configmaps", "ConfigMap", true, {}},
       {"", "v1", "secrets", "Secret", true, {}},
+      {"", "v1", "serviceaccounts", "ServiceAccount", true, {"token"}},
       {"", "v1", "events", "Event", true, {}},
       {"", "v1", "bindings", "Binding", true, {}, true},
       {"apps", "v1", "deployments", "Deployment", true, {"status", "scale"}},
@@ -434,6 +435,12 @@ class PathBuilder {
         s["post"] = op("create" + subSuffix, "create binding of a Pod", "post",
                        {"", "v1", "Binding"}, gvTag, writeParams(false), &bindingName, jsonTypes,
                        {{"200", bindingName}, {"201", bindingName}, {"202", bindingName}});
+      } else if (sub == "token") {
+        const std::string tokenName = "io.k8s.api.authentication.v1.TokenRequest";
+        s["post"] =
+            op("create" + subSuffix, "create token of a ServiceAccount", "post",
+               {"authentication.k8s.io", "v1", "TokenRequest"}, gvTag, writeParams(false),
+               &tokenName, jsonTypes, {{"200", tokenName}, {"201", tokenName}, {"202", tokenName}});
       } else if (sub == "log") {
         Json logParams = Json::array();
         for (const char* q : {"container", "follow", "previous", "sinceSeconds", "tailLines",
@@ -508,6 +515,8 @@ Json schemasFor(Flavor f, const std::string& groupVersion) {
         r.subresources.end()) {
       closure(findType("io.k8s.api.core.v1.Binding"), types);
     }
+    if (std::find(r.subresources.begin(), r.subresources.end(), "token") != r.subresources.end())
+      closure(findType("io.k8s.api.authentication.v1.TokenRequest"), types);
   }
   for (const char* meta : {"Status", "DeleteOptions", "WatchEvent"}) {
     closure(findType(kMetaPrefix + meta), types);

@@ -158,6 +158,11 @@ Tables buildTables() {
   add(kCore + "Secret",
       {{1, "metadata"}, {2, "data"}, {3, "type"}, {4, "stringData"}, {5, "immutable", P}});
   list(kCore + "SecretList");
+  add(kCore + "ServiceAccount", {{1, "metadata"},
+                                 {2, "secrets"},
+                                 {3, "imagePullSecrets"},
+                                 {4, "automountServiceAccountToken", P}});
+  list(kCore + "ServiceAccountList");
 
   object(kCore + "Node");
   list(kCore + "NodeList");
@@ -556,10 +561,17 @@ Tables buildTables() {
       {{1, "type"}, {2, "status"}, {3, "lastTransitionTime"}, {4, "reason"}, {5, "message"}});
 
   // ---- autoscaling/v1 ----
-  // ---- authentication/v1, authorization/v1: the self reviews ----
+  // ---- authentication/v1, authorization/v1: the self reviews, TokenRequest ----
   add(kAuthentication + "SelfSubjectReview", {{1, "metadata"}, {2, "status"}});
   add(kAuthentication + "SelfSubjectReviewStatus", {{1, "userInfo"}});
   add(kAuthentication + "UserInfo", {{1, "username"}, {2, "uid"}, {3, "groups"}});
+  // A ServiceAccount's token subresource (`kubectl create token` sends it).
+  object(kAuthentication + "TokenRequest");
+  add(kAuthentication + "TokenRequestSpec",
+      {{1, "audiences"}, {4, "expirationSeconds", P}, {3, "boundObjectRef"}});
+  add(kAuthentication + "BoundObjectReference",
+      {{1, "kind"}, {2, "apiVersion"}, {3, "name"}, {4, "uid"}});
+  add(kAuthentication + "TokenRequestStatus", {{1, "token"}, {2, "expirationTimestamp"}});
   object(kAuthorization + "SelfSubjectAccessReview");
   add(kAuthorization + "SelfSubjectAccessReviewSpec",
       {{1, "resourceAttributes"}, {2, "nonResourceAttributes"}});

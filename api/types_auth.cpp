@@ -1,7 +1,9 @@
 // authentication.k8s.io/v1 SelfSubjectReview and authorization.k8s.io/v1
 // SelfSubjectAccessReview and SelfSubjectRulesReview: the questions `kubectl
-// auth whoami` and `kubectl auth can-i` ask about the caller, as
-// k8s.io/api/authentication/v1 and authorization/v1 types.go. Never stored.
+// auth whoami` and `kubectl auth can-i` ask about the caller, and
+// authentication.k8s.io/v1 TokenRequest, the body of a ServiceAccount's token
+// subresource; as k8s.io/api/authentication/v1 and authorization/v1 types.go.
+// Never stored.
 #include "api/types_internal.h"
 
 namespace skiff::api::model {
@@ -22,6 +24,20 @@ void defineAuth(Model& m) {
         "UserInfo holds the information about the user needed to implement the user.Info "
         "interface.",
         {str("username"), str("uid"), strs("groups").atomic()});
+
+  m.kind(kAuthentication + "TokenRequest", {"authentication.k8s.io", "v1", "TokenRequest"},
+         "TokenRequest requests a token for a given service account.",
+         {obj("spec", n("TokenRequestSpec")).req(), obj("status", n("TokenRequestStatus"))});
+  m.def(kAuthentication + "TokenRequestSpec",
+        "TokenRequestSpec contains client provided parameters of a token request.",
+        {strs("audiences").atomic().req(), i64("expirationSeconds"),
+         obj("boundObjectRef", n("BoundObjectReference"))});
+  m.def(kAuthentication + "BoundObjectReference",
+        "BoundObjectReference is a reference to an object that a token is bound to.",
+        {str("kind"), str("apiVersion"), str("name"), str("uid")});
+  m.def(kAuthentication + "TokenRequestStatus",
+        "TokenRequestStatus is the result of a token request.",
+        {str("token").req(), time("expirationTimestamp").req()});
 
   m.kind(kAuthorization + "SelfSubjectAccessReview",
          {"authorization.k8s.io", "v1", "SelfSubjectAccessReview"},

@@ -1,5 +1,6 @@
 // core/v1 kinds other than Pod: Namespace, Service, Endpoints, ConfigMap,
-// Secret, Node, Event, Binding, and the references they share, as k8s.io/api/core/v1/types.go.
+// Secret, ServiceAccount, Node, Event, Binding, and the references they share,
+// as k8s.io/api/core/v1/types.go.
 #include "api/types_internal.h"
 
 namespace skiff::api::model {
@@ -171,6 +172,21 @@ void defineConfigData(Model& m) {
   m.list(kCore + "SecretList", {"", "v1", "SecretList"}, secret);
 }
 
+// ServiceAccount: an identity for processes in pods. Its tokens come from the
+// serviceaccounts/token subresource (authentication.k8s.io/v1 TokenRequest).
+void defineServiceAccount(Model& m) {
+  auto c = [&](const char* n) { return m.ref(kCore + n); };
+  TypeDef* sa = m.kind(
+      kCore + "ServiceAccount", {"", "v1", "ServiceAccount"},
+      "ServiceAccount binds together: * a name, understood by users, and perhaps by peripheral "
+      "systems, for an identity * a principal that can be authenticated and authorized * a set "
+      "of secrets",
+      {arr("secrets", c("ObjectReference")).merge("name"),
+       arr("imagePullSecrets", c("LocalObjectReference")).atomic(),
+       boolean("automountServiceAccountToken")});
+  m.list(kCore + "ServiceAccountList", {"", "v1", "ServiceAccountList"}, sa);
+}
+
 void defineCore(Model& m) {
   auto c = [&](const char* n) { return m.ref(kCore + n); };
   TypeDef* ns =
@@ -203,6 +219,7 @@ void defineCore(Model& m) {
   defineService(m);
   defineEndpoints(m);
   defineConfigData(m);
+  defineServiceAccount(m);
   defineNode(m);
   defineEvent(m);
 }

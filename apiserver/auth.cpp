@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "apiserver/http_server.h"
 #include "apiserver/tls.h"
@@ -20,16 +21,18 @@ std::string trim(std::string s) {
   return s;
 }
 
-}  // namespace
+const char kHex[] = "0123456789abcdef";
 
-Result<std::string> ensureAdminToken(const std::string& dataDir) {
+// DIR/pki/NAME: 32 random bytes as hex, created (with DIR/pki, 0700) when
+// missing and kept 0600; what admin.token and service-account.key hold.
+Result<std::string> ensureSecretFile(const std::string& dataDir, const char* name) {
   std::string dir = dataDir + "/pki";
-  std::string path = dir + "/admin.token";
+  std::string path = dir + "/" + name;
   auto existing = readWholeFile(path);
   if (existing) {
-    std::string token = trim(*existing);
-    if (token.size() >= 32) return token;
-    return makeError(Code::kInternal, "read " + path + ": token too short");
+    std::string secret = trim(*existing);
+    if (secret.size() >= 32) return secret;
+    return makeError(Code::kInternal, "read " + path + ": too short");
   }
   if (existing.error().code != Code::kNotFound) return existing.error();
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
@@ -37,14 +40,31 @@ Result<std::string> ensureAdminToken(const std::string& dataDir) {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1)
     return makeError(Code::kInternal, "create " + path + ": no randomness");
-  static const char kHex[] = "0123456789abcdef";
-  std::string token;
+  std::string secret;
   for (unsigned char c : raw) {
-    token += kHex[c >> 4];
-    token += kHex[c & 15];
+    secret += kHex[c >> 4];
+    secret += kHex[c & 15];
   }
-  if (auto st = writeFileAtomic(path, token + "\n", {.mode = 0600}); !st) return st.error();
-  return token;
+  if (auto st = writeFileAtomic(path, secret + "\n", {.mode = 0600}); !st) return st.error();
+  return secret;
+}
+
+}  // namespace
+
+Result<std::string> ensureAdminToken(const std::string& dataDir) {
+  return ensureSecretFile(dataDir, "admin.token");
+}
+
+Result<std::string> ensureServiceAccountKey(const std::string& dataDir) {
+  auto hex = ensureSecretFile(dataDir, "service-account.key");
+  if (!hex) return hex.error();
+  const std::string path = dataDir + "/pki/service-account.key";
+  if (hex->size() != 64 || hex->find_first_not_of(kHex) != std::string::npos)
+    return makeError(Code::kInternal, "read " + path + ": want 64 hex digits");
+  std::string key;
+  for (size_t i = 0; i < hex->size(); i += 2)
+    key += static_cast<char>(std::stoi(hex->substr(i, 2), nullptr, 16));
+  return key;
 }
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {
@@ -69,8 +89,12 @@ std::string TokenAuthenticator::authenticate(const Request& request) const {
   token.remove_prefix(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  if (token.empty() || token_.empty()) return "";
-  return constantTimeEquals(token, token_) ? "admin" : "";
+  if (token.empty()) return "";
+  if (!token_.empty() && constantTimeEquals(token, token_)) return "admin";
+  if (serviceAccountKey_.empty() || token.find('.') == std::string_view::npos) return "";
+  auto claims = verifyServiceAccountToken(token, serviceAccountKey_, std::time(nullptr));
+  if (!claims || (live_ && !live_(*claims))) return "";
+  return claims->userName();
 }
 
 std::string unauthorizedBody() {

@@ -1,9 +1,10 @@
 // The implementation behind RestApi (rest.h), split over several files:
-//   rest.cpp      routing, bootstrap, responses, the namespace finalizer loop
+//   rest.cpp      routing, bootstrap, responses, the namespace loop
 //   reads.cpp     get and list (with the no-parse fast path), Tables
 //   writes.cpp    create, update, patch, binding, scale
 //   deletes.cpp   delete, deletecollection, graceful and finalizer semantics
 //   watch.cpp     watch streams (WatchHub)
+//   service_accounts.cpp  the token subresource, default ServiceAccounts
 //
 // Writes never wait on an I/O thread for other writes: each is a WritePlan
 // committed with Store::commit(); its callback (on the store's writer thread)
@@ -29,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/decode.h"
 #include "api/json.h"
 #include "api/schema.h"
 #include "apiserver/allocator.h"
@@ -80,6 +82,7 @@ class RestApiImpl : public RestApi {
   ~RestApiImpl() override;
 
   Status bootstrap();
+  Status bootstrapNamespace(const std::string& name);
   void handle(Request request, std::shared_ptr<ResponseWriter> writer) override;
 
   // Used by deletes.cpp and the namespace loop.
@@ -91,6 +94,15 @@ class RestApiImpl : public RestApi {
   void dispatch(const Request& request, const std::shared_ptr<ResponseWriter>& writer);
   void namespaceLoop();
   void finalizeNamespaces();
+  // Runs the namespace loop's next pass now rather than at its next tick.
+  void wakeNamespaceLoop();
+
+  // service_accounts.cpp
+  void createToken(const Scope& scope, const Request& request,
+                   std::shared_ptr<ResponseWriter> writer);
+  Status bootstrapDefaultServiceAccount(const std::string& ns);
+  // Creates "default" in each active namespace that lacks it (the namespace loop).
+  void ensureDefaultServiceAccounts();
 
   // reads.cpp
   void get(const Scope& scope, const Request& request, ResponseWriter& writer);
@@ -156,7 +168,7 @@ class RestApiImpl : public RestApi {
   std::mutex loopMu_;  // guards stopping_
   std::condition_variable loopCv_;
   bool stopping_ = false;
-  std::thread loop_;  // namespace finalizer
+  std::thread loop_;  // namespace finalizer, default ServiceAccounts
 };
 
 // Responses (rest.cpp).
@@ -168,6 +180,11 @@ bool wantsTable(const Request& request);
 // Stored JSON text -> object (kInternal on corruption).
 Result<api::Json> parseStored(const std::string& text);
 bool isDryRun(const Request& request);
+// The fieldValidation query parameter (writes.cpp); kBadRequest when unknown.
+Result<api::UnknownFields> unknownFieldsMode(const Request& request);
+// Decoder warnings as Kubernetes' Warning headers (writes.cpp).
+std::vector<std::pair<std::string, std::string>> warningHeaders(
+    const std::vector<std::string>& warnings);
 // The autoscaling/v1 Scale of a deployment or replicaset (reads.cpp).
 api::Json scaleOf(const api::Json& object, storage::Revision rv);
 

@@ -69,6 +69,17 @@ std::vector<ResourceInfo> build() {
     out.push_back(r);
   }
 
+  ResourceInfo sa;
+  sa.version = "v1";
+  sa.plural = "serviceaccounts";
+  sa.singular = "serviceaccount";
+  sa.kind = "ServiceAccount";
+  sa.shortNames = {"sa"};
+  sa.verbs = kAllVerbs;
+  // POST a TokenRequest, get it back with a signed token (service_accounts.cpp).
+  sa.subresources = {{"token", "authentication.k8s.io", "v1", "TokenRequest", {"create"}}};
+  out.push_back(sa);
+
   ResourceInfo nodes;
   nodes.version = "v1";
   nodes.plural = "nodes";

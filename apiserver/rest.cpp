@@ -1,4 +1,5 @@
-// Routing, bootstrap and the namespace finalizer loop of the REST API. The
+// Routing, bootstrap and the namespace loop (finalizer, default ServiceAccounts)
+// of the REST API. The
 // handlers live in reads.cpp, writes.cpp, deletes.cpp and watch.cpp; see
 // registry.h for how they fit together.
 #include "apiserver/rest.h"
@@ -104,24 +105,30 @@ void RestApiImpl::endCommit() {
   if (--inflight_ == 0) inflightCv_.notify_all();
 }
 
+Status RestApiImpl::bootstrapNamespace(const std::string& name) {
+  std::string key = "/registry/namespaces/" + name;
+  if (store_.get(key).ok()) return {};
+  Json ns = {{"apiVersion", "v1"},
+             {"kind", "Namespace"},
+             {"metadata",
+              {{"name", name},
+               {"uid", newUid()},
+               {"creationTimestamp", nowRfc3339()},
+               {"labels", {{"kubernetes.io/metadata.name", name}}}}},
+             {"spec", {{"finalizers", {"kubernetes"}}}},
+             {"status", {{"phase", "Active"}}}};
+  storage::Op op;
+  op.key = key;
+  op.encode = [ns](storage::Revision rv) { return encodeWithRevision(ns, rv); };
+  auto r = store_.commitSync({op});
+  if (!r && r.error().code != Code::kAlreadyExists) return r.error();
+  return {};
+}
+
 Status RestApiImpl::bootstrap() {
   for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
-    std::string key = std::string("/registry/namespaces/") + name;
-    if (store_.get(key).ok()) continue;
-    Json ns = {{"apiVersion", "v1"},
-               {"kind", "Namespace"},
-               {"metadata",
-                {{"name", name},
-                 {"uid", newUid()},
-                 {"creationTimestamp", nowRfc3339()},
-                 {"labels", {{"kubernetes.io/metadata.name", name}}}}},
-               {"spec", {{"finalizers", {"kubernetes"}}}},
-               {"status", {{"phase", "Active"}}}};
-    storage::Op op;
-    op.key = key;
-    op.encode = [ns](storage::Revision rv) { return encodeWithRevision(ns, rv); };
-    auto r = store_.commitSync({op});
-    if (!r && r.error().code != Code::kAlreadyExists) return r.error();
+    if (auto st = bootstrapNamespace(name); !st) return st;
+    if (auto st = bootstrapDefaultServiceAccount(name); !st) return st;
   }
   auto repaired = allocator_->repair();
   if (!repaired) return repaired.error();
@@ -356,6 +363,8 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
     } else {
       respondError(*writer, methodNotAllowed());
     }
+  } else if (r.plural == "serviceaccounts" && scope.sub == "token") {
+    createToken(scope, request, writer);
   } else if (r.plural == "pods" && (scope.sub == "log" || scope.sub == "exec")) {
     // Served by the pod's kubelet (pod_proxy.h).
     proxyPodSubresource(store_, options_.kubeletToken, scope.ns, scope.name, scope.sub, request,
@@ -460,7 +469,11 @@ void RestApiImpl::runWriteAndRespond(Planner planner, const Scope& scope,
            });
 }
 
-// ---- namespace finalizer ----
+// ---- namespace finalizer and default ServiceAccounts ----
+
+void RestApiImpl::wakeNamespaceLoop() {
+  loopCv_.notify_all();
+}
 
 void RestApiImpl::namespaceLoop() {
   nameThisThread("api-namespaces");
@@ -471,8 +484,9 @@ void RestApiImpl::namespaceLoop() {
     lock.unlock();
     try {
       finalizeNamespaces();
+      ensureDefaultServiceAccounts();
     } catch (const std::exception& e) {
-      logError("namespace finalizer failed", {{"error", e.what()}});
+      logError("namespace loop failed", {{"error", e.what()}});
     }
     lock.lock();
   }

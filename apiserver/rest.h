@@ -27,13 +27,17 @@ struct RestOptions {
   // Bearer token presented to kubelets for pods/log and pods/exec (pod_proxy.h);
   // ApiServer sets the admin token. Empty: those subresources answer 503.
   std::string kubeletToken;
+  // The key that signs service account tokens (auth.h ensureServiceAccountKey);
+  // ApiServer sets it. Empty: serviceaccounts/token answers 503.
+  std::string serviceAccountKey;
 };
 
 class RestApi {
  public:
   // Bootstraps what must exist from first start (namespaces default,
-  // kube-system, kube-public, kube-node-lease) and rebuilds the allocators from
-  // stored Services. `store` must outlive the RestApi.
+  // kube-system, kube-public, kube-node-lease, each with its ServiceAccount
+  // "default") and rebuilds the allocators from stored Services. `store` must
+  // outlive the RestApi.
   static Result<std::unique_ptr<RestApi>> create(storage::Store& store, RestOptions options);
   virtual ~RestApi() = default;
 

@@ -22,6 +22,7 @@
 #include "apiserver/http_server.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/master_endpoints.h"
+#include "apiserver/service_accounts.h"
 #include "apiserver/tls.h"
 #include "base/log.h"
 #include "base/thread.h"
@@ -68,7 +69,10 @@ class ApiServerImpl final : public ApiServer {
 
     auto token = ensureAdminToken(dir);
     if (!token) return token.error();
+    auto saKey = ensureServiceAccountKey(dir);
+    if (!saKey) return saKey.error();
     RestOptions restOptions = options_.rest;
+    restOptions.serviceAccountKey = *saKey;
     // pods/log and pods/exec reach kubelets with the admin token (kubelet/server.h).
     if (restOptions.kubeletToken.empty()) restOptions.kubeletToken = *token;
     auto rest = RestApi::create(*store_, restOptions);
@@ -86,7 +90,10 @@ class ApiServerImpl final : public ApiServer {
     if (!options_.advertiseAddress.empty()) sans.push_back(options_.advertiseAddress);
     auto pki = ensurePki(dir, sans);
     if (!pki) return pki.error();
-    auth_ = std::make_unique<TokenAuthenticator>(*token);
+    auth_ = std::make_unique<TokenAuthenticator>(
+        *token, *saKey, [store = store_.get()](const ServiceAccountClaims& claims) {
+          return serviceAccountTokenLive(*store, claims);
+        });
 
     HttpServerOptions ho;
     ho.listen = options_.listen;

@@ -14,8 +14,6 @@ namespace skiff::apiserver {
 
 using api::Json;
 
-namespace {
-
 Result<api::UnknownFields> unknownFieldsMode(const Request& request) {
   std::string v = request.param("fieldValidation");
   if (v.empty() || v == "Strict") return api::UnknownFields::kStrict;
@@ -38,6 +36,8 @@ std::vector<std::pair<std::string, std::string>> warningHeaders(
   }
   return out;
 }
+
+namespace {
 
 Result<api::Decoded> decodeBody(const std::string& body, const ResourceInfo& r,
                                 api::UnknownFields mode) {
@@ -216,6 +216,9 @@ void RestApiImpl::create(const Scope& scope, const Request& request,
         return plan;
       },
       scope, writer);
+  // A new namespace gets its default ServiceAccount at once, not at the
+  // loop's next tick (which still catches it should this wake come early).
+  if (scope.resource->plural == "namespaces") wakeNamespaceLoop();
 }
 
 // ---- update ----
@@ -430,9 +433,16 @@ void RestApiImpl::review(const Scope& scope, const Request& request,
   md.erase("namespace");
   md["creationTimestamp"] = nullptr;  // as Kubernetes answers: never created
   if (r.kind == "SelfSubjectReview") {
-    review["status"] = {
-        {"userInfo",
-         {{"username", request.user}, {"groups", {"system:masters", "system:authenticated"}}}}};
+    // A ServiceAccount's groups, as Kubernetes' serviceaccount.UserInfo gives
+    // them; everyone else is the admin.
+    Json groups = {"system:masters", "system:authenticated"};
+    const std::string saPrefix = "system:serviceaccount:";
+    if (request.user.rfind(saPrefix, 0) == 0) {
+      std::string ns = request.user.substr(saPrefix.size());
+      ns = ns.substr(0, ns.find(':'));
+      groups = {"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"};
+    }
+    review["status"] = {{"userInfo", {{"username", request.user}, {"groups", groups}}}};
   } else if (r.kind == "SelfSubjectAccessReview") {
     const Json* resource = fieldAt(review, "spec", "resourceAttributes");
     const Json* nonResource = fieldAt(review, "spec", "nonResourceAttributes");

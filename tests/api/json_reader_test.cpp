@@ -219,3 +219,21 @@ TEST_CASE("lenient readers give zero values for missing or mistyped members", "[
   CHECK(array(o, "s").empty());
   CHECK(array(o, "missing").empty());
 }
+
+TEST_CASE("base64url: RFC 4648 vectors, no padding, strict decoding", "[json]") {
+  using skiff::api::base64UrlDecode;
+  using skiff::api::base64UrlEncode;
+  // RFC 4648 section 10, padding stripped.
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
+      {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    CHECK(base64UrlEncode(plain) == encoded);
+    CHECK(base64UrlDecode(encoded) == std::optional<std::string>(plain));
+  }
+  // The URL alphabet: 0xfb 0xff encode to "-_8" where standard base64 has "+/8=".
+  CHECK(base64UrlEncode("\xfb\xff") == "-_8");
+  CHECK(base64UrlDecode("-_8") == std::optional<std::string>("\xfb\xff"));
+  for (const char* bad : {"+/8", "Zg==", "Z", "Zm9v!", "Zh"})  // "Zh": stray low bits
+    CHECK_FALSE(base64UrlDecode(bad));
+}

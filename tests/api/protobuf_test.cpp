@@ -623,3 +623,35 @@ TEST_CASE("protobuf: ConfigMap and Secret, bytes as base64", "[protobuf]") {
   CHECK((*secret)["type"] == "Opaque");
   CHECK((*secret)["stringData"] == Json{{"x", "y"}});
 }
+
+TEST_CASE("protobuf: ServiceAccount and TokenRequest", "[protobuf]") {
+  // kubectl create serviceaccount / create token send these. ServiceAccount {1
+  // metadata, 2 secrets, 3 imagePullSecrets, 4 automountServiceAccountToken};
+  // TokenRequest {1 metadata, 2 spec, 3 status}; TokenRequestSpec {1 audiences,
+  // 4 expirationSeconds, 3 boundObjectRef}; BoundObjectReference {1 kind,
+  // 2 apiVersion, 3 name, 4 uid}.
+  auto sa = decodeProtobuf(envelope("v1", "ServiceAccount",
+                                    Msg()
+                                        .msg(1, meta("builder"))
+                                        .msg(2, Msg().str(1, "Secret").str(3, "tok"))
+                                        .msg(3, Msg().str(1, "regcred"))
+                                        .flag(4, false)));
+  REQUIRE(sa);
+  CHECK((*sa)["secrets"] == json(R"([{"kind": "Secret", "name": "tok"}])"));
+  CHECK((*sa)["imagePullSecrets"] == json(R"([{"name": "regcred"}])"));
+  CHECK((*sa)["automountServiceAccountToken"] == false);  // a pointer: its zero is kept
+
+  auto tr = decodeProtobuf(
+      envelope("authentication.k8s.io/v1", "TokenRequest",
+               Msg().msg(1, Msg()).msg(
+                   2, Msg()
+                          .str(1, "api")
+                          .str(1, "vault")
+                          .num(4, 3607)
+                          .msg(3, Msg().str(1, "Pod").str(2, "v1").str(3, "p").str(4, "u-1")))));
+  REQUIRE(tr);
+  CHECK((*tr)["apiVersion"] == "authentication.k8s.io/v1");
+  CHECK((*tr)["kind"] == "TokenRequest");
+  CHECK((*tr)["spec"] == json(R"({"audiences": ["api", "vault"], "expirationSeconds": 3607,
+      "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "p", "uid": "u-1"}})"));
+}

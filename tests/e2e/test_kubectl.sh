@@ -2,7 +2,8 @@
 # Drives a real `skiff apiserver` with the real kubectl 1.32 (issue 2's "done
 # when"): create, apply twice (unchanged), apply a change (configured), get with
 # -o wide/yaml/json, describe, get -w, delete, 401 without a token, the typo error,
-# NodePort collisions, kubectl auth can-i and whoami, kind: List.
+# NodePort collisions, kubectl auth can-i and whoami, kind: List, serviceaccounts
+# and a token from `kubectl create token` that authenticates.
 source "$(dirname "$0")/kube_lib.sh"
 start_apiserver
 M=$E2E_TMP/manifests
@@ -172,6 +173,52 @@ run_capture out k apply -f "$M/badkey.yaml"
 expect_eq "a bad key is refused" 1 "$RC"
 expect_contains "... naming the key and the rule" \
   'data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters' "$out"
+
+# --- serviceaccounts and their tokens ------------------------------------------------
+run_capture out k create serviceaccount builder
+expect_eq "create serviceaccount" "serviceaccount/builder created" "$out"
+run_capture out k get sa
+header=$(head -n1 <<<"$out" | tr -s ' ')
+expect_eq "get sa header" "NAME SECRETS AGE" "$header"
+expect_contains "the default ServiceAccount is there" "default   0" "$out"
+expect_contains "... and builder" "builder   0" "$out"
+run_capture out k create serviceaccount Bad_Name
+expect_eq "a bad ServiceAccount name is refused" 1 "$RC"
+expect_contains "... naming the field" "metadata.name: Invalid value" "$out"
+run_capture TOKEN k create token builder
+expect_eq "create token exits 0" 0 "$RC"
+expect_eq "the token is a JWT" 3 "$(tr '.' '\n' <<<"$TOKEN" | wc -l)"
+payload=$(cut -d. -f2 <<<"$TOKEN" | tr '_-' '/+')
+while [ $(( ${#payload} % 4 )) -ne 0 ]; do payload="$payload="; done
+expect_contains "its subject is the ServiceAccount" \
+  '"sub":"system:serviceaccount:default:builder"' "$(base64 -d <<<"$payload")"
+run_capture out "$KUBECTL" --kubeconfig "$KUBECONFIG" --token "$TOKEN" get pods -A
+expect_eq "the token authenticates kubectl" 0 "$RC"
+run_capture out "$KUBECTL" --kubeconfig "$KUBECONFIG" --token "$TOKEN" auth whoami
+expect_contains "whoami names the ServiceAccount" "system:serviceaccount:default:builder" "$out"
+sig=${TOKEN##*.}
+case "${sig:0:1}" in A) flip=B ;; *) flip=A ;; esac
+TAMPERED="${TOKEN%.*}.$flip${sig:1}"
+run_capture out "$KUBECTL" --kubeconfig "$KUBECONFIG" --token "$TAMPERED" get pods
+expect_eq "a tampered token fails" 1 "$RC"
+expect_contains "... as Unauthorized" "error: You must be logged in to the server (Unauthorized)" "$out"
+code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  "https://127.0.0.1:$PORT/api/v1/namespaces/default/pods")
+expect_eq "curl with the token is 200" 200 "$code"
+run_capture out k create token builder --duration=1m
+expect_eq "a token shorter than 10 minutes is refused" 1 "$RC"
+expect_contains "... naming the field" \
+  "spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes" "$out"
+run_capture out k create token ghost
+expect_contains "no token for a missing ServiceAccount" 'serviceaccounts "ghost" not found' "$out"
+check "delete sa builder" k delete sa builder
+run_capture out "$KUBECTL" --kubeconfig "$KUBECONFIG" --token "$TOKEN" get pods
+expect_contains "a deleted ServiceAccount's token stops working" "Unauthorized" "$out"
+check "create namespace sa-team" k create namespace sa-team
+for _ in $(seq 50); do k get sa default -n sa-team >/dev/null 2>&1 && break; sleep 0.1; done
+run_capture out k create token default -n sa-team
+expect_eq "a new namespace's default ServiceAccount issues tokens" 0 "$RC"
+k delete namespace sa-team --wait=false >/dev/null
 
 # --- the typo: port instead of ports ------------------------------------------------
 cat >"$M/typo.yaml" <<'YAML'
