@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/time.h"
 #include "base/log.h"
 #include "base/thread.h"
 #include "kubelet/service_env.h"
@@ -70,6 +71,7 @@ Status Kubelet::start() {
 
   workerConfig_.nodeName = options_.nodeName;
   workerConfig_.dataDir = options_.dataDir;
+  workerConfig_.caPem = clientConfig_.caPem;
   workerConfig_.hostIPs = {options_.nodeIP};
   workerConfig_.clusterDNS = options_.clusterDNS;
   workerConfig_.clusterDomain = options_.clusterDomain;
@@ -261,6 +263,31 @@ Status Kubelet::patchPodStatus(const Json& pod, const Json& patch) {
 void Kubelet::recordEvent(const Json& pod, const std::string& type, const std::string& reason,
                           const std::string& message) {
   if (events_) events_->record(pod, type, reason, message);
+}
+
+Result<ServiceAccountToken> Kubelet::serviceAccountToken(const Json& pod, const std::string& name) {
+  const Json& md = member(pod, "metadata");
+  // As the kubelet asks for a projected token: an hour (and 7 s, which marks
+  // the kubelet's own requests), bound to the pod.
+  Json request = {{"apiVersion", "authentication.k8s.io/v1"},
+                  {"kind", "TokenRequest"},
+                  {"spec",
+                   {{"expirationSeconds", 3607},
+                    {"boundObjectRef",
+                     {{"apiVersion", "v1"},
+                      {"kind", "Pod"},
+                      {"name", textOf(md, "name")},
+                      {"uid", textOf(md, "uid")}}}}}};
+  auto r = client_->post(
+      "/api/v1/namespaces/" + textOf(md, "namespace") + "/serviceaccounts/" + name + "/token",
+      request);
+  if (!r) return r.error();
+  const Json& status = member(*r, "status");
+  auto expires = api::parseTime(textOf(status, "expirationTimestamp"));
+  if (textOf(status, "token").empty() || !expires)
+    return makeError(Code::kInternal, "the TokenRequest for service account " + name +
+                                          " came back without a token or expiry");
+  return ServiceAccountToken{textOf(status, "token"), *expires};
 }
 
 Status Kubelet::deletePod(const Json& pod) {

@@ -100,6 +100,8 @@ class Kubelet : private PodHost {
                                                         const std::string& name) override;
   std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
                                                            const std::string& ip) override;
+  Result<ServiceAccountToken> serviceAccountToken(const Json& pod,
+                                                  const std::string& name) override;
   void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
                    const std::string& message) override;
 

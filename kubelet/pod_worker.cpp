@@ -166,6 +166,11 @@ std::string volumeDir(const PodWorkerConfig& config, const std::string& uid,
   return config.dataDir + "/pods/" + uid + "/volumes/" + volume;
 }
 
+// The service-account volume: the name its errors use, and its directory's
+// (no volume of the pod's can be named so: '_' is not in a DNS label).
+constexpr const char* kTokenVolume = "kube-api-access";
+constexpr const char* kTokenVolumeDir = "_kube-api-access";
+
 bool badSubPath(const std::string& p) {
   if (p.empty()) return false;
   if (p[0] == '/') return true;
@@ -175,6 +180,11 @@ bool badSubPath(const std::string& p) {
 }
 
 }  // namespace
+
+bool mountsServiceAccountToken(const Json& pod, const PodWorkerConfig& config) {
+  const Json& automount = member(member(pod, "spec"), "automountServiceAccountToken");
+  return !config.caPem.empty() && !(automount.is_boolean() && !automount.get<bool>());
+}
 
 Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int attempt,
                                     ProcessSpec process, const PodWorkerConfig& config) {
@@ -252,6 +262,15 @@ Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int 
       }
       c.mounts.push_back(std::move(mount));
     }
+  }
+  if (mountsServiceAccountToken(pod, config) &&
+      std::none_of(c.mounts.begin(), c.mounts.end(),
+                   [](const Mount& m) { return m.destination == kServiceAccountMountPath; })) {
+    Mount mount;
+    mount.source = volumeDir(config, uid, kTokenVolumeDir);
+    mount.destination = kServiceAccountMountPath;
+    mount.readOnly = true;
+    c.mounts.push_back(std::move(mount));
   }
   return plan;
 }
@@ -582,9 +601,9 @@ PodContext PodWorker::context(const Json& pod) {
 }
 
 Status PodWorker::setUpVolumes(const Json& pod, const PodContext& ctx) {
+  static const Json kNone = Json::array();
   const Json& volumes = member(member(pod, "spec"), "volumes");
-  if (!volumes.is_array()) return {};
-  for (const auto& v : volumes) {
+  for (const auto& v : volumes.is_array() ? volumes : kNone) {
     if (!isFileVolume(v)) continue;
     std::string name = textOf(v, "name");
     auto files = volumeFiles(v, ctx);
@@ -595,6 +614,28 @@ Status PodWorker::setUpVolumes(const Json& pod, const PodContext& ctx) {
                                                "\" : " + wrote.error().message);
     if (*wrote) logInfo("volume written", {{"pod", uid_}, {"volume", name}});
   }
+  if (!mountsServiceAccountToken(pod, config_)) return {};
+  auto failed = [&](const Error& e) {
+    return makeError(e.code, std::string("MountVolume.SetUp failed for volume \"") + kTokenVolume +
+                                 "\" : " + e.message);
+  };
+  TimePoint t = now();
+  if (token_.empty() || t >= tokenRenewAt_) {
+    const Json& spec = member(pod, "spec");
+    std::string account = textOf(spec, "serviceAccountName");
+    if (account.empty()) account = textOf(spec, "serviceAccount");
+    if (account.empty()) account = "default";
+    auto token = host_.serviceAccountToken(pod, account);
+    if (!token) return failed(token.error());
+    token_ = token->token;
+    tokenRenewAt_ = t + (token->expires - t) * 4 / 5;  // as the kubelet's token manager
+  }
+  std::vector<VolumeFile> files = {
+      {"ca.crt", config_.caPem, 0644},
+      {"namespace", textOf(member(pod, "metadata"), "namespace"), 0644},
+      {"token", token_, 0644}};
+  auto wrote = writeVolumeFiles(volumeDir(config_, uid_, kTokenVolumeDir), files);
+  if (!wrote) return failed(wrote.error());
   return {};
 }
 

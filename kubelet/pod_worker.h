@@ -51,6 +51,12 @@
 
 namespace skiff::kubelet {
 
+// A service account's token from the API (TokenRequest), and when it expires.
+struct ServiceAccountToken {
+  std::string token;
+  TimePoint expires;
+};
+
 // What a pod worker asks of the rest of the kubelet: the API and the node.
 // The Kubelet implements it; tests fake it. Methods may be called from
 // several workers at once.
@@ -80,6 +86,14 @@ class PodHost {
     (void)ip;
     return std::vector<std::string>{};
   }
+  // A token for ServiceAccount `name` in the pod's namespace, bound to the pod
+  // (POST serviceaccounts/<name>/token). A host that cannot mint one says so.
+  virtual Result<ServiceAccountToken> serviceAccountToken(const Json& pod,
+                                                          const std::string& name) {
+    (void)pod;
+    (void)name;
+    return makeError(Code::kUnavailable, "service account tokens are not available");
+  }
   // An event about the pod (client/event_recorder.h): `type` "Normal" or
   // "Warning". Returns at once. A host that keeps no events drops it.
   virtual void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
@@ -102,6 +116,11 @@ DnsConfig parseResolvConf(const std::string& text);
 struct PodWorkerConfig {
   std::string nodeName;
   std::string dataDir;               // DATA: emptyDir volumes under DATA/pods/<uid>/volumes
+  // The API server's CA (PEM). Set: every pod, unless automountServiceAccountToken
+  // is false, gets its service account's token, this ca.crt and its namespace
+  // at /var/run/secrets/kubernetes.io/serviceaccount, as Kubernetes'
+  // kube-api-access volume, the token renewed at 80% of its life.
+  std::string caPem;
   std::vector<std::string> hostIPs;  // the node's addresses
   std::string clusterDNS = "10.96.0.10";
   std::string clusterDomain = "cluster.local";
@@ -131,6 +150,12 @@ struct PodWorkerConfig {
 // Default, or ClusterFirst with hostNetwork or without clusterDNS: the host's;
 // None: nothing) merged with spec.dnsConfig, host aliases, hostNetwork.
 SandboxConfig sandboxConfig(const Json& pod, const PodWorkerConfig& config);
+
+// Where a container finds its service account's credentials, and whether the
+// pod gets them (PodWorkerConfig::caPem set, automountServiceAccountToken not false).
+inline constexpr const char* kServiceAccountMountPath =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
+bool mountsServiceAccountToken(const Json& pod, const PodWorkerConfig& config);
 
 // A container's runtime config, and directories to create before starting it.
 struct ContainerPlan {
@@ -238,6 +263,8 @@ class PodWorker {
   std::map<std::string, Waiting> waiting_;                   // by container name
   std::map<std::string, TimePoint> retryAt_;                 // by container name
   TimePoint volumesRefreshAt_{};  // the next re-read of the pod's file volumes
+  std::string token_;             // the service account token in the pod's volume
+  TimePoint tokenRenewAt_{};
   std::map<std::string, std::string> imageIDs_;              // by container name
   std::map<std::string, std::vector<ProbeTracker>> probes_;  // by runtime container id
 };

@@ -4,7 +4,8 @@
 # in its own network namespace and answering HTTP on its pod IP, kubectl logs
 # and exec, a NodePort on 127.0.0.1 and a ClusterIP reaching it, cluster DNS
 # from inside the pod, ConfigMaps and Secrets in env and volumes (and an edit
-# reaching a running pod), a pod that completes, a command that cannot run, and
+# reaching a running pod), kubectl inside a pod reaching the API server with
+# its service account's token, a pod that completes, a command that cannot run, and
 # after `skiff down` no netns, bridge or nft table of the cluster left.
 # Traffic goes only to 127.0.0.1 and to the cluster's own bridge and pods.
 source "$(dirname "$0")/kube_lib.sh"
@@ -152,6 +153,38 @@ YAML
 expect_contains "a volume path with '..' is refused, naming the field" \
   "spec.volumes[0].configMap.items[0].path: Invalid value: \"../escape\": must not contain '..'" "$out"
 expect_eq "... and kubectl exits 1" "1" "$RC"
+
+# In-cluster API access, as client-go's InClusterConfig makes it: the
+# kubernetes Service's Endpoints point at the API server on the pods' gateway,
+# and a pod gets its service account's token, ca.crt and namespace. The real
+# kubectl (a static binary) runs inside a pod, with no kubeconfig.
+expect_eq "the kubernetes Service's Endpoints: the API server on the pods' gateway" \
+  "$(ip -4 -o addr show "$BRIDGE" | awk '{print $4}' | cut -d/ -f1)" \
+  "$(k get ep kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}')"
+KUBECTL_BIN=$(readlink -f "$KUBECTL")
+cat >"$E2E_TMP/incluster.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: incluster
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:latest
+    command: ["sh", "-c", "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; /kubectl --cache-dir /tmp/kc get svc kubernetes -o name && /kubectl --cache-dir /tmp/kc get pod incluster -o jsonpath='{.metadata.name}'"]
+    volumeMounts: [{name: kubectl, mountPath: /kubectl}]
+  volumes: [{name: kubectl, hostPath: {path: $KUBECTL_BIN, type: File}}]
+YAML
+run_capture out k apply -f "$E2E_TMP/incluster.yaml"
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod incluster -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"
+expect_eq "kubectl inside a pod reaches the API server with its service account" \
+  $'default\nservice/kubernetes\nincluster' "$(k logs incluster)"
+run_capture out k run no-token --image=busybox:latest --restart=Never \
+  --overrides='{"spec":{"automountServiceAccountToken":false}}' -- ls /var/run/secrets/kubernetes.io/serviceaccount
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod no-token -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"
+expect_eq "automountServiceAccountToken: false mounts no token" "Failed" \
+  "$(k get pod no-token -o jsonpath='{.status.phase}')"
 
 # A pod that completes; a command that cannot run.
 run_capture out k run once --image=busybox:latest --restart=Never -- sh -c 'echo done; exit 0'

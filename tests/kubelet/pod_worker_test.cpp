@@ -59,6 +59,20 @@ class FakeHost : public PodHost {
     return makeError(Code::kNotFound, resource + " \"" + name + "\" not found");
   }
 
+  // TokenRequest: answers `token`, valid for an hour from `tokenNow`; counts
+  // requests; names the accounts asked for.
+  std::string token = "token-1";
+  TimePoint tokenNow = kT0;
+  std::vector<std::string> tokenAccounts;
+  Result<ServiceAccountToken> serviceAccountToken(const Json& pod,
+                                                  const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tokenAccounts.push_back(pod["metadata"]["namespace"].get<std::string>() + "/" + name);
+    if (name != "default" && name != "builder")
+      return makeError(Code::kNotFound, "serviceaccounts \"" + name + "\" not found");
+    return ServiceAccountToken{token, tokenNow + std::chrono::hours(1)};
+  }
+
   std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
                                                            const std::string& ip) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -399,6 +413,71 @@ TEST_CASE("a configMap volume: written before the start, waited for, kept up to 
   w->syncOnce();
   CHECK(*read() == "port=8080");
   CHECK(h.rt.configs().size() == 1);  // not restarted
+}
+
+TEST_CASE("the service account's token, ca.crt and namespace, mounted and renewed",
+          "[pod_worker]") {
+  Harness h;
+  h.config.caPem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+  Json p = pod();
+  p["spec"]["serviceAccountName"] = "builder";
+  auto w = h.worker(p);
+  w->syncOnce();
+  REQUIRE(h.rt.configs().size() == 1);
+  const auto mounts = h.rt.configs()[0].mounts;
+  REQUIRE(mounts.size() == 1);
+  CHECK(mounts[0].destination == "/var/run/secrets/kubernetes.io/serviceaccount");
+  CHECK(mounts[0].readOnly);
+  auto file = [&](const std::string& name) {
+    auto r = skiff::readWholeFile(mounts[0].source + "/" + name);
+    return r ? *r : "(missing: " + r.error().message + ")";
+  };
+  CHECK(file("token") == "token-1");
+  CHECK(file("ca.crt") == h.config.caPem);
+  CHECK(file("namespace") == "default");
+  CHECK(h.host.tokenAccounts == std::vector<std::string>{"default/builder"});
+
+  // Renewed at 80% of its hour, not before.
+  h.host.token = "token-2";
+  h.now = kT0 + std::chrono::minutes(40);
+  w->syncOnce();
+  CHECK(file("token") == "token-1");
+  h.now = kT0 + std::chrono::minutes(49);
+  w->syncOnce();
+  CHECK(file("token") == "token-2");
+  CHECK(h.host.tokenAccounts.size() == 2);
+}
+
+TEST_CASE("service account volume: opted out, or the account missing", "[pod_worker]") {
+  Harness h;
+  h.config.caPem = "CA";
+  SECTION("automountServiceAccountToken: false mounts nothing and asks for no token") {
+    Json p = pod();
+    p["spec"]["automountServiceAccountToken"] = false;
+    auto w = h.worker(p);
+    w->syncOnce();
+    REQUIRE(h.rt.configs().size() == 1);
+    CHECK(h.rt.configs()[0].mounts.empty());
+    CHECK(h.host.tokenAccounts.empty());
+  }
+  SECTION("a missing ServiceAccount holds the container with FailedMount") {
+    Json p = pod();
+    p["spec"]["serviceAccountName"] = "ghost";
+    auto w = h.worker(p);
+    w->syncOnce();
+    CHECK(h.rt.configs().empty());
+    CHECK(h.container()["state"]["waiting"]["reason"] == "ContainerCreating");
+    CHECK(h.container()["state"]["waiting"]["message"] ==
+          "MountVolume.SetUp failed for volume \"kube-api-access\" : serviceaccounts \"ghost\" "
+          "not found");
+  }
+  SECTION("without the CA (no API credentials to hand on) nothing is mounted") {
+    h.config.caPem.clear();
+    auto w = h.worker(pod());
+    w->syncOnce();
+    REQUIRE(h.rt.configs().size() == 1);
+    CHECK(h.rt.configs()[0].mounts.empty());
+  }
 }
 
 TEST_CASE("a failed liveness probe restarts the container", "[pod_worker]") {
