@@ -267,6 +267,20 @@ void Kubelet::recordEvent(const Json& pod, const std::string& type, const std::s
 
 Result<ServiceAccountToken> Kubelet::serviceAccountToken(const Json& pod, const std::string& name) {
   const Json& md = member(pod, "metadata");
+  const std::string account =
+      "/api/v1/namespaces/" + textOf(md, "namespace") + "/serviceaccounts/" + name;
+  // The pod's automountServiceAccountToken decides; when it says nothing, its
+  // ServiceAccount's does.
+  if (member(member(pod, "spec"), "automountServiceAccountToken").is_null()) {
+    auto sa = client_->get(account);
+    if (!sa) return sa.error();
+    const Json& automount = member(*sa, "automountServiceAccountToken");
+    if (automount.is_boolean() && !automount.get<bool>()) {
+      ServiceAccountToken none;
+      none.optedOut = true;
+      return none;
+    }
+  }
   // As the kubelet asks for a projected token: an hour (and 7 s, which marks
   // the kubelet's own requests), bound to the pod.
   Json request = {{"apiVersion", "authentication.k8s.io/v1"},
@@ -278,9 +292,7 @@ Result<ServiceAccountToken> Kubelet::serviceAccountToken(const Json& pod, const 
                       {"kind", "Pod"},
                       {"name", textOf(md, "name")},
                       {"uid", textOf(md, "uid")}}}}}};
-  auto r = client_->post(
-      "/api/v1/namespaces/" + textOf(md, "namespace") + "/serviceaccounts/" + name + "/token",
-      request);
+  auto r = client_->post(account + "/token", request);
   if (!r) return r.error();
   const Json& status = member(*r, "status");
   auto expires = api::parseTime(textOf(status, "expirationTimestamp"));

@@ -554,7 +554,13 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
   volumesRefreshAt_ = now + config_.volumeRefreshPeriod;
   auto process = processSpec(container, resolved->config, ctx);
   if (!process) return fail("CreateContainerConfigError", process.error().message);
-  auto plan = containerPlan(pod, container, attempt, std::move(*process), config_);
+  Json optedOut;  // the pod as its ServiceAccount has it: without credentials
+  if (tokenOptedOut_) {
+    optedOut = pod;
+    optedOut["spec"]["automountServiceAccountToken"] = false;
+  }
+  auto plan = containerPlan(tokenOptedOut_ ? optedOut : pod, container, attempt,
+                            std::move(*process), config_);
   if (!plan) return fail("CreateContainerConfigError", plan.error().message);
   for (const auto& dir : plan->dirs) {
     std::error_code ec;
@@ -614,7 +620,7 @@ Status PodWorker::setUpVolumes(const Json& pod, const PodContext& ctx) {
                                                "\" : " + wrote.error().message);
     if (*wrote) logInfo("volume written", {{"pod", uid_}, {"volume", name}});
   }
-  if (!mountsServiceAccountToken(pod, config_)) return {};
+  if (tokenOptedOut_ || !mountsServiceAccountToken(pod, config_)) return {};
   auto failed = [&](const Error& e) {
     return makeError(e.code, std::string("MountVolume.SetUp failed for volume \"") + kTokenVolume +
                                  "\" : " + e.message);
@@ -627,6 +633,10 @@ Status PodWorker::setUpVolumes(const Json& pod, const PodContext& ctx) {
     if (account.empty()) account = "default";
     auto token = host_.serviceAccountToken(pod, account);
     if (!token) return failed(token.error());
+    if (token->optedOut) {
+      tokenOptedOut_ = true;
+      return {};
+    }
     token_ = token->token;
     tokenRenewAt_ = t + (token->expires - t) * 4 / 5;  // as the kubelet's token manager
   }

@@ -55,6 +55,10 @@ namespace skiff::kubelet {
 struct ServiceAccountToken {
   std::string token;
   TimePoint expires;
+  // No token: the ServiceAccount says automountServiceAccountToken: false and
+  // the pod says nothing, so the pod gets no credentials (as Kubernetes'
+  // ServiceAccount admission decides).
+  bool optedOut = false;
 };
 
 // What a pod worker asks of the rest of the kubelet: the API and the node.
@@ -264,6 +268,7 @@ class PodWorker {
   std::map<std::string, TimePoint> retryAt_;                 // by container name
   TimePoint volumesRefreshAt_{};  // the next re-read of the pod's file volumes
   std::string token_;             // the service account token in the pod's volume
+  bool tokenOptedOut_ = false;    // its ServiceAccount opted the pod out
   TimePoint tokenRenewAt_{};
   std::map<std::string, std::string> imageIDs_;              // by container name
   std::map<std::string, std::vector<ProbeTracker>> probes_;  // by runtime container id

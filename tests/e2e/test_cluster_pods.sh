@@ -185,6 +185,13 @@ run_capture out k run no-token --image=busybox:latest --restart=Never \
 wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod no-token -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"
 expect_eq "automountServiceAccountToken: false mounts no token" "Failed" \
   "$(k get pod no-token -o jsonpath='{.status.phase}')"
+k create serviceaccount quiet >/dev/null
+k patch serviceaccount quiet -p '{"automountServiceAccountToken":false}' >/dev/null
+run_capture out k run quiet-sa --image=busybox:latest --restart=Never \
+  --overrides='{"spec":{"serviceAccountName":"quiet"}}' -- ls /var/run/secrets/kubernetes.io/serviceaccount
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod quiet-sa -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"
+expect_eq "... and so does its ServiceAccount's false" "Failed" \
+  "$(k get pod quiet-sa -o jsonpath='{.status.phase}')"
 
 # A pod that completes; a command that cannot run.
 run_capture out k run once --image=busybox:latest --restart=Never -- sh -c 'echo done; exit 0'

@@ -68,6 +68,11 @@ class FakeHost : public PodHost {
                                                   const std::string& name) override {
     std::lock_guard<std::mutex> lock(mu_);
     tokenAccounts.push_back(pod["metadata"]["namespace"].get<std::string>() + "/" + name);
+    if (name == "quiet") {  // automountServiceAccountToken: false on the account
+      ServiceAccountToken none;
+      none.optedOut = true;
+      return none;
+    }
     if (name != "default" && name != "builder")
       return makeError(Code::kNotFound, "serviceaccounts \"" + name + "\" not found");
     return ServiceAccountToken{token, tokenNow + std::chrono::hours(1)};
@@ -459,6 +464,17 @@ TEST_CASE("service account volume: opted out, or the account missing", "[pod_wor
     REQUIRE(h.rt.configs().size() == 1);
     CHECK(h.rt.configs()[0].mounts.empty());
     CHECK(h.host.tokenAccounts.empty());
+  }
+  SECTION("a ServiceAccount that opts out: nothing mounted, not asked again") {
+    Json p = pod();
+    p["spec"]["serviceAccountName"] = "quiet";
+    auto w = h.worker(p);
+    w->syncOnce();
+    REQUIRE(h.rt.configs().size() == 1);
+    CHECK(h.rt.configs()[0].mounts.empty());
+    h.now += h.config.volumeRefreshPeriod;
+    w->syncOnce();
+    CHECK(h.host.tokenAccounts.size() == 1);
   }
   SECTION("a missing ServiceAccount holds the container with FailedMount") {
     Json p = pod();
