@@ -442,6 +442,17 @@ std::set<std::string> validateVolumes(const Json& spec, const std::string& path,
         }
         if (const Json* d = get(src, "downwardAPI"); d && d->is_object())
           validateDownwardAPIItems(*d, child(sp, "downwardAPI"), errs);
+        if (const Json* t = get(src, "serviceAccountToken"); t && t->is_object()) {
+          std::string tp = child(sp, "serviceAccountToken");
+          validateVolumeFilePath(*t, tp, errs);
+          const Json* secs = get(*t, "expirationSeconds");
+          if (secs && secs->is_number_integer() && secs->get<long long>() < 600)
+            errs.push_back(invalid(child(tp, "expirationSeconds"), *secs,
+                                   "may not specify a duration less than 10 minutes"));
+          if (secs && secs->is_number_integer() && secs->get<long long>() > (1LL << 32))
+            errs.push_back(invalid(child(tp, "expirationSeconds"), *secs,
+                                   "may not specify a duration larger than 2^32 seconds"));
+        }
       }
     }
     if (const Json* pvc = get(v, "persistentVolumeClaim");

@@ -265,34 +265,36 @@ void Kubelet::recordEvent(const Json& pod, const std::string& type, const std::s
   if (events_) events_->record(pod, type, reason, message);
 }
 
-Result<ServiceAccountToken> Kubelet::serviceAccountToken(const Json& pod, const std::string& name) {
+namespace {
+
+std::string serviceAccountPath(const Json& pod, const std::string& name) {
+  return "/api/v1/namespaces/" + textOf(member(pod, "metadata"), "namespace") +
+         "/serviceaccounts/" + name;
+}
+
+}  // namespace
+
+Result<bool> Kubelet::serviceAccountAutomounts(const Json& pod, const std::string& name) {
+  auto sa = client_->get(serviceAccountPath(pod, name));
+  if (!sa) return sa.error();
+  const Json& automount = member(*sa, "automountServiceAccountToken");
+  return !(automount.is_boolean() && !automount.get<bool>());
+}
+
+Result<ServiceAccountToken> Kubelet::serviceAccountToken(const Json& pod, const std::string& name,
+                                                         const std::string& audience,
+                                                         int64_t expirationSeconds) {
   const Json& md = member(pod, "metadata");
-  const std::string account =
-      "/api/v1/namespaces/" + textOf(md, "namespace") + "/serviceaccounts/" + name;
-  // The pod's automountServiceAccountToken decides; when it says nothing, its
-  // ServiceAccount's does.
-  if (member(member(pod, "spec"), "automountServiceAccountToken").is_null()) {
-    auto sa = client_->get(account);
-    if (!sa) return sa.error();
-    const Json& automount = member(*sa, "automountServiceAccountToken");
-    if (automount.is_boolean() && !automount.get<bool>()) {
-      ServiceAccountToken none;
-      none.optedOut = true;
-      return none;
-    }
-  }
-  // As the kubelet asks for a projected token: an hour (and 7 s, which marks
-  // the kubelet's own requests), bound to the pod.
-  Json request = {{"apiVersion", "authentication.k8s.io/v1"},
-                  {"kind", "TokenRequest"},
-                  {"spec",
-                   {{"expirationSeconds", 3607},
-                    {"boundObjectRef",
-                     {{"apiVersion", "v1"},
-                      {"kind", "Pod"},
-                      {"name", textOf(md, "name")},
-                      {"uid", textOf(md, "uid")}}}}}};
-  auto r = client_->post(account + "/token", request);
+  Json spec = {{"expirationSeconds", expirationSeconds},
+               {"boundObjectRef",
+                {{"apiVersion", "v1"},
+                 {"kind", "Pod"},
+                 {"name", textOf(md, "name")},
+                 {"uid", textOf(md, "uid")}}}};
+  if (!audience.empty()) spec["audiences"] = Json::array({audience});
+  Json request = {
+      {"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"}, {"spec", spec}};
+  auto r = client_->post(serviceAccountPath(pod, name) + "/token", request);
   if (!r) return r.error();
   const Json& status = member(*r, "status");
   auto expires = api::parseTime(textOf(status, "expirationTimestamp"));

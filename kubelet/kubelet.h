@@ -100,8 +100,10 @@ class Kubelet : private PodHost {
                                                         const std::string& name) override;
   std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
                                                            const std::string& ip) override;
-  Result<ServiceAccountToken> serviceAccountToken(const Json& pod,
-                                                  const std::string& name) override;
+  Result<ServiceAccountToken> serviceAccountToken(const Json& pod, const std::string& name,
+                                                  const std::string& audience,
+                                                  int64_t expirationSeconds) override;
+  Result<bool> serviceAccountAutomounts(const Json& pod, const std::string& name) override;
   void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
                    const std::string& message) override;
 

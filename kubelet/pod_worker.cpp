@@ -181,6 +181,18 @@ bool badSubPath(const std::string& p) {
 
 }  // namespace
 
+namespace {
+
+// spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default".
+std::string serviceAccountOf(const Json& pod) {
+  const Json& spec = member(pod, "spec");
+  for (const char* key : {"serviceAccountName", "serviceAccount"})
+    if (std::string name = textOf(spec, key); !name.empty()) return name;
+  return "default";
+}
+
+}  // namespace
+
 bool mountsServiceAccountToken(const Json& pod, const PodWorkerConfig& config) {
   const Json& automount = member(member(pod, "spec"), "automountServiceAccountToken");
   return !config.caPem.empty() && !(automount.is_boolean() && !automount.get<bool>());
@@ -555,11 +567,11 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
   auto process = processSpec(container, resolved->config, ctx);
   if (!process) return fail("CreateContainerConfigError", process.error().message);
   Json optedOut;  // the pod as its ServiceAccount has it: without credentials
-  if (tokenOptedOut_) {
+  if (automount_ == false) {
     optedOut = pod;
     optedOut["spec"]["automountServiceAccountToken"] = false;
   }
-  auto plan = containerPlan(tokenOptedOut_ ? optedOut : pod, container, attempt,
+  auto plan = containerPlan(automount_ == false ? optedOut : pod, container, attempt,
                             std::move(*process), config_);
   if (!plan) return fail("CreateContainerConfigError", plan.error().message);
   for (const auto& dir : plan->dirs) {
@@ -603,6 +615,9 @@ PodContext PodWorker::context(const Json& pod) {
     return host_.objectData("configmaps", ns, n);
   };
   ctx.secretData = [this, ns](const std::string& n) { return host_.objectData("secrets", ns, n); };
+  ctx.serviceAccountToken = [this, pod](const std::string& audience, int64_t seconds) {
+    return token(pod, audience, seconds);
+  };
   return ctx;
 }
 
@@ -620,33 +635,39 @@ Status PodWorker::setUpVolumes(const Json& pod, const PodContext& ctx) {
                                                "\" : " + wrote.error().message);
     if (*wrote) logInfo("volume written", {{"pod", uid_}, {"volume", name}});
   }
-  if (tokenOptedOut_ || !mountsServiceAccountToken(pod, config_)) return {};
+  if (!mountsServiceAccountToken(pod, config_)) return {};
   auto failed = [&](const Error& e) {
     return makeError(e.code, std::string("MountVolume.SetUp failed for volume \"") + kTokenVolume +
                                  "\" : " + e.message);
   };
-  TimePoint t = now();
-  if (token_.empty() || t >= tokenRenewAt_) {
-    const Json& spec = member(pod, "spec");
-    std::string account = textOf(spec, "serviceAccountName");
-    if (account.empty()) account = textOf(spec, "serviceAccount");
-    if (account.empty()) account = "default";
-    auto token = host_.serviceAccountToken(pod, account);
-    if (!token) return failed(token.error());
-    if (token->optedOut) {
-      tokenOptedOut_ = true;
-      return {};
-    }
-    token_ = token->token;
-    tokenRenewAt_ = t + (token->expires - t) * 4 / 5;  // as the kubelet's token manager
+  if (!automount_) {
+    // The pod says nothing (mountsServiceAccountToken): its ServiceAccount decides.
+    auto automounts = host_.serviceAccountAutomounts(pod, serviceAccountOf(pod));
+    if (!automounts) return failed(automounts.error());
+    automount_ = *automounts;
   }
+  if (!*automount_) return {};
+  auto token = this->token(pod, "", 3607);  // an hour (and 7 s), as the kubelet's own volume
+  if (!token) return failed(token.error());
   std::vector<VolumeFile> files = {
       {"ca.crt", config_.caPem, 0644},
       {"namespace", textOf(member(pod, "metadata"), "namespace"), 0644},
-      {"token", token_, 0644}};
+      {"token", *token, 0644}};
   auto wrote = writeVolumeFiles(volumeDir(config_, uid_, kTokenVolumeDir), files);
   if (!wrote) return failed(wrote.error());
   return {};
+}
+
+Result<std::string> PodWorker::token(const Json& pod, const std::string& audience,
+                                     int64_t seconds) {
+  TimePoint t = now();
+  auto key = std::make_pair(audience, seconds);
+  if (auto it = tokens_.find(key); it != tokens_.end() && t < it->second.renewAt)
+    return it->second.token;
+  auto minted = host_.serviceAccountToken(pod, serviceAccountOf(pod), audience, seconds);
+  if (!minted) return minted.error();
+  tokens_[key] = {minted->token, t + (minted->expires - t) * 4 / 5};
+  return minted->token;
 }
 
 void PodWorker::probe(const Json& pod, const Json& container, ContainerStatus& latest,

@@ -55,10 +55,6 @@ namespace skiff::kubelet {
 struct ServiceAccountToken {
   std::string token;
   TimePoint expires;
-  // No token: the ServiceAccount says automountServiceAccountToken: false and
-  // the pod says nothing, so the pod gets no credentials (as Kubernetes'
-  // ServiceAccount admission decides).
-  bool optedOut = false;
 };
 
 // What a pod worker asks of the rest of the kubelet: the API and the node.
@@ -91,12 +87,22 @@ class PodHost {
     return std::vector<std::string>{};
   }
   // A token for ServiceAccount `name` in the pod's namespace, bound to the pod
-  // (POST serviceaccounts/<name>/token). A host that cannot mint one says so.
-  virtual Result<ServiceAccountToken> serviceAccountToken(const Json& pod,
-                                                          const std::string& name) {
+  // (POST serviceaccounts/<name>/token), for `audience` ("": the API server's).
+  // A host that cannot mint one says so.
+  virtual Result<ServiceAccountToken> serviceAccountToken(const Json& pod, const std::string& name,
+                                                          const std::string& audience,
+                                                          int64_t expirationSeconds) {
     (void)pod;
     (void)name;
+    (void)audience;
+    (void)expirationSeconds;
     return makeError(Code::kUnavailable, "service account tokens are not available");
+  }
+  // False when ServiceAccount `name` says automountServiceAccountToken: false.
+  virtual Result<bool> serviceAccountAutomounts(const Json& pod, const std::string& name) {
+    (void)pod;
+    (void)name;
+    return true;
   }
   // An event about the pod (client/event_recorder.h): `type` "Normal" or
   // "Warning". Returns at once. A host that keeps no events drops it.
@@ -267,9 +273,17 @@ class PodWorker {
   std::map<std::string, Waiting> waiting_;                   // by container name
   std::map<std::string, TimePoint> retryAt_;                 // by container name
   TimePoint volumesRefreshAt_{};  // the next re-read of the pod's file volumes
-  std::string token_;             // the service account token in the pod's volume
-  bool tokenOptedOut_ = false;    // its ServiceAccount opted the pod out
-  TimePoint tokenRenewAt_{};
+  // Tokens of the pod's ServiceAccount, by audience and lifetime, each renewed
+  // at 80% of its life, as the kubelet's token manager.
+  struct CachedToken {
+    std::string token;
+    TimePoint renewAt;
+  };
+  std::map<std::pair<std::string, int64_t>, CachedToken> tokens_;
+  Result<std::string> token(const Json& pod, const std::string& audience, int64_t seconds);
+  // The automatic credentials: decided on the first start (the pod's setting,
+  // else its ServiceAccount's).
+  std::optional<bool> automount_;
   std::map<std::string, std::string> imageIDs_;              // by container name
   std::map<std::string, std::vector<ProbeTracker>> probes_;  // by runtime container id
 };

@@ -59,6 +59,11 @@ struct PodContext {
   using DataLookup = std::function<Result<std::map<std::string, std::string>>(const std::string&)>;
   DataLookup configMapData;
   DataLookup secretData;
+  // A token of the pod's ServiceAccount for `audience` ("": the API server's),
+  // valid for about `expirationSeconds`: projected serviceAccountToken volume
+  // sources. Unset: they fail with a clear error.
+  std::function<Result<std::string>(const std::string& audience, int64_t expirationSeconds)>
+      serviceAccountToken;
 };
 
 struct ProcessSpec {

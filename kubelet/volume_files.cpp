@@ -173,17 +173,24 @@ Result<std::vector<VolumeFile>> volumeFiles(const Json& volume, const PodContext
     for (size_t i = 0; sources.is_array() && i < sources.size(); ++i) {
       const Json& s = sources[i];
       std::string what = "projected.sources[" + std::to_string(i) + "]";
-      if (!member(s, "serviceAccountToken").is_null())
-        return bad(what + ".serviceAccountToken: service account tokens are not served by skiff");
       Status st;
-      if (const Json& cm = member(s, "configMap"); cm.is_object()) {
+      if (const Json& t = member(s, "serviceAccountToken"); t.is_object()) {
+        if (!ctx.serviceAccountToken)
+          return bad(what + ".serviceAccountToken: service account tokens are not available here");
+        auto token =
+            ctx.serviceAccountToken(textOf(t, "audience"), intOf(t, "expirationSeconds", 3600));
+        if (!token) return token.error();
+        st = addFile(files, textOf(t, "path"), std::move(*token), *mode);
+      } else if (const Json& cm = member(s, "configMap"); cm.is_object()) {
         st = objectFiles(kConfigMap, cm, "name", *mode, ctx, what + ".configMap", files);
       } else if (const Json& sec = member(s, "secret"); sec.is_object()) {
         st = objectFiles(kSecret, sec, "name", *mode, ctx, what + ".secret", files);
       } else if (const Json& d = member(s, "downwardAPI"); d.is_object()) {
         st = downwardFiles(d, *mode, ctx, what + ".downwardAPI", files);
       } else {
-        return bad(what + ": only configMap, secret and downwardAPI sources are supported");
+        return bad(what +
+                   ": only configMap, secret, downwardAPI and serviceAccountToken sources are "
+                   "supported");
       }
       if (!st) return st.error();
     }

@@ -9,7 +9,9 @@
 //                     (defaulted to 0644 by the API) or an item's `mode`. A
 //                     missing object, or a missing listed key, is an error
 //                     unless `optional`. downwardAPI items resolve fieldRef as
-//                     env does (process_spec.h).
+//                     env does (process_spec.h). A projected
+//                     serviceAccountToken source is a token of the pod's
+//                     ServiceAccount (PodContext::serviceAccountToken).
 //   writeVolumeFiles  the directory of the volume, laid out as the kubelet's
 //                     AtomicWriter does: the files in a hidden directory
 //                     `..<UTC time>.<random>`, `..data` a symlink to it, and one
@@ -19,9 +21,9 @@
 //                     new, never a mix; unchanged content writes nothing.
 //
 // Differences from Kubernetes: a Secret's files live on the data directory's
-// disk (which `skiff up` keeps 0700), not on a tmpfs; fsGroup does not change their group; projected
-// serviceAccountToken sources and downwardAPI resourceFieldRef are refused
-// with an error that names them.
+// disk (which `skiff up` keeps 0700), not on a tmpfs; fsGroup does not change
+// their group; downwardAPI resourceFieldRef is refused with an error that
+// names it.
 //
 // Thread-safety: volumeFiles is pure; writeVolumeFiles must not run
 // concurrently for one directory (each pod worker writes its own).

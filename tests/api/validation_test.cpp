@@ -300,7 +300,8 @@ TEST_CASE("validation: configMap, secret, downwardAPI and projected volumes", "[
                                             {"path": "l", "fieldRef": {"fieldPath": "metadata.labels['app']"}},
                                             {"path": "none"}]}},
     {"name": "d", "projected": {"sources": [{"configMap": {"name": "x"}, "secret": {"name": "y"}},
-                                            {"secret": {"items": [{"key": "k", "path": "../up"}]}}]}}])");
+                                            {"secret": {"items": [{"key": "k", "path": "../up"}]}},
+                                            {"serviceAccountToken": {"path": "t", "expirationSeconds": 60}}]}}])");
   FieldErrors errs = validateCreate(pod, kPod);
   INFO(dump(errs));
   CHECK(
@@ -322,14 +323,17 @@ TEST_CASE("validation: configMap, secret, downwardAPI and projected volumes", "[
   CHECK(hasError(errs, "spec.volumes[3].projected.sources[1].secret.name", "Required value"));
   CHECK(hasError(errs, "spec.volumes[3].projected.sources[1].secret.items[0].path",
                  "must not contain '..'"));
+  CHECK(hasError(errs, "spec.volumes[3].projected.sources[2].serviceAccountToken.expirationSeconds",
+                 "Invalid value: 60: may not specify a duration less than 10 minutes"));
   // "../up" breaks two rules, as in Kubernetes; metadata.labels['app'] is allowed.
-  CHECK(errs.size() == 14);
+  CHECK(errs.size() == 15);
 
   pod["spec"]["volumes"] = Json::parse(R"([
     {"name": "a", "configMap": {"name": "app", "items": [{"key": "k", "path": "conf/app.conf", "mode": 256}]}},
     {"name": "b", "secret": {"secretName": "s", "defaultMode": 384}},
     {"name": "c", "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
-    {"name": "d", "projected": {"sources": [{"configMap": {"name": "x"}}, {"secret": {"name": "y"}}]}}])");
+    {"name": "d", "projected": {"sources": [{"configMap": {"name": "x"}}, {"secret": {"name": "y"}},
+                                            {"serviceAccountToken": {"path": "token", "audience": "vault"}}]}}])");
   CHECK(validateCreate(pod, kPod).empty());
 }
 

@@ -180,6 +180,39 @@ run_capture out k apply -f "$E2E_TMP/incluster.yaml"
 wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod incluster -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"
 expect_eq "kubectl inside a pod reaches the API server with its service account" \
   $'default\nservice/kubernetes\nincluster' "$(k logs incluster)"
+# Projected serviceAccountToken sources: one for the API server (it
+# authenticates, through kubernetes.default.svc by cluster DNS), one for
+# another audience (the API server refuses it).
+cat >"$E2E_TMP/projected.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: projected
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:latest
+    command:
+    - sh
+    - -c
+    - |
+      kc() { /kubectl --cache-dir /tmp/kc --server https://kubernetes.default.svc --certificate-authority /var/run/secrets/kubernetes.io/serviceaccount/ca.crt "\$@"; }
+      kc --token "\$(cat /p/api-token)" get pod projected -o name
+      if kc --token "\$(cat /p/vault-token)" get pod projected >/dev/null 2>&1; then echo accepted; else echo refused; fi
+    volumeMounts: [{name: kubectl, mountPath: /kubectl}, {name: p, mountPath: /p}]
+  volumes:
+  - {name: kubectl, hostPath: {path: $KUBECTL_BIN, type: File}}
+  - name: p
+    projected:
+      sources:
+      - serviceAccountToken: {path: api-token, expirationSeconds: 600}
+      - serviceAccountToken: {path: vault-token, audience: vault}
+YAML
+run_capture out k apply -f "$E2E_TMP/projected.yaml"
+wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod projected -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"
+expect_eq "projected tokens: the API server's audience authenticates, another's is refused" \
+  $'pod/projected\nrefused' "$(k logs projected)"
 run_capture out k run no-token --image=busybox:latest --restart=Never \
   --overrides='{"spec":{"automountServiceAccountToken":false}}' -- ls /var/run/secrets/kubernetes.io/serviceaccount
 wait_for 60 sh -c "$KUBECTL --kubeconfig $KUBECONFIG get pod no-token -o jsonpath='{.status.phase}' | grep -q 'Succeeded\|Failed'"

@@ -64,18 +64,21 @@ class FakeHost : public PodHost {
   std::string token = "token-1";
   TimePoint tokenNow = kT0;
   std::vector<std::string> tokenAccounts;
-  Result<ServiceAccountToken> serviceAccountToken(const Json& pod,
-                                                  const std::string& name) override {
+  Result<ServiceAccountToken> serviceAccountToken(const Json& pod, const std::string& name,
+                                                  const std::string& audience,
+                                                  int64_t seconds) override {
     std::lock_guard<std::mutex> lock(mu_);
-    tokenAccounts.push_back(pod["metadata"]["namespace"].get<std::string>() + "/" + name);
-    if (name == "quiet") {  // automountServiceAccountToken: false on the account
-      ServiceAccountToken none;
-      none.optedOut = true;
-      return none;
-    }
-    if (name != "default" && name != "builder")
+    tokenAccounts.push_back(pod["metadata"]["namespace"].get<std::string>() + "/" + name +
+                            (audience.empty() ? "" : " for " + audience));
+    if (name != "default" && name != "builder" && name != "quiet")
       return makeError(Code::kNotFound, "serviceaccounts \"" + name + "\" not found");
-    return ServiceAccountToken{token, tokenNow + std::chrono::hours(1)};
+    return ServiceAccountToken{token + (audience.empty() ? "" : "@" + audience),
+                               tokenNow + std::chrono::seconds(seconds)};
+  }
+  Result<bool> serviceAccountAutomounts(const Json&, const std::string& name) override {
+    if (name == "ghost")
+      return makeError(Code::kNotFound, "serviceaccounts \"" + name + "\" not found");
+    return name != "quiet";  // automountServiceAccountToken: false on the account
   }
 
   std::optional<std::vector<std::string>> endpointsListing(const std::string& ns,
@@ -453,6 +456,30 @@ TEST_CASE("the service account's token, ca.crt and namespace, mounted and renewe
   CHECK(h.host.tokenAccounts.size() == 2);
 }
 
+TEST_CASE("a projected serviceAccountToken source: its audience, renewed with its lifetime",
+          "[pod_worker]") {
+  Harness h;
+  Json p = pod(Json::array({one("c", {{"volumeMounts", Json::parse(
+                                                           R"([{"name": "vault",
+                                                              "mountPath": "/var/run/vault"}])")}})}));
+  p["spec"]["volumes"] = Json::parse(R"([{"name": "vault", "projected": {"defaultMode": 420,
+      "sources": [{"serviceAccountToken": {"path": "token", "audience": "vault",
+                                           "expirationSeconds": 600}}]}}])");
+  auto w = h.worker(p);
+  w->syncOnce();
+  REQUIRE(h.rt.configs().size() == 1);
+  auto read = [&] { return *skiff::readWholeFile(h.dir + "/pods/u1/volumes/vault/token"); };
+  CHECK(read() == "token-1@vault");
+  CHECK(h.host.tokenAccounts == std::vector<std::string>{"default/default for vault"});
+  h.host.token = "token-2";
+  h.now = kT0 + std::chrono::seconds(400);  // before 80% of 600 s
+  w->syncOnce();
+  CHECK(read() == "token-1@vault");
+  h.now = kT0 + std::chrono::seconds(490);
+  w->syncOnce();
+  CHECK(read() == "token-2@vault");
+}
+
 TEST_CASE("service account volume: opted out, or the account missing", "[pod_worker]") {
   Harness h;
   h.config.caPem = "CA";
@@ -474,7 +501,7 @@ TEST_CASE("service account volume: opted out, or the account missing", "[pod_wor
     CHECK(h.rt.configs()[0].mounts.empty());
     h.now += h.config.volumeRefreshPeriod;
     w->syncOnce();
-    CHECK(h.host.tokenAccounts.size() == 1);
+    CHECK(h.host.tokenAccounts.empty());
   }
   SECTION("a missing ServiceAccount holds the container with FailedMount") {
     Json p = pod();

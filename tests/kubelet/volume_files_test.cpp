@@ -134,11 +134,18 @@ TEST_CASE("volume files: downwardAPI and projected", "[volumes]") {
                                                 {"ns", "prod", 0440},
                                                 {"password", "s3cr3t", 0440}});
 
-  auto token = volumeFiles(Json::parse(R"({"name": "p", "projected": {"sources": [
-      {"serviceAccountToken": {"path": "token"}}]}})"),
-                           context());
-  REQUIRE_FALSE(token);
-  CHECK(token.error().message.find("projected.sources[0].serviceAccountToken") == 0);
+  Json withToken = Json::parse(R"({"name": "p", "projected": {"defaultMode": 384, "sources": [
+      {"serviceAccountToken": {"path": "token", "audience": "vault", "expirationSeconds": 7200}}]}})");
+  auto unavailable = volumeFiles(withToken, context());
+  REQUIRE_FALSE(unavailable);
+  CHECK(unavailable.error().message.find("projected.sources[0].serviceAccountToken") == 0);
+  PodContext ctx = context();
+  ctx.serviceAccountToken = [](const std::string& audience, int64_t seconds) {
+    return skiff::Result<std::string>("jwt-for-" + audience + "-" + std::to_string(seconds));
+  };
+  auto token = volumeFiles(withToken, ctx);
+  REQUIRE(token);
+  CHECK(*token == std::vector<VolumeFile>{{"token", "jwt-for-vault-7200", 0600}});
 }
 
 TEST_CASE("volume files: written as the kubelet's AtomicWriter lays them out", "[volumes]") {
