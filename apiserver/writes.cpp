@@ -9,6 +9,7 @@
 #include "apiserver/api_errors.h"
 #include "apiserver/objects.h"
 #include "apiserver/registry.h"
+#include "apiserver/service_accounts.h"
 
 namespace skiff::apiserver {
 
@@ -198,6 +199,17 @@ Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dry
   op.key = plan.mainKey;
   op.encode = revisionEncoder(std::move(obj));
   addObjectOp(plan, std::move(op), alloc);
+  // A namespace comes with its ServiceAccount "default", in the same commit:
+  // a pod created right after the namespace finds it (Kubernetes' controller
+  // makes it a moment later; the namespace loop still repairs a deleted one).
+  if (r.plural == "namespaces") {
+    storage::Op sa;
+    sa.key = objectKey(*findResource("", "v1", "serviceaccounts"), name, "default");
+    if (auto existing = store_.get(sa.key); !existing && existing.error().code == Code::kNotFound) {
+      sa.encode = revisionEncoder(defaultServiceAccount(name));
+      plan.ops.push_back(std::move(sa));
+    }
+  }
   return plan;
 }
 
