@@ -179,10 +179,6 @@ bool badSubPath(const std::string& p) {
   return false;
 }
 
-}  // namespace
-
-namespace {
-
 // spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default".
 std::string serviceAccountOf(const Json& pod) {
   const Json& spec = member(pod, "spec");
