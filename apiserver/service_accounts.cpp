@@ -161,8 +161,10 @@ void RestApiImpl::createToken(const Scope& scope, const Request& request,
     auto bound = getBindable(store_, *bindable, scope.ns, name);
     if (!bound) return fail(bound.error());
     if (kind == "Pod") {
-      // skiff admits pods without serviceAccountName; they run as "default".
+      // skiff admits pods without serviceAccountName; they run as the
+      // deprecated serviceAccount's, else "default" (as the kubelet reads it).
       std::string podSa = stringAt(*bound, "spec", "serviceAccountName");
+      if (podSa.empty()) podSa = stringAt(*bound, "spec", "serviceAccount");
       if (podSa.empty()) podSa = "default";
       if (podSa != scope.name)
         return fail(badRequest("cannot bind token for serviceaccount \"" + scope.name +
