@@ -226,6 +226,18 @@ TEST_CASE("serviceaccounts/token binds to a pod, with its audiences and duration
   CHECK(longer.json["spec"]["expirationSeconds"] == 48 * 3600);
   CHECK(longer.header("Warning") ==
         "299 - \"requested expiration of 604800 seconds shortened to 172800 seconds\"");
+
+  // A pod naming only the deprecated spec.serviceAccount runs as that account.
+  REQUIRE(c.post("/api/v1/namespaces/default/serviceaccounts", serviceAccount("builder")).status ==
+          201);
+  Json old = pod("old");
+  old["spec"]["serviceAccount"] = "builder";
+  REQUIRE(c.post("/api/v1/namespaces/default/pods", old).status == 201);
+  Json ref = {{"boundObjectRef", {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", "old"}}}};
+  CHECK(c.post("/api/v1/namespaces/default/serviceaccounts/builder/token", tokenRequest(ref))
+            .status == 201);
+  CHECK(c.post("/api/v1/namespaces/default/serviceaccounts/default/token", tokenRequest(ref))
+            .status == 400);
 }
 
 TEST_CASE("serviceaccounts/token refuses what Kubernetes refuses", "[rest][serviceaccounts]") {
