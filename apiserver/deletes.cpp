@@ -200,10 +200,14 @@ void RestApiImpl::remove(const Scope& scope, const Request& request,
   if (options->contains("dryRun") && (*options)["dryRun"].is_array())
     for (const auto& d : (*options)["dryRun"])
       if (d == "All") dryRun = true;
-  deleteObject(scope, *options, dryRun, [writer](Result<std::string> body, int status) {
-    if (!body) return respondError(*writer, body.error());
-    respondJson(*writer, status, *body);
-  });
+  // A namespace's default ServiceAccount deleted: the namespace loop makes it again.
+  bool account = scope.resource->plural == "serviceaccounts" && !dryRun;
+  deleteObject(scope, *options, dryRun,
+               [this, writer, account](Result<std::string> body, int status) {
+                 if (!body) return respondError(*writer, body.error());
+                 if (account) wakeNamespaceLoop();
+                 respondJson(*writer, status, *body);
+               });
 }
 
 void RestApiImpl::removeCollection(const Scope& scope, const Request& request,

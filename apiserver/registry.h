@@ -165,9 +165,12 @@ class RestApiImpl : public RestApi {
   void beginCommit();
   void endCommit();
 
-  std::mutex loopMu_;  // guards stopping_
+  std::mutex loopMu_;  // guards stopping_ and sweepUntil_
   std::condition_variable loopCv_;
   bool stopping_ = false;
+  // The default ServiceAccounts are checked every 10 s, and on every pass
+  // until this time after a wake (a namespace or ServiceAccount change).
+  std::chrono::steady_clock::time_point sweepUntil_{};
   std::thread loop_;  // namespace finalizer, default ServiceAccounts
 };
 

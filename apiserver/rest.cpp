@@ -472,19 +472,31 @@ void RestApiImpl::runWriteAndRespond(Planner planner, const Scope& scope,
 // ---- namespace finalizer and default ServiceAccounts ----
 
 void RestApiImpl::wakeNamespaceLoop() {
+  {
+    // The change that woke it may commit a moment later: look for a while.
+    std::lock_guard<std::mutex> lock(loopMu_);
+    sweepUntil_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  }
   loopCv_.notify_all();
 }
 
 void RestApiImpl::namespaceLoop() {
   nameThisThread("api-namespaces");
   std::unique_lock<std::mutex> lock(loopMu_);
+  auto nextSweep = std::chrono::steady_clock::now();
   while (!stopping_) {
     loopCv_.wait_for(lock, std::chrono::milliseconds(500));
     if (stopping_) break;
+    // Every namespace gets its default ServiceAccount when it is created
+    // (planCreate); this only repairs a deleted one: often after a wake,
+    // otherwise every 10 s, since it reads one key per namespace.
+    auto now = std::chrono::steady_clock::now();
+    bool sweep = now < sweepUntil_ || now >= nextSweep;
+    if (sweep) nextSweep = now + std::chrono::seconds(10);
     lock.unlock();
     try {
       finalizeNamespaces();
-      ensureDefaultServiceAccounts();
+      if (sweep) ensureDefaultServiceAccounts();
     } catch (const std::exception& e) {
       logError("namespace loop failed", {{"error", e.what()}});
     }

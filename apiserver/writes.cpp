@@ -228,9 +228,6 @@ void RestApiImpl::create(const Scope& scope, const Request& request,
         return plan;
       },
       scope, writer);
-  // A new namespace gets its default ServiceAccount at once, not at the
-  // loop's next tick (which still catches it should this wake come early).
-  if (scope.resource->plural == "namespaces") wakeNamespaceLoop();
 }
 
 // ---- update ----
