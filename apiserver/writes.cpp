@@ -162,6 +162,15 @@ Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dry
   }
   if (r.plural == "pods") {
     obj["status"] = {{"phase", "Pending"}, {"qosClass", podQosClass(obj)}};
+    // As Kubernetes' ServiceAccount admission: a pod runs as "default" unless
+    // it names an account, and v1 shows the name in the deprecated field too.
+    if (obj.contains("spec") && obj["spec"].is_object()) {
+      std::string account = stringAt(obj, "spec", "serviceAccountName");
+      if (account.empty()) account = stringAt(obj, "spec", "serviceAccount");
+      if (account.empty()) account = "default";
+      obj["spec"]["serviceAccountName"] = account;
+      obj["spec"]["serviceAccount"] = account;
+    }
   } else if (r.plural == "services") {
     obj["status"] = {{"loadBalancer", Json::object()}};
   } else if (r.plural == "namespaces") {

@@ -45,6 +45,31 @@ TEST_CASE("bootstrap creates the system namespaces and the kubernetes Service", 
   CHECK(c.store->get("/registry/allocations/clusterips/10.96.0.1").ok());
 }
 
+TEST_CASE("a created pod runs as a ServiceAccount: default unless it names one", "[rest]") {
+  Cluster c;
+  auto plain = c.post("/api/v1/namespaces/default/pods", pod("plain"));
+  REQUIRE(plain.status == 201);
+  CHECK(plain.json["spec"]["serviceAccountName"] == "default");
+  CHECK(plain.json["spec"]["serviceAccount"] == "default");
+  Json old = pod("old");
+  old["spec"]["serviceAccount"] = "builder";  // the deprecated field alone
+  auto o = c.post("/api/v1/namespaces/default/pods", old);
+  REQUIRE(o.status == 201);
+  CHECK(o.json["spec"]["serviceAccountName"] == "builder");
+  CHECK(o.json["spec"]["serviceAccount"] == "builder");
+  // A pod template is not a pod: a Deployment's stays as written.
+  Json rs = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "ReplicaSet"},
+      {"metadata", {{"name", "web"}}},
+      {"spec",
+       {{"selector", {{"matchLabels", {{"app", "web"}}}}},
+        {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", pod("x")["spec"]}}}}}};
+  auto r = c.post("/apis/apps/v1/namespaces/default/replicasets", rs);
+  REQUIRE(r.status == 201);
+  CHECK_FALSE(r.json["spec"]["template"]["spec"].contains("serviceAccountName"));
+}
+
 TEST_CASE("a created pod's qosClass follows its containers' cpu and memory", "[rest]") {
   Cluster c;
   auto withResources = [](const std::string& name, Json resources) {
