@@ -4,6 +4,8 @@
 // DOM destructor's own recursion would have done with it.
 #include "api/json.h"
 
+#include <cctype>
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -609,21 +611,27 @@ std::string base64UrlEncode(std::string_view in) {
   return out;
 }
 
-std::optional<std::string> base64UrlDecode(std::string_view in) {
-  auto value = [](char c) -> int {
+namespace {
+
+// The one base64 decoding loop. url: base64url as JSON Web Tokens carry it
+// ('-' and '_' only, no padding, nothing else, zero leftover bits); else
+// either alphabet, '=' and whitespace skipped (kubeconfig data, Secret data).
+std::optional<std::string> decodeBase64(std::string_view in, bool url) {
+  auto value = [url](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
+    if (c == '-' || (!url && c == '+')) return 62;
+    if (c == '_' || (!url && c == '/')) return 63;
     return -1;
   };
-  if (in.size() % 4 == 1) return std::nullopt;
+  if (url && in.size() % 4 == 1) return std::nullopt;
   std::string out;
   out.reserve(in.size() * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
+    if (!url && (c == '=' || std::isspace(static_cast<unsigned char>(c)))) continue;
     int v = value(c);
     if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<uint32_t>(v);
@@ -634,8 +642,18 @@ std::optional<std::string> base64UrlDecode(std::string_view in) {
     }
   }
   // The leftover bits must be zero, or two texts would decode the same.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  if (url && bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
+}
+
+}  // namespace
+
+std::optional<std::string> base64UrlDecode(std::string_view in) {
+  return decodeBase64(in, true);
+}
+
+std::optional<std::string> base64Decode(std::string_view in) {
+  return decodeBase64(in, false);
 }
 
 }  // namespace skiff::api

@@ -53,6 +53,9 @@ const Json* jsonAt(const Json& obj, std::initializer_list<const char*> path);
 
 // Standard base64 with padding (RFC 4648), as Go encodes []byte in JSON.
 std::string base64Encode(std::string_view bytes);
+// Base64 in either alphabet, padding optional, whitespace ignored (kubeconfig
+// and Secret data); nullopt on any other byte.
+std::optional<std::string> base64Decode(std::string_view text);
 
 // base64url without padding (RFC 4648 section 5), as JSON Web Tokens encode
 // their parts (RFC 7515). The decoder takes only that form: '-' and '_', no

@@ -84,6 +84,7 @@ class RestApiImpl : public RestApi {
   Status bootstrap();
   Status bootstrapNamespace(const std::string& name);
   void handle(Request request, std::shared_ptr<ResponseWriter> writer) override;
+  void keepMasterEndpoints(const std::string& ip, uint16_t port) override;
 
   // Used by deletes.cpp and the namespace loop.
   using DeleteDone = std::function<void(Result<std::string> body, int status)>;
@@ -171,6 +172,10 @@ class RestApiImpl : public RestApi {
   // The default ServiceAccounts are checked every 10 s, and on every pass
   // until this time after a wake (a namespace or ServiceAccount change).
   std::chrono::steady_clock::time_point sweepUntil_{};
+  // keepMasterEndpoints' address; empty: none kept. Guarded by loopMu_.
+  std::string masterIp_;
+  uint16_t masterPort_ = 0;
+  void reconcileKubernetesEndpoints(const std::string& ip, uint16_t port);
   std::thread loop_;  // namespace finalizer, default ServiceAccounts
 };
 

@@ -9,6 +9,7 @@
 #include "api/validation.h"
 #include "apiserver/api_errors.h"
 #include "apiserver/discovery.h"
+#include "apiserver/master_endpoints.h"
 #include "apiserver/objects.h"
 #include "apiserver/pod_proxy.h"
 #include "apiserver/registry.h"
@@ -471,6 +472,25 @@ void RestApiImpl::runWriteAndRespond(Planner planner, const Scope& scope,
 
 // ---- namespace finalizer and default ServiceAccounts ----
 
+void RestApiImpl::keepMasterEndpoints(const std::string& ip, uint16_t port) {
+  {
+    std::lock_guard<std::mutex> lock(loopMu_);
+    masterIp_ = ip;
+    masterPort_ = port;
+  }
+  reconcileKubernetesEndpoints(ip, port);
+}
+
+// A failure is logged and repaired on the next round, as Kubernetes' reconciler does.
+void RestApiImpl::reconcileKubernetesEndpoints(const std::string& ip, uint16_t port) {
+  auto wrote = reconcileMasterEndpoints(store_, ip, port);
+  if (!wrote) {
+    logWarn("kubernetes endpoints not reconciled", {{"error", wrote.error().message}});
+  } else if (*wrote) {
+    logInfo("kubernetes endpoints set", {{"address", ip + ":" + std::to_string(port)}});
+  }
+}
+
 void RestApiImpl::wakeNamespaceLoop() {
   {
     // The change that woke it may commit a moment later: look for a while.
@@ -489,14 +509,19 @@ void RestApiImpl::namespaceLoop() {
     if (stopping_) break;
     // Every namespace gets its default ServiceAccount when it is created
     // (planCreate); this only repairs a deleted one: often after a wake,
-    // otherwise every 10 s, since it reads one key per namespace.
+    // otherwise every 10 s, since it reads one key per namespace. The
+    // kubernetes Endpoints are checked on the same 10 s.
     auto now = std::chrono::steady_clock::now();
-    bool sweep = now < sweepUntil_ || now >= nextSweep;
-    if (sweep) nextSweep = now + std::chrono::seconds(10);
+    bool periodic = now >= nextSweep;
+    bool sweep = now < sweepUntil_ || periodic;
+    if (periodic) nextSweep = now + std::chrono::seconds(10);
+    std::string masterIp = periodic ? masterIp_ : "";
+    uint16_t masterPort = masterPort_;
     lock.unlock();
     try {
       finalizeNamespaces();
       if (sweep) ensureDefaultServiceAccounts();
+      if (!masterIp.empty()) reconcileKubernetesEndpoints(masterIp, masterPort);
     } catch (const std::exception& e) {
       logError("namespace loop failed", {{"error", e.what()}});
     }

@@ -8,6 +8,7 @@
 // Health endpoints and authentication are the transport's (server.h), not here.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ class RestApi {
 
   // Serves one request (already authenticated; request.user is set).
   virtual void handle(Request request, std::shared_ptr<ResponseWriter> writer) = 0;
+  // Points default/kubernetes's Endpoints at ip:port now, and keeps them there
+  // (checked every 10 s on the namespace loop, master_endpoints.h).
+  virtual void keepMasterEndpoints(const std::string& ip, uint16_t port) = 0;
 };
 
 }  // namespace skiff::apiserver

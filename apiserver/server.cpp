@@ -14,18 +14,15 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "apiserver/allocator.h"
 #include "apiserver/api_errors.h"
 #include "apiserver/auth.h"
 #include "apiserver/http_server.h"
 #include "apiserver/kubeconfig.h"
-#include "apiserver/master_endpoints.h"
 #include "apiserver/service_accounts.h"
 #include "apiserver/tls.h"
 #include "base/log.h"
-#include "base/thread.h"
 
 namespace skiff::apiserver {
 namespace {
@@ -116,18 +113,8 @@ class ApiServerImpl final : public ApiServer {
     // Only now do the health endpoints say ok: a client that waits for
     // /healthz and then reads the kubeconfig must find it written.
     phase_ = Phase::kServing;
-    if (!options_.advertiseAddress.empty()) {
-      reconcileEndpoints();
-      endpointsLoop_ = std::thread([this] {
-        nameThisThread("master-endpoints");
-        std::unique_lock<std::mutex> lock(mu_);
-        while (!cv_.wait_for(lock, kEndpointsPeriod, [this] { return stopped_; })) {
-          lock.unlock();
-          reconcileEndpoints();
-          lock.lock();
-        }
-      });
-    }
+    if (!options_.advertiseAddress.empty())
+      rest_->keepMasterEndpoints(options_.advertiseAddress, http_->port());
 
     auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
@@ -152,8 +139,6 @@ class ApiServerImpl final : public ApiServer {
       stopped_ = true;
     }
     phase_ = Phase::kStopping;
-    cv_.notify_all();
-    if (endpointsLoop_.joinable()) endpointsLoop_.join();
     // Connections first (their onClose callbacks end watches), then the REST
     // layer, then the store it uses.
     if (http_) http_->stop();
@@ -242,21 +227,7 @@ class ApiServerImpl final : public ApiServer {
               "[+]ping ok\n[+]log ok\n" + storeLine + startLine + verdict);
   }
 
-  // default/kubernetes's Endpoints at the advertise address; a failure is
-  // logged and repaired on the next round, as Kubernetes' reconciler does.
-  void reconcileEndpoints() {
-    auto wrote = reconcileMasterEndpoints(*store_, options_.advertiseAddress, http_->port());
-    if (!wrote) {
-      logWarn("kubernetes endpoints not reconciled", {{"error", wrote.error().message}});
-    } else if (*wrote) {
-      logInfo("kubernetes endpoints set",
-              {{"address", options_.advertiseAddress + ":" + std::to_string(http_->port())}});
-    }
-  }
-  static constexpr std::chrono::seconds kEndpointsPeriod{10};
-
   ServerOptions options_;
-  std::thread endpointsLoop_;  // with an advertise address
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<RestApi> rest_;
   std::unique_ptr<TokenAuthenticator> auth_;

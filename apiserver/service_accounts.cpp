@@ -199,12 +199,20 @@ void RestApiImpl::createToken(const Scope& scope, const Request& request,
 
 // ---- the default ServiceAccount of every namespace ----
 
-Status RestApiImpl::bootstrapDefaultServiceAccount(const std::string& ns) {
+std::optional<storage::Op> missingDefaultServiceAccount(storage::Store& store,
+                                                        const std::string& ns) {
   storage::Op op;
   op.key = objectKey(serviceAccounts(), ns, "default");
-  if (store_.get(op.key).ok()) return {};
+  auto existing = store.get(op.key);
+  if (existing || existing.error().code != Code::kNotFound) return std::nullopt;
   op.encode = revisionEncoder(defaultServiceAccount(ns));
-  auto r = store_.commitSync({op});
+  return op;
+}
+
+Status RestApiImpl::bootstrapDefaultServiceAccount(const std::string& ns) {
+  auto op = missingDefaultServiceAccount(store_, ns);
+  if (!op) return {};
+  auto r = store_.commitSync({std::move(*op)});
   if (!r && r.error().code != Code::kAlreadyExists) return r.error();
   return {};
 }

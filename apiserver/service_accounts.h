@@ -18,6 +18,7 @@
 // Thread-safe: functions of their arguments and the store.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "api/json.h"
@@ -29,6 +30,10 @@ namespace skiff::apiserver {
 // The ServiceAccount "default" of namespace `ns`, as a create would store it
 // (uid and creationTimestamp filled in).
 api::Json defaultServiceAccount(const std::string& ns);
+// The store op creating it when `store` lacks it; nullopt when it is there
+// (or cannot be read: the namespace loop tries again).
+std::optional<storage::Op> missingDefaultServiceAccount(storage::Store& store,
+                                                        const std::string& ns);
 
 // expirationSeconds: the default, Kubernetes' minimum (validation) and skiff's
 // cap (Kubernetes' --service-account-max-token-expiration; longer requests are

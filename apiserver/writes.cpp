@@ -211,14 +211,8 @@ Result<WritePlan> RestApiImpl::planCreate(const Scope& scope, Json obj, bool dry
   // A namespace comes with its ServiceAccount "default", in the same commit:
   // a pod created right after the namespace finds it (Kubernetes' controller
   // makes it a moment later; the namespace loop still repairs a deleted one).
-  if (r.plural == "namespaces") {
-    storage::Op sa;
-    sa.key = objectKey(*findResource("", "v1", "serviceaccounts"), name, "default");
-    if (auto existing = store_.get(sa.key); !existing && existing.error().code == Code::kNotFound) {
-      sa.encode = revisionEncoder(defaultServiceAccount(name));
-      plan.ops.push_back(std::move(sa));
-    }
-  }
+  if (r.plural == "namespaces")
+    if (auto sa = missingDefaultServiceAccount(store_, name)) plan.ops.push_back(std::move(*sa));
   return plan;
 }
 

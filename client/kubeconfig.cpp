@@ -146,29 +146,9 @@ Result<ClientConfig> loadKubeconfig(const std::string& path, const std::string& 
 }
 
 Result<std::string> base64Decode(const std::string& text) {
-  auto val = [](char ch) -> int {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+' || ch == '-') return 62;
-    if (ch == '/' || ch == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char ch : text) {
-    if (ch == '=' || isspace(static_cast<unsigned char>(ch))) continue;
-    int v = val(ch);
-    if (v < 0) return makeError(Code::kBadRequest, "illegal base64 data");
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return out;
+  auto d = api::base64Decode(text);  // one decoder: the API's
+  if (!d) return makeError(Code::kBadRequest, "illegal base64 data");
+  return *d;
 }
 
 std::string base64Encode(const std::string& bytes) {

@@ -171,14 +171,6 @@ std::string volumeDir(const PodWorkerConfig& config, const std::string& uid,
 constexpr const char* kTokenVolume = "kube-api-access";
 constexpr const char* kTokenVolumeDir = "_kube-api-access";
 
-bool badSubPath(const std::string& p) {
-  if (p.empty()) return false;
-  if (p[0] == '/') return true;
-  for (const auto& part : fs::path(p))
-    if (part == "..") return true;
-  return false;
-}
-
 // spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default".
 std::string serviceAccountOf(const Json& pod) {
   const Json& spec = member(pod, "spec");
@@ -195,7 +187,8 @@ bool mountsServiceAccountToken(const Json& pod, const PodWorkerConfig& config) {
 }
 
 Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int attempt,
-                                    ProcessSpec process, const PodWorkerConfig& config) {
+                                    ProcessSpec process, const PodWorkerConfig& config,
+                                    bool serviceAccountVolume) {
   const Json& spec = member(pod, "spec");
   std::string uid = textOf(member(pod, "metadata"), "uid");
   std::string name = textOf(container, "name");
@@ -241,7 +234,7 @@ Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int 
       if (!volume)
         return makeError(Code::kBadRequest, "volumeMount " + vname + ": volume not found");
       std::string subPath = textOf(m, "subPath");
-      if (badSubPath(subPath))
+      if (escapesDirectory(subPath))
         return makeError(Code::kBadRequest, "volumeMount " + vname + ": subPath \"" + subPath +
                                                 "\" must be a relative path without '..'");
       Mount mount;
@@ -271,9 +264,9 @@ Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int 
       c.mounts.push_back(std::move(mount));
     }
   }
-  if (mountsServiceAccountToken(pod, config) &&
-      std::none_of(c.mounts.begin(), c.mounts.end(),
-                   [](const Mount& m) { return m.destination == kServiceAccountMountPath; })) {
+  if (serviceAccountVolume && std::none_of(c.mounts.begin(), c.mounts.end(), [](const Mount& m) {
+        return m.destination == kServiceAccountMountPath;
+      })) {
     Mount mount;
     mount.source = volumeDir(config, uid, kTokenVolumeDir);
     mount.destination = kServiceAccountMountPath;
@@ -502,8 +495,13 @@ PodWorker::Progress PodWorker::advance(const Json& pod, const Json& container, b
     waiting_[name] = {"CrashLoopBackOff", "back-off " + goDuration(*delay) +
                                               " restarting failed container=" + name +
                                               " pod=" + podName};
-    host_.recordEvent(pod, "Warning", "BackOff",
-                      "Back-off restarting failed container " + name + " in pod " + podName);
+    // Once per dead attempt, not on every pass of its wait (a pass a second
+    // while the pod's other containers run).
+    if (std::string& reported = backoffReported_[name]; reported != latest.id) {
+      reported = latest.id;
+      host_.recordEvent(pod, "Warning", "BackOff",
+                        "Back-off restarting failed container " + name + " in pod " + podName);
+    }
     wake = std::min(wake, latest.finishedAt + *delay);
     return Progress::kWaiting;
   }
@@ -558,17 +556,17 @@ PodWorker::Progress PodWorker::start(const Json& pod, const Json& container, int
   const Json& md = member(pod, "metadata");
   std::string ns = textOf(md, "namespace");
   PodContext ctx = context(pod);
-  if (auto st = setUpVolumes(pod, ctx); !st) return fail("ContainerCreating", st.error().message);
-  volumesRefreshAt_ = now + config_.volumeRefreshPeriod;
+  // Once per refresh period, not per container: a pod's containers starting
+  // in one pass share what the first start wrote.
+  if (now >= volumesRefreshAt_) {
+    if (auto st = setUpVolumes(pod, ctx); !st) return fail("ContainerCreating", st.error().message);
+    volumesRefreshAt_ = now + config_.volumeRefreshPeriod;
+  }
+  ctx.serviceEnv = host_.serviceEnv(pod);
   auto process = processSpec(container, resolved->config, ctx);
   if (!process) return fail("CreateContainerConfigError", process.error().message);
-  Json optedOut;  // the pod as its ServiceAccount has it: without credentials
-  if (automount_ == false) {
-    optedOut = pod;
-    optedOut["spec"]["automountServiceAccountToken"] = false;
-  }
-  auto plan = containerPlan(automount_ == false ? optedOut : pod, container, attempt,
-                            std::move(*process), config_);
+  auto plan = containerPlan(pod, container, attempt, std::move(*process), config_,
+                            mountsServiceAccountToken(pod, config_) && automount_.value_or(true));
   if (!plan) return fail("CreateContainerConfigError", plan.error().message);
   for (const auto& dir : plan->dirs) {
     std::error_code ec;
@@ -606,7 +604,6 @@ PodContext PodWorker::context(const Json& pod) {
   ctx.podIPs = podIPs();
   ctx.hostIPs = config_.hostIPs;
   ctx.nodeName = config_.nodeName;
-  ctx.serviceEnv = host_.serviceEnv(pod);
   ctx.configMapData = [this, ns](const std::string& n) {
     return host_.objectData("configmaps", ns, n);
   };

@@ -162,7 +162,8 @@ struct PodWorkerConfig {
 SandboxConfig sandboxConfig(const Json& pod, const PodWorkerConfig& config);
 
 // Where a container finds its service account's credentials, and whether the
-// pod gets them (PodWorkerConfig::caPem set, automountServiceAccountToken not false).
+// pod may get them (PodWorkerConfig::caPem set, its automountServiceAccountToken
+// not false; its ServiceAccount has the last word when the pod says nothing).
 inline constexpr const char* kServiceAccountMountPath =
     "/var/run/secrets/kubernetes.io/serviceaccount";
 bool mountsServiceAccountToken(const Json& pod, const PodWorkerConfig& config);
@@ -177,10 +178,13 @@ struct ContainerPlan {
 // <name>; medium Memory sets tmpfs, the runtime mounting one tmpfs on that
 // directory for every container of the pod), hostPath volumes, and read-only
 // mounts of the configMap, secret, downwardAPI and projected volumes the worker
-// writes to DATA/pods/<uid>/volumes/<name> (volume_files.h). kBadRequest for
-// other volume kinds, a missing volume or a bad subPath.
+// writes to DATA/pods/<uid>/volumes/<name> (volume_files.h), and, with
+// serviceAccountVolume, the service account's credentials at
+// kServiceAccountMountPath unless the container mounts something there.
+// kBadRequest for other volume kinds, a missing volume or a bad subPath.
 Result<ContainerPlan> containerPlan(const Json& pod, const Json& container, int attempt,
-                                    ProcessSpec process, const PodWorkerConfig& config);
+                                    ProcessSpec process, const PodWorkerConfig& config,
+                                    bool serviceAccountVolume = false);
 
 class PodWorker {
  public:
@@ -226,7 +230,8 @@ class PodWorker {
   // it stops the container and refreshes `latest`.
   void probe(const Json& pod, const Json& container, ContainerStatus& latest, TimePoint now,
              TimePoint& wake);
-  // What a container of `pod` starting now sees (process_spec.h).
+  // What a container of `pod` sees (process_spec.h), but the Service
+  // variables, which only a start needs (they copy every Service).
   PodContext context(const Json& pod);
   // Writes the pod's configMap, secret, downwardAPI and projected volumes
   // (volume_files.h). Errors read "MountVolume.SetUp failed for volume ...".
@@ -272,6 +277,8 @@ class PodWorker {
   Backoff backoff_;
   std::map<std::string, Waiting> waiting_;                   // by container name
   std::map<std::string, TimePoint> retryAt_;                 // by container name
+  // By container name: the dead attempt whose back-off an event reported.
+  std::map<std::string, std::string> backoffReported_;
   TimePoint volumesRefreshAt_{};  // the next re-read of the pod's file volumes
   // Tokens of the pod's ServiceAccount, by audience and lifetime, each renewed
   // at 80% of its life, as the kubelet's token manager.

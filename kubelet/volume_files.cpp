@@ -40,12 +40,10 @@ Error bad(const std::string& message) {
   return makeError(Code::kBadRequest, message);
 }
 
-// A path inside the volume: relative, without a ".." element, not starting with "..".
+// A file's path in the volume: not empty, inside it, and not starting with
+// ".." (the writer's own names do).
 bool badPath(const std::string& p) {
-  if (p.empty() || p[0] == '/' || p.rfind("..", 0) == 0) return true;
-  for (const auto& part : fs::path(p))
-    if (part == "..") return true;
-  return false;
+  return p.empty() || p.rfind("..", 0) == 0 || escapesDirectory(p);
 }
 
 Result<uint32_t> modeOf(const Json& holder, const char* key, uint32_t fallback,
@@ -143,6 +141,13 @@ bool holds(const std::string& dir, const std::vector<VolumeFile>& files) {
 }
 
 }  // namespace
+
+bool escapesDirectory(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return true;
+  for (const auto& part : fs::path(path))
+    if (part == "..") return true;
+  return false;
+}
 
 bool isFileVolume(const Json& volume) {
   for (const char* k : {"configMap", "secret", "downwardAPI", "projected"})

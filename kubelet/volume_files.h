@@ -49,6 +49,10 @@ struct VolumeFile {
 // True for a volume whose files the kubelet writes (the four kinds above).
 bool isFileVolume(const api::Json& volume);
 
+// True when `path`, taken relative to a directory, could leave it: absolute,
+// or with a ".." element (a volume's file paths, a mount's subPath).
+bool escapesDirectory(const std::string& path);
+
 // The files of `volume`, sorted by path. Errors carry the text the kubelet
 // reports after `MountVolume.SetUp failed for volume "NAME" : `, e.g.
 // `configmap "app-config" not found`.

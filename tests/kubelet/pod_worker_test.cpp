@@ -29,6 +29,7 @@ class FakeHost : public PodHost {
   bool failPatches = false;
   // The ConfigMaps objectData finds (the test changes them between passes).
   std::map<std::string, std::map<std::string, std::string>> configMaps = {{"cfg", {{"k", "v"}}}};
+  int objectReads = 0;  // objectData calls
 
   Status patchPodStatus(const Json& pod, const Json& patch) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -55,6 +56,7 @@ class FakeHost : public PodHost {
                                                         const std::string& ns,
                                                         const std::string& name) override {
     std::lock_guard<std::mutex> lock(mu_);
+    ++objectReads;
     if (resource == "configmaps" && configMaps.count(name)) return configMaps[name];
     return makeError(Code::kNotFound, resource + " \"" + name + "\" not found");
   }
@@ -273,6 +275,11 @@ TEST_CASE("restartPolicy Always: restart at once, then CrashLoopBackOff doubling
   CHECK(h.container()["state"]["waiting"]["message"] ==
         "back-off 20s restarting failed container=c pod=web_default(u1)");
   CHECK(h.container()["restartCount"] == 2);
+  // One BackOff event per dead attempt, however many passes its wait spans.
+  auto events = h.host.events();
+  CHECK(std::count_if(events.begin(), events.end(), [](const std::string& e) {
+          return e.rfind("Warning BackOff: ", 0) == 0;
+        }) == 2);
 }
 
 TEST_CASE("the back-off resets after the container ran for 10 minutes", "[pod_worker]") {
@@ -421,6 +428,17 @@ TEST_CASE("a configMap volume: written before the start, waited for, kept up to 
   w->syncOnce();
   CHECK(*read() == "port=8080");
   CHECK(h.rt.configs().size() == 1);  // not restarted
+}
+
+TEST_CASE("a pod's volumes are read once for all the containers a pass starts", "[pod_worker]") {
+  Harness h;
+  Json mount = {{"volumeMounts", Json::parse(R"([{"name": "conf", "mountPath": "/etc/app"}])")}};
+  Json p = pod(Json::array({one("a", mount), one("b", mount)}));
+  p["spec"]["volumes"] = Json::parse(R"([{"name": "conf", "configMap": {"name": "cfg"}}])");
+  auto w = h.worker(p);
+  w->syncOnce();
+  CHECK(h.rt.configs().size() == 2);
+  CHECK(h.host.objectReads == 1);
 }
 
 TEST_CASE("the service account's token, ca.crt and namespace, mounted and renewed",
@@ -912,4 +930,19 @@ TEST_CASE("containerPlan: limits, security context and volumes", "[pod_worker]")
   auto tiny = containerPlan(p, c, 0, ProcessSpec{}, cfg);
   REQUIRE(tiny);
   CHECK(tiny->config.cpuQuotaMicros == 1000);
+
+  // The service account's credentials: read-only, unless the container mounts
+  // something of its own there.
+  auto withToken = containerPlan(p, c, 0, ProcessSpec{}, cfg, true);
+  REQUIRE(withToken);
+  REQUIRE(withToken->config.mounts.size() == 1);
+  CHECK(withToken->config.mounts[0].destination == kServiceAccountMountPath);
+  CHECK(withToken->config.mounts[0].source == "/data/pods/u1/volumes/_kube-api-access");
+  CHECK(withToken->config.mounts[0].readOnly);
+  c["volumeMounts"] = Json::parse(
+      R"J([{"name": "cm", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}])J");
+  auto own = containerPlan(p, c, 0, ProcessSpec{}, cfg, true);
+  REQUIRE(own);
+  REQUIRE(own->config.mounts.size() == 1);
+  CHECK(own->config.mounts[0].source == "/data/pods/u1/volumes/cm");
 }
