@@ -39,6 +39,16 @@ struct Request {
   std::string header(std::string_view lowerName) const;
 };
 
+// The Status a tunnel answers when its peer cannot be reached: `prefix`: dial
+// tcp HOST:PORT: REASON. Kubernetes' apiserver says "error dialing backend"
+// (500) of a kubelet and "error trying to reach service" (503) of a pod it
+// proxies to.
+struct DialFailure {
+  int status = 500;
+  std::string reason = "InternalError";
+  std::string prefix = "error dialing backend";
+};
+
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
@@ -63,12 +73,15 @@ class ResponseWriter {
   // Whatever the peer answers (200 with a body delimited by its close, a 101
   // upgrade and WebSocket frames, an error Status) goes to the client as is;
   // the connection is not reused afterwards. Call instead of respond() or
-  // startStream(). When the peer cannot be reached the client gets a 500
-  // Status "error dialing backend: ...". Transports without it answer 501.
-  virtual void tunnel(std::string host, uint16_t port, std::string head) {
+  // startStream(). When the peer cannot be reached the client gets the Status
+  // `dialFailure` describes ("error dialing backend: dial tcp ...: connection
+  // refused", 500, by default). Transports without it answer 501.
+  virtual void tunnel(std::string host, uint16_t port, std::string head,
+                      DialFailure dialFailure = {}) {
     (void)host;
     (void)port;
     (void)head;
+    (void)dialFailure;
     respond(501, "application/json",
             R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
             R"("message":"this transport cannot proxy connections","reason":"InternalError",)"

@@ -81,7 +81,8 @@ class ConnectionIface {
   virtual void abandonAsync(uint64_t id, std::string why) = 0;
   virtual void closeAsync() = 0;
   // Hand the connection to host:port (ResponseWriter::tunnel).
-  virtual void tunnelAsync(uint64_t id, std::string host, uint16_t port, std::string head) = 0;
+  virtual void tunnelAsync(uint64_t id, std::string host, uint16_t port, std::string head,
+                           DialFailure dialFailure) = 0;
 
   std::atomic<bool> closed_{false};
   std::atomic<size_t> queued_{0};  // streamed payload bytes accepted by write(), not yet sent
@@ -132,13 +133,14 @@ class Exchange final : public ResponseWriter {
     return true;
   }
 
-  void tunnel(std::string host, uint16_t port, std::string head) override {
+  void tunnel(std::string host, uint16_t port, std::string head,
+              DialFailure dialFailure = {}) override {
     int expected = kIdle;
     if (!state_.compare_exchange_strong(expected, kDone)) {
       logWarn("http tunnel() after the response started");
       return;
     }
-    conn_->tunnelAsync(id_, std::move(host), port, std::move(head));
+    conn_->tunnelAsync(id_, std::move(host), port, std::move(head), std::move(dialFailure));
   }
 
   void end() override {
@@ -323,11 +325,13 @@ class Connection final : public ConnectionIface,
   void closeAsync() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->closeNow(); });
   }
-  void tunnelAsync(uint64_t id, std::string host, uint16_t port, std::string head) override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this(), id, host = std::move(host),
-                                       port, head = std::move(head)]() mutable {
-      self->doTunnel(id, host, port, std::move(head));
-    });
+  void tunnelAsync(uint64_t id, std::string host, uint16_t port, std::string head,
+                   DialFailure dialFailure) override {
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), id, host = std::move(host), port,
+               head = std::move(head), dialFailure = std::move(dialFailure)]() mutable {
+                self->doTunnel(id, host, port, std::move(head), std::move(dialFailure));
+              });
   }
 
  private:
@@ -610,38 +614,43 @@ class Connection final : public ConnectionIface,
   // tunnel gracefully (after its last bytes reached the client); the client
   // closing, or any error, closes both at once.
 
-  void doTunnel(uint64_t id, const std::string& host, uint16_t port, std::string head) {
+  void doTunnel(uint64_t id, const std::string& host, uint16_t port, std::string head,
+                DialFailure dialFailure) {
     if (closed_ || id != curId_ || responseStarted_) return;
     keepAlive_ = false;
     beast::error_code ec;
     auto ip = net::ip::make_address(host, ec);
     std::string target = host + ":" + std::to_string(port);
     if (ec) {
-      doRespond(id, 500, "application/json",
-                statusJson(500, "InternalError",
-                           "error dialing backend: invalid address " + target),
+      doRespond(id, dialFailure.status, "application/json",
+                statusJson(dialFailure.status, dialFailure.reason,
+                           dialFailure.prefix + ": invalid address " + target),
                 {}, true);
       return;
     }
     responseStarted_ = true;
     tunnelBufs_ = std::make_unique<TunnelBuffers>();
     upstream_.emplace(stream_.get_executor());
-    upstream_->async_connect(
-        tcp::endpoint(ip, port), [self = this->shared_from_this(), id, target,
-                                  head = std::move(head)](beast::error_code ec) mutable {
-          self->onTunnelConnected(ec, id, target, std::move(head));
-        });
+    upstream_->async_connect(tcp::endpoint(ip, port),
+                             [self = this->shared_from_this(), id, target, head = std::move(head),
+                              dialFailure = std::move(dialFailure)](beast::error_code ec) mutable {
+                               self->onTunnelConnected(ec, id, target, std::move(head),
+                                                       dialFailure);
+                             });
   }
 
   void onTunnelConnected(beast::error_code ec, uint64_t id, const std::string& target,
-                         std::string head) {
+                         std::string head, const DialFailure& dialFailure) {
     if (closed_) return;
     if (ec) {
       responseStarted_ = false;
       upstream_.reset();
-      doRespond(id, 500, "application/json",
-                statusJson(500, "InternalError",
-                           "error dialing backend: dial tcp " + target + ": " + ec.message()),
+      // Go's wording: "dial tcp 10.244.0.5:81: connect: connection refused".
+      std::string why = ec.message();
+      if (!why.empty()) why[0] = char(std::tolower(static_cast<unsigned char>(why[0])));
+      doRespond(id, dialFailure.status, "application/json",
+                statusJson(dialFailure.status, dialFailure.reason,
+                           dialFailure.prefix + ": dial tcp " + target + ": connect: " + why),
                 {}, true);
       return;
     }

@@ -12,6 +12,7 @@ namespace {
 const std::vector<std::string> kAllVerbs = {"create", "delete", "deletecollection", "get",
                                             "list",   "patch",  "update",           "watch"};
 const std::vector<std::string> kStatusVerbs = {"get", "patch", "update"};
+const std::vector<std::string> kProxyVerbs = {"create", "delete", "get", "patch", "update"};
 
 SubresourceInfo statusOf(const std::string& group, const std::string& kind) {
   return {"status", group, "v1", kind, kStatusVerbs};
@@ -30,7 +31,8 @@ std::vector<ResourceInfo> build() {
   pods.subresources = {statusOf("", "Pod"),
                        {"binding", "", "v1", "Binding", {"create"}},
                        {"log", "", "v1", "Pod", {"get"}},
-                       {"exec", "", "v1", "PodExecOptions", {"create", "get"}}};
+                       {"exec", "", "v1", "PodExecOptions", {"create", "get"}},
+                       {"proxy", "", "v1", "PodProxyOptions", kProxyVerbs}};
   pods.hasStatus = true;
   out.push_back(pods);
 
@@ -42,7 +44,8 @@ std::vector<ResourceInfo> build() {
   svc.shortNames = {"svc"};
   svc.categories = {"all"};
   svc.verbs = kAllVerbs;
-  svc.subresources = {statusOf("", "Service")};
+  svc.subresources = {statusOf("", "Service"),
+                      {"proxy", "", "v1", "ServiceProxyOptions", kProxyVerbs}};
   svc.hasStatus = true;
   out.push_back(svc);
 

@@ -8,6 +8,7 @@
 #include "api/protobuf.h"
 #include "api/validation.h"
 #include "apiserver/api_errors.h"
+#include "apiserver/backend_proxy.h"
 #include "apiserver/discovery.h"
 #include "apiserver/master_endpoints.h"
 #include "apiserver/objects.h"
@@ -188,7 +189,9 @@ Result<Scope> route(const std::string& group, const std::string& version,
   if (segs[0] == "namespaces" && segs.size() >= 3) {
     const ResourceInfo* r = findResource(group, version, segs[2]);
     if (r && r->namespaced) {
-      if (segs.size() > 5) return resourceNotFound();
+      // pods/NAME/proxy/PATH...: the path belongs to the pod (backend_proxy.h).
+      bool proxy = segs.size() > 5 && segs[4] == "proxy";
+      if (segs.size() > 5 && !proxy) return resourceNotFound();
       scope.resource = r;
       scope.ns = segs[1];
       if (segs.size() > 3) scope.name = segs[3];
@@ -251,6 +254,11 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
   Scope scope = *routed;
   const ResourceInfo& r = *scope.resource;
   const std::string& m = request.method;
+  if (scope.sub == "proxy") {
+    // Any method and body: they are the pod's business (backend_proxy.h).
+    proxyToBackend(store_, r.plural, scope.ns, scope.name, request, writer);
+    return;
+  }
   if (request.hasParam("dryRun")) {
     std::string dr = request.param("dryRun");
     if (dr != "All" && !dr.empty()) {

@@ -8,8 +8,9 @@
 # collision and range errors, NodePorts released on delete, no endpoints ->
 # refused at once, a selector-less Service whose hand-written Endpoints point
 # at a server in a network namespace this test made, hairpin, cluster DNS, a
-# LoadBalancer ingress IP from the host and from a pod, and netproxy killed
-# (-9) and restarted under an established connection.
+# LoadBalancer ingress IP from the host and from a pod, netproxy killed (-9)
+# and restarted under an established connection, and the API server's
+# services/proxy and pods/proxy (kubectl get --raw, kubectl proxy).
 #
 # The cluster runs with --disable netproxy; this test runs `skiff netproxy` as
 # a process of its own so it can kill it. Traffic goes only to 127.0.0.1, the
@@ -23,7 +24,9 @@ EXT_NS=""
 EXT_VETH=""
 EXT_PID=""
 TABLE=""
+KP_PID=""
 services_cleanup() {
+  if [ -n "$KP_PID" ]; then kill "$KP_PID" 2>/dev/null || true; wait "$KP_PID" 2>/dev/null || true; fi
   if [ -n "$NP_PID" ]; then kill "$NP_PID" 2>/dev/null || true; wait "$NP_PID" 2>/dev/null || true; fi
   if [ -n "$EXT_PID" ]; then kill -9 "$EXT_PID" 2>/dev/null || true; wait "$EXT_PID" 2>/dev/null || true; fi
   if [ -n "$EXT_VETH" ]; then ip link del "$EXT_VETH" 2>/dev/null || true; fi
@@ -166,6 +169,76 @@ out=$(answers 12 "http://$CIP:81/")
 expect_contains "ClusterIP multi-port: the second port reaches the second server" "second web-" "$out"
 expect_eq "ClusterIP multi-port: the second port spreads too" yes \
   "$([ "$(distinct <<<"$out")" -ge 2 ] && echo yes || echo no)"
+
+# ---- the API server's proxy: services/proxy, pods/proxy, kubectl proxy -----
+API=/api/v1/namespaces/default
+run_capture out k get --raw "$API/services/web:80/proxy/"
+expect_contains "services/proxy by port number reaches a replica" "web-" "$out"
+run_capture out k get --raw "$API/services/http:web:alt/proxy/"
+expect_contains "services/proxy by port name reaches that port" "second web-" "$out"
+run_capture out k get --raw "$API/services/web:82/proxy/"
+expect_eq "services/proxy to a port the Service lacks: kubectl fails" 1 "$RC"
+expect_contains "services/proxy to a port the Service lacks: Kubernetes' 503" \
+  'Error from server (ServiceUnavailable): no service port 82 found for service "web"' "$out"
+run_capture out k get --raw "$API/pods/$POD1/proxy/"
+expect_eq "pods/proxy reaches the pod's first container port" "$POD1" "$out"
+run_capture out k get --raw "$API/pods/$POD1:9090/proxy/"
+expect_eq "pods/proxy reaches another port of the pod" "second $POD1" "$out"
+run_capture out k get --raw "$API/pods/$POD1:9091/proxy/"
+expect_eq "pods/proxy to a closed port: kubectl fails" 1 "$RC"
+expect_contains "pods/proxy to a closed port: Kubernetes' 503 with the dial error" \
+  "Error from server (ServiceUnavailable): error trying to reach service: dial tcp $(jp pod "$POD1" '{.status.podIP}'):9091: connect: connection refused" "$out"
+# A CGI script shows what the pod received: method, path, query, a header,
+# whether credentials leaked, the body.
+cat >"$E2E_TMP/cgi.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: cgi, labels: {app: cgi}}
+spec:
+  containers:
+  - name: cgi
+    image: busybox:latest
+    command:
+    - sh
+    - -c
+    - |
+      mkdir -p /w/cgi-bin
+      cat > /w/cgi-bin/echo <<'S'
+      #!/bin/sh
+      echo "Content-Type: text/plain"
+      echo
+      echo "$REQUEST_METHOD $REQUEST_URI x-test=$HTTP_X_TEST auth=$HTTP_AUTHORIZATION"
+      head -c "${CONTENT_LENGTH:-0}"
+      S
+      chmod +x /w/cgi-bin/echo
+      exec httpd -f -p 8080 -h /w
+    ports: [{containerPort: 8080}]
+EOF
+k apply -f "$E2E_TMP/cgi.yaml" >/dev/null
+k wait --for=condition=Ready pod/cgi --timeout=60s >/dev/null || true
+printf 'from a file' >"$E2E_TMP/body.txt"
+run_capture out k create --raw "$API/pods/cgi/proxy/cgi-bin/echo?q=2" -f "$E2E_TMP/body.txt"
+expect_eq "pods/proxy passes a POST's path, query and body, and no credentials" \
+  "POST /cgi-bin/echo?q=2 x-test= auth=
+from a file" "$out"
+KP_PORT=$(free_port)
+k proxy --port "$KP_PORT" >"$E2E_TMP/kubectl-proxy.log" 2>&1 &
+KP_PID=$!
+wait_for 10 curl -s "http://127.0.0.1:$KP_PORT/version" || true
+# (busybox httpd hands a CGI script the body of a POST only.)
+run_capture out curl -s --max-time 5 -H 'X-Test: yes' --data-binary 'posted body' \
+  "http://127.0.0.1:$KP_PORT$API/pods/cgi/proxy/cgi-bin/echo?a=1&b=%2F"
+expect_eq "kubectl proxy: a POST with a header, an encoded query and a body reaches the pod" \
+  "POST /cgi-bin/echo?a=1&b=%2F x-test=yes auth=
+posted body" "$out"
+run_capture out curl -s --max-time 5 -X DELETE "http://127.0.0.1:$KP_PORT$API/pods/cgi/proxy/cgi-bin/echo"
+expect_eq "kubectl proxy: a DELETE reaches the pod as one" "DELETE /cgi-bin/echo x-test= auth=" "$out"
+run_capture out curl -s --max-time 5 "http://127.0.0.1:$KP_PORT$API/services/web:80/proxy/"
+expect_contains "kubectl proxy: a Service through it" "web-" "$out"
+kill "$KP_PID" 2>/dev/null || true
+wait "$KP_PID" 2>/dev/null || true
+KP_PID=""
+k delete pod cgi --wait=false >/dev/null
 
 # ---- NodePort: 127.0.0.1, the node's InternalIP, from a pod ----------------
 run_capture out k expose deploy web --name web-np --type NodePort --port 80 --target-port 8080
