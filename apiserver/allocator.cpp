@@ -74,6 +74,22 @@ std::string ingressIpOf(const Json& svc) {
              : "";
 }
 
+// Kubernetes' needsHCNodePort: a LoadBalancer keeping client addresses gets a
+// port its load balancer can ask "any endpoint here?" (netproxy/health_server.h).
+bool needsHealthCheckPort(const Json& svc) {
+  if (specType(svc) != "LoadBalancer") return false;
+  const Json& spec = svc["spec"];
+  return spec.contains("externalTrafficPolicy") && spec["externalTrafficPolicy"] == "Local";
+}
+
+int healthCheckPortOf(const Json& svc) {
+  if (!svc.contains("spec") || !svc["spec"].is_object()) return 0;
+  const Json& spec = svc["spec"];
+  if (spec.contains("healthCheckNodePort") && spec["healthCheckNodePort"].is_number_integer())
+    return spec["healthCheckNodePort"].get<int>();
+  return 0;
+}
+
 int nodePortOf(const Json& port) {
   if (port.is_object() && port.contains("nodePort") && port["nodePort"].is_number_integer())
     return port["nodePort"].get<int>();
@@ -131,6 +147,8 @@ std::set<std::string> heldAllocationKeys(const Json& svc) {
     std::string ip = ingressIpOf(svc);
     if (parseIpv4(ip)) keys.insert(kLoadBalancerIpPrefix + ip);
   }
+  if (needsHealthCheckPort(svc) && healthCheckPortOf(svc) > 0)
+    keys.insert(kNodePortPrefix + std::to_string(healthCheckPortOf(svc)));
   return keys;
 }
 
@@ -285,15 +303,22 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
     if (!spec.contains("ipFamilyPolicy")) spec["ipFamilyPolicy"] = "SingleStack";
   }
 
-  // Fields that only mean something for NodePort/LoadBalancer go when the type
-  // changes away, if the user left them as they were (Kubernetes'
-  // dropTypeDependentFields).
-  if (old && needsNodePorts(*old) && !needsNodePorts(svc) && (*old)["spec"].is_object()) {
+  // Fields that only mean something for some types go when the type changes
+  // away, if the user left them as they were (Kubernetes'
+  // dropTypeDependentFields): LoadBalancer -> NodePort drops
+  // allocateLoadBalancerNodePorts and loadBalancerClass, -> ClusterIP also
+  // externalTrafficPolicy. (healthCheckNodePort: below.)
+  if (old && (*old)["spec"].is_object()) {
     const Json& oldSpec = (*old)["spec"];
-    for (const char* f : {"externalTrafficPolicy", "healthCheckNodePort",
-                          "allocateLoadBalancerNodePorts", "loadBalancerClass"}) {
+    const std::string type = specType(svc);
+    const bool lb = type == "LoadBalancer";
+    const bool external = lb || type == "NodePort";
+    auto dropIfKept = [&](const char* f) {
       if (spec.contains(f) && oldSpec.contains(f) && spec[f] == oldSpec[f]) spec.erase(f);
-    }
+    };
+    if (!lb) dropIfKept("allocateLoadBalancerNodePorts");
+    if (!lb) dropIfKept("loadBalancerClass");
+    if (!external) dropIfKept("externalTrafficPolicy");
   }
 
   // NodePorts.
@@ -351,6 +376,46 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
       port["nodePort"] = np;
     }
   }
+  // The health check port of a LoadBalancer with externalTrafficPolicy: Local,
+  // from the node port range (Kubernetes' allocHealthCheckNodePort).
+  if (old && needsHealthCheckPort(*old) && !needsHealthCheckPort(svc) &&
+      healthCheckPortOf(svc) == healthCheckPortOf(*old)) {
+    spec.erase("healthCheckNodePort");  // policy or type changed: it goes back
+  }
+  if (needsHealthCheckPort(svc)) {
+    int hc = healthCheckPortOf(svc);
+    const bool had = old && needsHealthCheckPort(*old) && healthCheckPortOf(*old) > 0;
+    if (hc == 0 && had) hc = healthCheckPortOf(*old);  // a PUT that leaves it out keeps it
+    const std::string field = "spec.healthCheckNodePort";
+    if (had && hc != healthCheckPortOf(*old)) {
+      errors.push_back(api::invalid(field, hc,
+                                    "cannot change healthCheckNodePort on loadBalancer service "
+                                    "with externalTraffic=Local during update"));
+    } else if (hc == 0) {
+      std::set<std::string> avoidNow = avoid;
+      avoidNow.insert(planned.begin(), planned.end());
+      auto picked = pickPort(avoidNow);
+      if (!picked) {
+        errors.push_back(api::invalid(field, 0, "range is full"));
+      } else {
+        hc = *picked;
+        takeKey(kNodePortPrefix + std::to_string(hc), true, {});
+      }
+    } else if (hc < options_.nodePortMin || hc > options_.nodePortMax) {
+      errors.push_back(api::invalid(field, hc,
+                                    "provided port is not in the valid range. The range of "
+                                    "valid ports is " +
+                                        std::to_string(options_.nodePortMin) + "-" +
+                                        std::to_string(options_.nodePortMax)));
+    } else if (planned.count(kNodePortPrefix + std::to_string(hc))) {
+      errors.push_back(api::invalid(field, hc, "provided port is already allocated"));
+    } else {
+      takeKey(kNodePortPrefix + std::to_string(hc), false,
+              api::invalid(field, hc, "provided port is already allocated"));
+    }
+    if (hc != 0) spec["healthCheckNodePort"] = hc;
+  }
+
   // LoadBalancer ingress IP, written to the status in this same write.
   if (lbCidr_ && wantsPoolIp(svc)) {
     std::string requested = spec.contains("loadBalancerIP") && spec["loadBalancerIP"].is_string()

@@ -17,7 +17,10 @@
 // spec.loadBalancerIP when it is inside the pool) written to
 // status.loadBalancer.ingress[0].ip in the same write, so it is never
 // <pending>; netproxy DNATs it like a ClusterIP. Changing the type away or
-// deleting the Service releases it.
+// deleting the Service releases it. One with externalTrafficPolicy: Local also
+// gets spec.healthCheckNodePort from the node port range (its own nodeports
+// key), which netproxy serves; it is kept across updates (a different value is
+// Kubernetes' 422) and released when the policy or the type changes.
 //
 // Thread-safe: it only reads the store and builds ops.
 #pragma once

@@ -66,6 +66,7 @@ Status NetProxy::start() {
       return st.error().wrap("netproxy");
     }
   }
+  if (options_.healthChecks) health_ = std::make_unique<HealthServer>();
   client_ = std::make_unique<client::RestClient>(config_);
   services_ = std::make_unique<client::Informer>(*client_, "/api/v1/services");
   endpoints_ = std::make_unique<client::Informer>(*client_, "/api/v1/endpoints");
@@ -100,6 +101,7 @@ void NetProxy::stop() {
   if (services_) services_->stop();
   if (endpoints_) endpoints_->stop();
   if (dns_) dns_->stop();
+  health_.reset();
 }
 
 void NetProxy::enqueue(const std::string& key) {
@@ -217,6 +219,19 @@ void NetProxy::syncOnce(bool full) {
     st = proxier_->sync(desired_);
   } else {
     st = proxier_->sync(desired_, changed);
+  }
+  if (health_) {
+    // Every ready endpoint is on this node: the count of the Service's port
+    // with the most (kube-proxy counts a port's local ready endpoints).
+    std::map<int, HealthService> checks;
+    for (const auto& [key, s] : desired_.services) {
+      if (s.healthCheckNodePort == 0) continue;
+      HealthService h{s.ns, s.name, 0};
+      for (const auto& p : s.ports)
+        h.localEndpoints = std::max(h.localEndpoints, static_cast<int>(p.endpoints.size()));
+      checks.emplace(s.healthCheckNodePort, std::move(h));
+    }
+    health_->update(std::move(checks), st.ok());
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.syncs;

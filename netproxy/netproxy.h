@@ -48,6 +48,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "netproxy/dns_server.h"
+#include "netproxy/health_server.h"
 #include "netproxy/nft.h"
 #include "netproxy/proxier.h"
 
@@ -69,6 +70,8 @@ struct NetProxyOptions {
   std::chrono::milliseconds resyncPeriod{30000};
   std::chrono::milliseconds minSyncInterval{10};
   bool dns = true;  // serve cluster DNS
+  // Serve LoadBalancer health check ports (health_server.h).
+  bool healthChecks = true;
   DnsServerOptions dnsOptions;
   // Tests: an executor to use (not owned; e.g. one created inside a netns).
   // nullptr = a LibNftExecutor created by start().
@@ -106,6 +109,9 @@ class NetProxy {
   NetProxyStats stats() const;
   // The DNS server (nullptr when options.dns is false or before start()).
   DnsServer* dns() { return dns_.get(); }
+  // The health check server (nullptr when options.healthChecks is false or
+  // before start()).
+  HealthServer* healthChecks() { return health_.get(); }
   // Waits until a sync that began after this call completed successfully
   // (tests, benchmarks); false on timeout.
   bool waitForSync(std::chrono::milliseconds timeout);
@@ -121,6 +127,7 @@ class NetProxy {
   std::unique_ptr<NftExecutor> ownedExecutor_;
   std::unique_ptr<Proxier> proxier_;
   std::unique_ptr<DnsServer> dns_;
+  std::unique_ptr<HealthServer> health_;
   std::unique_ptr<client::Informer> services_, endpoints_;
 
   mutable std::mutex mu_;

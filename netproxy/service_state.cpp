@@ -147,6 +147,15 @@ Result<std::optional<ServiceInfo>> serviceFromJson(const Json& service, const Js
     }
   }
   info.externalLocal = stringField(spec, "externalTrafficPolicy", "Cluster") == "Local";
+  if (const Json* hc = field(spec, "healthCheckNodePort");
+      hc && hc->is_number_integer() && info.type == "LoadBalancer" && info.externalLocal) {
+    long long v = hc->get<long long>();
+    if (v < 1 || v > 65535) {
+      return invalid(key, "spec.healthCheckNodePort",
+                     "Invalid value: " + std::to_string(v) + ": must be between 1 and 65535");
+    }
+    info.healthCheckNodePort = static_cast<int>(v);
+  }
 
   const Json* ports = field(spec, "ports");
   if (ports && ports->is_array()) {

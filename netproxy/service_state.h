@@ -55,6 +55,7 @@ struct ServiceInfo {
   bool affinity = false;                     // sessionAffinity: ClientIP
   int affinityTimeoutSeconds = 10800;        // sessionAffinityConfig.clientIP.timeoutSeconds
   bool externalLocal = false;                // externalTrafficPolicy: Local
+  int healthCheckNodePort = 0;               // LoadBalancer + Local: spec.healthCheckNodePort
   std::vector<ServicePortInfo> ports;
   bool operator==(const ServiceInfo&) const = default;
 

@@ -151,6 +151,91 @@ TEST_CASE("NodePorts are allocated for every port, checked and released", "[allo
   }
 }
 
+TEST_CASE("a LoadBalancer with externalTrafficPolicy Local gets a healthCheckNodePort",
+          "[allocator][rest]") {
+  Cluster c;
+  const std::string svcs = "/api/v1/namespaces/default/services";
+  Json lb = service("lb", "LoadBalancer");
+  lb["spec"]["externalTrafficPolicy"] = "Local";
+  auto r = c.post(svcs, lb);
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  int hc = r.json["spec"]["healthCheckNodePort"];
+  int np = r.json["spec"]["ports"][0]["nodePort"];
+  CHECK(hc >= 30000);
+  CHECK(hc <= 32767);
+  CHECK(hc != np);
+  auto key = c.store->get("/registry/allocations/nodeports/" + std::to_string(hc));
+  REQUIRE(key.ok());
+  CHECK(key->value == "default/lb");
+
+  // Cluster policy: none.
+  Json cluster = service("cluster", "LoadBalancer");
+  auto rc = c.post(svcs, cluster);
+  REQUIRE(rc.status == 201);
+  CHECK_FALSE(rc.json["spec"].contains("healthCheckNodePort"));
+
+  // Asked for: taken, out of range, or held by another Service.
+  Json asked = lb;
+  asked["metadata"]["name"] = "asked";
+  asked["spec"]["healthCheckNodePort"] = 32000;
+  auto ra = c.post(svcs, asked);
+  INFO(ra.body);
+  REQUIRE(ra.status == 201);
+  CHECK(ra.json["spec"]["healthCheckNodePort"] == 32000);
+  Json dup = asked;
+  dup["metadata"]["name"] = "dup";
+  requireInvalid(c.post(svcs, dup), "spec.healthCheckNodePort",
+                 "Invalid value: 32000: provided port is already allocated");
+  dup["spec"]["healthCheckNodePort"] = np;
+  requireInvalid(c.post(svcs, dup), "spec.healthCheckNodePort",
+                 "Invalid value: " + std::to_string(np) + ": provided port is already allocated");
+  dup["spec"]["healthCheckNodePort"] = 8080;
+  requireInvalid(c.post(svcs, dup), "spec.healthCheckNodePort",
+                 "Invalid value: 8080: provided port is not in the valid range. The range of "
+                 "valid ports is 30000-32767");
+
+  SECTION("a PUT without it keeps it; another value is refused") {
+    Json svc = r.json;
+    svc["spec"].erase("healthCheckNodePort");
+    auto u = c.put(svcs + "/lb", svc);
+    INFO(u.body);
+    REQUIRE(u.status == 200);
+    CHECK(u.json["spec"]["healthCheckNodePort"] == hc);
+    svc = u.json;
+    svc["spec"]["healthCheckNodePort"] = 32001;
+    requireInvalid(c.put(svcs + "/lb", svc), "spec.healthCheckNodePort",
+                   "Invalid value: 32001: cannot change healthCheckNodePort on loadBalancer "
+                   "service with externalTraffic=Local during update");
+  }
+  SECTION("externalTrafficPolicy Cluster releases it") {
+    auto u = c.patch(svcs + "/lb", "application/merge-patch+json",
+                     {{"spec", {{"externalTrafficPolicy", "Cluster"}}}});
+    INFO(u.body);
+    REQUIRE(u.status == 200);
+    CHECK_FALSE(u.json["spec"].contains("healthCheckNodePort"));
+    CHECK_FALSE(c.store->get("/registry/allocations/nodeports/" + std::to_string(hc)).ok());
+    CHECK(c.store->get("/registry/allocations/nodeports/" + std::to_string(np)).ok());
+    // Back to Local: a port again.
+    u = c.patch(svcs + "/lb", "application/merge-patch+json",
+                {{"spec", {{"externalTrafficPolicy", "Local"}}}});
+    REQUIRE(u.status == 200);
+    CHECK(u.json["spec"]["healthCheckNodePort"].is_number_integer());
+  }
+  SECTION("changing to NodePort releases it") {
+    auto u =
+        c.patch(svcs + "/lb", "application/merge-patch+json", {{"spec", {{"type", "NodePort"}}}});
+    INFO(u.body);
+    REQUIRE(u.status == 200);
+    CHECK_FALSE(u.json["spec"].contains("healthCheckNodePort"));
+    CHECK_FALSE(c.store->get("/registry/allocations/nodeports/" + std::to_string(hc)).ok());
+  }
+  SECTION("delete releases it") {
+    REQUIRE(c.del(svcs + "/lb").status == 200);
+    CHECK_FALSE(c.store->get("/registry/allocations/nodeports/" + std::to_string(hc)).ok());
+  }
+}
+
 TEST_CASE("200 concurrent NodePort Services get distinct ports", "[allocator][rest]") {
   RestOptions opts;
   opts.nodePortMin = 30000;

@@ -375,6 +375,38 @@ run_capture out exec_in "$POD1" timeout 5 wget -q -O - "http://$LBIP/"
 expect_contains "LoadBalancer ingress IP answers from a pod" "web-" "$out"
 run_capture out get "http://127.0.0.1:$FNP/"
 expect_contains "LoadBalancer: its nodePort answers" "web-" "$out"
+# externalTrafficPolicy: Local gets a health check port, served as kube-proxy does.
+hc_answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$1/")" = "$2" ]; }
+run_capture out k patch svc flip -p '{"spec":{"externalTrafficPolicy":"Local"}}'
+HC=$(jp svc flip '{.spec.healthCheckNodePort}')
+expect_eq "externalTrafficPolicy Local: a healthCheckNodePort from the node port range" yes \
+  "$([ "${HC:-0}" -ge 30000 ] && [ "$HC" -le 32767 ] && [ "$HC" != "$FNP" ] && echo yes || echo no)"
+wait_for 10 hc_answers "$HC" 200 || true
+run_capture out get -i "http://127.0.0.1:$HC/healthz"
+expect_contains "the health check port answers 200" "HTTP/1.1 200 OK" "$out"
+expect_contains "the health check names the Service and counts its 3 endpoints" \
+  "$(printf '"namespace": "default",\n\t\t"name": "flip"\n\t},\n\t"localEndpoints": 3,')" "$out"
+expect_contains "the health check's weight header" "X-Load-Balancing-Endpoint-Weight: 3" "$out"
+run_capture out k create -f - <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: lb-none}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: nothing}
+  ports: [{port: 80, targetPort: 8080}]
+EOF
+HC2=$(jp svc lb-none '{.spec.healthCheckNodePort}')
+wait_for 10 hc_answers "$HC2" 503 || true
+run_capture out get -i "http://127.0.0.1:$HC2/"
+expect_contains "a Service without endpoints: its health check answers 503" \
+  "HTTP/1.1 503 Service Unavailable" "$out"
+expect_contains "a Service without endpoints: 0 local endpoints" '"localEndpoints": 0' "$out"
+k delete svc lb-none >/dev/null
+wait_for 10 refused 127.0.0.1 "$HC2" || true
+run_capture out refused 127.0.0.1 "$HC2"
+expect_eq "a deleted Service's health check port is closed ($out)" 0 "$RC"
 run_capture out k patch svc flip -p '{"spec":{"type":"ClusterIP","loadBalancerIP":null}}'
 expect_eq "LoadBalancer -> ClusterIP: no nodePort, no ingress" "$FIP||" \
   "$(jp svc flip '{.spec.clusterIP}|{.spec.ports[0].nodePort}|{.status.loadBalancer.ingress}')"
@@ -383,6 +415,9 @@ run_capture out refused 127.0.0.1 "$FNP"
 expect_eq "LoadBalancer -> ClusterIP: the old nodePort is closed ($out)" 0 "$RC"
 run_capture out refused "$LBIP" 80
 expect_eq "LoadBalancer -> ClusterIP: the old ingress IP is refused ($out)" 0 "$RC"
+wait_for 5 refused 127.0.0.1 "$HC" || true
+run_capture out refused 127.0.0.1 "$HC"
+expect_eq "LoadBalancer -> ClusterIP: the health check port is closed ($out)" 0 "$RC"
 run_capture out get "http://$FIP/"
 expect_contains "LoadBalancer -> ClusterIP: the clusterIP still answers" "web-" "$out"
 

@@ -107,6 +107,7 @@ TEST_CASE("NodePort and LoadBalancer: node ports, ingress IPs, externalIPs, poli
                 {"clusterIPs", {"10.96.0.20", "fd00::20"}},
                 {"externalIPs", {"192.0.2.7", "2001:db8::1", "192.0.2.7"}},
                 {"externalTrafficPolicy", "Local"},
+                {"healthCheckNodePort", 31999},
                 {"sessionAffinity", "ClientIP"},
                 {"sessionAffinityConfig", {{"clientIP", {{"timeoutSeconds", 5}}}}},
                 {"ports", {{{"port", 80}, {"nodePort", 30001}}}}},
@@ -119,6 +120,7 @@ TEST_CASE("NodePort and LoadBalancer: node ports, ingress IPs, externalIPs, poli
   CHECK(info.externalIPs == std::vector<std::string>{"192.0.2.7"});  // deduplicated
   CHECK(info.loadBalancerIPs == std::vector<std::string>{"172.18.255.1"});
   CHECK(info.externalLocal);
+  CHECK(info.healthCheckNodePort == 31999);
   CHECK(info.affinity);
   CHECK(info.affinityTimeoutSeconds == 5);
   CHECK(info.ports.at(0).nodePort == 30001);
@@ -131,6 +133,7 @@ TEST_CASE("NodePort and LoadBalancer: node ports, ingress IPs, externalIPs, poli
   REQUIRE(r2.ok());
   CHECK((*r2)->affinityTimeoutSeconds == 10800);  // Kubernetes' default
   CHECK_FALSE((*r2)->externalLocal);
+  CHECK((*r2)->healthCheckNodePort == 0);
 
   // A ClusterIP Service never programs a node port even if one is written.
   Json cip =
