@@ -42,6 +42,25 @@ std::string dashed(const std::string& ip) {
   return out;
 }
 
+// "10.96.0.5" -> "5.0.96.10.in-addr.arpa".
+std::string reverseName(const std::string& ip) {
+  std::string out;
+  size_t end = ip.size();
+  while (true) {
+    size_t dot = ip.rfind('.', end - 1);
+    size_t start = dot == std::string::npos ? 0 : dot + 1;
+    out += ip.substr(start, end - start) + ".";
+    if (dot == std::string::npos) break;
+    end = dot;
+  }
+  return out + "in-addr.arpa";
+}
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 struct ReadyAddress {
   std::string ip;
   std::string hostname;
@@ -103,9 +122,11 @@ std::vector<DnsRecord> serviceDnsRecords(const Json& service, const Json* endpoi
       out.push_back({fqdn, DnsType::kA, a.ip});
       std::string own = (a.hostname.empty() ? dashed(a.ip) : a.hostname) + "." + fqdn;
       out.push_back({own, DnsType::kA, a.ip});
+      out.push_back({reverseName(a.ip), DnsType::kPtr, own});
     }
   } else {
     out.push_back({fqdn, DnsType::kA, clusterIP});
+    out.push_back({reverseName(clusterIP), DnsType::kPtr, fqdn});
   }
 
   const Json& ports = field(spec, "ports");
@@ -193,8 +214,32 @@ DnsLookup DnsZone::lookup(const std::string& rawName, DnsType type) const {
                  name.compare(name.size() - domain_.size(), domain_.size(), domain_) == 0 &&
                  name[name.size() - domain_.size() - 1] == '.');
   if (!inZone) {
-    out.result = DnsLookup::Result::kNotInZone;
+    // Reverse names of the zone's addresses; any other goes on to the host's
+    // resolvers (CoreDNS' `fallthrough in-addr.arpa`).
+    auto it = endsWith(name, ".in-addr.arpa") ? byName_.find(name) : byName_.end();
+    if (it == byName_.end()) {
+      out.result = DnsLookup::Result::kNotInZone;
+      return out;
+    }
+    for (const auto& r : it->second)
+      if (r.type == type) out.records.push_back(r);
+    std::sort(out.records.begin(), out.records.end());
+    out.result = out.records.empty() ? DnsLookup::Result::kNoData : DnsLookup::Result::kAnswer;
     return out;
+  }
+  // Pods by address, as CoreDNS' `pods insecure` answers them: 10-244-0-5.NS.pod.<domain>.
+  const std::string podZone = ".pod." + domain_;
+  if (endsWith(name, podZone)) {
+    std::string rest = name.substr(0, name.size() - podZone.size());  // "10-244-0-5.ns"
+    size_t dot = rest.find('.');
+    std::string ip = dot == std::string::npos ? "" : rest.substr(0, dot);
+    std::replace(ip.begin(), ip.end(), '-', '.');
+    if (dot != std::string::npos && rest.find('.', dot + 1) == std::string::npos &&
+        isLabel(rest.substr(dot + 1)) && isIPv4(ip)) {
+      if (type == DnsType::kA) out.records.push_back({name, DnsType::kA, ip});
+      out.result = out.records.empty() ? DnsLookup::Result::kNoData : DnsLookup::Result::kAnswer;
+      return out;
+    }
   }
   auto it = byName_.find(name);
   if (it != byName_.end()) {
@@ -208,7 +253,8 @@ DnsLookup DnsZone::lookup(const std::string& rawName, DnsType type) const {
   std::sort(out.records.begin(), out.records.end());
   if (!out.records.empty()) {
     out.result = DnsLookup::Result::kAnswer;
-  } else if (name == domain_ || name == "svc." + domain_ || nodes_.count(name)) {
+  } else if (name == domain_ || name == "svc." + domain_ || name == "pod." + domain_ ||
+             nodes_.count(name)) {
     out.result = DnsLookup::Result::kNoData;
   } else {
     out.result = DnsLookup::Result::kNxDomain;

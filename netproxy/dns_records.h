@@ -9,6 +9,13 @@
 //                                                  <hostname or a-b-c-d>.svc.ns.svc...)
 //   <hostname>.svc.ns.svc.cluster.local     A      headless: each endpoint's own name
 //   svc.ns.svc.cluster.local                CNAME  spec.externalName (ExternalName)
+//   d.c.b.a.in-addr.arpa                    PTR    svc.ns.svc.cluster.local for a ClusterIP,
+//                                                  <hostname or a-b-c-d>.svc.ns.svc... for a
+//                                                  headless Service's endpoint; other
+//                                                  reverse names are not in the zone
+//                                                  (forwarded, as CoreDNS falls through)
+//   a-b-c-d.ns.pod.cluster.local            A      a.b.c.d, for any address (CoreDNS'
+//                                                  `pods insecure`, kubeadm's default)
 //
 // Names are compared case-insensitively (stored lowercase, without the final
 // dot). DnsZone keeps the records per Service so one Service change replaces only
@@ -28,12 +35,12 @@
 
 namespace skiff::netproxy {
 
-enum class DnsType { kA, kSrv, kCname };
+enum class DnsType { kA, kSrv, kCname, kPtr };
 
 struct DnsRecord {
   std::string name;  // lowercase, no final dot: "web.default.svc.cluster.local"
   DnsType type = DnsType::kA;
-  std::string target;  // A: dotted quad; CNAME, SRV: a host name (no final dot)
+  std::string target;  // A: dotted quad; CNAME, SRV, PTR: a host name (no final dot)
   int port = 0;        // SRV only
   int priority = 0;    // SRV only
   int weight = 100;    // SRV only

@@ -67,6 +67,8 @@ std::string rrText(const DnsRecord& r, int ttl) {
       return head + "A " + r.target;
     case DnsType::kCname:
       return head + "CNAME " + r.target + ".";
+    case DnsType::kPtr:
+      return head + "PTR " + r.target + ".";
     case DnsType::kSrv:
       return head + "SRV " + std::to_string(r.priority) + " " + std::to_string(r.weight) + " " +
              std::to_string(r.port) + " " + r.target + ".";
@@ -144,6 +146,8 @@ std::string answerQuery(const std::string& query, const DnsZone& zone, int ttl, 
     type = DnsType::kSrv;
   } else if (qtype == LDNS_RR_TYPE_CNAME) {
     type = DnsType::kCname;
+  } else if (qtype == LDNS_RR_TYPE_PTR) {
+    type = DnsType::kPtr;
   } else {
     known = false;  // AAAA, TXT, ...: names still exist or not, with no data
   }

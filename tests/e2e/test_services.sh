@@ -536,6 +536,17 @@ run_capture out lookup nosuch.default.svc.cluster.local
 expect_contains "DNS: NXDOMAIN for an unknown name in cluster.local" "NXDOMAIN" "$out"
 run_capture out lookup flip.default.svc.cluster.local
 expect_contains "DNS: a Service after its type changes resolves to its clusterIP" "Address: $FIP" "$out"
+# busybox nslookup of an address asks for its PTR record.
+run_capture out lookup "$CIP"
+expect_contains "DNS: a ClusterIP's reverse name is its Service" \
+  "name = web.default.svc.cluster.local" "$out"
+POD1_IP=$(jp pod "$POD1" '{.status.podIP}')
+run_capture out lookup "$POD1_IP"
+expect_contains "DNS: a headless Service's endpoint's reverse name" \
+  "name = ${POD1_IP//./-}.web-headless.default.svc.cluster.local" "$out"
+run_capture out lookup "${POD1_IP//./-}.default.pod.cluster.local"
+expect_contains "DNS: a pod by its dashed address (CoreDNS' pods insecure)" \
+  "Address: $POD1_IP" "$out"
 # Other clusters running meanwhile have kube-dns addresses of their own, and
 # their netproxy leaves this cluster's bridge alone (test_parallel_clusters).
 run_capture out exec_in "$POD1" timeout 5 wget -q -O - http://web/

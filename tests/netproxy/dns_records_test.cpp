@@ -22,7 +22,10 @@ Json endpoints(Json subsets) {
 std::vector<std::string> show(const std::vector<DnsRecord>& rs) {
   std::vector<std::string> out;
   for (const auto& r : rs) {
-    const char* t = r.type == DnsType::kA ? "A" : r.type == DnsType::kSrv ? "SRV" : "CNAME";
+    const char* t = r.type == DnsType::kA     ? "A"
+                    : r.type == DnsType::kSrv ? "SRV"
+                    : r.type == DnsType::kPtr ? "PTR"
+                                              : "CNAME";
     std::string s = r.name + " " + t + " " + r.target;
     if (r.type == DnsType::kSrv) s += ":" + std::to_string(r.port);
     out.push_back(s);
@@ -41,6 +44,7 @@ TEST_CASE("dns: ClusterIP Service gives A and SRV per named port", "[dns]") {
   auto rs = serviceDnsRecords(s, nullptr, "cluster.local");
   CHECK(show(rs) ==
         std::vector<std::string>{
+            "20.0.96.10.in-addr.arpa PTR web.default.svc.cluster.local",
             "_dns._udp.web.default.svc.cluster.local SRV web.default.svc.cluster.local:53",
             "_http._tcp.web.default.svc.cluster.local SRV "
             "web.default.svc.cluster.local:80",
@@ -75,6 +79,44 @@ TEST_CASE("dns: headless Service gives the ready endpoint IPs and per-endpoint n
   // Not-ready endpoints are not published.
   CHECK(zone.lookup("10-244-0-7.db.prod.svc.cluster.local", DnsType::kA).result ==
         DnsLookup::Result::kNxDomain);
+  // Reverse names give each ready endpoint's own name.
+  CHECK(show(zone.lookup("5.0.244.10.in-addr.arpa.", DnsType::kPtr).records) ==
+        std::vector<std::string>{"5.0.244.10.in-addr.arpa PTR db-0.db.prod.svc.cluster.local"});
+  CHECK(
+      show(zone.lookup("6.0.244.10.in-addr.arpa", DnsType::kPtr).records) ==
+      std::vector<std::string>{"6.0.244.10.in-addr.arpa PTR 10-244-0-6.db.prod.svc.cluster.local"});
+  CHECK(zone.lookup("7.0.244.10.in-addr.arpa", DnsType::kPtr).result ==
+        DnsLookup::Result::kNotInZone);
+}
+
+TEST_CASE("dns: reverse names of ClusterIPs, and pods by address", "[dns]") {
+  DnsZone zone;
+  zone.setService("default/web",
+                  serviceDnsRecords(svc("web", "default", {{"clusterIP", "10.96.0.20"}}), nullptr,
+                                    "cluster.local"));
+  auto ptr = zone.lookup("20.0.96.10.IN-ADDR.ARPA.", DnsType::kPtr);
+  REQUIRE(ptr.result == DnsLookup::Result::kAnswer);
+  CHECK(show(ptr.records) ==
+        std::vector<std::string>{"20.0.96.10.in-addr.arpa PTR web.default.svc.cluster.local"});
+  CHECK(zone.lookup("20.0.96.10.in-addr.arpa", DnsType::kA).result == DnsLookup::Result::kNoData);
+  // Other reverse names are the host resolvers' (CoreDNS falls through).
+  CHECK(zone.lookup("1.2.0.192.in-addr.arpa", DnsType::kPtr).result ==
+        DnsLookup::Result::kNotInZone);
+  zone.setService("default/web", {});
+  CHECK(zone.lookup("20.0.96.10.in-addr.arpa", DnsType::kPtr).result ==
+        DnsLookup::Result::kNotInZone);
+
+  // a-b-c-d.NS.pod.cluster.local: any address (CoreDNS' `pods insecure`).
+  auto pod = zone.lookup("10-244-1-7.shop.pod.cluster.local", DnsType::kA);
+  REQUIRE(pod.result == DnsLookup::Result::kAnswer);
+  CHECK(show(pod.records) ==
+        std::vector<std::string>{"10-244-1-7.shop.pod.cluster.local A 10.244.1.7"});
+  CHECK(zone.lookup("10-244-1-7.shop.pod.cluster.local", DnsType::kSrv).result ==
+        DnsLookup::Result::kNoData);
+  CHECK(zone.lookup("pod.cluster.local", DnsType::kA).result == DnsLookup::Result::kNoData);
+  for (const char* bad : {"10-244-1.shop.pod.cluster.local", "10-244-1-300.shop.pod.cluster.local",
+                          "10-244-1-7.pod.cluster.local", "x.10-244-1-7.shop.pod.cluster.local"})
+    CHECK(zone.lookup(bad, DnsType::kA).result == DnsLookup::Result::kNxDomain);
 }
 
 TEST_CASE("dns: headless SRV gives each endpoint the port of its own subset", "[dns]") {

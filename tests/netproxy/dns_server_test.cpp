@@ -152,6 +152,11 @@ TEST_CASE("dns: answerQuery codes (pure)", "[dns]") {
         "NXDOMAIN");
   CHECK(answerQuery(query("example.com.", LDNS_RR_TYPE_A), zone, 5, &fwd).empty());
   CHECK(fwd);
+  CHECK(describe(answerQuery(query("20.0.96.10.in-addr.arpa.", LDNS_RR_TYPE_PTR), zone, 5, &fwd)) ==
+        "NOERROR 20.0.96.10.in-addr.arpa. PTR web.default.svc.cluster.local.");
+  CHECK_FALSE(fwd);
+  CHECK(answerQuery(query("1.2.0.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), zone, 5, &fwd).empty());
+  CHECK(fwd);
   // Garbage with a header gets FORMERR; too short for a header gets nothing.
   CHECK(describe(answerQuery(std::string("\x01\x02\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00zz", 14),
                              zone, 5)) == "FORMERR");
