@@ -203,6 +203,16 @@ void defaultService(Json& svc) {
   if (type == "LoadBalancer" && !get(*spec, "allocateLoadBalancerNodePorts")) {
     (*spec)["allocateLoadBalancerNodePorts"] = true;
   }
+  if (type == "LoadBalancer") {
+    // An ingress address is a VIP unless its load balancer says it proxies.
+    Json* status = objectAt(svc, "status");
+    Json* lb = status ? objectAt(*status, "loadBalancer") : nullptr;
+    if (lb) {
+      forEach(*lb, "ingress", [](Json& ing) {
+        if (!detail::getString(ing, "ip").empty()) setIfAbsent(ing, "ipMode", "VIP");
+      });
+    }
+  }
 }
 
 void defaultDeployment(Json& d) {

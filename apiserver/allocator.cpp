@@ -451,7 +451,7 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
     }
     if (!ip.empty()) {
       if (!svc.contains("status") || !svc["status"].is_object()) svc["status"] = Json::object();
-      svc["status"]["loadBalancer"] = {{"ingress", Json::array({{{"ip", ip}}})}};
+      svc["status"]["loadBalancer"] = {{"ingress", Json::array({{{"ip", ip}, {"ipMode", "VIP"}}})}};
     }
   } else if (old && wantsPoolIp(*old) && !ingressIpOf(*old).empty() &&
              ingressIpOf(svc) == ingressIpOf(*old)) {

@@ -33,6 +33,14 @@ TEST_CASE("Service defaults", "[defaults]") {
   Json lb = Json::parse(R"({"spec":{"type":"LoadBalancer","ports":[{"port":80}]}})");
   applyDefaults(lb, {"", "v1", "Service"});
   CHECK(lb["spec"]["allocateLoadBalancerNodePorts"] == true);
+  // An ingress address is a VIP unless its load balancer said otherwise.
+  Json ingress = Json::parse(R"({"spec":{"type":"LoadBalancer","ports":[{"port":80}]},
+    "status":{"loadBalancer":{"ingress":[{"ip":"10.255.0.1"},{"hostname":"lb.example"},
+                                         {"ip":"10.255.0.2","ipMode":"Proxy"}]}}})");
+  applyDefaults(ingress, {"", "v1", "Service"});
+  CHECK(ingress["status"]["loadBalancer"]["ingress"] ==
+        Json::parse(R"([{"ip":"10.255.0.1","ipMode":"VIP"},{"hostname":"lb.example"},
+                        {"ip":"10.255.0.2","ipMode":"Proxy"}])"));
 
   Json en = Json::parse(R"({"spec":{"type":"ExternalName","externalName":"example.com"}})");
   applyDefaults(en, {"", "v1", "Service"});

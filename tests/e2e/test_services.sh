@@ -366,6 +366,8 @@ LBIP=10.255.$SLOT.$((RANDOM % 200 + 30))
 run_capture out k patch svc flip -p "{\"spec\":{\"type\":\"LoadBalancer\",\"loadBalancerIP\":\"$LBIP\"}}"
 expect_eq "NodePort -> LoadBalancer: ingress IP at once, nodePort kept" "$LBIP $FNP" \
   "$(jp svc flip '{.status.loadBalancer.ingress[0].ip} {.spec.ports[0].nodePort}')"
+expect_eq "the ingress IP is a VIP (ipMode, as Kubernetes defaults it)" VIP \
+  "$(jp svc flip '{.status.loadBalancer.ingress[0].ipMode}')"
 run_capture out k get svc flip --no-headers
 expect_contains "kubectl shows the external IP, never <pending>" " $LBIP " "$out"
 wait_for 10 answers_any "http://$LBIP/" || true
