@@ -87,6 +87,33 @@ bool encode(const std::string& text, bool lastIsSlot, std::string& out) {
   }
 }
 
+// A key whose last component is a CIDR ("10.255.0.1 . tcp . 80 . 10.0.0.0/8", an
+// interval set's element): `from` and `to` get the key of its first and last
+// address. False when the key has no CIDR or does not encode.
+bool encodeRange(const std::string& text, std::string& from, std::string& to) {
+  size_t dot = text.rfind(" . ");
+  size_t slash = text.rfind('/');
+  if (slash == std::string::npos || (dot != std::string::npos && slash < dot)) return false;
+  std::string head = dot == std::string::npos ? "" : text.substr(0, dot);
+  const size_t ipStart = dot == std::string::npos ? 0 : dot + 3;
+  std::string ip = text.substr(ipStart, slash - ipStart);
+  std::string len = text.substr(slash + 1);
+  in_addr a{};
+  if (inet_pton(AF_INET, ip.c_str(), &a) != 1 || len.empty() || len.size() > 2 ||
+      len.find_first_not_of("0123456789") != std::string::npos || std::stoi(len) > 32)
+    return false;
+  int bits = std::stoi(len);
+  uint32_t host = bits == 32 ? 0 : ~uint32_t{0} >> bits;
+  uint32_t first = ntohl(a.s_addr) & ~host, last = first | host;
+  if (!head.empty() && !encode(head, false, from)) return false;
+  if (head.empty()) from.clear();
+  to = from;
+  uint32_t f = htonl(first), l = htonl(last);
+  from.append(reinterpret_cast<const char*>(&f), 4);
+  to.append(reinterpret_cast<const char*>(&l), 4);
+  return true;
+}
+
 SetPtr newSet(const std::string& table, const std::string& name) {
   SetPtr s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
@@ -197,19 +224,21 @@ Status refillSets(const std::string& table, const std::set<std::string>& flush,
     nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
     mnl_nlmsg_batch_next(batch);
   }
-  std::string key, data;
+  std::string key, keyEnd, data;
   for (const auto& [name, elems] : elements) {
     const bool slotted = name.rfind("ep_", 0) == 0 || name.rfind("npep_", 0) == 0;
     for (size_t i = 0; i < elems.size(); i += kElementsPerMessage) {
       SetPtr s = newSet(table, name);
       for (size_t j = i; j < std::min(elems.size(), i + kElementsPerMessage); ++j) {
         const auto& [k, v] = elems[j];
-        if (!encode(k, slotted, key)) {
+        const bool range = k.find('/') != std::string::npos;
+        if (range ? !encodeRange(k, key, keyEnd) : !encode(k, slotted, key)) {
           mnl_nlmsg_batch_stop(batch);
           return makeError(Code::kInternal, "refill " + name + ": cannot encode key " + k);
         }
         nftnl_set_elem* e = nftnl_set_elem_alloc();
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), key.size());
+        if (range) nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, keyEnd.data(), keyEnd.size());
         if (v.rfind("goto ", 0) == 0) {
           nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
           nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, v.substr(5).c_str());

@@ -64,6 +64,8 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   set("cluster_ips", "type ipv4_addr");
   set("hairpin", "type ipv4_addr . ipv4_addr . ipv4_addr");
   set("np_localnet", npKey);
+  set("fw_svc", svcKey);
+  set("fw_allow", "type ipv4_addr . inet_proto . inet_service . ipv4_addr ; flags interval");
   map("aff",
       "type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service ; size " +
           str(kAffinityMapSize) + " ; flags dynamic,timeout ; timeout 3h");
@@ -124,6 +126,10 @@ void writeSkeleton(std::ostringstream& o, const RulesetConfig& c, bool flush = f
   rule("do_reject", "meta l4proto tcp reject with tcp reset");
   rule("do_reject", "reject");
   chain("reject_check");
+  // loadBalancerSourceRanges: a source outside them is dropped, as kube-proxy does.
+  rule("reject_check",
+       "ip daddr . meta l4proto . th dport @fw_svc ip daddr . meta l4proto . th dport . ip saddr "
+       "!= @fw_allow drop");
   rule("reject_check", "ip daddr . meta l4proto . th dport @noep goto do_reject");
   rule("reject_check", "meta l4proto . th dport @noep_np fib daddr type local goto do_reject");
   // Every packet passes the base chains below: the cheapest test comes first.
@@ -300,6 +306,13 @@ ServiceRules serviceRules(const ServiceInfo& s) {
       e[{"post", key}] = internal ? "goto masq_internal" : "goto masq_always";
       if (s.affinity) e[{"aff_rec", key}] = "goto rec_" + str(s.affinityTimeoutSeconds);
       for (const auto& ep : p.endpoints) e[{"hairpin", ep.ip + " . " + a + " . " + ep.ip}] = "";
+    }
+    if (s.restrictSources) {
+      for (const auto& lb : s.loadBalancerIPs) {
+        const std::string key = lb + tail;
+        e[{"fw_svc", key}] = "";
+        for (const auto& cidr : s.sourceRanges) e[{"fw_allow", key + " . " + cidr}] = "";
+      }
     }
     if (p.nodePort != 0) {
       const std::string key = proto + " . " + str(p.nodePort);

@@ -24,6 +24,9 @@
 //             Turning affinity off moves the Service back to svc_N: effective at once.
 //             Entries pointing at removed endpoints are deleted by the Proxier (it
 //             lists @aff; see affinityCleanupText).
+//   fw_svc, fw_allow   sets: LoadBalancer ingress ports with loadBalancerSourceRanges,
+//             and (interval) their allowed sources: any other source is dropped
+//             before NAT, as kube-proxy's firewall chains do.
 //   noep, noep_np   sets: Service ports with no ready endpoint -> reject (TCP reset,
 //             else ICMP port unreachable) before NAT, so the client is refused at once.
 //   cluster_ips set: a ClusterIP still addressed after NAT (unknown port) is rejected,

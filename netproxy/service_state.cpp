@@ -89,6 +89,19 @@ bool validCidr(const std::string& cidr) {
   return isIPv4(cidr.substr(0, slash)) && std::stoi(len) <= 32;
 }
 
+std::string normalizedCidr(const std::string& cidr) {
+  if (!validCidr(cidr)) return "";
+  auto slash = cidr.find('/');
+  int len = std::stoi(cidr.substr(slash + 1));
+  in_addr a{};
+  inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a);
+  uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+  a.s_addr = htonl(ntohl(a.s_addr) & mask);
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a, text, sizeof text);
+  return std::string(text) + "/" + std::to_string(len);
+}
+
 bool validInterfaceName(const std::string& name) {
   return !name.empty() && name.size() <= 15 &&
          std::all_of(name.begin(), name.end(), [](unsigned char ch) {
@@ -155,6 +168,28 @@ Result<std::optional<ServiceInfo>> serviceFromJson(const Json& service, const Js
                      "Invalid value: " + std::to_string(v) + ": must be between 1 and 65535");
     }
     info.healthCheckNodePort = static_cast<int>(v);
+  }
+
+  if (const Json* ranges = field(spec, "loadBalancerSourceRanges");
+      ranges && ranges->is_array() && !ranges->empty() && info.type == "LoadBalancer") {
+    info.restrictSources = true;
+    for (size_t i = 0; i < ranges->size(); ++i) {
+      const Json& r = (*ranges)[i];
+      std::string text = r.is_string() ? r.get<std::string>() : "";
+      // Kubernetes trims the spaces of "10.0.0.0/8, 192.168.0.0/16" pieces.
+      while (!text.empty() && text.back() == ' ') text.pop_back();
+      while (!text.empty() && text.front() == ' ') text.erase(text.begin());
+      if (text.find(':') != std::string::npos) continue;  // IPv6: no ip6 table yet
+      std::string cidr = normalizedCidr(text);
+      if (cidr.empty()) {
+        return invalid(key, "spec.loadBalancerSourceRanges[" + std::to_string(i) + "]",
+                       "Invalid value: \"" + text + "\": must be an IPv4 CIDR (e.g. 10.0.0.0/8)");
+      }
+      info.sourceRanges.push_back(cidr);
+    }
+    std::sort(info.sourceRanges.begin(), info.sourceRanges.end());
+    info.sourceRanges.erase(std::unique(info.sourceRanges.begin(), info.sourceRanges.end()),
+                            info.sourceRanges.end());
   }
 
   const Json* ports = field(spec, "ports");

@@ -56,6 +56,12 @@ struct ServiceInfo {
   int affinityTimeoutSeconds = 10800;        // sessionAffinityConfig.clientIP.timeoutSeconds
   bool externalLocal = false;                // externalTrafficPolicy: Local
   int healthCheckNodePort = 0;               // LoadBalancer + Local: spec.healthCheckNodePort
+  // LoadBalancer with spec.loadBalancerSourceRanges: only these sources may
+  // connect to its ingress IPs. IPv4 CIDRs with the host bits cleared
+  // ("10.0.0.0/8"), sorted, unique (empty with restrictSources: IPv6 ranges
+  // only, so no IPv4 source).
+  bool restrictSources = false;
+  std::vector<std::string> sourceRanges;
   std::vector<ServicePortInfo> ports;
   bool operator==(const ServiceInfo&) const = default;
 
@@ -72,6 +78,9 @@ struct Model {
 bool isIPv4(const std::string& s);
 // True for "a.b.c.d/n", n <= 32.
 bool validCidr(const std::string& cidr);
+// A valid CIDR with its host bits cleared ("10.1.2.3/8" -> "10.0.0.0/8");
+// "" when not valid.
+std::string normalizedCidr(const std::string& cidr);
 // True for a Linux interface name (1-15 of letters, digits, '_', '.', '-').
 bool validInterfaceName(const std::string& name);
 

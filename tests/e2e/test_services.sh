@@ -406,6 +406,26 @@ expect_contains "a Service without endpoints: its health check answers 503" \
   "HTTP/1.1 503 Service Unavailable" "$out"
 expect_contains "a Service without endpoints: 0 local endpoints" '"localEndpoints": 0' "$out"
 k delete svc lb-none >/dev/null
+# loadBalancerSourceRanges: only those sources reach the ingress IP. The host's
+# own connections to it come from the bridge's address ($DNS_IP), pods' from
+# their own (externalTrafficPolicy is Local here: no masquerade).
+run_capture out k patch svc flip -p "{\"spec\":{\"loadBalancerSourceRanges\":[\"$DNS_IP/32\"]}}"
+sleep 0.5
+run_capture out get "http://$LBIP/"
+expect_contains "loadBalancerSourceRanges: a listed source (the host) is served" "web-" "$out"
+run_capture out exec_in "$POD1" timeout 3 wget -q -O - "http://$LBIP/"
+expect_eq "loadBalancerSourceRanges: an unlisted source (a pod) gets nothing" no \
+  "$(grep -q 'web-' <<<"$out" && echo yes || echo no)"
+run_capture out get "http://$FIP/"
+expect_contains "loadBalancerSourceRanges: the ClusterIP stays open to all" "web-" "$out"
+run_capture out k patch svc flip -p '{"spec":{"loadBalancerSourceRanges":["198.51.100.0/24"]}}'
+wait_for 5 bash -c "! curl -s --max-time 1 http://$LBIP/ | grep -q web-" || true
+run_capture out get "http://$LBIP/"
+expect_eq "loadBalancerSourceRanges changed: the host is no longer served" "" "$out"
+run_capture out k patch svc flip -p '{"spec":{"loadBalancerSourceRanges":null}}'
+wait_for 10 answers_any "http://$LBIP/" || true
+run_capture out exec_in "$POD1" timeout 5 wget -q -O - "http://$LBIP/"
+expect_contains "loadBalancerSourceRanges removed: pods are served again" "web-" "$out"
 wait_for 10 refused 127.0.0.1 "$HC2" || true
 run_capture out refused 127.0.0.1 "$HC2"
 expect_eq "a deleted Service's health check port is closed ($out)" 0 "$RC"

@@ -209,6 +209,54 @@ TEST_CASE("kernel: spreading, ClientIP affinity, affinity off, removed endpoints
         std::set<std::string>{"S1", "S2"});
 }
 
+TEST_CASE("kernel: loadBalancerSourceRanges let only their sources reach the ingress IP",
+          "[root][kernel]") {
+  Fixture f;
+  if (!f.setUp()) return;
+  Model m;
+  ServiceInfo lb = service("fw", "10.96.0.14", {kS1});
+  lb.type = "LoadBalancer";
+  lb.loadBalancerIPs = {"192.0.2.40"};
+  lb.restrictSources = true;
+  lb.sourceRanges = {"10.250.1.0/24"};  // the pod's subnet, not S2's
+  m.services[lb.key()] = lb;
+  Proxier proxier(*f.nft, f.config);
+  REQUIRE(proxier.sync(m).ok());
+  auto allowed = [&](const std::string& ns) {
+    auto r = f.net.connect(ns, "192.0.2.40", 80);
+    return r.size() == 1 && r[0].rfind("S1 ", 0) == 0;
+  };
+  auto dropped = [&](const std::string& ns) {
+    auto r = f.net.connect(ns, "192.0.2.40", 80);
+    return r.size() == 1 && r[0].rfind("ERR ETIMEDOUT", 0) == 0;
+  };
+  CHECK(allowed(f.net.pod));
+  CHECK(dropped(f.net.server2));
+  // The ClusterIP is not the load balancer's: every source reaches it.
+  CHECK(names(f.net.connect(f.net.server2, "10.96.0.14", 80)) == std::vector<std::string>{"S1"});
+
+  // A full sync over the table loads the interval elements through libnftnl.
+  proxier.forceFullSync();
+  REQUIRE(proxier.sync(m).ok());
+  CHECK(proxier.lastSync().mode == "refill");
+  CHECK(allowed(f.net.pod));
+  CHECK(dropped(f.net.server2));
+
+  // Changed ranges (a partial sync): S2's subnet in, the pod's out.
+  m.services[lb.key()].sourceRanges = {"10.250.3.0/24"};
+  REQUIRE(proxier.sync(m).ok());
+  CHECK_FALSE(proxier.lastSync().full);
+  CHECK(dropped(f.net.pod));
+  CHECK(allowed(f.net.server2));
+
+  // No ranges: every source.
+  m.services[lb.key()].restrictSources = false;
+  m.services[lb.key()].sourceRanges.clear();
+  REQUIRE(proxier.sync(m).ok());
+  CHECK(allowed(f.net.pod));
+  CHECK(allowed(f.net.server2));
+}
+
 TEST_CASE("kernel: incremental changes take effect; failures fall back to a full sync",
           "[root][kernel]") {
   Fixture f;

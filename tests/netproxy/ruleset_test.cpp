@@ -99,6 +99,17 @@ TEST_CASE("NodePort, externalIPs, LoadBalancer IPs and traffic policy", "[rulese
   CHECK(has(local, "post_np", "tcp . 30012", "goto masq_internal"));
   CHECK(has(local, "post", "192.0.2.7 . tcp . 80", "goto masq_internal"));
   CHECK(has(local, "post", "10.96.0.12 . tcp . 80", "goto masq_internal"));
+
+  // loadBalancerSourceRanges: the ingress IP's ports, and each allowed range.
+  CHECK_FALSE(local.count({"fw_svc", "172.18.255.1 . tcp . 80"}));
+  s.restrictSources = true;
+  s.sourceRanges = {"10.0.0.0/8", "192.168.1.0/24"};
+  auto fw = serviceRules(s).elements;
+  CHECK(has(fw, "fw_svc", "172.18.255.1 . tcp . 80"));
+  CHECK(has(fw, "fw_allow", "172.18.255.1 . tcp . 80 . 10.0.0.0/8"));
+  CHECK(has(fw, "fw_allow", "172.18.255.1 . tcp . 80 . 192.168.1.0/24"));
+  CHECK_FALSE(fw.count({"fw_svc", "192.0.2.7 . tcp . 80"}));   // externalIPs: no firewall
+  CHECK_FALSE(fw.count({"fw_svc", "10.96.0.12 . tcp . 80"}));  // nor the ClusterIP
 }
 
 TEST_CASE("ClientIP affinity: sticky chains and a record chain per timeout", "[ruleset]") {

@@ -141,6 +141,39 @@ TEST_CASE("NodePort and LoadBalancer: node ports, ingress IPs, externalIPs, poli
   CHECK((**serviceFromJson(cip, nullptr)).ports.at(0).nodePort == 0);
 }
 
+TEST_CASE("loadBalancerSourceRanges: normalized IPv4 CIDRs, LoadBalancers only",
+          "[service_state]") {
+  Json spec = {{"type", "LoadBalancer"},
+               {"clusterIP", "10.96.0.20"},
+               {"loadBalancerSourceRanges",
+                {" 10.1.2.3/8", "192.168.0.0/16", "10.0.0.0/8", "fd00::/8", "203.0.113.7/32"}},
+               {"ports", {{{"port", 80}}}}};
+  auto r = serviceFromJson(svc("lb", spec), nullptr);
+  REQUIRE(r.ok());
+  CHECK((*r)->restrictSources);
+  CHECK((*r)->sourceRanges ==
+        std::vector<std::string>{"10.0.0.0/8", "192.168.0.0/16", "203.0.113.7/32"});
+
+  // Only IPv6 ranges: still restricted, so no IPv4 source is let in.
+  spec["loadBalancerSourceRanges"] = {"fd00::/8"};
+  r = serviceFromJson(svc("lb", spec), nullptr);
+  REQUIRE(r.ok());
+  CHECK((*r)->restrictSources);
+  CHECK((*r)->sourceRanges.empty());
+
+  // Another type ignores them; none means every source.
+  spec["type"] = "NodePort";
+  CHECK_FALSE((**serviceFromJson(svc("np", spec), nullptr)).restrictSources);
+  spec["type"] = "LoadBalancer";
+  spec.erase("loadBalancerSourceRanges");
+  CHECK_FALSE((**serviceFromJson(svc("lb", spec), nullptr)).restrictSources);
+
+  spec["loadBalancerSourceRanges"] = {"10.0.0.0/33"};
+  auto bad = serviceFromJson(svc("lb", spec), nullptr);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("spec.loadBalancerSourceRanges[0]") != std::string::npos);
+}
+
 TEST_CASE("Invalid Services are refused with a field path", "[service_state]") {
   auto bad = serviceFromJson(
       svc("bad", {{"clusterIP", "10.96.0.30"}, {"ports", {{{"port", 70000}}}}}), nullptr);
