@@ -321,6 +321,36 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
     if (!external) dropIfKept("externalTrafficPolicy");
   }
 
+  // The node port for `field`: `np` when the user asked for one (checked
+  // against the range and, with `unshared`, against this plan's other node
+  // ports), else a free one. 0 when none is free; errors go to `errors`.
+  auto claimNodePort = [&](const std::string& field, int np, bool unshared) -> int {
+    const std::string key = kNodePortPrefix + std::to_string(np);
+    if (np == 0) {
+      std::set<std::string> avoidNow = avoid;
+      avoidNow.insert(planned.begin(), planned.end());
+      auto picked = pickPort(avoidNow);
+      if (!picked) {
+        errors.push_back(api::invalid(field, 0, "range is full"));
+        return 0;
+      }
+      takeKey(kNodePortPrefix + std::to_string(*picked), true, {});
+      return *picked;
+    }
+    if (np < options_.nodePortMin || np > options_.nodePortMax) {
+      errors.push_back(api::invalid(field, np,
+                                    "provided port is not in the valid range. The range of "
+                                    "valid ports is " +
+                                        std::to_string(options_.nodePortMin) + "-" +
+                                        std::to_string(options_.nodePortMax)));
+    } else if (unshared && planned.count(key)) {
+      errors.push_back(api::invalid(field, np, "provided port is already allocated"));
+    } else {
+      takeKey(key, false, api::invalid(field, np, "provided port is already allocated"));
+    }
+    return np;
+  };
+
   // NodePorts.
   if (spec.contains("ports") && spec["ports"].is_array()) {
     Json& ports = spec["ports"];
@@ -352,28 +382,9 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
           }
         }
       }
-      std::string field = "spec.ports[" + std::to_string(i) + "].nodePort";
-      if (np == 0) {
-        std::set<std::string> avoidNow = avoid;
-        avoidNow.insert(planned.begin(), planned.end());
-        auto picked = pickPort(avoidNow);
-        if (!picked) {
-          errors.push_back(api::invalid(field, 0, "range is full"));
-          continue;
-        }
-        np = *picked;
-        takeKey(kNodePortPrefix + std::to_string(np), true, {});
-      } else if (np < options_.nodePortMin || np > options_.nodePortMax) {
-        errors.push_back(api::invalid(field, np,
-                                      "provided port is not in the valid range. The range of "
-                                      "valid ports is " +
-                                          std::to_string(options_.nodePortMin) + "-" +
-                                          std::to_string(options_.nodePortMax)));
-      } else {
-        takeKey(kNodePortPrefix + std::to_string(np), false,
-                api::invalid(field, np, "provided port is already allocated"));
-      }
-      port["nodePort"] = np;
+      // (Two ports of one Service may share a node port: 53/TCP and 53/UDP.)
+      np = claimNodePort("spec.ports[" + std::to_string(i) + "].nodePort", np, false);
+      if (np != 0) port["nodePort"] = np;
     }
   }
   // The health check port of a LoadBalancer with externalTrafficPolicy: Local,
@@ -391,27 +402,8 @@ Result<AllocationPlan> ServiceAllocator::plan(Json& svc, const Json* old,
       errors.push_back(api::invalid(field, hc,
                                     "cannot change healthCheckNodePort on loadBalancer service "
                                     "with externalTraffic=Local during update"));
-    } else if (hc == 0) {
-      std::set<std::string> avoidNow = avoid;
-      avoidNow.insert(planned.begin(), planned.end());
-      auto picked = pickPort(avoidNow);
-      if (!picked) {
-        errors.push_back(api::invalid(field, 0, "range is full"));
-      } else {
-        hc = *picked;
-        takeKey(kNodePortPrefix + std::to_string(hc), true, {});
-      }
-    } else if (hc < options_.nodePortMin || hc > options_.nodePortMax) {
-      errors.push_back(api::invalid(field, hc,
-                                    "provided port is not in the valid range. The range of "
-                                    "valid ports is " +
-                                        std::to_string(options_.nodePortMin) + "-" +
-                                        std::to_string(options_.nodePortMax)));
-    } else if (planned.count(kNodePortPrefix + std::to_string(hc))) {
-      errors.push_back(api::invalid(field, hc, "provided port is already allocated"));
     } else {
-      takeKey(kNodePortPrefix + std::to_string(hc), false,
-              api::invalid(field, hc, "provided port is already allocated"));
+      hc = claimNodePort(field, hc, true);
     }
     if (hc != 0) spec["healthCheckNodePort"] = hc;
   }

@@ -3,10 +3,14 @@
 // Failures to set up stop the test with a Catch2 REQUIRE.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -39,6 +43,21 @@ struct ScopedTempDir {
   ScopedTempDir& operator=(const ScopedTempDir&) = delete;
   const std::string path;
 };
+
+// A 127.0.0.1 port nothing listens on: bound (SOCK_STREAM or SOCK_DGRAM), then
+// closed. Another process may take it meanwhile; tests use it at once.
+inline int unusedLoopbackPort(int type = SOCK_STREAM) {
+  int fd = ::socket(AF_INET, type, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 // The permission bits (0777) of an existing file.
 inline unsigned modeOf(const std::string& path) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/kubelet/fake_runtime.h"
+#include "tests/test_util.h"
 
 using namespace skiff::kubelet;
 using skiff::api::Json;
@@ -76,19 +77,6 @@ class TinyServer {
   std::string request_;
   std::thread thread_;
 };
-
-// A port nothing listens on (bound, then closed).
-int closedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 }  // namespace
 
@@ -217,7 +205,7 @@ TEST_CASE("runProbe: httpGet counts 200-399 as success, sends path and headers",
     CHECK_FALSE(o.success);
     CHECK(o.message == "HTTP probe failed with statuscode: 500");
   }
-  spec.port = closedPort();
+  spec.port = skiff::testing::unusedLoopbackPort();
   CHECK_FALSE(runProbe(spec, rt, "", "127.0.0.1").success);
 }
 
@@ -228,7 +216,7 @@ TEST_CASE("runProbe: tcpSocket succeeds when the port accepts", "[probes]") {
   TinyServer server("");
   spec.port = server.port();
   CHECK(runProbe(spec, rt, "", "127.0.0.1").success);
-  spec.port = closedPort();
+  spec.port = skiff::testing::unusedLoopbackPort();
   auto o = runProbe(spec, rt, "", "127.0.0.1");
   CHECK_FALSE(o.success);
   CHECK(o.message.find("connection refused") != std::string::npos);

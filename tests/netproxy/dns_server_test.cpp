@@ -17,6 +17,7 @@
 #include <ldns/ldns.h>
 
 #include "tests/netproxy/dns_test_util.h"
+#include "tests/test_util.h"
 
 using namespace skiff::netproxy;
 using namespace skiff::netproxy::testing;
@@ -214,14 +215,8 @@ TEST_CASE("dns server: UDP and TCP on 127.0.0.1, forwarding to a fake upstream",
 }
 
 TEST_CASE("dns server: no upstream answering gives SERVFAIL", "[dns]") {
-  // An upstream port on 127.0.0.1 nobody listens on (bound, then closed).
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a = loopback(0);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int deadPort = ntohs(a.sin_port);
-  close(fd);
+  // An upstream port on 127.0.0.1 nobody listens on.
+  int deadPort = skiff::testing::unusedLoopbackPort(SOCK_DGRAM);
   DnsServerOptions o;
   o.listen = "127.0.0.1:0";
   o.upstreams = {"127.0.0.1:" + std::to_string(deadPort)};

@@ -11,21 +11,11 @@
 #include <chrono>
 #include <thread>
 
+#include "tests/test_util.h"
+
 using namespace skiff::netproxy;
 
 namespace {
-
-int freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // GET / on 127.0.0.1:port: the whole answer, or "refused".
 std::string ask(int port) {
@@ -78,7 +68,7 @@ TEST_CASE("the health check answer is kube-proxy's", "[health]") {
 
 TEST_CASE("the health check server follows update()", "[health]") {
   HealthServer server;
-  int a = freePort(), b = freePort();
+  int a = skiff::testing::unusedLoopbackPort(), b = skiff::testing::unusedLoopbackPort();
   REQUIRE(a != b);
   server.update({{a, {"default", "web", 3}}, {b, {"shop", "cart", 0}}}, true);
   auto has = [](const char* s) {
