@@ -135,6 +135,7 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
   for (const auto& i : at(at(at(svc, "status"), "loadBalancer"), "ingress")) {
     std::string v = str(i, "ip");
     if (v.empty()) v = str(i, "hostname");
+    if (!str(i, "ipMode").empty()) v += " (" + str(i, "ipMode") + ")";
     ingress += (ingress.empty() ? "" : ", ") + v;
   }
   if (!ingress.empty()) w += "LoadBalancer Ingress:\t" + ingress + "\n";
@@ -171,6 +172,10 @@ void describeService(std::string& w, client::RestClient& c, const Json& svc) {
     w += "Internal Traffic Policy:\t" + str(spec, "internalTrafficPolicy") + "\n";
   if (at(spec, "healthCheckNodePort").is_number())
     w += "HealthCheck NodePort:\t" + str(spec, "healthCheckNodePort") + "\n";
+  std::string ranges;
+  for (const auto& r : at(spec, "loadBalancerSourceRanges"))
+    if (r.is_string()) ranges += (ranges.empty() ? "" : ",") + r.get<std::string>();
+  if (!ranges.empty()) w += "LoadBalancer Source Ranges:\t" + ranges + "\n";
   events(w, c, svc);
 }
 

@@ -70,6 +70,13 @@ expect_contains "pod describe" "busybox:latest" "$out"
 expect_eq "describe pod matches kubectl" "$(k describe pod http-go)" "$(s describe pod http-go)"
 expect_eq "describe ns matches kubectl" "$(k describe ns default)" "$(s describe ns default)"
 expect_eq "describe ExternalName svc matches kubectl" "$(k describe svc search)" "$(s describe svc search)"
+k patch svc http-go-lb -p '{"spec":{"externalTrafficPolicy":"Local","loadBalancerSourceRanges":["10.0.0.0/8","192.168.0.0/16"]}}' >/dev/null
+run_capture out s describe svc http-go-lb
+for field in "LoadBalancer Ingress:        10." "(VIP)" "HealthCheck NodePort:        3" \
+  "LoadBalancer Source Ranges:  10.0.0.0/8,192.168.0.0/16"; do
+  expect_contains "describe LoadBalancer shows [$field]" "$field" "$out"
+done
+expect_eq "describe LoadBalancer svc matches kubectl" "$(k describe svc http-go-lb)" "$out"
 # Lists: every namespace's objects (-A), categories (all), the empty answer.
 k run elsewhere -n kube-system --image=busybox:latest >/dev/null
 names() { grep -E '^(Name|Namespace):' | tr -s ' '; }
