@@ -220,19 +220,7 @@ void NetProxy::syncOnce(bool full) {
   } else {
     st = proxier_->sync(desired_, changed);
   }
-  if (health_) {
-    // Every ready endpoint is on this node: the count of the Service's port
-    // with the most (kube-proxy counts a port's local ready endpoints).
-    std::map<int, HealthService> checks;
-    for (const auto& [key, s] : desired_.services) {
-      if (s.healthCheckNodePort == 0) continue;
-      HealthService h{s.ns, s.name, 0};
-      for (const auto& p : s.ports)
-        h.localEndpoints = std::max(h.localEndpoints, static_cast<int>(p.endpoints.size()));
-      checks.emplace(s.healthCheckNodePort, std::move(h));
-    }
-    health_->update(std::move(checks), st.ok());
-  }
+  if (health_) updateHealthChecks(full, changed, st.ok());
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.syncs;
   if (proxier_->lastSync().full) {
@@ -249,6 +237,40 @@ void NetProxy::syncOnce(bool full) {
     logWarn("netproxy sync failed (the next one is full)", {{"error", st.error().message}});
   }
   cv_.notify_all();
+}
+
+void NetProxy::updateHealthChecks(bool full, const std::set<std::string>& changed, bool healthy) {
+  // Only Services with a health check port are looked at again (a partial sync
+  // at 10,000 Services must not walk them all).
+  bool touched = full || healthy != healthChecksHealthy_;
+  if (full) healthKeys_.clear();
+  auto track = [&](const std::string& key) {
+    auto it = desired_.services.find(key);
+    if (it != desired_.services.end() && it->second.healthCheckNodePort != 0) {
+      healthKeys_.insert(key);
+      touched = true;
+    } else if (healthKeys_.erase(key)) {
+      touched = true;
+    }
+  };
+  if (full) {
+    for (const auto& [key, s] : desired_.services) track(key);
+  } else {
+    for (const auto& key : changed) track(key);
+  }
+  if (!touched) return;
+  healthChecksHealthy_ = healthy;
+  // Every ready endpoint is on this node: the count of the Service's port with
+  // the most (kube-proxy counts a port's local ready endpoints).
+  std::map<int, HealthService> checks;
+  for (const auto& key : healthKeys_) {
+    const ServiceInfo& s = desired_.services.at(key);
+    HealthService h{s.ns, s.name, 0};
+    for (const auto& p : s.ports)
+      h.localEndpoints = std::max(h.localEndpoints, static_cast<int>(p.endpoints.size()));
+    checks.emplace(s.healthCheckNodePort, std::move(h));
+  }
+  health_->update(std::move(checks), healthy);
 }
 
 Status bootstrapDnsService(client::RestClient& client, const std::string& dnsAddress, int dnsPort,

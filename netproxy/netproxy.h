@@ -120,6 +120,8 @@ class NetProxy {
   void enqueue(const std::string& key);
   void run();
   void syncOnce(bool full);
+  // Hands the health check ports of `desired_` to health_ (sync thread).
+  void updateHealthChecks(bool full, const std::set<std::string>& changed, bool healthy);
 
   client::ClientConfig config_;
   NetProxyOptions options_;
@@ -139,6 +141,8 @@ class NetProxy {
   uint64_t started_ = 0;         // syncs begun, guarded by mu_
   std::thread thread_;
   Model desired_;  // sync thread only
+  std::set<std::string> healthKeys_;  // sync thread only: keys with a health check port
+  bool healthChecksHealthy_ = true;   // sync thread only: what health_ was last told
 };
 
 // The kube-dns bootstrap: creates or updates Service kube-system/kube-dns
