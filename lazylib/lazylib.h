@@ -1,6 +1,7 @@
 // lazylib: the kernel-side libraries (libarchive, libnftables + libnftnl +
-// libmnl, libnl-3 + libnl-route-3, libldns) and libcurl are loaded on the
-// first call into them, not when skiff starts.
+// libmnl, libnl-3 + libnl-route-3, libldns), libcurl and zlib (the kubelet's
+// SPDY header compression, for port-forward) are loaded on the first call
+// into them, not when skiff starts.
 //
 // Why. build/skiff is one executable for every verb. Linked normally, every
 // `skiff get` and every `skiff apiserver` maps and relocates those libraries
