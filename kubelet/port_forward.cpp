@@ -1,0 +1,386 @@
+// A port-forward session (see port_forward.h). The reader thread owns the
+// stream tables and the inflate side; the forwards' pump threads only write
+// frames (under writeMu_, which also guards the deflate side, since header
+// blocks must be compressed in the order they go out) and read their own
+// socket. A forward's socket is closed only by the reader thread, after its
+// pump was joined; until then the reader only shutdown()s it.
+#include "kubelet/port_forward.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/log.h"
+#include "base/thread.h"
+#include "kubelet/sandbox.h"
+#include "kubelet/spdy.h"
+
+namespace skiff::kubelet {
+namespace {
+
+// Pairs waiting for their second stream, or forwarding, at once: a bound on
+// what one client can make the kubelet hold.
+constexpr size_t kMaxForwards = 1024;
+
+struct Forward {
+  std::string requestId;
+  uint16_t port = 0;
+  uint32_t errorStream = 0;
+  uint32_t dataStream = 0;
+  bool dataFinAtOpen = false;  // the data stream's SYN_STREAM carried FIN
+  bool started = false;        // dialled (or failed to)
+  bool clientDone = false;     // the client finished or reset the data stream
+  int fd = -1;                 // the pod connection, while open
+  std::thread pump;
+  std::atomic<bool> reset{false};     // the client reset the data stream
+  std::atomic<bool> pumpDone{false};  // set as the pump's last act
+};
+
+class Session {
+ public:
+  Session(SpdyTransport& transport, const PortDialer& dial, std::string sandboxId,
+          const std::atomic<bool>* stopping)
+      : transport_(transport), dial_(dial), sandboxId_(std::move(sandboxId)), stopping_(stopping) {}
+
+  void run() {
+    spdy::FrameReader reader;
+    std::string chunk;
+    bool open = true;
+    while (open) {
+      chunk.clear();
+      if (!transport_.read(chunk)) break;
+      reader.feed(chunk);
+      for (;;) {
+        auto frame = reader.next();
+        if (!frame) {
+          logWarn("port-forward: bad frame from the client",
+                  {{"pod", sandboxId_}, {"error", frame.error().message}});
+          send(spdy::goAwayFrame(lastClientStream_, spdy::kProtocolError));
+          open = false;
+          break;
+        }
+        if (!frame->has_value()) break;
+        if (!handle(**frame)) {
+          open = false;
+          break;
+        }
+      }
+      reap(false);
+    }
+    reap(true);
+  }
+
+ private:
+  // False when the session must end.
+  bool handle(const spdy::Frame& f) {
+    if (!f.control) {
+      onData(f);
+      return true;
+    }
+    switch (f.type) {
+      case spdy::kSynStream:
+        return onSynStream(f);
+      case spdy::kHeaders: {
+        // Nothing to do with them, but their block is part of the zlib stream.
+        auto headers = inflater_.decompress(f.payload);
+        if (!headers) return protocolError(headers.error().message);
+        return true;
+      }
+      case spdy::kRstStream:
+        onReset(f.streamId);
+        return true;
+      case spdy::kPing:
+        // Odd ids are the client's own pings: echo them. Even ones would be
+        // answers to ours, and we send none.
+        if (f.value % 2 == 1) send(spdy::pingFrame(f.value));
+        return true;
+      case spdy::kGoAway:
+        return false;
+      default:
+        return true;  // SETTINGS, WINDOW_UPDATE, SYN_REPLY, unknown: nothing to do
+    }
+  }
+
+  bool protocolError(const std::string& message) {
+    logWarn("port-forward: protocol error", {{"pod", sandboxId_}, {"error", message}});
+    send(spdy::goAwayFrame(lastClientStream_, spdy::kProtocolError));
+    return false;
+  }
+
+  void refuse(uint32_t streamId, const std::string& why) {
+    logWarn("port-forward: stream rejected",
+            {{"pod", sandboxId_}, {"stream", std::to_string(streamId)}, {"error", why}});
+    send(spdy::rstStreamFrame(streamId, spdy::kCancel));
+  }
+
+  bool onSynStream(const spdy::Frame& f) {
+    auto headers = inflater_.decompress(f.payload);
+    if (!headers) return protocolError(headers.error().message);
+    if (f.streamId % 2 == 0 || f.streamId <= lastClientStream_) {
+      send(spdy::rstStreamFrame(f.streamId, spdy::kProtocolError));
+      return true;
+    }
+    lastClientStream_ = f.streamId;
+
+    // Checked as Kubernetes' kubelet checks them.
+    std::string portText = spdy::headerValue(*headers, "port");
+    if (portText.empty()) {
+      refuse(f.streamId, "\"port\" header is required");
+      return true;
+    }
+    unsigned long port = 0;
+    size_t used = 0;
+    try {
+      port = std::stoul(portText, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != portText.size() || port < 1 || port > 65535) {
+      refuse(f.streamId, "unable to parse \"" + portText + "\" as a port");
+      return true;
+    }
+    std::string type = spdy::headerValue(*headers, "streamtype");
+    if (type != "error" && type != "data") {
+      refuse(f.streamId, type.empty() ? std::string("\"streamtype\" header is required")
+                                      : "invalid stream type \"" + type + "\"");
+      return true;
+    }
+    std::string requestId = spdy::headerValue(*headers, "requestid");
+    if (requestId.empty()) {
+      // An old client: its pairs are consecutive streams, error first.
+      requestId = std::to_string(type == "error" ? f.streamId : f.streamId - 2);
+    }
+
+    auto it = byRequest_.find(requestId);
+    if (it == byRequest_.end()) {
+      if (byRequest_.size() >= kMaxForwards) {
+        refuse(f.streamId, "too many forwarded connections at once");
+        return true;
+      }
+      auto fw = std::make_shared<Forward>();
+      fw->requestId = requestId;
+      it = byRequest_.emplace(requestId, fw).first;
+    }
+    std::shared_ptr<Forward> fw = it->second;
+    uint32_t& slot = type == "error" ? fw->errorStream : fw->dataStream;
+    if (slot != 0) {
+      refuse(f.streamId, "error processing stream for request " + requestId + ": " + type +
+                             " stream already assigned");
+      return true;
+    }
+    slot = f.streamId;
+    if (type == "data") {
+      fw->port = uint16_t(port);
+      fw->dataFinAtOpen = (f.flags & spdy::kFlagFin) != 0;
+    }
+    byStream_[f.streamId] = fw;
+    if (!sendReply(f.streamId)) return false;
+    if (fw->errorStream != 0 && fw->dataStream != 0 && !fw->started) start(fw);
+    return true;
+  }
+
+  void start(const std::shared_ptr<Forward>& fw) {
+    fw->started = true;
+    auto fd = dial_(fw->port);
+    if (!fd) {
+      std::string message = "error forwarding port " + std::to_string(fw->port) + " to pod " +
+                            sandboxId_ + ", uid : " + fd.error().message;
+      logWarn("port-forward failed", {{"pod", sandboxId_}, {"error", message}});
+      send(spdy::dataFrame(fw->errorStream, 0, message));
+      send(spdy::dataFrame(fw->errorStream, spdy::kFlagFin, ""));
+      send(spdy::dataFrame(fw->dataStream, spdy::kFlagFin, ""));
+      fw->pumpDone = true;
+      return;
+    }
+    fw->fd = *fd;
+    int one = 1;
+    setsockopt(fw->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (fw->dataFinAtOpen) {
+      ::shutdown(fw->fd, SHUT_WR);
+      fw->clientDone = true;
+    }
+    logDebug("port-forward connected",
+             {{"pod", sandboxId_}, {"port", std::to_string(fw->port)}, {"request", fw->requestId}});
+    fw->pump = std::thread([this, fw] { pump(*fw); });
+  }
+
+  // The pod's bytes to the client, until the pod's EOF or a reset.
+  void pump(Forward& fw) {
+    nameThisThread("port-forward");
+    char buf[32 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(fw.fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || fw.reset) break;
+      if (!send(spdy::dataFrame(fw.dataStream, 0, std::string_view(buf, size_t(n))))) break;
+    }
+    if (!fw.reset) send(spdy::dataFrame(fw.dataStream, spdy::kFlagFin, ""));
+    send(spdy::dataFrame(fw.errorStream, spdy::kFlagFin, ""));
+    fw.pumpDone = true;
+  }
+
+  void onData(const spdy::Frame& f) {
+    auto it = byStream_.find(f.streamId);
+    if (it == byStream_.end()) return;  // a stream already gone: late bytes
+    Forward& fw = *it->second;
+    if (f.streamId != fw.dataStream || fw.fd < 0 || fw.clientDone) return;
+    std::string_view data = f.payload;
+    while (!data.empty()) {
+      ssize_t n = ::send(fw.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        // The pod reads slowly: wait for it (every stream waits with it).
+        if (stopping_ && *stopping_) break;
+        pollfd p{fw.fd, POLLOUT, 0};
+        ::poll(&p, 1, 500);
+        continue;
+      }
+      if (n <= 0) break;  // the pod's side is gone; its pump will see it too
+      data.remove_prefix(size_t(n));
+    }
+    if (f.flags & spdy::kFlagFin) {
+      ::shutdown(fw.fd, SHUT_WR);
+      fw.clientDone = true;
+    }
+  }
+
+  void onReset(uint32_t streamId) {
+    auto it = byStream_.find(streamId);
+    if (it == byStream_.end()) return;
+    Forward& fw = *it->second;
+    if (streamId != fw.dataStream) return;
+    fw.reset = true;
+    fw.clientDone = true;
+    if (fw.fd >= 0) ::shutdown(fw.fd, SHUT_RDWR);
+  }
+
+  // Forgets finished forwards (all of them, shutting their sockets, at the end).
+  void reap(bool all) {
+    for (auto it = byRequest_.begin(); it != byRequest_.end();) {
+      Forward& fw = *it->second;
+      if (all) {
+        fw.reset = true;
+        if (fw.fd >= 0) ::shutdown(fw.fd, SHUT_RDWR);
+      } else if (!(fw.started && fw.pumpDone && (fw.clientDone || fw.fd < 0))) {
+        ++it;
+        continue;
+      }
+      if (fw.pump.joinable()) fw.pump.join();
+      if (fw.fd >= 0) ::close(fw.fd);
+      fw.fd = -1;
+      byStream_.erase(fw.errorStream);
+      byStream_.erase(fw.dataStream);
+      it = byRequest_.erase(it);
+    }
+  }
+
+  bool send(const std::string& frame) {
+    std::lock_guard<std::mutex> lock(writeMu_);
+    if (writeFailed_) return false;
+    if (!transport_.write(frame)) writeFailed_ = true;
+    return !writeFailed_;
+  }
+
+  bool sendReply(uint32_t streamId) {
+    std::lock_guard<std::mutex> lock(writeMu_);
+    if (writeFailed_) return false;
+    auto block = deflater_.compress({});
+    if (!block || !transport_.write(spdy::synReplyFrame(streamId, 0, *block))) writeFailed_ = true;
+    return !writeFailed_;
+  }
+
+  SpdyTransport& transport_;
+  const PortDialer& dial_;
+  const std::string sandboxId_;
+  const std::atomic<bool>* stopping_;  // may be null
+  // Reader thread only:
+  spdy::HeaderDecompressor inflater_;
+  uint32_t lastClientStream_ = 0;
+  std::map<std::string, std::shared_ptr<Forward>> byRequest_;
+  std::map<uint32_t, std::shared_ptr<Forward>> byStream_;
+  std::mutex writeMu_;
+  spdy::HeaderCompressor deflater_;  // guarded by writeMu_
+  bool writeFailed_ = false;         // guarded by writeMu_
+};
+
+// "connect: connection refused", as Go's net package words it.
+std::string goConnectError(int err) {
+  std::string text = std::strerror(err);
+  if (!text.empty()) text[0] = char(std::tolower(static_cast<unsigned char>(text[0])));
+  return "connect: " + text;
+}
+
+// A connected socket to the loopback address of `family`, or -1 and `error`.
+int connectLoopback(int family, uint16_t port, std::string& error) {
+  std::string shown = family == AF_INET ? "dial tcp4 127.0.0.1:" : "dial tcp6 [::1]:";
+  shown += std::to_string(port) + ": ";
+  int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = shown + "socket: " + std::strerror(errno);
+    return -1;
+  }
+  int rc;
+  if (family == AF_INET) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    do {
+      rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    } while (rc != 0 && errno == EINTR);
+  } else {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    sa.sin6_addr = in6addr_loopback;
+    do {
+      rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    } while (rc != 0 && errno == EINTR);
+  }
+  if (rc != 0) {
+    error = shown + goConnectError(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+void servePortForward(SpdyTransport& transport, const PortDialer& dial,
+                      const std::string& sandboxId, const std::atomic<bool>* stopping) {
+  Session(transport, dial, sandboxId, stopping).run();
+}
+
+Result<int> dialPodPort(const std::string& netnsPath, const std::string& sandboxId, uint16_t port) {
+  int fd = -1;
+  std::string err4, err6;
+  auto attempt = [&]() -> Status {
+    fd = connectLoopback(AF_INET, port, err4);
+    if (fd < 0) fd = connectLoopback(AF_INET6, port, err6);
+    return {};
+  };
+  Status entered = netnsPath.empty() ? attempt() : inNetns(netnsPath, attempt);
+  if (fd >= 0) return fd;
+  std::string message = entered ? "failed to connect to localhost:" + std::to_string(port) +
+                                      " inside namespace \"" + sandboxId + "\", IPv4: " + err4 +
+                                      " IPv6 " + err6 + " "
+                                : entered.error().message;
+  if (!netnsPath.empty())
+    message =
+        "failed to execute portforward in network namespace \"" + netnsPath + "\": " + message;
+  return makeError(Code::kInternal, message);
+}
+
+}  // namespace skiff::kubelet
