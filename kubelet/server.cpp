@@ -38,6 +38,7 @@
 #include "base/thread.h"
 #include "base/url.h"
 #include "kubelet/log_reader.h"
+#include "kubelet/port_forward.h"
 
 extern char** environ;
 
@@ -345,6 +346,117 @@ std::string failureStatusJson(const std::string& message) {
       .dump();
 }
 
+// ---- port-forward ----
+
+// port-forward's SPDY bytes carried in binary WebSocket messages (Kubernetes'
+// "SPDY over WebSocket" tunnel, subprotocol SPDY/3.1+portforward.k8s.io).
+class WebSocketSpdyTransport : public SpdyTransport {
+ public:
+  explicit WebSocketSpdyTransport(WebSocket& ws) : ws_(ws) {}
+  bool read(std::string& out) override { return ws_.readMessage(out); }
+  bool write(std::string_view bytes) override { return ws_.sendFrame(0x2, bytes); }
+
+ private:
+  WebSocket& ws_;
+};
+
+// port-forward's SPDY bytes straight on the upgraded socket (Upgrade: SPDY/3.1).
+class SocketSpdyTransport : public SpdyTransport {
+ public:
+  explicit SocketSpdyTransport(int fd) : fd_(fd) {}
+  bool read(std::string& out) override {
+    char buf[32 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      out.append(buf, size_t(n));
+      return true;
+    }
+  }
+  bool write(std::string_view bytes) override { return sendAll(fd_, bytes); }
+
+ private:
+  int fd_;
+};
+
+constexpr const char* kPortForwardProtocol = "portforward.k8s.io";
+constexpr const char* kPortForwardTunnelProtocol = "SPDY/3.1+portforward.k8s.io";
+
+// GET /portForward/{ns}/{pod}/{uid}: the upgrade, then the session.
+void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
+                 const HttpRequest& req, const std::string& ns, const std::string& pod,
+                 const std::string& uid) {
+  std::string upgrade = req.header("upgrade");
+  for (char& ch : upgrade) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  bool websocket = upgrade == "websocket";
+  bool spdy = upgrade == "spdy/3.1";
+  std::string key = req.header("sec-websocket-key");
+  if ((!websocket && !spdy) || (websocket && key.empty())) {
+    respondStatus(
+        fd, 400,
+        "port-forward needs an upgrade: Upgrade: websocket with the subprotocol " +
+            std::string(kPortForwardTunnelProtocol) +
+            ", or Upgrade: SPDY/3.1 with X-Stream-Protocol-Version: " + kPortForwardProtocol);
+    return;
+  }
+  std::string offered =
+      req.header(websocket ? "sec-websocket-protocol" : "x-stream-protocol-version");
+  bool supported = false;
+  for (size_t pos = 0; pos <= offered.size();) {
+    size_t comma = offered.find(',', pos);
+    if (comma == std::string::npos) comma = offered.size();
+    std::string p = offered.substr(pos, comma - pos);
+    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.erase(0, 1);
+    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.pop_back();
+    supported = supported || p == (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol);
+    pos = comma + 1;
+  }
+  if (!supported) {
+    respondStatus(fd, 400,
+                  "none of the offered protocols (" + offered + ") is supported: use " +
+                      (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol));
+    return;
+  }
+  // The runtime knows pods by UID only; its sandbox holds the network namespace.
+  auto sandboxes = runtime.listSandboxes();
+  if (!sandboxes) {
+    respondStatus(fd, 500, sandboxes.error().message);
+    return;
+  }
+  const SandboxInfo* sandbox = nullptr;
+  for (const auto& s : *sandboxes)
+    if (s.podUid == uid) sandbox = &s;
+  if (!sandbox) {
+    respondStatus(fd, 404, "pod does not exist");
+    return;
+  }
+  std::string netns = sandbox->netnsPath;
+  PortDialer dial = [netns, uid](uint16_t port) { return dialPodPort(netns, uid, port); };
+  logInfo("port-forward started",
+          {{"pod", ns + "/" + pod}, {"transport", websocket ? "websocket" : "spdy"}});
+  if (websocket) {
+    if (!sendAll(fd,
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                     websocketAccept(key) +
+                     "\r\nSec-WebSocket-Protocol: " + kPortForwardTunnelProtocol + "\r\n\r\n"))
+      return;
+    WebSocket ws(fd);
+    WebSocketSpdyTransport transport(ws);
+    skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
+    ws.sendFrame(0x8, std::string("\x03\xe8", 2));  // 1000 normal closure
+  } else {
+    if (!sendAll(fd, std::string("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                                 "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ") +
+                         kPortForwardProtocol + "\r\n\r\n"))
+      return;
+    SocketSpdyTransport transport(fd);
+    skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
+  }
+  logInfo("port-forward finished", {{"pod", ns + "/" + pod}});
+}
+
 }  // namespace
 
 // ---- the server ----
@@ -478,6 +590,10 @@ void KubeletServer::serve(int fd) {
   }
   if (req.method != "GET" && req.method != "POST") {
     respondStatus(fd, 405, "the server does not allow this method on the requested resource");
+    return;
+  }
+  if (segs.size() == 4 && segs[0] == "portForward") {
+    portForward(runtime_, stopping_, fd, req, segs[1], segs[2], segs[3]);
     return;
   }
   if (segs.size() != 5 || (segs[0] != "containerLogs" && segs[0] != "exec")) {

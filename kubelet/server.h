@@ -1,6 +1,6 @@
 // KubeletServer: the kubelet's own small HTTP endpoint, which the apiserver
-// proxies `pods/log` and `pods/exec` to (apiserver/pod_proxy.h). Clients never
-// talk to it directly.
+// proxies `pods/log`, `pods/exec` and `pods/portforward` to
+// (apiserver/pod_proxy.h). Clients never talk to it directly.
 //
 // Where it listens: plain HTTP on a loopback address only ("127.0.0.1:10250"
 // by default; port 0 picks a free one). The kubelet agent advertises the bound
@@ -33,13 +33,22 @@
 //       set its size, and a v5 close of stdin types ^D. Without tty, pipes.
 //       Runtime::execCommand is always asked for tty=false: the terminal is
 //       made here and handed to the runtime's command as its stdio.
+//   GET /portForward/{ns}/{pod}/{uid}   with either upgrade kubectl tries:
+//       Upgrade: websocket offering SPDY/3.1+portforward.k8s.io (kubectl >= 1.31:
+//       the SPDY byte stream in binary WebSocket messages), or Upgrade:
+//       SPDY/3.1 with X-Stream-Protocol-Version: portforward.k8s.io (its
+//       fallback). Then Kubernetes' port-forward protocol (kubelet/port_forward.h):
+//       each forwarded connection is a TCP connection to localhost:PORT made
+//       inside the pod's network namespace (Runtime::listSandboxes' netnsPath).
+//       404 "pod does not exist" when the runtime has no sandbox for the UID.
 //
 // The command runs through Runtime::execCommand (e.g. `runc exec`), as a child
 // of the kubelet process; a client that goes away kills it.
 //
 // Threads: one accept thread, one thread per connection (a handful at a time:
-// only the apiserver connects), plus two output pumps per exec. stop() closes
-// the listener and every connection, kills running exec children and joins.
+// only the apiserver connects), plus two output pumps per exec and one per
+// forwarded connection. stop() closes the listener and every connection, kills
+// running exec children and joins.
 #pragma once
 
 #include <sys/types.h>
