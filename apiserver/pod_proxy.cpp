@@ -69,7 +69,8 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
   auto containers = containerNames(pod, "containers");
   auto inits = containerNames(pod, "initContainers");
   std::string container = request.param("container");
-  if (container.empty()) {
+  bool forward = sub == "portforward";  // the pod's network, no container
+  if (!forward && container.empty()) {
     if (containers.size() == 1 && inits.empty()) {
       container = containers[0];
     } else {
@@ -79,7 +80,7 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
       return badRequest(msg);
     }
   }
-  bool known = false;
+  bool known = forward;
   for (const auto* list : {&containers, &inits})
     for (const auto& c : *list) known = known || c == container;
   if (!known) return badRequest("container " + container + " is not valid for pod " + name);
@@ -124,6 +125,9 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
           "exec needs a WebSocket upgrade (Upgrade: websocket, subprotocol "
           "v5.channel.k8s.io or v4.channel.k8s.io); skiff does not speak SPDY");
     path = "/exec/";
+  } else if (forward) {
+    if (request.method != "GET" && request.method != "POST") return methodNotAllowed();
+    path = "/portForward/";
   } else {
     return resourceNotFound();
   }
@@ -158,15 +162,22 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
   out.port = uint16_t(port);
   std::string hostHeader =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  out.head = "GET " + path + escape(ns) + "/" + escape(name) + "/" + escape(uid) + "/" +
-             escape(container) + query + " HTTP/1.1\r\nHost: " + hostHeader +
+  out.head = "GET " + path + escape(ns) + "/" + escape(name) + "/" + escape(uid) +
+             (forward ? "" : "/" + escape(container)) + query + " HTTP/1.1\r\nHost: " + hostHeader +
              "\r\nAuthorization: Bearer " + kubeletToken + "\r\nUser-Agent: skiff-apiserver\r\n";
-  if (sub == "exec") {
+  std::string upgrade = request.header("upgrade");
+  for (char& c : upgrade) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (sub == "exec" || (forward && upgrade == "websocket")) {
     out.head += "Connection: Upgrade\r\nUpgrade: websocket\r\n";
     for (const char* h : {"sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol"}) {
       std::string v = request.header(h);
       if (!v.empty()) out.head += std::string(h) + ": " + v + "\r\n";
     }
+  } else if (forward && upgrade == "spdy/3.1") {
+    // kubectl's fallback when its WebSocket upgrade failed.
+    out.head += "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n";
+    std::string v = request.header("x-stream-protocol-version");
+    if (!v.empty()) out.head += "X-Stream-Protocol-Version: " + v + "\r\n";
   } else {
     out.head += "Connection: close\r\n";
   }

@@ -32,7 +32,8 @@ std::vector<ResourceInfo> build() {
                        {"binding", "", "v1", "Binding", {"create"}},
                        {"log", "", "v1", "Pod", {"get"}},
                        {"exec", "", "v1", "PodExecOptions", {"create", "get"}},
-                       {"proxy", "", "v1", "PodProxyOptions", kProxyVerbs}};
+                       {"proxy", "", "v1", "PodProxyOptions", kProxyVerbs},
+                       {"portforward", "", "v1", "PodPortForwardOptions", {"create", "get"}}};
   pods.hasStatus = true;
   out.push_back(pods);
 

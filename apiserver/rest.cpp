@@ -374,7 +374,8 @@ void RestApiImpl::dispatch(const Request& request, const std::shared_ptr<Respons
     }
   } else if (r.plural == "serviceaccounts" && scope.sub == "token") {
     createToken(scope, request, writer);
-  } else if (r.plural == "pods" && (scope.sub == "log" || scope.sub == "exec")) {
+  } else if (r.plural == "pods" &&
+             (scope.sub == "log" || scope.sub == "exec" || scope.sub == "portforward")) {
     // Served by the pod's kubelet (pod_proxy.h).
     proxyPodSubresource(store_, options_.kubeletToken, scope.ns, scope.name, scope.sub, request,
                         writer);

@@ -42,9 +42,10 @@ TEST_CASE("core group discovery", "[discovery]") {
   REQUIRE(v1.status == 200);
   CHECK(v1.json["kind"] == "APIResourceList");
   CHECK(v1.json["groupVersion"] == "v1");
-  for (const char* name : {"pods", "pods/status", "pods/binding", "pods/log", "pods/exec",
-                           "services", "services/status", "endpoints", "nodes", "nodes/status",
-                           "namespaces", "namespaces/status", "events", "bindings"}) {
+  for (const char* name :
+       {"pods", "pods/status", "pods/binding", "pods/log", "pods/exec", "pods/portforward",
+        "services", "services/status", "endpoints", "nodes", "nodes/status", "namespaces",
+        "namespaces/status", "events", "bindings"}) {
     INFO(name);
     CHECK(findResource(v1.json, name) != nullptr);
   }

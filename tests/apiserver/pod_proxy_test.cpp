@@ -1,4 +1,5 @@
-// planPodProxy: which kubelet request a pods/log or pods/exec call becomes,
+// planPodProxy: which kubelet request a pods/log, pods/exec or pods/portforward
+// call becomes,
 // and Kubernetes' errors when it cannot.
 #include "apiserver/pod_proxy.h"
 
@@ -127,4 +128,57 @@ TEST_CASE("pods/log and pods/exec errors read as Kubernetes'", "[pod_proxy]") {
   CHECK(noPort.error().code == Code::kUnavailable);
   CHECK(noPort.error().message.find("status.daemonEndpoints.kubeletEndpoint.Port") !=
         std::string::npos);
+}
+
+TEST_CASE("pods/portforward becomes an upgrade to the kubelet's portForward", "[pod_proxy]") {
+  Json n = node(10250);
+  // Any number of containers: port-forward is to the pod's network.
+  Request r = get({});
+  r.headers = {{"upgrade", "websocket"},
+               {"connection", "Upgrade"},
+               {"sec-websocket-key", "k"},
+               {"sec-websocket-version", "13"},
+               {"sec-websocket-protocol", "SPDY/3.1+portforward.k8s.io"}};
+  auto plan = planPodProxy(pod({"app", "side"}), &n, "portforward", r, "tok");
+  REQUIRE(plan);
+  CHECK(plan->host == "127.0.0.2");
+  CHECK(plan->port == 10250);
+  CHECK(plan->head.rfind("GET /portForward/default/web/u-1 HTTP/1.1\r\n", 0) == 0);
+  CHECK(plan->head.find("Authorization: Bearer tok\r\n") != std::string::npos);
+  CHECK(plan->head.find("Upgrade: websocket\r\n") != std::string::npos);
+  CHECK(plan->head.find("sec-websocket-protocol: SPDY/3.1+portforward.k8s.io\r\n") !=
+        std::string::npos);
+  CHECK(plan->head.find("sec-websocket-key: k\r\n") != std::string::npos);
+
+  // kubectl's fallback: a plain SPDY upgrade (a POST), passed on as one.
+  Request spdy;
+  spdy.method = "POST";
+  spdy.headers = {{"upgrade", "SPDY/3.1"},
+                  {"connection", "Upgrade"},
+                  {"x-stream-protocol-version", "portforward.k8s.io"}};
+  auto fallback = planPodProxy(pod({"app"}), &n, "portforward", spdy, "tok");
+  REQUIRE(fallback);
+  CHECK(fallback->head.rfind("GET /portForward/default/web/u-1 HTTP/1.1\r\n", 0) == 0);
+  CHECK(fallback->head.find("Upgrade: SPDY/3.1\r\n") != std::string::npos);
+  CHECK(fallback->head.find("X-Stream-Protocol-Version: portforward.k8s.io\r\n") !=
+        std::string::npos);
+  CHECK(fallback->head.find("websocket") == std::string::npos);
+}
+
+TEST_CASE("pods/portforward errors read as Kubernetes'", "[pod_proxy]") {
+  Json n = node(10250);
+  auto unscheduled = planPodProxy(pod({"a"}, ""), nullptr, "portforward", get({}), "t");
+  REQUIRE_FALSE(unscheduled);
+  CHECK(unscheduled.error().code == Code::kBadRequest);
+  CHECK(unscheduled.error().message == "pod web does not have a host assigned");
+
+  Request put = get({});
+  put.method = "PUT";
+  auto method = planPodProxy(pod({"a"}), &n, "portforward", put, "t");
+  REQUIRE_FALSE(method);
+  CHECK(method.error().code == Code::kMethodNotAllowed);
+
+  auto noNode = planPodProxy(pod({"a"}), nullptr, "portforward", get({}), "t");
+  REQUIRE_FALSE(noNode);
+  CHECK(noNode.error().code == Code::kNotFound);
 }
