@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "kubelet/netlink.h"
+#include "kubelet/sandbox.h"
 #include "kubelet/spdy.h"
 
 using namespace skiff;
@@ -360,4 +362,48 @@ TEST_CASE("dialPodPort: localhost in the caller's namespace, Go's wording on fai
   REQUIRE_FALSE(noNetns);
   CHECK(noNetns.error().message.rfind(
             "failed to execute portforward in network namespace \"/nonexistent/netns\": ", 0) == 0);
+}
+
+TEST_CASE("dialPodPort: connects inside the pod's network namespace", "[root][port_forward]") {
+  auto path = createNetns("/run/netns", "skiff-pftest-" + std::to_string(::getpid()));
+  REQUIRE(path);
+  struct Remove {
+    std::string path;
+    ~Remove() { (void)removeNetns(path); }
+  } remove{*path};
+  // A listener on the namespace's own 127.0.0.1 (the socket stays in it).
+  int listener = -1;
+  uint16_t port = 0;
+  REQUIRE(inNetns(*path, [&]() -> Status {
+    if (auto up = netlink::setLinkUp("lo"); !up) return up;
+    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::listen(listener, 4) != 0 ||
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+      return makeError(Code::kInternal, "listen in the namespace failed");
+    port = ntohs(sa.sin_port);
+    return {};
+  }));
+
+  auto fd = dialPodPort(*path, "sb", port);
+  REQUIRE(fd);
+  int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  REQUIRE(conn >= 0);
+  REQUIRE(::send(*fd, "in", 2, 0) == 2);
+  CHECK(readPod(conn, 2) == "in");
+  ::close(conn);
+  ::close(*fd);
+
+  ::close(listener);
+  auto refused = dialPodPort(*path, "sb", port);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.rfind(
+            "failed to execute portforward in network namespace \"" + *path +
+                "\": failed to connect to localhost:" + std::to_string(port),
+            0) == 0);
+  CHECK(refused.error().message.find("connect: connection refused") != std::string::npos);
 }
