@@ -428,7 +428,11 @@ void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
   for (const auto& s : *sandboxes)
     if (s.podUid == uid) sandbox = &s;
   if (!sandbox) {
-    respondStatus(fd, 404, "pod does not exist");
+    // Plain text, as Kubernetes' kubelet writes it: kubectl then prints
+    // "error upgrading connection: unable to upgrade connection: pod does not exist".
+    sendAll(fd,
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n"
+            "Connection: close\r\n\r\npod does not exist");
     return;
   }
   std::string netns = sandbox->netnsPath;

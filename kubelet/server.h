@@ -40,7 +40,8 @@
 //       fallback). Then Kubernetes' port-forward protocol (kubelet/port_forward.h):
 //       each forwarded connection is a TCP connection to localhost:PORT made
 //       inside the pod's network namespace (Runtime::listSandboxes' netnsPath).
-//       404 "pod does not exist" when the runtime has no sandbox for the UID.
+//       404 "pod does not exist" (plain text, as Kubernetes' kubelet writes
+//       it) when the runtime has no sandbox for the UID.
 //
 // The command runs through Runtime::execCommand (e.g. `runc exec`), as a child
 // of the kubelet process; a client that goes away kills it.

@@ -27,6 +27,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "kubelet/server.h"
+#include "tests/test_util.h"
 
 extern char** environ;
 
@@ -337,4 +338,21 @@ TEST_CASE("kubectl port-forward: a port where nothing listens", "[port_forward]"
   CHECK(out.find("IPv4: dial tcp4 127.0.0.1:" + p + ": connect: connection refused") !=
         std::string::npos);
   CHECK(out.find("error: lost connection to pod") != std::string::npos);
+}
+
+TEST_CASE("kubectl port-forward: a pod the kubelet does not run", "[port_forward]") {
+  if (!haveKubectl()) {
+    WARN("kubectl not installed; skipped");
+    return;
+  }
+  Cluster c;
+  std::string uid = c.runtime.podUid;
+  c.runtime.podUid = "some-other-pod";
+  auto r = testing::runCommand("/usr/bin/kubectl --kubeconfig " + c.kubeconfig +
+                               " port-forward pod/web :80");
+  CHECK(r.first == 1);
+  // Both upgrades tried (WebSocket, then SPDY), the kubelet's words as with Kubernetes.
+  CHECK(r.second ==
+        "error: error upgrading connection: unable to upgrade connection: pod does not exist\n");
+  c.runtime.podUid = uid;
 }
