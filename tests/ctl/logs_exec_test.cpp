@@ -19,6 +19,7 @@
 #include "client/rest_client.h"
 #include "ctl/commands.h"
 #include "kubelet/server.h"
+#include "tests/ctl/kubelet_cluster.h"
 #include "tests/test_util.h"
 
 using namespace skiff;
@@ -129,47 +130,10 @@ Captured runVerb(int (*verb)(int, char**), std::vector<std::string> args, const 
   return {code, slurp(outPath), slurp(errPath)};
 }
 
-struct Cluster {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> api;
-  FakeRuntime runtime;
-  std::unique_ptr<kubelet::KubeletServer> kubelet;
-  std::unique_ptr<client::RestClient> client;
-  std::string kubeconfig, logPath, sideLog;
+struct Cluster : testing::KubeletCluster<FakeRuntime> {
+  std::string logPath, sideLog;
 
-  Cluster() {
-    char tmpl[] = "/tmp/skiff-logs-exec-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    apiserver::ServerOptions o;
-    o.dataDir = dir;
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    if (!s) FAIL(s.error().message);
-    api = std::move(*s);
-    kubeconfig = api->kubeconfigPath();
-    auto cfg = client::loadKubeconfig(kubeconfig);
-    REQUIRE(cfg);
-    client = std::make_unique<client::RestClient>(*cfg);
-
-    kubelet::KubeletServerOptions ko;
-    ko.listen = "127.0.0.1:0";
-    ko.authToken = cfg->token;  // the admin token, which the apiserver presents
-    kubelet = std::make_unique<kubelet::KubeletServer>(runtime, ko);
-    REQUIRE(kubelet->start());
-
-    Json node = {{"apiVersion", "v1"},
-                 {"kind", "Node"},
-                 {"metadata", {{"name", "node-l"}}},
-                 {"status",
-                  {{"addresses", Json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}}})},
-                   {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", kubelet->port()}}}}}}}};
-    auto created = client->post("/api/v1/nodes", node);
-    REQUIRE(created);
-    (*created)["status"] = node["status"];
-    REQUIRE(client->put("/api/v1/nodes/node-l/status", *created));
-
+  Cluster() : KubeletCluster("node-l") {
     Json pod = {{"apiVersion", "v1"},
                 {"kind", "Pod"},
                 {"metadata", {{"name", "web"}}},
@@ -206,11 +170,6 @@ struct Cluster {
               "2026-01-01T00:00:03Z stdout F line three\n");
     runtime.add("app", 0, previousLog, false);
     runtime.add("app", 1, logPath, true);
-  }
-  ~Cluster() {
-    kubelet->stop();
-    api->stop();
-    std::filesystem::remove_all(dir);
   }
   static void appendLog(const std::string& path, const std::string& text) {
     std::ofstream f(path, std::ios::app);

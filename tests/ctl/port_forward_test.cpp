@@ -27,6 +27,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "kubelet/server.h"
+#include "tests/ctl/kubelet_cluster.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -113,62 +114,19 @@ class EchoServer {
   std::thread thread_;
 };
 
-struct Cluster {
-  std::string dir;
-  std::unique_ptr<apiserver::ApiServer> api;
-  OneSandboxRuntime runtime;
-  std::unique_ptr<kubelet::KubeletServer> kubelet;
-  std::string kubeconfig;
-
-  Cluster() {
-    char tmpl[] = "/tmp/skiff-port-forward-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    apiserver::ServerOptions o;
-    o.dataDir = dir;
-    o.listen = "127.0.0.1:0";
-    o.fsync = false;
-    auto s = apiserver::ApiServer::start(o);
-    if (!s) FAIL(s.error().message);
-    api = std::move(*s);
-    kubeconfig = api->kubeconfigPath();
-    auto cfg = client::loadKubeconfig(kubeconfig);
-    REQUIRE(cfg);
-    client::RestClient client(*cfg);
-
-    kubelet::KubeletServerOptions ko;
-    ko.listen = "127.0.0.1:0";
-    ko.authToken = cfg->token;
-    kubelet = std::make_unique<kubelet::KubeletServer>(runtime, ko);
-    REQUIRE(kubelet->start());
-
-    Json node = {{"apiVersion", "v1"},
-                 {"kind", "Node"},
-                 {"metadata", {{"name", "node-pf"}}},
-                 {"status",
-                  {{"addresses", Json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}}})},
-                   {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", kubelet->port()}}}}}}}};
-    auto created = client.post("/api/v1/nodes", node);
-    REQUIRE(created);
-    (*created)["status"] = node["status"];
-    REQUIRE(client.put("/api/v1/nodes/node-pf/status", *created));
-
+struct Cluster : testing::KubeletCluster<OneSandboxRuntime> {
+  Cluster() : KubeletCluster("node-pf") {
     Json pod = {{"apiVersion", "v1"},
                 {"kind", "Pod"},
                 {"metadata", {{"name", "web"}}},
                 {"spec",
                  {{"nodeName", "node-pf"},
                   {"containers", Json::array({{{"name", "app"}, {"image", "busybox"}}})}}}};
-    auto p = client.post("/api/v1/namespaces/default/pods", pod);
+    auto p = client->post("/api/v1/namespaces/default/pods", pod);
     REQUIRE(p);
     runtime.podUid = (*p)["metadata"]["uid"].get<std::string>();
     (*p)["status"] = {{"phase", "Running"}};  // kubectl refuses pods that are not
-    REQUIRE(client.put("/api/v1/namespaces/default/pods/web/status", *p));
-  }
-  ~Cluster() {
-    kubelet->stop();
-    api->stop();
-    std::filesystem::remove_all(dir);
+    REQUIRE(client->put("/api/v1/namespaces/default/pods/web/status", *p));
   }
 };
 
