@@ -222,7 +222,9 @@ expect_eq "pods/proxy passes a POST's path, query and body, and no credentials" 
   "POST /cgi-bin/echo?q=2 x-test= auth=
 from a file" "$out"
 KP_PORT=$(free_port)
-k proxy --port "$KP_PORT" >"$E2E_TMP/kubectl-proxy.log" 2>&1 &
+# kubectl itself in the background (not the k function, whose subshell's PID
+# would be killed and kubectl left running).
+"$KUBECTL" --kubeconfig "$KUBECONFIG" proxy --port "$KP_PORT" >"$E2E_TMP/kubectl-proxy.log" 2>&1 &
 KP_PID=$!
 wait_for 10 curl -s "http://127.0.0.1:$KP_PORT/version" || true
 # (busybox httpd hands a CGI script the body of a POST only.)
