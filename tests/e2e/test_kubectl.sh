@@ -118,7 +118,7 @@ run_capture out k describe svc outside
 expect_contains "describe shows the Service's endpoints" "198.51.100.10:8080,198.51.100.11:8080" "$out"
 run_capture out k get endpointslices -l kubernetes.io/service-name=outside
 expect_contains "get endpointslices shows them" "IPv4          8080    198.51.100.10,198.51.100.11" "$out"
-k get endpointslices -l kubernetes.io/service-name=outside -w >"$E2E_TMP/slices.out" 2>&1 &
+"$KUBECTL" --kubeconfig "$KUBECONFIG" get endpointslices -l kubernetes.io/service-name=outside -w >"$E2E_TMP/slices.out" 2>&1 &
 watch_pid=$!
 for _ in $(seq 1 50); do
   grep -qF 198.51.100.10 "$E2E_TMP/slices.out" && break
@@ -259,7 +259,7 @@ spec:
     image: busybox:latest
     command: ["sleep", "3600"]
 YAML
-k get pods -w >"$E2E_TMP/watch.out" 2>&1 &
+"$KUBECTL" --kubeconfig "$KUBECONFIG" get pods -w >"$E2E_TMP/watch.out" 2>&1 &
 watch_pid=$!
 sleep 1
 k create -f "$M/pod.yaml" >/dev/null
