@@ -382,6 +382,89 @@ class SocketSpdyTransport : public SpdyTransport {
 
 constexpr const char* kPortForwardProtocol = "portforward.k8s.io";
 constexpr const char* kPortForwardTunnelProtocol = "SPDY/3.1+portforward.k8s.io";
+constexpr const char* kChannelProtocol = "v4.channel.k8s.io";
+
+// The `port` query parameters ("8080", "8080,9090", repeated), as Kubernetes'
+// kubelet reads them for a WebSocket port-forward; the error is its text.
+Result<std::vector<uint16_t>> channelPorts(const HttpRequest& req) {
+  std::vector<uint16_t> ports;
+  auto [it, end] = req.query.equal_range("port");
+  if (it == end) return makeError(Code::kBadRequest, "query parameter \"port\" is required");
+  for (; it != end; ++it) {
+    if (it->second.empty())
+      return makeError(Code::kBadRequest, "query parameter \"port\" cannot be empty");
+    size_t start = 0;
+    for (;;) {
+      size_t comma = it->second.find(',', start);
+      std::string p = it->second.substr(start, comma - start);
+      unsigned long v = 0;
+      size_t used = 0;
+      try {
+        v = std::stoul(p, &used);
+      } catch (...) {
+        used = 0;
+      }
+      if (used == 0 || used != p.size() || v > 65535)
+        return makeError(Code::kBadRequest, "unable to parse \"" + it->second + "\" as a port");
+      if (v < 1) return makeError(Code::kBadRequest, "port \"" + it->second + "\" must be > 0");
+      ports.push_back(uint16_t(v));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return ports;
+}
+
+// Kubernetes' WebSocket port-forward (v4.channel.k8s.io, the Python client's):
+// port i has channels 2i (data) and 2i+1 (error); each channel first carries
+// its port (2 bytes, little-endian); each port is dialled once, at once; its
+// bytes flow as messages [channel][data]; a failed dial is written on the
+// error channel. It ends when the client closes or every pod connection did.
+void channelPortForward(WebSocket& ws, const std::vector<uint16_t>& ports, const PortDialer& dial,
+                        const std::string& uid) {
+  std::vector<int> fds(ports.size(), -1);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    std::string portBytes = {char(ports[i] & 0xff), char(ports[i] >> 8)};
+    if (!ws.sendChannel(uint8_t(2 * i), portBytes) ||
+        !ws.sendChannel(uint8_t(2 * i + 1), portBytes))
+      return;
+  }
+  std::vector<std::thread> pumps;
+  std::atomic<size_t> open{0};
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto fd = dial(ports[i]);
+    if (!fd) {
+      ws.sendChannel(uint8_t(2 * i + 1), "error forwarding port " + std::to_string(ports[i]) +
+                                             " to pod " + uid + ", uid : " + fd.error().message);
+      continue;
+    }
+    fds[i] = *fd;
+    ++open;
+    pumps.emplace_back([&ws, &open, fd = *fd, channel = uint8_t(2 * i)] {
+      nameThisThread("port-forward");
+      char buf[32 * 1024];
+      for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || !ws.sendChannel(channel, std::string_view(buf, size_t(n)))) break;
+      }
+      // The last pod connection gone ends the session, as Kubernetes' does.
+      if (--open == 0) ws.sendFrame(0x8, std::string("\x03\xe8", 2));
+    });
+  }
+  std::string msg;
+  while (open > 0 && ws.readMessage(msg)) {
+    if (msg.empty() || uint8_t(msg[0]) % 2 != 0 || size_t(uint8_t(msg[0])) / 2 >= fds.size())
+      continue;  // error channels are the server's; unknown channels: nothing to do
+    int fd = fds[uint8_t(msg[0]) / 2];
+    if (fd >= 0) sendAll(fd, std::string_view(msg).substr(1));
+  }
+  for (int fd : fds)
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  for (auto& t : pumps) t.join();
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+}
 
 // GET /portForward/{ns}/{pod}/{uid}: the upgrade, then the session.
 void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
@@ -403,6 +486,7 @@ void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
   std::string offered =
       req.header(websocket ? "sec-websocket-protocol" : "x-stream-protocol-version");
   bool supported = false;
+  bool channels = false;  // v4.channel.k8s.io rather than SPDY
   for (size_t pos = 0; pos <= offered.size();) {
     size_t comma = offered.find(',', pos);
     if (comma == std::string::npos) comma = offered.size();
@@ -410,7 +494,19 @@ void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
     while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.erase(0, 1);
     while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.pop_back();
     supported = supported || p == (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol);
+    channels = channels || (websocket && p == kChannelProtocol);
     pos = comma + 1;
+  }
+  channels = channels && !supported;  // kubectl's SPDY tunnel when both are offered
+  std::vector<uint16_t> ports;
+  if (channels) {
+    auto parsed = channelPorts(req);
+    if (!parsed) {
+      respondStatus(fd, 400, parsed.error().message);
+      return;
+    }
+    ports = std::move(*parsed);
+    supported = true;
   }
   if (!supported) {
     respondStatus(fd, 400,
@@ -443,10 +539,15 @@ void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
     if (!sendAll(fd,
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                     websocketAccept(key) +
-                     "\r\nSec-WebSocket-Protocol: " + kPortForwardTunnelProtocol + "\r\n\r\n"))
+                     websocketAccept(key) + "\r\nSec-WebSocket-Protocol: " +
+                     (channels ? kChannelProtocol : kPortForwardTunnelProtocol) + "\r\n\r\n"))
       return;
     WebSocket ws(fd);
+    if (channels) {
+      channelPortForward(ws, ports, dial, uid);
+      logInfo("port-forward finished", {{"pod", ns + "/" + pod}});
+      return;
+    }
     WebSocketSpdyTransport transport(ws);
     skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
     ws.sendFrame(0x8, std::string("\x03\xe8", 2));  // 1000 normal closure

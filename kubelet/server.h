@@ -42,6 +42,11 @@
 //       inside the pod's network namespace (Runtime::listSandboxes' netnsPath).
 //       404 "pod does not exist" (plain text, as Kubernetes' kubelet writes
 //       it) when the runtime has no sandbox for the UID.
+//       A WebSocket offering only v4.channel.k8s.io (the Python client's) gets
+//       Kubernetes' older channel protocol instead, for the ports of the
+//       `port` query parameters ("8080,9000", repeated; 400 without): port i
+//       has channels 2i (data) and 2i+1 (error), each first carrying the port
+//       (2 bytes, little-endian); each port is dialled once, at once.
 //
 // The command runs through Runtime::execCommand (e.g. `runc exec`), as a child
 // of the kubelet process; a client that goes away kills it.

@@ -163,6 +163,27 @@ TEST_CASE("pods/portforward becomes an upgrade to the kubelet's portForward", "[
   CHECK(fallback->head.find("X-Stream-Protocol-Version: portforward.k8s.io\r\n") !=
         std::string::npos);
   CHECK(fallback->head.find("websocket") == std::string::npos);
+
+  // The Python client names its ports (PodPortForwardOptions.ports): the
+  // kubelet gets them as one `port` parameter, as Kubernetes' streamParams.
+  Request py = get({{"ports", "8080,9000"}, {"ports", "81"}});
+  py.headers = {{"upgrade", "websocket"},
+                {"connection", "Upgrade"},
+                {"sec-websocket-key", "k"},
+                {"sec-websocket-protocol", "v4.channel.k8s.io"}};
+  auto channels = planPodProxy(pod({"app"}), &n, "portforward", py, "tok");
+  REQUIRE(channels);
+  CHECK(channels->head.rfind("GET /portForward/default/web/u-1?port=8080%2C9000%2C81 HTTP/1.1\r\n",
+                             0) == 0);
+  CHECK(channels->head.find("sec-websocket-protocol: v4.channel.k8s.io\r\n") != std::string::npos);
+  for (const char* bad : {"0", "65536", "http", "80,", ""}) {
+    Request b = get({{"ports", bad}});
+    auto refused = planPodProxy(pod({"app"}), &n, "portforward", b, "tok");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Code::kBadRequest);
+    CHECK(refused.error().message.find("each port must be a number from 1 to 65535") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("pods/portforward errors read as Kubernetes'", "[pod_proxy]") {

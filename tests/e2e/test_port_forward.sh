@@ -8,7 +8,8 @@
 # over kubectl's SPDY fallback (KUBECTL_PORT_FORWARD_WEBSOCKETS=false); a port
 # where nothing listens gives the kubelet's error text in kubectl's output
 # (after which kubectl 1.32 gives up, "lost connection to pod", as it does
-# against Kubernetes); a pod that does not exist, the API's 404.
+# against Kubernetes); the official Python client's WebSocket channel
+# protocol, with three ports at once; a pod that does not exist, the API's 404.
 # Traffic goes only to 127.0.0.1 (kubectl's local ports) and, by the cluster
 # itself, to its own pod.
 source "$(dirname "$0")/kube_lib.sh"
@@ -193,6 +194,49 @@ if start_forward refused "pod/pf" "$NP:8081"; then
   expect_eq "kubectl exits after the error, as with Kubernetes" 1 "$RC"
   expect_contains "... saying so" "error: lost connection to pod" "$(cat "$E2E_TMP/refused.out")"
 fi
+
+# ---- the official Python client (WebSocket v4.channel.k8s.io, one channel pair per port) ----
+cat >"$E2E_TMP/pf.py" <<'PY'
+import socket, sys, time
+from kubernetes import client, config
+from kubernetes.stream import portforward
+v1 = client.CoreV1Api(config.new_client_from_config(config_file=sys.argv[1]))
+pf = portforward(v1.connect_get_namespaced_pod_portforward, "pf", "default", ports="8080,9000,8081")
+web = pf.socket(8080)
+web.settimeout(5)
+web.sendall(b"GET / HTTP/1.0\r\nHost: pf\r\n\r\n")
+answer = b""
+try:
+    while b"hello-from-pf" not in answer:
+        chunk = web.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+except socket.timeout:
+    pass
+print("web:", answer.decode(errors="replace").splitlines()[-1] if answer else "")
+echo = pf.socket(9000)
+echo.settimeout(5)
+echo.sendall(b"ping through python\n")
+got = b""
+try:
+    while not got.endswith(b"\n"):
+        chunk = echo.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+except socket.timeout:
+    pass
+print("echo:", got.decode(errors="replace").strip())
+time.sleep(0.3)
+print("8081:", pf.error(8081))
+PY
+run_capture out timeout 30 /usr/bin/python3 "$E2E_TMP/pf.py" "$KUBECONFIG"
+expect_contains "Python client: the pod's loopback web server answers" "web: hello-from-pf" "$out"
+expect_contains "Python client: a second port at once (the echo server)" \
+  "echo: ping through python" "$out"
+expect_contains "Python client: a port where nothing listens gets the error on its channel" \
+  "8081: error forwarding port 8081 to pod" "$out"
 
 # ---- errors from the API ----
 run_capture out k port-forward pod/nope 18080:8080
