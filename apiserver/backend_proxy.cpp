@@ -9,6 +9,7 @@
 #include "apiserver/objects.h"
 #include "apiserver/registry.h"
 #include "apiserver/resources.h"
+#include "base/url.h"
 
 namespace skiff::apiserver {
 namespace {
@@ -25,17 +26,6 @@ bool globalUnicastV4(const std::string& ip) {
   if ((v >> 16) == 0xa9fe) return false;         // 169.254/16 link-local
   if ((v >> 28) == 0xe) return false;            // 224/4 multicast
   return true;
-}
-
-std::optional<int> portNumber(const std::string& s) {
-  if (s.empty() || s.size() > 5) return std::nullopt;
-  int v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  if (v < 1 || v > 65535) return std::nullopt;
-  return v;
 }
 
 Result<SchemeNamePort> parseId(const std::string& kind, const std::string& id) {
@@ -136,7 +126,7 @@ Result<ProxyTarget> podProxyTarget(const Json& pod, const SchemeNamePort& id) {
   out.ip = stringAt(pod, "status", "podIP");
   if (!globalUnicastV4(out.ip)) return badRequest("address not allowed");
   if (!port.empty()) {
-    auto n = portNumber(port);
+    auto n = parsePort(port);
     if (!n)
       return badRequest("port " + port + " of pod " + id.name +
                         " is not a number from 1 to 65535: pods/proxy takes a port number");
@@ -150,7 +140,7 @@ Result<ProxyTarget> serviceProxyTarget(
     const SchemeNamePort& id,
     const std::function<std::vector<std::string>(const std::string&)>& podIPs, uint64_t seed) {
   std::string portName = id.port;
-  if (auto n = portNumber(id.port)) {
+  if (auto n = parsePort(id.port)) {
     if (!service) return notFound("services", serviceName);
     bool found = false;
     if (const Json* ports = fieldAt(*service, "spec", "ports"); ports && ports->is_array()) {
@@ -184,7 +174,7 @@ Result<ProxyTarget> serviceProxyTarget(
     for (const auto& p : ss["ports"]) {
       if (!p.is_object() || p.value("name", std::string()) != portName) continue;
       auto port = p.contains("port") && p["port"].is_number_integer()
-                      ? portNumber(std::to_string(p["port"].get<int64_t>()))
+                      ? parsePort(std::to_string(p["port"].get<int64_t>()))
                       : std::nullopt;
       if (!port) continue;
       size_t start = rng() % addrs.size();
@@ -267,7 +257,7 @@ void proxyToBackend(storage::Store& store, const std::string& plural, const std:
     target = podProxyTarget(**pod, *parts);
   } else {
     std::optional<Json> service;
-    if (portNumber(parts->port)) {
+    if (parsePort(parts->port)) {
       auto s = readObject(store, "services", ns, parts->name);
       if (!s) return fail(s.error());
       service = std::move(*s);

@@ -6,6 +6,7 @@
 #include "apiserver/objects.h"
 #include "apiserver/registry.h"
 #include "apiserver/resources.h"
+#include "base/url.h"
 
 namespace skiff::apiserver {
 namespace {
@@ -132,19 +133,11 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
     // clients name their ports in stream headers and send none.
     std::string ports;
     for (auto [it, end] = request.query.equal_range("ports"); it != end; ++it) {
-      size_t start = 0;
-      for (;;) {
-        size_t comma = it->second.find(',', start);
-        std::string p = it->second.substr(start, comma - start);
-        bool digits =
-            !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
-        if (!digits || std::stoi(p) < 1 || std::stoi(p) > 65535)
-          return badRequest("ports: Invalid value: \"" + it->second +
-                            "\": each port must be a number from 1 to 65535");
-        ports += (ports.empty() ? "" : ",") + p;
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
+      auto list = parsePortList(it->second);
+      if (!list)
+        return badRequest("ports: Invalid value: \"" + it->second +
+                          "\": each port must be a number from 1 to 65535");
+      for (uint16_t p : *list) ports += (ports.empty() ? "" : ",") + std::to_string(p);
     }
     if (!ports.empty()) add("port", ports);
     path = "/portForward/";

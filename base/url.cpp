@@ -62,4 +62,27 @@ bool parseQuery(std::string_view query, std::multimap<std::string, std::string>&
   return true;
 }
 
+std::optional<uint16_t> parsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  unsigned v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + unsigned(c - '0');
+  }
+  if (v < 1 || v > 65535) return std::nullopt;
+  return uint16_t(v);
+}
+
+std::optional<std::vector<uint16_t>> parsePortList(std::string_view text) {
+  std::vector<uint16_t> out;
+  for (;;) {
+    size_t comma = text.find(',');
+    auto port = parsePort(text.substr(0, comma));
+    if (!port) return std::nullopt;
+    out.push_back(*port);
+    if (comma == std::string_view::npos) return out;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace skiff

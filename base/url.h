@@ -4,7 +4,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,5 +28,13 @@ std::vector<std::string> splitPath(const std::string& path);
 // url.ParseQuery. A key without '=' has the value ""; empty pairs ("a&&b")
 // are skipped. False, with `out` partly filled, on a bad escape.
 bool parseQuery(std::string_view query, std::multimap<std::string, std::string>& out);
+
+// A port as a query parameter or a header carries it: decimal digits only,
+// 1..65535; nullopt for anything else ("", "0", "80x", "65536").
+std::optional<uint16_t> parsePort(std::string_view text);
+
+// "8080,9000" -> {8080, 9000}; nullopt when any piece is not a port (an empty
+// text or piece included).
+std::optional<std::vector<uint16_t>> parsePortList(std::string_view text);
 
 }  // namespace skiff

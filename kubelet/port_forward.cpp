@@ -23,6 +23,7 @@
 
 #include "base/log.h"
 #include "base/thread.h"
+#include "base/url.h"
 #include "kubelet/sandbox.h"
 #include "kubelet/spdy.h"
 
@@ -139,14 +140,8 @@ class Session {
       refuse(f.streamId, "\"port\" header is required");
       return true;
     }
-    unsigned long port = 0;
-    size_t used = 0;
-    try {
-      port = std::stoul(portText, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used != portText.size() || port < 1 || port > 65535) {
+    auto port = parsePort(portText);
+    if (!port) {
       refuse(f.streamId, "unable to parse \"" + portText + "\" as a port");
       return true;
     }
@@ -181,7 +176,7 @@ class Session {
     }
     slot = f.streamId;
     if (type == "data") {
-      fw->port = uint16_t(port);
+      fw->port = *port;
       fw->dataFinAtOpen = (f.flags & spdy::kFlagFin) != 0;
     }
     byStream_[f.streamId] = fw;

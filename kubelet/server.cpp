@@ -393,24 +393,10 @@ Result<std::vector<uint16_t>> channelPorts(const HttpRequest& req) {
   for (; it != end; ++it) {
     if (it->second.empty())
       return makeError(Code::kBadRequest, "query parameter \"port\" cannot be empty");
-    size_t start = 0;
-    for (;;) {
-      size_t comma = it->second.find(',', start);
-      std::string p = it->second.substr(start, comma - start);
-      unsigned long v = 0;
-      size_t used = 0;
-      try {
-        v = std::stoul(p, &used);
-      } catch (...) {
-        used = 0;
-      }
-      if (used == 0 || used != p.size() || v > 65535)
-        return makeError(Code::kBadRequest, "unable to parse \"" + it->second + "\" as a port");
-      if (v < 1) return makeError(Code::kBadRequest, "port \"" + it->second + "\" must be > 0");
-      ports.push_back(uint16_t(v));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
+    auto list = parsePortList(it->second);
+    if (!list)
+      return makeError(Code::kBadRequest, "unable to parse \"" + it->second + "\" as a port");
+    ports.insert(ports.end(), list->begin(), list->end());
   }
   return ports;
 }

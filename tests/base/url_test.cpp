@@ -44,3 +44,15 @@ TEST_CASE("parseQuery decodes pairs in order, repeats kept, empty pairs skipped"
   CHECK_FALSE(parseQuery("a=%zz", q));
   CHECK_FALSE(parseQuery("%2=b", q));
 }
+
+TEST_CASE("parsePort and parsePortList take decimal ports from 1 to 65535", "[url]") {
+  CHECK(parsePort("1") == uint16_t(1));
+  CHECK(parsePort("8080") == uint16_t(8080));
+  CHECK(parsePort("65535") == uint16_t(65535));
+  for (const char* bad : {"", "0", "65536", "99999", "080x", " 80", "+80", "-1", "123456"})
+    CHECK_FALSE(parsePort(bad));
+  CHECK(parsePortList("8080,9000,81") == std::vector<uint16_t>{8080, 9000, 81});
+  CHECK(parsePortList("53") == std::vector<uint16_t>{53});
+  for (const char* bad : {"", ",", "80,", ",80", "80,,81", "80,http"})
+    CHECK_FALSE(parsePortList(bad));
+}
