@@ -197,9 +197,23 @@ fi
 
 # ---- the official Python client (WebSocket v4.channel.k8s.io, one channel pair per port) ----
 cat >"$E2E_TMP/pf.py" <<'PY'
-import socket, sys, time
+import select, socket, sys, time, types
 from kubernetes import client, config
-from kubernetes.stream import portforward
+from kubernetes.stream import portforward, ws_client
+
+
+# python3-kubernetes 22.6's PortForward select()s on the WebSocket's raw socket,
+# so frames that arrived in one TLS record with an earlier one sit decrypted in
+# the TLS buffer and wake nobody. Any apiserver that copies the kubelet's
+# bytes as they come can put two frames in one record (the port frames are
+# sent back to back); here a reply was then missed in 5 runs of 12. This
+# makes the client see what it was sent; the frames themselves are right.
+def select_seeing_tls_buffers(r, w, x, *timeout):
+    ready = [s for s in r if getattr(getattr(s, "sock", None), "pending", lambda: 0)()]
+    return (ready, [], []) if ready else select.select(r, w, x, *timeout)
+
+
+ws_client.select = types.SimpleNamespace(select=select_seeing_tls_buffers)
 v1 = client.CoreV1Api(config.new_client_from_config(config_file=sys.argv[1]))
 pf = portforward(v1.connect_get_namespaced_pod_portforward, "pf", "default", ports="8080,9000,8081")
 web = pf.socket(8080)
