@@ -24,6 +24,8 @@
 #include "base/log.h"
 #include "base/thread.h"
 #include "base/url.h"
+#include "kubelet/http_conn.h"
+#include "kubelet/runtime.h"
 #include "kubelet/sandbox.h"
 #include "kubelet/spdy.h"
 
@@ -376,6 +378,209 @@ Result<int> dialPodPort(const std::string& netnsPath, const std::string& sandbox
     message =
         "failed to execute portforward in network namespace \"" + netnsPath + "\": " + message;
   return makeError(Code::kInternal, message);
+}
+
+namespace {
+
+// port-forward's SPDY bytes carried in binary WebSocket messages (Kubernetes'
+// "SPDY over WebSocket" tunnel, subprotocol SPDY/3.1+portforward.k8s.io).
+class WebSocketSpdyTransport : public SpdyTransport {
+ public:
+  explicit WebSocketSpdyTransport(WebSocket& ws) : ws_(ws) {}
+  bool read(std::string& out) override { return ws_.readMessage(out); }
+  bool write(std::string_view bytes) override { return ws_.sendFrame(0x2, bytes); }
+
+ private:
+  WebSocket& ws_;
+};
+
+// port-forward's SPDY bytes straight on the upgraded socket (Upgrade: SPDY/3.1).
+class SocketSpdyTransport : public SpdyTransport {
+ public:
+  explicit SocketSpdyTransport(int fd) : fd_(fd) {}
+  bool read(std::string& out) override {
+    char buf[32 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      out.append(buf, size_t(n));
+      return true;
+    }
+  }
+  bool write(std::string_view bytes) override { return sendAll(fd_, bytes); }
+
+ private:
+  int fd_;
+};
+
+constexpr const char* kPortForwardProtocol = "portforward.k8s.io";
+constexpr const char* kPortForwardTunnelProtocol = "SPDY/3.1+portforward.k8s.io";
+constexpr const char* kChannelProtocol = "v4.channel.k8s.io";
+
+// The `port` query parameters ("8080", "8080,9090", repeated), as Kubernetes'
+// kubelet reads them for a WebSocket port-forward; the error is its text.
+Result<std::vector<uint16_t>> channelPorts(const HttpRequest& req) {
+  std::vector<uint16_t> ports;
+  auto [it, end] = req.query.equal_range("port");
+  if (it == end) return makeError(Code::kBadRequest, "query parameter \"port\" is required");
+  for (; it != end; ++it) {
+    if (it->second.empty())
+      return makeError(Code::kBadRequest, "query parameter \"port\" cannot be empty");
+    auto list = parsePortList(it->second);
+    if (!list)
+      return makeError(Code::kBadRequest, "unable to parse \"" + it->second + "\" as a port");
+    ports.insert(ports.end(), list->begin(), list->end());
+  }
+  return ports;
+}
+
+// Kubernetes' WebSocket port-forward (v4.channel.k8s.io, the Python client's):
+// port i has channels 2i (data) and 2i+1 (error); each channel first carries
+// its port (2 bytes, little-endian); each port is dialled once, at once; its
+// bytes flow as messages [channel][data]; a failed dial is written on the
+// error channel. It ends when the client closes or every pod connection did.
+void channelPortForward(WebSocket& ws, const std::vector<uint16_t>& ports, const PortDialer& dial,
+                        const std::string& uid) {
+  std::vector<int> fds(ports.size(), -1);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    std::string portBytes = {char(ports[i] & 0xff), char(ports[i] >> 8)};
+    if (!ws.sendChannel(uint8_t(2 * i), portBytes) ||
+        !ws.sendChannel(uint8_t(2 * i + 1), portBytes))
+      return;
+  }
+  std::vector<std::thread> pumps;
+  std::atomic<size_t> open{0};
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto fd = dial(ports[i]);
+    if (!fd) {
+      ws.sendChannel(uint8_t(2 * i + 1), "error forwarding port " + std::to_string(ports[i]) +
+                                             " to pod " + uid + ", uid : " + fd.error().message);
+      continue;
+    }
+    fds[i] = *fd;
+    ++open;
+    pumps.emplace_back([&ws, &open, fd = *fd, channel = uint8_t(2 * i)] {
+      nameThisThread("port-forward");
+      char buf[32 * 1024];
+      for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || !ws.sendChannel(channel, std::string_view(buf, size_t(n)))) break;
+      }
+      // The last pod connection gone ends the session, as Kubernetes' does.
+      if (--open == 0) ws.sendFrame(0x8, std::string("\x03\xe8", 2));
+    });
+  }
+  std::string msg;
+  while (open > 0 && ws.readMessage(msg)) {
+    if (msg.empty() || uint8_t(msg[0]) % 2 != 0 || size_t(uint8_t(msg[0])) / 2 >= fds.size())
+      continue;  // error channels are the server's; unknown channels: nothing to do
+    int fd = fds[uint8_t(msg[0]) / 2];
+    if (fd >= 0) sendAll(fd, std::string_view(msg).substr(1));
+  }
+  for (int fd : fds)
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  for (auto& t : pumps) t.join();
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+void servePortForwardRequest(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
+                             const HttpRequest& req, const std::string& ns, const std::string& pod,
+                             const std::string& uid) {
+  std::string upgrade = req.header("upgrade");
+  for (char& ch : upgrade) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  bool websocket = upgrade == "websocket";
+  bool spdy = upgrade == "spdy/3.1";
+  std::string key = req.header("sec-websocket-key");
+  if ((!websocket && !spdy) || (websocket && key.empty())) {
+    respondStatus(
+        fd, 400,
+        "port-forward needs an upgrade: Upgrade: websocket with the subprotocol " +
+            std::string(kPortForwardTunnelProtocol) +
+            ", or Upgrade: SPDY/3.1 with X-Stream-Protocol-Version: " + kPortForwardProtocol);
+    return;
+  }
+  std::string offered =
+      req.header(websocket ? "sec-websocket-protocol" : "x-stream-protocol-version");
+  bool supported = false;
+  bool channels = false;  // v4.channel.k8s.io rather than SPDY
+  for (size_t pos = 0; pos <= offered.size();) {
+    size_t comma = offered.find(',', pos);
+    if (comma == std::string::npos) comma = offered.size();
+    std::string p = offered.substr(pos, comma - pos);
+    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.erase(0, 1);
+    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.pop_back();
+    supported = supported || p == (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol);
+    channels = channels || (websocket && p == kChannelProtocol);
+    pos = comma + 1;
+  }
+  channels = channels && !supported;  // kubectl's SPDY tunnel when both are offered
+  std::vector<uint16_t> ports;
+  if (channels) {
+    auto parsed = channelPorts(req);
+    if (!parsed) {
+      respondStatus(fd, 400, parsed.error().message);
+      return;
+    }
+    ports = std::move(*parsed);
+    supported = true;
+  }
+  if (!supported) {
+    respondStatus(fd, 400,
+                  "none of the offered protocols (" + offered + ") is supported: use " +
+                      (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol));
+    return;
+  }
+  // The runtime knows pods by UID only; its sandbox holds the network namespace.
+  auto sandboxes = runtime.listSandboxes();
+  if (!sandboxes) {
+    respondStatus(fd, 500, sandboxes.error().message);
+    return;
+  }
+  const SandboxInfo* sandbox = nullptr;
+  for (const auto& s : *sandboxes)
+    if (s.podUid == uid) sandbox = &s;
+  if (!sandbox) {
+    // Plain text, as Kubernetes' kubelet writes it: kubectl then prints
+    // "error upgrading connection: unable to upgrade connection: pod does not exist".
+    sendAll(fd,
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n"
+            "Connection: close\r\n\r\npod does not exist");
+    return;
+  }
+  std::string netns = sandbox->netnsPath;
+  PortDialer dial = [netns, uid](uint16_t port) { return dialPodPort(netns, uid, port); };
+  logInfo("port-forward started",
+          {{"pod", ns + "/" + pod}, {"transport", websocket ? "websocket" : "spdy"}});
+  if (websocket) {
+    if (!sendAll(fd,
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                     websocketAccept(key) + "\r\nSec-WebSocket-Protocol: " +
+                     (channels ? kChannelProtocol : kPortForwardTunnelProtocol) + "\r\n\r\n"))
+      return;
+    WebSocket ws(fd);
+    if (channels) {
+      channelPortForward(ws, ports, dial, uid);
+      logInfo("port-forward finished", {{"pod", ns + "/" + pod}});
+      return;
+    }
+    WebSocketSpdyTransport transport(ws);
+    skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
+    ws.sendFrame(0x8, std::string("\x03\xe8", 2));  // 1000 normal closure
+  } else {
+    if (!sendAll(fd, std::string("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                                 "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ") +
+                         kPortForwardProtocol + "\r\n\r\n"))
+      return;
+    SocketSpdyTransport transport(fd);
+    skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
+  }
+  logInfo("port-forward finished", {{"pod", ns + "/" + pod}});
 }
 
 }  // namespace skiff::kubelet

@@ -64,4 +64,15 @@ void servePortForward(SpdyTransport& transport, const PortDialer& dial,
 // 127.0.0.1:8080: connect: connection refused IPv6 dial tcp6 [::1]:8080: ...
 Result<int> dialPodPort(const std::string& netnsPath, const std::string& sandboxId, uint16_t port);
 
+class Runtime;
+struct HttpRequest;
+// The kubelet server's GET /portForward/{ns}/{pod}/{uid} on connection `fd`
+// (see kubelet/server.h): checks the upgrade, finds the pod's sandbox in
+// `runtime`, answers 101 and serves the session (SPDY, or the channel
+// protocol for a WebSocket offering only v4.channel.k8s.io) until it ends;
+// `stopping` set ends it within half a second.
+void servePortForwardRequest(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
+                             const HttpRequest& req, const std::string& ns, const std::string& pod,
+                             const std::string& uid);
+
 }  // namespace skiff::kubelet

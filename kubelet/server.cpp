@@ -1,22 +1,14 @@
 // KubeletServer over plain POSIX sockets: one thread per connection reads one
 // request (GET only, no body), answers it and closes the connection. Only the
 // apiserver connects, a few times at once, so threads are simpler than an
-// event loop and cost nothing that matters.
-//
-// The WebSocket side of exec is written by hand (RFC 6455, server role): the
-// handshake (Sec-WebSocket-Accept = base64(SHA-1(key + GUID))), unmasked
-// server frames, masked client frames with fragmentation, ping/pong, close.
-// Doing it here rather than with Beast's websocket stream keeps every write —
-// output pumps and pongs alike — under one mutex, since output comes from two
-// threads while a third reads.
+// event loop and cost nothing that matters. The HTTP and WebSocket pieces are
+// in kubelet/http_conn.h; port-forward's handler in kubelet/port_forward.cpp.
 #include "kubelet/server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -37,6 +29,7 @@
 #include "base/log.h"
 #include "base/thread.h"
 #include "base/url.h"
+#include "kubelet/http_conn.h"
 #include "kubelet/log_reader.h"
 #include "kubelet/port_forward.h"
 
@@ -46,152 +39,6 @@ namespace skiff::kubelet {
 namespace {
 
 using api::Json;
-
-// ---- small HTTP pieces ----
-
-struct HttpRequest {
-  std::string method, path;
-  std::multimap<std::string, std::string> query;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string param(const std::string& k) const {
-    auto it = query.find(k);
-    return it == query.end() ? "" : it->second;
-  }
-  bool flag(const std::string& k) const {
-    std::string v = param(k);
-    return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
-  }
-  std::string header(const std::string& k) const {
-    auto it = headers.find(k);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-bool sendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(size_t(n));
-  }
-  return true;
-}
-
-bool recvAll(int fd, char* buf, size_t n) {
-  while (n > 0) {
-    ssize_t r = ::recv(fd, buf, n, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    buf += r;
-    n -= size_t(r);
-  }
-  return true;
-}
-
-// Reads the request head; false on EOF, garbage or more than 64 KiB.
-bool readRequest(int fd, HttpRequest& req) {
-  std::string head;
-  char buf[4096];
-  while (head.find("\r\n\r\n") == std::string::npos) {
-    if (head.size() > 64 * 1024) return false;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    head.append(buf, size_t(n));
-  }
-  // Requests are GETs without a body: nothing after the head matters, except
-  // that a WebSocket client waits for the 101 before sending frames.
-  size_t eol = head.find("\r\n");
-  std::string line = head.substr(0, eol);
-  size_t s1 = line.find(' '), s2 = line.rfind(' ');
-  if (s1 == std::string::npos || s2 == s1) return false;
-  req.method = line.substr(0, s1);
-  std::string target = line.substr(s1 + 1, s2 - s1 - 1);
-  size_t q = target.find('?');
-  if (!percentDecode(target.substr(0, q), false, req.path)) return false;
-  if (q != std::string::npos && !parseQuery(std::string_view(target).substr(q + 1), req.query))
-    return false;
-  size_t pos = eol + 2;
-  while (pos < head.size()) {
-    size_t e = head.find("\r\n", pos);
-    if (e == std::string::npos || e == pos) break;
-    std::string h = head.substr(pos, e - pos);
-    pos = e + 2;
-    size_t colon = h.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = h.substr(0, colon);
-    for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = h.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
-    auto [it, inserted] = req.headers.emplace(name, value);
-    if (!inserted) it->second += ", " + value;
-  }
-  return true;
-}
-
-const char* reasonFor(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    default:
-      return "Internal Server Error";
-  }
-}
-
-const char* statusReason(int status) {
-  switch (status) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "NotFound";
-    case 405:
-      return "MethodNotAllowed";
-    default:
-      return "InternalError";
-  }
-}
-
-void respondStatus(int fd, int status, const std::string& message) {
-  Json body = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", Json::object()},
-               {"status", "Failure"}, {"message", message}, {"reason", statusReason(status)},
-               {"code", status}};
-  std::string text = body.dump();
-  std::string out =
-      "HTTP/1.1 " + std::to_string(status) + " " + reasonFor(status) +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
-      "\r\nConnection: close\r\n\r\n" + text;
-  sendAll(fd, out);
-}
-
-bool constantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char d = 0;
-  for (size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return d == 0;
-}
-
-// Whether the peer closed (or reset) the connection; never blocks.
-bool peerGone(int fd) {
-  pollfd p{fd, POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
-  char c;
-  ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0;
-}
 
 // ---- containers ----
 
@@ -232,96 +79,6 @@ int httpFor(Code code) {
   }
 }
 
-// ---- WebSocket ----
-
-std::string websocketAccept(const std::string& key) {
-  std::string in = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
-  unsigned char out[64];
-  int n = EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<char*>(out), size_t(n));
-}
-
-class WebSocket {
- public:
-  explicit WebSocket(int fd) : fd_(fd) {}
-
-  // One binary message: channel byte + data. False once the peer is gone.
-  bool sendChannel(uint8_t channel, std::string_view data) {
-    std::string payload;
-    payload.reserve(data.size() + 1);
-    payload += char(channel);
-    payload.append(data);
-    return sendFrame(0x2, payload);
-  }
-
-  bool sendFrame(uint8_t opcode, std::string_view payload) {
-    std::string frame;
-    frame += char(0x80 | opcode);
-    size_t n = payload.size();
-    if (n < 126) {
-      frame += char(n);
-    } else if (n < 65536) {
-      frame += char(126);
-      frame += char((n >> 8) & 0xff);
-      frame += char(n & 0xff);
-    } else {
-      frame += char(127);
-      for (int i = 7; i >= 0; --i) frame += char((uint64_t(n) >> (8 * i)) & 0xff);
-    }
-    frame.append(payload);
-    std::lock_guard<std::mutex> lock(writeMu_);
-    return sendAll(fd_, frame);
-  }
-
-  // The next data message (text or binary, fragments joined); answers pings.
-  // False on close, EOF or a protocol error.
-  bool readMessage(std::string& out) {
-    out.clear();
-    for (;;) {
-      unsigned char h[2];
-      if (!recvAll(fd_, reinterpret_cast<char*>(h), 2)) return false;
-      bool fin = h[0] & 0x80;
-      uint8_t opcode = h[0] & 0x0f;
-      bool masked = h[1] & 0x80;
-      uint64_t len = h[1] & 0x7f;
-      if (len == 126) {
-        unsigned char e[2];
-        if (!recvAll(fd_, reinterpret_cast<char*>(e), 2)) return false;
-        len = (uint64_t(e[0]) << 8) | e[1];
-      } else if (len == 127) {
-        unsigned char e[8];
-        if (!recvAll(fd_, reinterpret_cast<char*>(e), 8)) return false;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | e[i];
-      }
-      if (len > (16u << 20)) return false;
-      unsigned char mask[4] = {0, 0, 0, 0};
-      if (masked && !recvAll(fd_, reinterpret_cast<char*>(mask), 4)) return false;
-      std::string payload(size_t(len), '\0');
-      if (len > 0 && !recvAll(fd_, payload.data(), size_t(len))) return false;
-      if (masked)
-        for (size_t i = 0; i < payload.size(); ++i) payload[i] = char(payload[i] ^ mask[i % 4]);
-      if (opcode == 0x8) {  // close: echo it
-        sendFrame(0x8, payload.substr(0, 2));
-        return false;
-      }
-      if (opcode == 0x9) {
-        sendFrame(0xA, payload);
-        continue;
-      }
-      if (opcode == 0xA) continue;
-      out += payload;
-      if (fin) return true;
-    }
-  }
-
- private:
-  int fd_;
-  std::mutex writeMu_;
-};
-
 std::string exitStatusJson(int code, const std::vector<std::string>& argv) {
   if (code == 0) return Json{{"metadata", Json::object()}, {"status", "Success"}}.dump();
   std::string cmd;
@@ -344,208 +101,6 @@ std::string failureStatusJson(const std::string& message) {
               {"reason", "InternalError"},
               {"code", 500}}
       .dump();
-}
-
-// ---- port-forward ----
-
-// port-forward's SPDY bytes carried in binary WebSocket messages (Kubernetes'
-// "SPDY over WebSocket" tunnel, subprotocol SPDY/3.1+portforward.k8s.io).
-class WebSocketSpdyTransport : public SpdyTransport {
- public:
-  explicit WebSocketSpdyTransport(WebSocket& ws) : ws_(ws) {}
-  bool read(std::string& out) override { return ws_.readMessage(out); }
-  bool write(std::string_view bytes) override { return ws_.sendFrame(0x2, bytes); }
-
- private:
-  WebSocket& ws_;
-};
-
-// port-forward's SPDY bytes straight on the upgraded socket (Upgrade: SPDY/3.1).
-class SocketSpdyTransport : public SpdyTransport {
- public:
-  explicit SocketSpdyTransport(int fd) : fd_(fd) {}
-  bool read(std::string& out) override {
-    char buf[32 * 1024];
-    for (;;) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      out.append(buf, size_t(n));
-      return true;
-    }
-  }
-  bool write(std::string_view bytes) override { return sendAll(fd_, bytes); }
-
- private:
-  int fd_;
-};
-
-constexpr const char* kPortForwardProtocol = "portforward.k8s.io";
-constexpr const char* kPortForwardTunnelProtocol = "SPDY/3.1+portforward.k8s.io";
-constexpr const char* kChannelProtocol = "v4.channel.k8s.io";
-
-// The `port` query parameters ("8080", "8080,9090", repeated), as Kubernetes'
-// kubelet reads them for a WebSocket port-forward; the error is its text.
-Result<std::vector<uint16_t>> channelPorts(const HttpRequest& req) {
-  std::vector<uint16_t> ports;
-  auto [it, end] = req.query.equal_range("port");
-  if (it == end) return makeError(Code::kBadRequest, "query parameter \"port\" is required");
-  for (; it != end; ++it) {
-    if (it->second.empty())
-      return makeError(Code::kBadRequest, "query parameter \"port\" cannot be empty");
-    auto list = parsePortList(it->second);
-    if (!list)
-      return makeError(Code::kBadRequest, "unable to parse \"" + it->second + "\" as a port");
-    ports.insert(ports.end(), list->begin(), list->end());
-  }
-  return ports;
-}
-
-// Kubernetes' WebSocket port-forward (v4.channel.k8s.io, the Python client's):
-// port i has channels 2i (data) and 2i+1 (error); each channel first carries
-// its port (2 bytes, little-endian); each port is dialled once, at once; its
-// bytes flow as messages [channel][data]; a failed dial is written on the
-// error channel. It ends when the client closes or every pod connection did.
-void channelPortForward(WebSocket& ws, const std::vector<uint16_t>& ports, const PortDialer& dial,
-                        const std::string& uid) {
-  std::vector<int> fds(ports.size(), -1);
-  for (size_t i = 0; i < ports.size(); ++i) {
-    std::string portBytes = {char(ports[i] & 0xff), char(ports[i] >> 8)};
-    if (!ws.sendChannel(uint8_t(2 * i), portBytes) ||
-        !ws.sendChannel(uint8_t(2 * i + 1), portBytes))
-      return;
-  }
-  std::vector<std::thread> pumps;
-  std::atomic<size_t> open{0};
-  for (size_t i = 0; i < ports.size(); ++i) {
-    auto fd = dial(ports[i]);
-    if (!fd) {
-      ws.sendChannel(uint8_t(2 * i + 1), "error forwarding port " + std::to_string(ports[i]) +
-                                             " to pod " + uid + ", uid : " + fd.error().message);
-      continue;
-    }
-    fds[i] = *fd;
-    ++open;
-    pumps.emplace_back([&ws, &open, fd = *fd, channel = uint8_t(2 * i)] {
-      nameThisThread("port-forward");
-      char buf[32 * 1024];
-      for (;;) {
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || !ws.sendChannel(channel, std::string_view(buf, size_t(n)))) break;
-      }
-      // The last pod connection gone ends the session, as Kubernetes' does.
-      if (--open == 0) ws.sendFrame(0x8, std::string("\x03\xe8", 2));
-    });
-  }
-  std::string msg;
-  while (open > 0 && ws.readMessage(msg)) {
-    if (msg.empty() || uint8_t(msg[0]) % 2 != 0 || size_t(uint8_t(msg[0])) / 2 >= fds.size())
-      continue;  // error channels are the server's; unknown channels: nothing to do
-    int fd = fds[uint8_t(msg[0]) / 2];
-    if (fd >= 0) sendAll(fd, std::string_view(msg).substr(1));
-  }
-  for (int fd : fds)
-    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-  for (auto& t : pumps) t.join();
-  for (int fd : fds)
-    if (fd >= 0) ::close(fd);
-}
-
-// GET /portForward/{ns}/{pod}/{uid}: the upgrade, then the session.
-void portForward(Runtime& runtime, const std::atomic<bool>& stopping, int fd,
-                 const HttpRequest& req, const std::string& ns, const std::string& pod,
-                 const std::string& uid) {
-  std::string upgrade = req.header("upgrade");
-  for (char& ch : upgrade) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  bool websocket = upgrade == "websocket";
-  bool spdy = upgrade == "spdy/3.1";
-  std::string key = req.header("sec-websocket-key");
-  if ((!websocket && !spdy) || (websocket && key.empty())) {
-    respondStatus(
-        fd, 400,
-        "port-forward needs an upgrade: Upgrade: websocket with the subprotocol " +
-            std::string(kPortForwardTunnelProtocol) +
-            ", or Upgrade: SPDY/3.1 with X-Stream-Protocol-Version: " + kPortForwardProtocol);
-    return;
-  }
-  std::string offered =
-      req.header(websocket ? "sec-websocket-protocol" : "x-stream-protocol-version");
-  bool supported = false;
-  bool channels = false;  // v4.channel.k8s.io rather than SPDY
-  for (size_t pos = 0; pos <= offered.size();) {
-    size_t comma = offered.find(',', pos);
-    if (comma == std::string::npos) comma = offered.size();
-    std::string p = offered.substr(pos, comma - pos);
-    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.erase(0, 1);
-    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.pop_back();
-    supported = supported || p == (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol);
-    channels = channels || (websocket && p == kChannelProtocol);
-    pos = comma + 1;
-  }
-  channels = channels && !supported;  // kubectl's SPDY tunnel when both are offered
-  std::vector<uint16_t> ports;
-  if (channels) {
-    auto parsed = channelPorts(req);
-    if (!parsed) {
-      respondStatus(fd, 400, parsed.error().message);
-      return;
-    }
-    ports = std::move(*parsed);
-    supported = true;
-  }
-  if (!supported) {
-    respondStatus(fd, 400,
-                  "none of the offered protocols (" + offered + ") is supported: use " +
-                      (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol));
-    return;
-  }
-  // The runtime knows pods by UID only; its sandbox holds the network namespace.
-  auto sandboxes = runtime.listSandboxes();
-  if (!sandboxes) {
-    respondStatus(fd, 500, sandboxes.error().message);
-    return;
-  }
-  const SandboxInfo* sandbox = nullptr;
-  for (const auto& s : *sandboxes)
-    if (s.podUid == uid) sandbox = &s;
-  if (!sandbox) {
-    // Plain text, as Kubernetes' kubelet writes it: kubectl then prints
-    // "error upgrading connection: unable to upgrade connection: pod does not exist".
-    sendAll(fd,
-            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n"
-            "Connection: close\r\n\r\npod does not exist");
-    return;
-  }
-  std::string netns = sandbox->netnsPath;
-  PortDialer dial = [netns, uid](uint16_t port) { return dialPodPort(netns, uid, port); };
-  logInfo("port-forward started",
-          {{"pod", ns + "/" + pod}, {"transport", websocket ? "websocket" : "spdy"}});
-  if (websocket) {
-    if (!sendAll(fd,
-                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                     websocketAccept(key) + "\r\nSec-WebSocket-Protocol: " +
-                     (channels ? kChannelProtocol : kPortForwardTunnelProtocol) + "\r\n\r\n"))
-      return;
-    WebSocket ws(fd);
-    if (channels) {
-      channelPortForward(ws, ports, dial, uid);
-      logInfo("port-forward finished", {{"pod", ns + "/" + pod}});
-      return;
-    }
-    WebSocketSpdyTransport transport(ws);
-    skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
-    ws.sendFrame(0x8, std::string("\x03\xe8", 2));  // 1000 normal closure
-  } else {
-    if (!sendAll(fd, std::string("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-                                 "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ") +
-                         kPortForwardProtocol + "\r\n\r\n"))
-      return;
-    SocketSpdyTransport transport(fd);
-    skiff::kubelet::servePortForward(transport, dial, uid, &stopping);
-  }
-  logInfo("port-forward finished", {{"pod", ns + "/" + pod}});
 }
 
 }  // namespace
@@ -684,7 +239,7 @@ void KubeletServer::serve(int fd) {
     return;
   }
   if (segs.size() == 4 && segs[0] == "portForward") {
-    portForward(runtime_, stopping_, fd, req, segs[1], segs[2], segs[3]);
+    servePortForwardRequest(runtime_, stopping_, fd, req, segs[1], segs[2], segs[3]);
     return;
   }
   if (segs.size() != 5 || (segs[0] != "containerLogs" && segs[0] != "exec")) {
