@@ -60,20 +60,6 @@ bool isHopByHop(const std::string& name) {
   return name.rfind("impersonate-", 0) == 0;
 }
 
-// Reads one object; nullopt when it does not exist.
-Result<std::optional<Json>> readObject(storage::Store& store, const char* plural,
-                                       const std::string& ns, const std::string& name) {
-  const ResourceInfo* r = findResource("", "v1", plural);
-  auto rec = store.get(objectKey(*r, ns, name));
-  if (!rec) {
-    if (rec.error().code == Code::kNotFound) return std::optional<Json>();
-    return rec.error();
-  }
-  auto parsed = parseStored(rec->value);
-  if (!parsed) return parsed.error();
-  return std::optional<Json>(std::move(*parsed));
-}
-
 }  // namespace
 
 std::optional<SchemeNamePort> splitSchemeNamePort(const std::string& id) {
@@ -250,34 +236,35 @@ void proxyToBackend(storage::Store& store, const std::string& plural, const std:
   auto parts = parseId(pods ? "pod" : "service", id);
   if (!parts) return fail(parts.error());
   Result<ProxyTarget> target = makeError(Code::kInternal, "no target");
+  // An object that may be missing: nullopt then; other errors fail the request.
+  auto optional = [&](const char* plural, const std::string& name) -> Result<std::optional<Json>> {
+    auto o = readStored(store, plural, ns, name);
+    if (o) return std::optional<Json>(std::move(*o));
+    if (o.error().code == Code::kNotFound) return std::optional<Json>();
+    return o.error();
+  };
   if (pods) {
-    auto pod = readObject(store, "pods", ns, parts->name);
+    auto pod = readStored(store, "pods", ns, parts->name);
     if (!pod) return fail(pod.error());
-    if (!*pod) return fail(notFound("pods", parts->name));
-    target = podProxyTarget(**pod, *parts);
+    target = podProxyTarget(*pod, *parts);
   } else {
     std::optional<Json> service;
     if (parsePort(parts->port)) {
-      auto s = readObject(store, "services", ns, parts->name);
+      auto s = optional("services", parts->name);
       if (!s) return fail(s.error());
       service = std::move(*s);
     }
-    auto eps = readObject(store, "endpoints", ns, parts->name);
+    auto eps = optional("endpoints", parts->name);
     if (!eps) return fail(eps.error());
-    Error readError;
-    bool readFailed = false;
+    std::optional<Error> readError;
     auto podIPs = [&](const std::string& name) -> std::vector<std::string> {
-      auto pod = readObject(store, "pods", ns, name);
-      if (!pod) {
-        readError = pod.error();
-        readFailed = true;
-        return {};
-      }
-      return *pod ? podIPsOf(**pod) : std::vector<std::string>();
+      auto pod = optional("pods", name);
+      if (!pod) readError = pod.error();
+      return pod && *pod ? podIPsOf(**pod) : std::vector<std::string>();
     };
     target = serviceProxyTarget(parts->name, service ? &*service : nullptr, *eps ? &**eps : nullptr,
-                                *parts, podIPs, std::random_device{}());
-    if (!target && readFailed) return fail(readError);
+                                *parts, podIPs, rng()());
+    if (!target && readError) return fail(*readError);
   }
   if (!target) return fail(target.error());
   DialFailure dial{503, "ServiceUnavailable", "error trying to reach service"};

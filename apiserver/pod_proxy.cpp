@@ -201,24 +201,14 @@ Result<KubeletRequest> planPodProxy(const Json& pod, const Json* node, const std
 void proxyPodSubresource(storage::Store& store, const std::string& kubeletToken,
                          const std::string& ns, const std::string& name, const std::string& sub,
                          const Request& request, std::shared_ptr<ResponseWriter> writer) {
-  const ResourceInfo* pods = findResource("", "v1", "pods");
-  const ResourceInfo* nodes = findResource("", "v1", "nodes");
-  auto rec = store.get(objectKey(*pods, ns, name));
-  if (!rec) {
-    respondError(*writer,
-                 rec.error().code == Code::kNotFound ? notFound("pods", name) : rec.error());
-    return;
-  }
-  auto pod = parseStored(rec->value);
+  auto pod = readStored(store, "pods", ns, name);
   if (!pod) return respondError(*writer, pod.error());
   std::optional<Json> node;
   std::string nodeName = stringAt(*pod, "spec", "nodeName");
   if (!nodeName.empty()) {
-    auto n = store.get(objectKey(*nodes, "", nodeName));
+    auto n = readStored(store, "nodes", "", nodeName);
     if (n) {
-      auto parsed = parseStored(n->value);
-      if (!parsed) return respondError(*writer, parsed.error());
-      node = std::move(*parsed);
+      node = std::move(*n);
     } else if (n.error().code != Code::kNotFound) {
       return respondError(*writer, n.error());
     }

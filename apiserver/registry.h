@@ -187,6 +187,10 @@ void respondError(ResponseWriter& writer, const Error& error);
 bool wantsTable(const Request& request);
 // Stored JSON text -> object (kInternal on corruption).
 Result<api::Json> parseStored(const std::string& text);
+// The stored core/v1 object `plural` NAME (ns "" for cluster-scoped ones),
+// parsed; Kubernetes' kNotFound (`pods "web" not found`) when it does not exist.
+Result<api::Json> readStored(storage::Store& store, const std::string& plural,
+                             const std::string& ns, const std::string& name);
 bool isDryRun(const Request& request);
 // The fieldValidation query parameter (writes.cpp); kBadRequest when unknown.
 Result<api::UnknownFields> unknownFieldsMode(const Request& request);

@@ -47,6 +47,17 @@ Result<Json> parseStored(const std::string& text) {
   return j;
 }
 
+Result<Json> readStored(storage::Store& store, const std::string& plural, const std::string& ns,
+                        const std::string& name) {
+  const ResourceInfo* r = findResource("", "v1", plural);
+  auto rec = store.get(objectKey(*r, r->namespaced ? ns : "", name));
+  if (!rec) {
+    if (rec.error().code == Code::kNotFound) return notFound(plural, name);
+    return rec.error();
+  }
+  return parseStored(rec->value);
+}
+
 bool isDryRun(const Request& request) {
   return request.param("dryRun") == "All";
 }

@@ -41,13 +41,7 @@ const BindableKind* bindableKind(const std::string& kind) {
 // The stored object `kind` NAME (in `ns` when namespaced), parsed.
 Result<Json> getBindable(storage::Store& store, const BindableKind& kind, const std::string& ns,
                          const std::string& name) {
-  const ResourceInfo* r = findResource("", "v1", kind.plural);
-  auto rec = store.get(objectKey(*r, kind.namespaced ? ns : "", name));
-  if (!rec) {
-    if (rec.error().code == Code::kNotFound) return notFound(kind.plural, name);
-    return rec.error();
-  }
-  return parseStored(rec->value);
+  return readStored(store, kind.plural, kind.namespaced ? ns : "", name);
 }
 
 int64_t unixNow() {

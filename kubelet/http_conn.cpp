@@ -152,4 +152,16 @@ std::string websocketAccept(const std::string& key) {
   return std::string(reinterpret_cast<char*>(out), size_t(n));
 }
 
+bool listsToken(std::string_view headerValue, std::string_view token) {
+  for (;;) {
+    size_t comma = headerValue.find(',');
+    std::string_view item = headerValue.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == token) return true;
+    if (comma == std::string_view::npos) return false;
+    headerValue.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace skiff::kubelet

@@ -45,6 +45,10 @@ void respondStatus(int fd, int status, const std::string& message);
 bool constantTimeEquals(std::string_view a, std::string_view b);
 // Whether the peer closed (or reset) the connection; never blocks.
 bool peerGone(int fd);
+// Whether a comma-separated header value ("v5.channel.k8s.io,
+// v4.channel.k8s.io") lists `token` exactly (blanks around items ignored), as
+// subprotocol negotiation compares them.
+bool listsToken(std::string_view headerValue, std::string_view token);
 // Sec-WebSocket-Accept for a client's Sec-WebSocket-Key.
 std::string websocketAccept(const std::string& key);
 

@@ -506,18 +506,9 @@ void servePortForwardRequest(Runtime& runtime, const std::atomic<bool>& stopping
   }
   std::string offered =
       req.header(websocket ? "sec-websocket-protocol" : "x-stream-protocol-version");
-  bool supported = false;
-  bool channels = false;  // v4.channel.k8s.io rather than SPDY
-  for (size_t pos = 0; pos <= offered.size();) {
-    size_t comma = offered.find(',', pos);
-    if (comma == std::string::npos) comma = offered.size();
-    std::string p = offered.substr(pos, comma - pos);
-    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.erase(0, 1);
-    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.pop_back();
-    supported = supported || p == (websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol);
-    channels = channels || (websocket && p == kChannelProtocol);
-    pos = comma + 1;
-  }
+  bool supported =
+      listsToken(offered, websocket ? kPortForwardTunnelProtocol : kPortForwardProtocol);
+  bool channels = websocket && listsToken(offered, kChannelProtocol);  // rather than SPDY
   channels = channels && !supported;  // kubectl's SPDY tunnel when both are offered
   std::vector<uint16_t> ports;
   if (channels) {

@@ -354,7 +354,7 @@ void KubeletServer::serve(int fd) {
   std::string offered = req.header("sec-websocket-protocol");
   std::string protocol;
   for (const char* p : {"v5.channel.k8s.io", "v4.channel.k8s.io"}) {
-    if (offered.find(p) != std::string::npos) {
+    if (listsToken(offered, p)) {
       protocol = p;
       break;
     }
